@@ -1,0 +1,323 @@
+//! The checklist: its TOML format, the reader that validates it with located errors, and the
+//! model the engine runs. The format reference is `checklists/README.md`.
+
+mod load;
+pub mod source;
+pub mod spec;
+pub mod template;
+mod validate;
+pub mod when;
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::checks::KindSpec;
+pub use source::{Diagnostic, SourceFile};
+
+/// Names every template and condition may use without declaring them.
+pub const BUILTIN_VARS: &[&str] = &["environment", "base_url", "origin", "host"];
+
+/// A validated checklist.
+#[derive(Debug, Clone)]
+pub struct Checklist {
+    /// The file it was read from.
+    pub source: SourceFile,
+    /// A short stable id, e.g. `authjs-neon`.
+    pub id: String,
+    /// The title shown in the header and the report.
+    pub title: String,
+    /// The checklist's own version number.
+    pub version: i64,
+    /// A longer description.
+    pub description: String,
+    /// The environment used when `--env` is not given.
+    pub default_environment: Option<String>,
+    /// Inputs holding the base URL, first set wins.
+    pub base_url: Vec<String>,
+    /// Declared inputs, in file order.
+    pub inputs: Vec<Input>,
+    /// Checklist variables (environments may override them), in file order.
+    pub vars: Vec<(String, String)>,
+    /// Named database connections.
+    pub connections: Vec<Connection>,
+    /// Environment profiles, in file order.
+    pub environments: Vec<Environment>,
+    /// Section titles, in display order.
+    pub sections: Vec<String>,
+    /// Items, in file order.
+    pub items: Vec<Item>,
+}
+
+/// A variable expected from the process environment or an `--env-file`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    /// The variable's name.
+    pub name: String,
+    /// Whether its value is a secret (never shown, only sent to the origin or the database).
+    pub secret: bool,
+    /// What it holds.
+    pub description: String,
+}
+
+/// A database connection: the first set input of `from` holds its URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connection {
+    /// The name items refer to.
+    pub name: String,
+    /// Inputs holding the URL, first set wins.
+    pub from: Vec<String>,
+    /// How long to wait for the server (a Neon compute may be waking up).
+    pub connect_timeout: Duration,
+    /// What it is for.
+    pub description: String,
+}
+
+/// An environment profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Environment {
+    /// Its name, as given to `--env`.
+    pub name: String,
+    /// Whether writes need consent and critical items need two people.
+    pub production: bool,
+    /// What it is.
+    pub description: String,
+    /// Variables that override the checklist's `[vars]`.
+    pub vars: Vec<(String, String)>,
+}
+
+/// One checklist item.
+#[derive(Debug, Clone)]
+pub struct Item {
+    /// Its stable id, e.g. `health.live`.
+    pub id: String,
+    /// One line saying what it verifies.
+    pub title: String,
+    /// The section it belongs to.
+    pub section: String,
+    /// Its check kind.
+    pub kind: &'static KindSpec,
+    /// What it verifies, why, and what to do when it fails.
+    pub help: String,
+    /// The environments it applies to (empty: all).
+    pub only_in: Vec<String>,
+    /// Every other key: the common settings and the kind's configuration.
+    pub keys: toml::Table,
+    /// Per-environment replacements of keys.
+    pub overrides: BTreeMap<String, toml::Table>,
+    /// Where the item starts in the file.
+    pub span: Range<usize>,
+}
+
+/// An item's settings and configuration in one environment, overrides applied.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// Items that must pass first.
+    pub needs: Vec<String>,
+    /// The condition under which it applies.
+    pub when: Option<when::When>,
+    /// Whether it counts toward the verdict.
+    pub required: bool,
+    /// Its own timeout, when it has one.
+    pub timeout: Option<Duration>,
+    /// How many times a failure is retried.
+    pub retries: u32,
+    /// The pause between retries.
+    pub retry_interval: Duration,
+    /// Whether a run writes to the target.
+    pub writes: bool,
+    /// The kind-specific keys.
+    pub config: toml::Table,
+}
+
+/// Keys every item may have, besides its kind's.
+pub const COMMON_KEYS: &[&str] = &[
+    "id",
+    "title",
+    "section",
+    "kind",
+    "help",
+    "needs",
+    "when",
+    "only_in",
+    "required",
+    "timeout",
+    "retries",
+    "retry_interval",
+];
+
+impl Item {
+    /// The item's settings in `environment` (`None`: no environment), overrides applied.
+    pub fn resolve(&self, environment: Option<&str>) -> Resolved {
+        let mut keys = self.keys.clone();
+        if let Some(over) = environment.and_then(|env| self.overrides.get(env)) {
+            keys.extend(over.clone());
+        }
+        let text = |key: &str| keys.get(key).and_then(toml::Value::as_str);
+        let duration = |key: &str| text(key).and_then(|s| spec::parse_duration(s).ok());
+        let needs = keys
+            .get("needs")
+            .and_then(toml::Value::as_array)
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(|id| id.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let writes = (self.kind.writes)(&keys);
+        let resolved = Resolved {
+            needs,
+            when: text("when").and_then(|w| when::When::parse(w).ok()),
+            required: keys
+                .get("required")
+                .and_then(toml::Value::as_bool)
+                .unwrap_or(true),
+            timeout: duration("timeout"),
+            retries: keys
+                .get("retries")
+                .and_then(toml::Value::as_integer)
+                .map_or(0, |n| n.clamp(0, 100) as u32),
+            retry_interval: duration("retry_interval").unwrap_or(Duration::from_secs(2)),
+            writes,
+            config: keys
+                .into_iter()
+                .filter(|(k, _)| !COMMON_KEYS.contains(&k.as_str()))
+                .collect(),
+        };
+        resolved
+    }
+
+    /// Whether the item applies in `environment`.
+    pub fn runs_in(&self, environment: &str) -> bool {
+        self.only_in.is_empty() || self.only_in.iter().any(|e| e == environment)
+    }
+}
+
+/// A checklist that did not validate: its source and every problem found, in file order.
+#[derive(Debug, Clone)]
+pub struct Invalid {
+    /// The file.
+    pub source: SourceFile,
+    /// The problems, sorted by position.
+    pub problems: Vec<Diagnostic>,
+}
+
+impl Invalid {
+    /// Every problem rendered, followed by a count.
+    pub fn render(&self) -> String {
+        let mut out: String = self
+            .problems
+            .iter()
+            .map(|p| self.source.render(p) + "\n")
+            .collect();
+        let count = self.problems.len();
+        let noun = if count == 1 { "error" } else { "errors" };
+        out.push_str(&format!("{}: {count} {noun}\n", self.source.name));
+        out
+    }
+}
+
+/// Why a checklist could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The path as given.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file was read but is not a valid checklist.
+    #[error("{}", .0.render())]
+    Invalid(Box<Invalid>),
+}
+
+impl Checklist {
+    /// Reads and validates the checklist at `path` (named in messages as given).
+    pub fn load(path: &Path) -> Result<Self, LoadError> {
+        let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_bytes(&path.display().to_string(), &bytes)
+            .map_err(|invalid| LoadError::Invalid(Box::new(invalid)))
+    }
+
+    /// Validates a checklist held in memory; `name` is used in messages.
+    pub fn from_bytes(name: &str, bytes: &[u8]) -> Result<Self, Invalid> {
+        let (source, bad_utf8) = SourceFile::from_bytes(name, bytes);
+        if let Some(problem) = bad_utf8 {
+            return Err(Invalid {
+                source,
+                problems: vec![problem],
+            });
+        }
+        load::read(source)
+    }
+
+    /// The environment named `name`.
+    pub fn environment(&self, name: &str) -> Option<&Environment> {
+        self.environments.iter().find(|e| e.name == name)
+    }
+
+    /// The input named `name`.
+    pub fn input(&self, name: &str) -> Option<&Input> {
+        self.inputs.iter().find(|i| i.name == name)
+    }
+
+    /// The item with id `id`.
+    pub fn item(&self, id: &str) -> Option<&Item> {
+        self.items.iter().find(|i| i.id == id)
+    }
+
+    /// One line: items per kind and per section.
+    pub fn summary(&self) -> String {
+        let count = |names: Vec<&str>| -> String {
+            let mut counts: Vec<(&str, usize)> = Vec::new();
+            for name in names {
+                match counts.iter_mut().find(|(n, _)| *n == name) {
+                    Some((_, c)) => *c += 1,
+                    None => counts.push((name, 1)),
+                }
+            }
+            counts
+                .iter()
+                .map(|(n, c)| format!("{n} {c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let kinds = count(
+            crate::checks::KINDS
+                .iter()
+                .flat_map(|k| {
+                    self.items
+                        .iter()
+                        .filter(|i| i.kind.name == k.name)
+                        .map(|i| i.kind.name)
+                })
+                .collect(),
+        );
+        let sections = count(
+            self.sections
+                .iter()
+                .flat_map(|s| {
+                    self.items
+                        .iter()
+                        .filter(move |i| &i.section == s)
+                        .map(|i| i.section.as_str())
+                })
+                .collect(),
+        );
+        let environments: Vec<&str> = self.environments.iter().map(|e| e.name.as_str()).collect();
+        format!(
+            "{}: ok: {} items in {} sections, {} environments ({}); kinds: {kinds}; sections: {sections}",
+            self.source.name,
+            self.items.len(),
+            self.sections.len(),
+            environments.len(),
+            environments.join(", "),
+        )
+    }
+}

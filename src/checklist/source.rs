@@ -1,0 +1,170 @@
+//! A checklist file's text, and its problems rendered as `file:line:column` reports with the
+//! source line, a caret under the culprit and a hint.
+
+use std::ops::Range;
+
+/// One problem found in a checklist, located by a byte span in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Byte range in the file text.
+    pub span: Range<usize>,
+    /// What is wrong.
+    pub message: String,
+    /// What to do about it. Every diagnostic has one.
+    pub hint: String,
+}
+
+impl Diagnostic {
+    /// A diagnostic at `span`.
+    pub fn new(span: Range<usize>, message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Self {
+            span,
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+}
+
+/// A checklist file: its display name (as the user gave it) and its text.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// The path as given on the command line, used in every report.
+    pub name: String,
+    /// The file's text (invalid UTF-8 replaced, see [`SourceFile::from_bytes`]).
+    pub text: String,
+    line_starts: Vec<usize>,
+}
+
+impl SourceFile {
+    /// A source from text.
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
+        let text = text.into();
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Self {
+            name: name.into(),
+            text,
+            line_starts,
+        }
+    }
+
+    /// A source from raw bytes; invalid UTF-8 becomes a diagnostic at its first bad byte
+    /// (the text keeps everything before it unchanged, so locations stay right).
+    pub fn from_bytes(name: impl Into<String>, bytes: &[u8]) -> (Self, Option<Diagnostic>) {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => (Self::new(name, text), None),
+            Err(err) => {
+                let at = err.valid_up_to();
+                let text = String::from_utf8_lossy(bytes).into_owned();
+                let diagnostic = Diagnostic::new(
+                    at..at + 1,
+                    "the file is not valid UTF-8",
+                    "save the checklist as UTF-8 text",
+                );
+                (Self::new(name, text), Some(diagnostic))
+            }
+        }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn location(&self, offset: usize) -> (usize, usize) {
+        let offset = self.clamp(offset);
+        let line = self.line_starts.partition_point(|&start| start <= offset) - 1;
+        let start = self.line_starts[line];
+        let column = self.text[start..offset].chars().count() + 1;
+        (line + 1, column)
+    }
+
+    /// 1-based line number of a byte offset.
+    pub fn line_of(&self, offset: usize) -> usize {
+        self.location(offset).0
+    }
+
+    fn clamp(&self, offset: usize) -> usize {
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        offset
+    }
+
+    fn line_text(&self, line: usize) -> &str {
+        let start = self.line_starts[line - 1];
+        let end = self
+            .line_starts
+            .get(line)
+            .map_or(self.text.len(), |next| next - 1);
+        self.text[start..end].trim_end_matches('\r')
+    }
+
+    /// Renders one diagnostic:
+    ///
+    /// ```text
+    /// file.toml:12:1: error: unknown key `tiemout` in item `health.live`
+    ///    |
+    /// 12 | tiemout = "5s"
+    ///    | ^^^^^^^
+    ///    = hint: did you mean `timeout`?
+    /// ```
+    pub fn render(&self, diagnostic: &Diagnostic) -> String {
+        let start = self.clamp(diagnostic.span.start);
+        let (line, column) = self.location(start);
+        let text = self.line_text(line);
+        let number = line.to_string();
+        let pad = " ".repeat(number.len());
+        // The caret line copies tabs from the source so the caret stays aligned.
+        let lead: String = text
+            .chars()
+            .take(column - 1)
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        let end = self.clamp(diagnostic.span.end.max(start));
+        let line_end = self.line_starts[line - 1] + text.len();
+        let width = self.text[start..end.min(line_end).max(start)]
+            .chars()
+            .count()
+            .max(1);
+        format!(
+            "{name}:{line}:{column}: error: {message}\n\
+             {pad} |\n\
+             {number} | {text}\n\
+             {pad} | {lead}{carets}\n\
+             {pad} = hint: {hint}\n",
+            name = self.name,
+            message = diagnostic.message,
+            carets = "^".repeat(width),
+            hint = diagnostic.hint,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locates_lines_and_columns_in_characters() {
+        let source = SourceFile::new("f.toml", "a = 1\nbé = 'x'\n");
+        assert_eq!(source.location(0), (1, 1));
+        assert_eq!(source.location(6), (2, 1));
+        assert_eq!(source.location(9), (2, 3));
+    }
+
+    #[test]
+    fn renders_caret_under_the_span() {
+        let source = SourceFile::new("f.toml", "[x]\n\ttiemout = 1\n");
+        let text = source.render(&Diagnostic::new(5..12, "unknown key", "did you mean"));
+        assert_eq!(
+            text,
+            "f.toml:2:2: error: unknown key\n  |\n2 | \ttiemout = 1\n  | \t^^^^^^^\n  = hint: did you mean\n"
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_is_located() {
+        let (source, diagnostic) = SourceFile::from_bytes("f.toml", b"a = 1\nb = \"\xff\"\n");
+        let diagnostic = diagnostic.expect("invalid utf-8 is reported");
+        assert_eq!(source.location(diagnostic.span.start), (2, 6));
+    }
+}

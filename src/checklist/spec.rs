@@ -1,0 +1,729 @@
+//! The typed description of checklist keys, and the checker that walks spanned TOML against
+//! it: wrong types, unknown keys (with "did you mean"), missing keys, bad durations, numbers,
+//! regular expressions, URLs, templates and conditions. Names that point elsewhere (inputs,
+//! variables, items, environments, connections) are recorded as [`Use`]s and resolved once
+//! the whole file is read.
+
+use std::ops::Range;
+
+use toml::de::{DeTable, DeValue};
+use toml::Spanned;
+
+use super::source::Diagnostic;
+use super::template::{Part, Template};
+use super::when::When;
+
+/// A spanned TOML value as parsed from the file.
+pub type Value<'a> = Spanned<DeValue<'a>>;
+
+/// Whether a place may hold a secret input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Secrets {
+    /// Secrets are refused here.
+    Refused,
+    /// Secrets may be named here.
+    Allowed,
+}
+
+/// The type of a key's value.
+#[derive(Debug, Clone, Copy)]
+pub enum Ty {
+    /// A plain string, not interpolated.
+    Text,
+    /// A string with `${VAR}` interpolation; secret inputs refused.
+    Template,
+    /// A string with `${VAR}` interpolation that may hold secret inputs; they are only sent
+    /// when the item's `url` is on the base URL's origin.
+    SecretTemplate,
+    /// A template that forms an absolute `http(s)` URL.
+    Url,
+    /// A template naming a file under `--root`.
+    Path,
+    /// A glob pattern under `--root`.
+    Glob,
+    /// `true` or `false`.
+    Bool,
+    /// An integer within bounds.
+    Int(i64, i64),
+    /// An integer or a float.
+    Number,
+    /// A duration string: `500ms`, `30s`, `2m`, `180d`.
+    Duration,
+    /// A regular expression (Rust `regex` syntax), not interpolated.
+    Regex,
+    /// A JSON path: `$`, `.name`, `["name"]`, `[0]`, `*`.
+    JsonPath,
+    /// One of a fixed set of strings.
+    Choice(&'static [&'static str]),
+    /// Any TOML value.
+    Any,
+    /// An HTTP status or an array of them.
+    Status,
+    /// The name of one declared input.
+    Input(Secrets),
+    /// An array of declared input names.
+    Inputs(Secrets),
+    /// An array of arrays of declared input names.
+    InputGroups,
+    /// The name of a `[connections]` entry.
+    Connection,
+    /// An array of item ids.
+    Ids,
+    /// An array of environment names.
+    Environments,
+    /// The name of an environment.
+    Environment,
+    /// A section title from `sections`.
+    Section,
+    /// A check kind.
+    Kind,
+    /// A `when` condition.
+    When,
+    /// An array of values of one type.
+    List(&'static Ty),
+    /// A table with free keys and values of one type.
+    Map(&'static Ty),
+    /// A table with known keys.
+    Table(&'static [Key]),
+    /// An array of tables with known keys.
+    Tables(&'static [Key]),
+}
+
+/// A key a table may hold.
+#[derive(Debug, Clone, Copy)]
+pub struct Key {
+    /// The key's name.
+    pub name: &'static str,
+    /// Its value's type.
+    pub ty: Ty,
+    /// Whether it must be present.
+    pub required: bool,
+    /// One line for the format reference.
+    pub doc: &'static str,
+}
+
+impl Key {
+    /// An optional key.
+    pub const fn optional(name: &'static str, ty: Ty, doc: &'static str) -> Self {
+        Self {
+            name,
+            ty,
+            required: false,
+            doc,
+        }
+    }
+
+    /// A required key.
+    pub const fn required(name: &'static str, ty: Ty, doc: &'static str) -> Self {
+        Self {
+            name,
+            ty,
+            required: true,
+            doc,
+        }
+    }
+}
+
+/// What a [`Use`] points at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A `${VAR}` in a template.
+    Var {
+        /// Whether the reference has a default.
+        has_default: bool,
+        /// Whether the place may hold a secret.
+        secrets: Secrets,
+    },
+    /// A variable in a `when` condition.
+    WhenVar {
+        /// Whether its value is compared (not only tested for presence).
+        compared: bool,
+    },
+    /// A declared input named directly.
+    Input(Secrets),
+    /// A connection name.
+    Connection,
+    /// An item id in `needs`.
+    Item,
+    /// An environment name.
+    Environment,
+    /// A section title.
+    Section,
+}
+
+/// A name used somewhere in the file, resolved after the whole file is read.
+#[derive(Debug, Clone)]
+pub struct Use {
+    /// What kind of name.
+    pub target: Target,
+    /// The name.
+    pub name: String,
+    /// Where it was written.
+    pub span: Range<usize>,
+    /// The item it belongs to, by index, if any.
+    pub item: Option<usize>,
+}
+
+/// Walks spanned TOML values against [`Key`]s, collecting problems and uses.
+pub struct Checker<'s> {
+    src: &'s str,
+    /// Problems found so far.
+    pub problems: Vec<Diagnostic>,
+    /// Names used so far.
+    pub uses: Vec<Use>,
+    /// The item being checked, by index.
+    pub item: Option<usize>,
+    /// The keys of the file's top level, to explain a key written under the wrong header.
+    pub top_keys: &'static [&'static str],
+}
+
+/// How messages name the file's top-level table.
+pub const ROOT_CONTEXT: &str = "the checklist";
+
+/// The names of the TOML types, with an article, for messages.
+fn found(value: &DeValue<'_>) -> &'static str {
+    match value {
+        DeValue::String(_) => "a string",
+        DeValue::Integer(_) => "an integer",
+        DeValue::Float(_) => "a float",
+        DeValue::Boolean(_) => "a boolean",
+        DeValue::Datetime(_) => "a date-time",
+        DeValue::Array(_) => "an array",
+        DeValue::Table(_) => "a table",
+    }
+}
+
+impl Ty {
+    /// What a value of this type looks like, for "must be" messages.
+    pub fn expected(&self) -> String {
+        match self {
+            Ty::Text | Ty::Template | Ty::SecretTemplate | Ty::Path | Ty::Glob => "a string".into(),
+            Ty::Url => "a URL string".into(),
+            Ty::Bool => "`true` or `false`".into(),
+            Ty::Int(..) => "an integer".into(),
+            Ty::Number => "a number".into(),
+            Ty::Duration => "a duration string such as \"30s\"".into(),
+            Ty::Regex => "a regular expression string".into(),
+            Ty::JsonPath => "a JSON path string such as \"$.status\"".into(),
+            Ty::Choice(options) => format!("one of {}", quoted_list(options)),
+            Ty::Any => "a value".into(),
+            Ty::Status => "an HTTP status or an array of them".into(),
+            Ty::Input(_) | Ty::Connection | Ty::Environment | Ty::Section | Ty::Kind => {
+                "a name string".into()
+            }
+            Ty::When => "a condition string".into(),
+            Ty::Inputs(_) | Ty::Ids | Ty::Environments => "an array of name strings".into(),
+            Ty::InputGroups => "an array of arrays of input names".into(),
+            Ty::List(inner) => format!("an array of {}", inner.expected_plural()),
+            Ty::Map(_) | Ty::Table(_) => "a table".into(),
+            Ty::Tables(_) => "an array of tables".into(),
+        }
+    }
+
+    fn expected_plural(&self) -> String {
+        match self {
+            Ty::Bool => "booleans".into(),
+            Ty::Int(..) => "integers".into(),
+            Ty::Table(_) => "tables".into(),
+            _ => "strings".into(),
+        }
+    }
+}
+
+/// `"a"`, `"b"` or `"c"`.
+pub fn quoted_list(options: &[&str]) -> String {
+    let quoted: Vec<String> = options.iter().map(|o| format!("\"{o}\"")).collect();
+    match quoted.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => quoted.join(""),
+    }
+}
+
+/// The closest of `candidates` to `name`, if one is close enough to be a typo.
+pub fn did_you_mean<'c>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'c str>,
+) -> Option<&'c str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(name, c), c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+/// Parses a duration string such as `30s`.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(text).map_err(|e| e.to_string())
+}
+
+/// Parses a TOML integer.
+pub fn int_of(value: &DeValue<'_>) -> Option<i64> {
+    match value {
+        DeValue::Integer(int) => i64::from_str_radix(int.as_str(), int.radix()).ok(),
+        _ => None,
+    }
+}
+
+/// Converts a parsed value to an owned `toml::Value` (spans dropped).
+pub fn to_toml(value: &DeValue<'_>) -> toml::Value {
+    match value {
+        DeValue::String(s) => toml::Value::String(s.to_string()),
+        DeValue::Integer(_) => toml::Value::Integer(int_of(value).unwrap_or_default()),
+        DeValue::Float(f) => toml::Value::Float(f.as_str().parse().unwrap_or(f64::NAN)),
+        DeValue::Boolean(b) => toml::Value::Boolean(*b),
+        DeValue::Datetime(d) => toml::Value::Datetime(*d),
+        DeValue::Array(items) => {
+            toml::Value::Array(items.iter().map(|v| to_toml(v.get_ref())).collect())
+        }
+        DeValue::Table(table) => toml::Value::Table(to_table(table)),
+    }
+}
+
+/// Converts a parsed table to an owned `toml::Table`.
+pub fn to_table(table: &DeTable<'_>) -> toml::Table {
+    table
+        .iter()
+        .map(|(k, v)| (k.get_ref().to_string(), to_toml(v.get_ref())))
+        .collect()
+}
+
+/// Whether `name` is a valid variable or input name.
+pub fn is_var_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+impl<'s> Checker<'s> {
+    /// A checker over the file text `src`.
+    pub fn new(src: &'s str) -> Self {
+        Self {
+            src,
+            problems: Vec::new(),
+            uses: Vec::new(),
+            item: None,
+            top_keys: &[],
+        }
+    }
+
+    /// 1-based line of a byte offset.
+    pub fn line_of(&self, offset: usize) -> usize {
+        self.src.as_bytes()[..offset.min(self.src.len())]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1
+    }
+
+    /// Records a problem.
+    pub fn error(
+        &mut self,
+        span: Range<usize>,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
+        self.problems.push(Diagnostic::new(span, message, hint));
+    }
+
+    /// Records a use of a name.
+    pub fn use_name(&mut self, target: Target, name: &str, span: Range<usize>) {
+        self.uses.push(Use {
+            target,
+            name: name.into(),
+            span,
+            item: self.item,
+        });
+    }
+
+    /// The file span of byte `offset` inside the string value at `span` (quotes skipped),
+    /// or the whole value when escapes make the mapping uncertain.
+    pub fn inner_span(
+        &self,
+        span: &Range<usize>,
+        value: &str,
+        offset: usize,
+        len: usize,
+    ) -> Range<usize> {
+        let raw = &self.src[span.clone()];
+        let quote = if raw.starts_with("\"\"\"") || raw.starts_with("'''") {
+            3
+        } else if raw.starts_with('"') || raw.starts_with('\'') {
+            1
+        } else {
+            0
+        };
+        if raw.len() < 2 * quote {
+            return span.clone();
+        }
+        let inner = &raw[quote..raw.len() - quote];
+        let skip = if inner == value {
+            0
+        } else if inner.strip_prefix('\n') == Some(value) {
+            1
+        } else if inner.strip_prefix("\r\n") == Some(value) {
+            2
+        } else {
+            return span.clone();
+        };
+        let start = span.start + quote + skip + offset;
+        start..start + len
+    }
+
+    /// Checks the keys of `table` against `keys`: unknown keys (suggesting close names from
+    /// `keys`), missing required keys (reported at `table_span`), and each value's type.
+    /// `context` names the table in messages, e.g. "item `health.live`".
+    pub fn check_table(
+        &mut self,
+        table: &DeTable<'_>,
+        table_span: &Range<usize>,
+        keys: &[Key],
+        context: &str,
+    ) {
+        for (key, value) in table {
+            match keys.iter().find(|k| k.name == key.get_ref().as_ref()) {
+                Some(spec) => self.check_value(&spec.ty, value, spec.name),
+                None => self.unknown_key(key, keys.iter().map(|k| k.name), context),
+            }
+        }
+        for spec in keys.iter().filter(|k| k.required) {
+            if !table.keys().any(|k| k.get_ref().as_ref() == spec.name) {
+                self.error(
+                    table_span.clone(),
+                    format!("{context} is missing `{}`", spec.name),
+                    format!("add `{}`: {}", spec.name, spec.doc),
+                );
+            }
+        }
+    }
+
+    /// Reports an unknown key, suggesting the closest of `candidates`.
+    pub fn unknown_key<'k>(
+        &mut self,
+        key: &Spanned<std::borrow::Cow<'_, str>>,
+        candidates: impl Iterator<Item = &'k str> + Clone,
+        context: &str,
+    ) {
+        let name = key.get_ref().as_ref();
+        let hint = match did_you_mean(name, candidates.clone()) {
+            _ if self.top_keys.contains(&name) && context != ROOT_CONTEXT => format!(
+                "`{name}` is a top-level key: move it above the first `[table]` header (keys below a header belong to that table)"
+            ),
+            Some(close) => format!("did you mean `{close}`?"),
+            None => {
+                let all: Vec<&str> = candidates.collect();
+                format!("known keys here: {}", all.join(", "))
+            }
+        };
+        self.error(
+            key.span(),
+            format!("unknown key `{name}` in {context}"),
+            hint,
+        );
+    }
+
+    fn wrong_type(&mut self, ty: &Ty, value: &Value<'_>, key: &str) {
+        self.error(
+            value.span(),
+            format!(
+                "`{key}` must be {}, not {}",
+                ty.expected(),
+                found(value.get_ref())
+            ),
+            type_hint(ty, key),
+        );
+    }
+
+    /// Checks one value against its type.
+    pub fn check_value(&mut self, ty: &Ty, value: &Value<'_>, key: &str) {
+        let span = value.span();
+        match (ty, value.get_ref()) {
+            (Ty::Text, DeValue::String(_)) | (Ty::Any, _) => {}
+            (Ty::Template, DeValue::String(s)) | (Ty::Path, DeValue::String(s)) => {
+                self.check_template(&span, s, Secrets::Refused);
+            }
+            (Ty::SecretTemplate, DeValue::String(s)) => {
+                self.check_template(&span, s, Secrets::Allowed);
+            }
+            (Ty::Url, DeValue::String(s)) => {
+                if let Some(template) = self.check_template(&span, s, Secrets::Refused) {
+                    self.check_url(&span, s, &template, key);
+                }
+            }
+            (Ty::Glob, DeValue::String(s)) => {
+                if let Err(err) = globset::Glob::new(s) {
+                    self.error(
+                        span,
+                        format!("bad glob `{s}` in `{key}`: {}", err.kind()),
+                        "globs use `*`, `**`, `?`, `[abc]` and `{a,b}`, e.g. \"**/.env*\"",
+                    );
+                }
+            }
+            (Ty::Bool, DeValue::Boolean(_)) => {}
+            (Ty::Int(min, max), DeValue::Integer(_)) => match int_of(value.get_ref()) {
+                Some(n) if (*min..=*max).contains(&n) => {}
+                _ => self.error(
+                    span,
+                    format!(
+                        "`{key}` must be between {min} and {max}, found {}",
+                        &self.src[value.span()]
+                    ),
+                    format!("write an integer from {min} to {max}"),
+                ),
+            },
+            (Ty::Number, DeValue::Integer(_) | DeValue::Float(_)) => {}
+            (Ty::Duration, DeValue::String(s)) => match parse_duration(s) {
+                Ok(d) if !d.is_zero() => {}
+                Ok(_) => self.error(
+                    span,
+                    format!("`{key}` must be longer than zero"),
+                    "write a positive duration such as \"30s\"",
+                ),
+                Err(err) => self.error(
+                    span,
+                    format!("bad duration \"{s}\" in `{key}`: {err}"),
+                    "write a number and a unit, e.g. \"500ms\", \"30s\", \"2m\", \"1h\", \"180d\"",
+                ),
+            },
+            (Ty::Regex, DeValue::String(s)) => {
+                if let Err(err) = regex::Regex::new(s) {
+                    let reason = err.to_string();
+                    let reason = reason
+                        .lines()
+                        .last()
+                        .unwrap_or_default()
+                        .trim_start_matches("error: ")
+                        .to_string();
+                    self.error(
+                        span,
+                        format!("bad regular expression in `{key}`: {reason}"),
+                        "patterns use Rust regex syntax; in a TOML '…' literal string backslashes need no escaping",
+                    );
+                }
+            }
+            (Ty::JsonPath, DeValue::String(s)) => {
+                if let Err(err) = crate::checks::jsonpath::JsonPath::parse(s) {
+                    let at = self.inner_span(&span, s, err.offset, 1);
+                    self.error(at, format!("bad JSON path \"{s}\": {}", err.message), "JSON paths start with `$` and continue with `.name`, `[\"name\"]`, `[0]` or `.*`");
+                }
+            }
+            (Ty::Choice(options), DeValue::String(s)) => {
+                if !options.contains(&s.as_ref()) {
+                    let hint = match did_you_mean(s, options.iter().copied()) {
+                        Some(close) => format!("did you mean \"{close}\"?"),
+                        None => format!("write one of {}", quoted_list(options)),
+                    };
+                    self.error(
+                        span,
+                        format!("`{key}` must be {}, found \"{s}\"", ty.expected()),
+                        hint,
+                    );
+                }
+            }
+            (Ty::Status, DeValue::Integer(_)) => self.check_value(&Ty::Int(100, 599), value, key),
+            (Ty::Status, DeValue::Array(items)) if !items.is_empty() => {
+                for item in items {
+                    self.check_value(&Ty::Int(100, 599), item, key);
+                }
+            }
+            (Ty::Input(secrets), DeValue::String(s)) => {
+                self.use_name(Target::Input(*secrets), s, span)
+            }
+            (Ty::Connection, DeValue::String(s)) => self.use_name(Target::Connection, s, span),
+            (Ty::Environment, DeValue::String(s)) => self.use_name(Target::Environment, s, span),
+            (Ty::Section, DeValue::String(s)) => self.use_name(Target::Section, s, span),
+            (Ty::Kind, DeValue::String(_)) => {} // resolved by the item reader, which needs the kind first
+            (Ty::When, DeValue::String(s)) => self.check_when(&span, s),
+            (Ty::Inputs(secrets), DeValue::Array(items)) => {
+                self.check_names(items, key, Target::Input(*secrets));
+            }
+            (Ty::InputGroups, DeValue::Array(groups)) => {
+                for group in groups {
+                    match group.get_ref() {
+                        DeValue::Array(items) if items.len() >= 2 => {
+                            self.check_names(items, key, Target::Input(Secrets::Allowed))
+                        }
+                        _ => self.error(
+                            group.span(),
+                            format!(
+                                "each group in `{key}` must be an array of two or more input names"
+                            ),
+                            format!("write e.g. `{key} = [[\"A\", \"B\"]]`"),
+                        ),
+                    }
+                }
+            }
+            (Ty::Ids, DeValue::Array(items)) => self.check_names(items, key, Target::Item),
+            (Ty::Environments, DeValue::Array(items)) => {
+                self.check_names(items, key, Target::Environment)
+            }
+            (Ty::List(inner), DeValue::Array(items)) => {
+                for item in items {
+                    self.check_value(inner, item, key);
+                }
+            }
+            (Ty::Map(inner), DeValue::Table(table)) => {
+                for (k, v) in table {
+                    self.check_value(inner, v, k.get_ref());
+                }
+            }
+            (Ty::Table(keys), DeValue::Table(table)) => {
+                self.check_table(table, &span, keys, &format!("`{key}`"))
+            }
+            (Ty::Tables(keys), DeValue::Array(items)) => {
+                for item in items {
+                    match item.get_ref() {
+                        DeValue::Table(table) => self.check_table(
+                            table,
+                            &item.span(),
+                            keys,
+                            &format!("an entry of `{key}`"),
+                        ),
+                        _ => self.wrong_type(&Ty::Table(keys), item, key),
+                    }
+                }
+            }
+            _ => self.wrong_type(ty, value, key),
+        }
+    }
+
+    fn check_names(&mut self, items: &[Value<'_>], key: &str, target: Target) {
+        for item in items {
+            match item.get_ref() {
+                DeValue::String(s) => self.use_name(target.clone(), s, item.span()),
+                _ => self.error(
+                    item.span(),
+                    format!(
+                        "`{key}` must hold name strings, not {}",
+                        found(item.get_ref())
+                    ),
+                    format!("write e.g. `{key} = [\"name\"]`"),
+                ),
+            }
+        }
+    }
+
+    /// Parses a template, reporting its errors and recording its variable uses.
+    pub fn check_template(
+        &mut self,
+        span: &Range<usize>,
+        text: &str,
+        secrets: Secrets,
+    ) -> Option<Template> {
+        match Template::parse(text) {
+            Ok(template) => {
+                for var in template.refs() {
+                    let at = self.inner_span(span, text, var.offset, var.len);
+                    let target = Target::Var {
+                        has_default: var.default.is_some(),
+                        secrets,
+                    };
+                    self.use_name(target, &var.name, at);
+                }
+                Some(template)
+            }
+            Err(err) => {
+                let at = self.inner_span(span, text, err.offset, err.len);
+                self.error(at, err.message, err.hint);
+                None
+            }
+        }
+    }
+
+    fn check_when(&mut self, span: &Range<usize>, text: &str) {
+        match When::parse(text) {
+            Ok(when) => {
+                for (name, compared) in when.names() {
+                    let at = self.inner_span(span, text, name.offset, name.name.len());
+                    self.use_name(Target::WhenVar { compared }, &name.name, at);
+                }
+            }
+            Err(err) => {
+                let at = self.inner_span(span, text, err.offset, err.len);
+                self.error(at, format!("bad condition: {}", err.message), err.hint);
+            }
+        }
+    }
+
+    /// A URL template must form an absolute http(s) URL. One that starts with `${origin}` or
+    /// `${base_url}` must continue with a path; any other is parsed with its variables
+    /// replaced by their defaults, or by a stand-in.
+    fn check_url(&mut self, span: &Range<usize>, text: &str, template: &Template, key: &str) {
+        let hint =
+            "write an absolute URL such as \"${origin}/health\" or \"https://example.com/health\"";
+        if let Some(lead) = template
+            .leading_var()
+            .filter(|v| v.default.is_none() && (v.name == "origin" || v.name == "base_url"))
+        {
+            if let Some(Part::Literal(rest)) = template.parts.get(1) {
+                if !rest.starts_with('/') && !rest.starts_with('?') {
+                    self.error(
+                        span.clone(),
+                        format!("`{key}` must continue with `/` after `${{{}}}`", lead.name),
+                        hint,
+                    );
+                }
+            }
+            return;
+        }
+        let problem = match url::Url::parse(&stand_in(template)) {
+            Ok(url) if url.scheme() != "http" && url.scheme() != "https" => {
+                format!(
+                    "`{key}` must be an http or https URL, found scheme `{}`",
+                    url.scheme()
+                )
+            }
+            Ok(url) if url.host_str().is_none_or(str::is_empty) => format!("`{key}` has no host"),
+            Ok(_) => return,
+            Err(err) => format!("bad URL \"{text}\" in `{key}`: {err}"),
+        };
+        self.error(span.clone(), problem, hint);
+    }
+}
+
+/// The template filled with defaults, or with `x` where a variable has none.
+fn stand_in(template: &Template) -> String {
+    template
+        .parts
+        .iter()
+        .map(|part| match part {
+            Part::Literal(text) => text.clone(),
+            Part::Var(var) => var
+                .default
+                .as_ref()
+                .map_or_else(|| "x".to_string(), stand_in),
+        })
+        .collect()
+}
+
+fn type_hint(ty: &Ty, key: &str) -> String {
+    match ty {
+        Ty::Text | Ty::Template | Ty::SecretTemplate | Ty::Path => format!("write `{key} = \"…\"`"),
+        Ty::Url => format!("write e.g. `{key} = \"${{origin}}/health\"`"),
+        Ty::Glob => format!("write e.g. `{key} = \"**/.env*\"`"),
+        Ty::Bool => format!("write `{key} = true` or `{key} = false`, without quotes"),
+        Ty::Int(min, _) => format!("write e.g. `{key} = {min}`, without quotes"),
+        Ty::Number => format!("write e.g. `{key} = 1`, without quotes"),
+        Ty::Duration => format!("write e.g. `{key} = \"30s\"` (units: ms, s, m, h, d)"),
+        Ty::Regex => format!("write e.g. `{key} = '^ok$'`"),
+        Ty::JsonPath => format!("write e.g. `{key} = \"$.status\"`"),
+        Ty::Choice(options) => format!(
+            "write `{key} = \"{}\"`",
+            options.first().copied().unwrap_or_default()
+        ),
+        Ty::Status => format!("write e.g. `{key} = 200` or `{key} = [200, 204]`"),
+        Ty::Input(_) | Ty::Connection | Ty::Environment | Ty::Section | Ty::Kind => {
+            format!("write `{key} = \"name\"`")
+        }
+        Ty::When => format!("write e.g. `{key} = \"set(NAME)\"`"),
+        Ty::Inputs(_) | Ty::Ids | Ty::Environments | Ty::List(_) => {
+            format!("write e.g. `{key} = [\"a\", \"b\"]`")
+        }
+        Ty::InputGroups => format!("write e.g. `{key} = [[\"A\", \"B\"]]`"),
+        Ty::Map(_) | Ty::Table(_) => format!("write `{key} = {{ … }}` or a `[….{key}]` table"),
+        Ty::Tables(_) => format!("write `{key} = [{{ … }}]` or `[[….{key}]]` tables"),
+        Ty::Any => String::new(),
+    }
+}

@@ -1,0 +1,58 @@
+//! `manual`: an item a person does and signs off, with evidence fields and N signers.
+
+use super::KindSpec;
+use crate::checklist::spec::{Key, Ty};
+
+/// The formats an evidence field's value may be required to have.
+pub const EVIDENCE_FORMATS: &[&str] = &["text", "url", "digest"];
+
+/// Keys of one evidence field.
+pub const EVIDENCE_KEYS: &[Key] = &[
+    Key::required(
+        "key",
+        Ty::Text,
+        "the field's name in the sign-off, e.g. \"snapshot_id\"",
+    ),
+    Key::required("label", Ty::Text, "what the signer is asked for"),
+    Key::optional(
+        "required",
+        Ty::Bool,
+        "whether the sign-off needs it (default true)",
+    ),
+    Key::optional(
+        "format",
+        Ty::Choice(EVIDENCE_FORMATS),
+        "\"text\" (default), \"url\" or \"digest\" (sha256:…)",
+    ),
+    Key::optional(
+        "pattern",
+        Ty::Regex,
+        "a regular expression the value must match",
+    ),
+];
+
+/// The `manual` kind.
+pub const SPEC: KindSpec = KindSpec {
+    name: "manual",
+    about: "a step a person performs and signs off with a name, a time, a note and evidence",
+    keys: &[
+        Key::optional(
+            "instructions",
+            Ty::Text,
+            "the steps to perform, shown in the sign-off dialog",
+        ),
+        Key::optional(
+            "signoffs",
+            Ty::Int(1, 9),
+            "how many distinct people must sign it done (default 1)",
+        ),
+        Key::optional(
+            "evidence",
+            Ty::Tables(EVIDENCE_KEYS),
+            "fields the signer fills in",
+        ),
+    ],
+    automated: false,
+    writes: super::never_writes,
+    check: super::no_rules,
+};

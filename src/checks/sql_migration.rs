@@ -1,0 +1,65 @@
+//! `sql.migration`: a migration file verified in a rolled-back transaction, or applied, with
+//! expected tables and an idempotency proof.
+
+use super::KindSpec;
+use crate::checklist::spec::{Key, Ty};
+
+/// Keys of one expected table.
+pub const TABLE_KEYS: &[Key] = &[
+    Key::required(
+        "name",
+        Ty::Text,
+        "the table's name, as stored (case-sensitive)",
+    ),
+    Key::optional(
+        "schema",
+        Ty::Text,
+        "its schema (default: the item's `schema`)",
+    ),
+    Key::optional(
+        "columns",
+        Ty::Map(&Ty::Text),
+        "column name → type as PostgreSQL prints it, e.g. \"character varying(255)\"",
+    ),
+];
+
+/// Keys of one suggested constraint (advice: reported, never failing).
+pub const SUGGEST_KEYS: &[Key] = &[
+    Key::required("table", Ty::Text, "the table"),
+    Key::optional(
+        "unique",
+        Ty::List(&Ty::Text),
+        "columns that should be unique together",
+    ),
+    Key::optional(
+        "foreign_key",
+        Ty::Text,
+        "a column that should reference another table",
+    ),
+    Key::optional(
+        "references",
+        Ty::Text,
+        "the referenced table, for `foreign_key`",
+    ),
+    Key::optional("note", Ty::Text, "why"),
+];
+
+/// The `sql.migration` kind.
+pub const SPEC: KindSpec = KindSpec {
+    name: "sql.migration",
+    about: "a migration applies (verified in a rolled-back transaction, or committed) and is idempotent",
+    keys: &[
+        Key::required("connection", Ty::Connection, "the connection the migration runs on"),
+        Key::required("file", Ty::Path, "the SQL file, relative to --root"),
+        Key::optional("mode", Ty::Choice(&["verify", "apply"]), "\"verify\" rolls back (default), \"apply\" commits"),
+        Key::optional("prove_idempotent", Ty::Bool, "apply twice and compare catalog snapshots (default false)"),
+        Key::optional("schema", Ty::Text, "the schema of expected tables (default \"public\")"),
+        Key::optional("expect_tables", Ty::Tables(TABLE_KEYS), "tables and columns that must exist afterwards"),
+        Key::optional("suggest", Ty::Tables(SUGGEST_KEYS), "stricter constraints reported as advice"),
+        Key::optional("lock_timeout", Ty::Duration, "lock_timeout for the migration (default \"5s\")"),
+        Key::optional("statement_timeout", Ty::Duration, "statement_timeout for the migration (default \"60s\")"),
+    ],
+    automated: true,
+    writes: |config| config.get("mode").and_then(toml::Value::as_str) == Some("apply"),
+    check: super::no_rules,
+};

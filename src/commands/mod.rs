@@ -1,0 +1,4 @@
+//! The subcommands' handlers: each takes parsed arguments, does its work through the library
+//! and returns the process exit code.
+
+pub mod lint;

@@ -1,0 +1,1 @@
+//! The scheduler: runs items along their `needs`, with bounded concurrency, timeouts, retries and cancellation, and turns what checks report into typed events.

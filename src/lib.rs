@@ -1,0 +1,16 @@
+//! relcon: a terminal release console. It loads a deploy checklist from TOML, runs its
+//! automated verifications, records sign-offs for the manual ones, and exports a signed
+//! report.
+//!
+//! Data flows one way: [`checklist`] → [`engine`] → events → [`store`] → views ([`tui`],
+//! the headless printer, [`report`]).
+
+pub mod checklist;
+pub mod checks;
+pub mod commands;
+pub mod demo;
+pub mod engine;
+pub mod exit;
+pub mod report;
+pub mod store;
+pub mod tui;

@@ -1,0 +1,1 @@
+//! Reports: the `relcon.report/v1` model, its JSON, Markdown, HTML and JUnit renderers, signing and verification.
