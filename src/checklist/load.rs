@@ -142,6 +142,15 @@ const ITEM_KEYS: &[Key] = &[
     ),
 ];
 
+/// The file's tables and their keys, for the format reference.
+pub const FILE_TABLES: &[(&str, &[Key])] = &[
+    ("[checklist]", CHECKLIST_KEYS),
+    ("[inputs.NAME]", INPUT_KEYS),
+    ("[connections.NAME]", CONNECTION_KEYS),
+    ("[environments.NAME]", ENVIRONMENT_KEYS),
+    ("[[item]]", ITEM_KEYS),
+];
+
 /// Item keys that stay the same in every environment.
 const IDENTITY_KEYS: &[&str] = &["id", "title", "section", "kind", "help", "only_in"];
 
@@ -276,14 +285,18 @@ fn read_parts(text: &str) -> (Option<Checklist>, Vec<super::Diagnostic>) {
 }
 
 fn syntax_hint(message: &str) -> String {
-    if message.contains("duplicate key") {
-        "each key may appear once per table; every `[[item]]` header starts a new item".into()
+    let hint = if message.contains("duplicate key") {
+        "each key may appear once per table; every `[[item]]` header starts a new item"
+    } else if message.contains("basic string") || message.contains("literal string") {
+        "close the string on the same line, or use \"\"\"…\"\"\" for text over several lines"
     } else if message.contains("quoted") {
-        "quote string values: key = \"value\"".into()
+        "quote string values: key = \"value\""
+    } else if message.contains("no value") {
+        "write `key = value`"
     } else {
         "check the quotes, brackets, commas and `=` around here (TOML syntax: https://toml.io)"
-            .into()
-    }
+    };
+    hint.into()
 }
 
 fn check_unique(ck: &mut Checker<'_>, value: &Value<'_>, what: &str) {
@@ -309,7 +322,10 @@ fn map_entries<'t, 'a>(
     match value {
         None => Vec::new(),
         Some(value) => match value.get_ref() {
-            DeValue::Table(table) => table.iter().collect(),
+            DeValue::Table(table) => table
+                .iter()
+                .filter(|(name, value)| !misplaced_top_key(ck, name, value, key))
+                .collect(),
             _ => {
                 ck.error(
                     value.span(),
@@ -320,6 +336,26 @@ fn map_entries<'t, 'a>(
             }
         },
     }
+}
+
+/// Reports (and says to skip) an entry of `[table]` that is one of the file's top-level keys
+/// written below that table's header, the most common TOML slip.
+fn misplaced_top_key(
+    ck: &mut Checker<'_>,
+    name: &toml::Spanned<std::borrow::Cow<'_, str>>,
+    value: &Value<'_>,
+    table: &str,
+) -> bool {
+    let name = name.get_ref().as_ref();
+    if !ck.top_keys.contains(&name) || value.get_ref().is_table() {
+        return false;
+    }
+    ck.error(
+        value.span(),
+        format!("`{name}` is a top-level key, but it is written inside [{table}]"),
+        "move it above the first `[table]` header: keys below a header belong to that table",
+    );
+    true
 }
 
 fn read_inputs(ck: &mut Checker<'_>, value: Option<&Value<'_>>) -> Vec<Input> {
@@ -557,11 +593,13 @@ fn read_items(ck: &mut Checker<'_>, value: &Value<'_>) -> Vec<Draft> {
             }
         }
         let kind = resolve_kind(ck, table);
-        ck.check_table(table, &element.span(), &item_keys(kind), &context);
         let Some(kind) = kind else {
+            // Without a known kind, its keys cannot be judged: check only the common ones.
             ck.item = None;
+            ck.check_known_keys(table, &element.span(), ITEM_KEYS, &context);
             continue;
         };
+        ck.check_table(table, &element.span(), &item_keys(Some(kind)), &context);
         not_applicable(ck, table, kind);
         let mut keys = to_table(table);
         keys.retain(|k, _| !IDENTITY_KEYS.contains(&k));

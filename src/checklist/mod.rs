@@ -14,6 +14,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::checks::KindSpec;
+pub use load::FILE_TABLES;
 pub use source::{Diagnostic, SourceFile};
 
 /// Names every template and condition may use without declaring them.

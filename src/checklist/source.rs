@@ -3,6 +3,9 @@
 
 use std::ops::Range;
 
+/// Characters of a source line shown at most; longer lines are cut around the caret.
+const MAX_SHOWN: usize = 120;
+
 /// One problem found in a checklist, located by a byte span in the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
@@ -110,25 +113,44 @@ impl SourceFile {
     pub fn render(&self, diagnostic: &Diagnostic) -> String {
         let start = self.clamp(diagnostic.span.start);
         let (line, column) = self.location(start);
-        let text = self.line_text(line);
-        let number = line.to_string();
-        let pad = " ".repeat(number.len());
-        // The caret line copies tabs from the source so the caret stays aligned.
-        let lead: String = text
-            .chars()
-            .take(column - 1)
-            .map(|c| if c == '\t' { '\t' } else { ' ' })
-            .collect();
+        let chars: Vec<char> = self.line_text(line).chars().collect();
         let end = self.clamp(diagnostic.span.end.max(start));
-        let line_end = self.line_starts[line - 1] + text.len();
+        let line_end = self.line_starts[line - 1] + self.line_text(line).len();
         let width = self.text[start..end.min(line_end).max(start)]
             .chars()
             .count()
             .max(1);
+        // A long line is shown as a window around the caret, so one line cannot flood the
+        // terminal; the column stays the true one.
+        let caret = column - 1;
+        let (from, to) = if chars.len() > MAX_SHOWN {
+            let from = caret.saturating_sub(MAX_SHOWN / 3);
+            (from, (from + MAX_SHOWN).min(chars.len()))
+        } else {
+            (0, chars.len())
+        };
+        let shown: String = chars[from..to].iter().collect();
+        let (before, after) = (
+            if from > 0 { "…" } else { "" },
+            if to < chars.len() { "…" } else { "" },
+        );
+        // The caret line copies tabs from the source so the caret stays aligned.
+        let lead: String = before
+            .chars()
+            .map(|_| ' ')
+            .chain(
+                chars[from..caret.min(to)]
+                    .iter()
+                    .map(|&c| if c == '\t' { '\t' } else { ' ' }),
+            )
+            .collect();
+        let width = width.min(to.saturating_sub(caret).max(1));
+        let number = line.to_string();
+        let pad = " ".repeat(number.len());
         format!(
             "{name}:{line}:{column}: error: {message}\n\
              {pad} |\n\
-             {number} | {text}\n\
+             {number} | {before}{shown}{after}\n\
              {pad} | {lead}{carets}\n\
              {pad} = hint: {hint}\n",
             name = self.name,
@@ -159,6 +181,20 @@ mod tests {
             text,
             "f.toml:2:2: error: unknown key\n  |\n2 | \ttiemout = 1\n  | \t^^^^^^^\n  = hint: did you mean\n"
         );
+    }
+
+    #[test]
+    fn long_lines_are_cut_around_the_caret() {
+        let line = format!("x = \"{}\"", "a".repeat(500));
+        let source = SourceFile::new("f.toml", line);
+        let text = source.render(&Diagnostic::new(300..302, "bad", "fix"));
+        let shown = text.lines().nth(2).unwrap_or_default();
+        let carets = text.lines().nth(3).unwrap_or_default();
+        assert!(shown.chars().count() < 140, "{shown}");
+        assert!(text.starts_with("f.toml:1:301: error: bad"));
+        assert_eq!(shown.find('…').map(|_| ()), Some(()));
+        assert_eq!(carets.chars().filter(|&c| c == '^').count(), 2);
+        assert_eq!(carets.chars().count(), "  | ".chars().count() + 1 + 40 + 2);
     }
 
     #[test]

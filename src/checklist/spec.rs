@@ -197,25 +197,33 @@ impl Ty {
     /// What a value of this type looks like, for "must be" messages.
     pub fn expected(&self) -> String {
         match self {
-            Ty::Text | Ty::Template | Ty::SecretTemplate | Ty::Path | Ty::Glob => "a string".into(),
+            Ty::Text => "a string".into(),
+            Ty::Template | Ty::SecretTemplate => "a string with ${VAR}s".into(),
+            Ty::Path => "a file path string".into(),
+            Ty::Glob => "a glob string".into(),
             Ty::Url => "a URL string".into(),
             Ty::Bool => "`true` or `false`".into(),
-            Ty::Int(..) => "an integer".into(),
+            Ty::Int(min, max) => format!("an integer from {min} to {max}"),
             Ty::Number => "a number".into(),
             Ty::Duration => "a duration string such as \"30s\"".into(),
             Ty::Regex => "a regular expression string".into(),
             Ty::JsonPath => "a JSON path string such as \"$.status\"".into(),
             Ty::Choice(options) => format!("one of {}", quoted_list(options)),
-            Ty::Any => "a value".into(),
+            Ty::Any => "any value".into(),
             Ty::Status => "an HTTP status or an array of them".into(),
-            Ty::Input(_) | Ty::Connection | Ty::Environment | Ty::Section | Ty::Kind => {
-                "a name string".into()
-            }
+            Ty::Input(_) => "an input name".into(),
+            Ty::Connection => "a connection name".into(),
+            Ty::Environment => "an environment name".into(),
+            Ty::Section => "a section title".into(),
+            Ty::Kind => "a kind name".into(),
             Ty::When => "a condition string".into(),
-            Ty::Inputs(_) | Ty::Ids | Ty::Environments => "an array of name strings".into(),
+            Ty::Inputs(_) => "an array of input names".into(),
+            Ty::Ids => "an array of item ids".into(),
+            Ty::Environments => "an array of environment names".into(),
             Ty::InputGroups => "an array of arrays of input names".into(),
             Ty::List(inner) => format!("an array of {}", inner.expected_plural()),
-            Ty::Map(_) | Ty::Table(_) => "a table".into(),
+            Ty::Map(inner) => format!("a table of {}", inner.expected_plural()),
+            Ty::Table(_) => "a table".into(),
             Ty::Tables(_) => "an array of tables".into(),
         }
     }
@@ -225,6 +233,10 @@ impl Ty {
             Ty::Bool => "booleans".into(),
             Ty::Int(..) => "integers".into(),
             Ty::Table(_) => "tables".into(),
+            Ty::Template | Ty::SecretTemplate => "strings with ${VAR}s".into(),
+            Ty::Glob => "globs".into(),
+            Ty::Regex => "regular expressions".into(),
+            Ty::Choice(options) => quoted_list(options).replace(" or ", ", "),
             _ => "strings".into(),
         }
     }
@@ -382,10 +394,36 @@ impl<'s> Checker<'s> {
         keys: &[Key],
         context: &str,
     ) {
+        self.check_keys(table, table_span, keys, context, true);
+    }
+
+    /// Like [`Checker::check_table`], but silent about keys not in `keys`: for a table whose
+    /// full set of keys is unknown (an item of an unknown kind).
+    pub fn check_known_keys(
+        &mut self,
+        table: &DeTable<'_>,
+        table_span: &Range<usize>,
+        keys: &[Key],
+        context: &str,
+    ) {
+        self.check_keys(table, table_span, keys, context, false);
+    }
+
+    fn check_keys(
+        &mut self,
+        table: &DeTable<'_>,
+        table_span: &Range<usize>,
+        keys: &[Key],
+        context: &str,
+        report_unknown: bool,
+    ) {
         for (key, value) in table {
             match keys.iter().find(|k| k.name == key.get_ref().as_ref()) {
                 Some(spec) => self.check_value(&spec.ty, value, spec.name),
-                None => self.unknown_key(key, keys.iter().map(|k| k.name), context),
+                None if report_unknown => {
+                    self.unknown_key(key, keys.iter().map(|k| k.name), context)
+                }
+                None => {}
             }
         }
         for spec in keys.iter().filter(|k| k.required) {

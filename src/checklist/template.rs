@@ -54,7 +54,7 @@ pub struct Unset(pub String);
 impl Template {
     /// Parses `text`.
     pub fn parse(text: &str) -> Result<Self, TemplateError> {
-        let (template, end) = parse_until(text, 0, false)?;
+        let (template, end) = parse_until(text, 0, 0)?;
         debug_assert_eq!(end, text.len());
         Ok(template)
     }
@@ -103,6 +103,9 @@ impl Template {
     }
 }
 
+/// Deeper nesting of defaults than this is refused rather than risking the stack.
+const MAX_DEPTH: usize = 16;
+
 fn is_name_start(c: char) -> bool {
     c.is_ascii_alphabetic() || c == '_'
 }
@@ -113,11 +116,8 @@ fn is_name_char(c: char) -> bool {
 
 /// Parses from `start` until the end of `text`, or (inside a default) until the closing `}`;
 /// returns the template and the offset just past what it consumed (the `}` not included).
-fn parse_until(
-    text: &str,
-    start: usize,
-    in_default: bool,
-) -> Result<(Template, usize), TemplateError> {
+fn parse_until(text: &str, start: usize, depth: usize) -> Result<(Template, usize), TemplateError> {
+    let in_default = depth > 0;
     let mut parts = Vec::new();
     let mut literal = String::new();
     let mut i = start;
@@ -130,7 +130,15 @@ fn parse_until(
             if !literal.is_empty() {
                 parts.push(Part::Literal(std::mem::take(&mut literal)));
             }
-            let (var, end) = parse_var(text, i)?;
+            if depth >= MAX_DEPTH {
+                return Err(TemplateError {
+                    offset: i,
+                    len: 2,
+                    message: "defaults are nested too deeply".into(),
+                    hint: "nest `${A:-${B}}` defaults at most 16 levels deep".into(),
+                });
+            }
+            let (var, end) = parse_var(text, i, depth)?;
             parts.push(Part::Var(var));
             i = end;
         } else if in_default && rest.starts_with('}') {
@@ -148,7 +156,7 @@ fn parse_until(
 }
 
 /// Parses the `${…}` at `open`; returns it and the offset past its `}`.
-fn parse_var(text: &str, open: usize) -> Result<(VarRef, usize), TemplateError> {
+fn parse_var(text: &str, open: usize, depth: usize) -> Result<(VarRef, usize), TemplateError> {
     let unclosed = || TemplateError {
         offset: open,
         len: 2,
@@ -197,7 +205,7 @@ fn parse_var(text: &str, open: usize) -> Result<(VarRef, usize), TemplateError> 
             after + 1,
         )),
         ':' if text[after..].starts_with(":-") => {
-            let (default, end) = parse_until(text, after + 2, true)?;
+            let (default, end) = parse_until(text, after + 2, depth + 1)?;
             if end >= text.len() {
                 return Err(unclosed());
             }
@@ -274,6 +282,7 @@ mod tests {
         assert!(Template::parse("${}").is_err());
         assert!(Template::parse("${1A}").is_err());
         assert!(Template::parse("${A B}").is_err());
+        assert!(Template::parse(&"${A:-".repeat(100_000)).is_err());
         assert_eq!(
             Template::parse("${A:x}").unwrap_err().hint,
             "write `${NAME:-default}` for a default"

@@ -341,7 +341,8 @@ fn environments(checklist: &Checklist) -> Vec<Option<&str>> {
     }
 }
 
-/// Every elementary cycle reachable by depth-first search, as lists of node indices.
+/// Cycles found by depth-first search (each back edge gives one), as lists of node indices.
+/// Iterative, so a long chain of `needs` cannot exhaust the stack.
 fn find_cycles(graph: &[Vec<usize>]) -> Vec<Vec<usize>> {
     #[derive(Clone, Copy, PartialEq)]
     enum Mark {
@@ -349,34 +350,59 @@ fn find_cycles(graph: &[Vec<usize>]) -> Vec<Vec<usize>> {
         Open,
         Done,
     }
-    fn visit(
-        node: usize,
-        graph: &[Vec<usize>],
-        marks: &mut [Mark],
-        stack: &mut Vec<usize>,
-        out: &mut Vec<Vec<usize>>,
-    ) {
-        marks[node] = Mark::Open;
-        stack.push(node);
-        for &next in &graph[node] {
+    let mut marks = vec![Mark::New; graph.len()];
+    let mut out = Vec::new();
+    for root in 0..graph.len() {
+        if marks[root] != Mark::New {
+            continue;
+        }
+        // The path from the root, each node with the index of its next edge to follow.
+        let mut path: Vec<(usize, usize)> = vec![(root, 0)];
+        marks[root] = Mark::Open;
+        while let Some(&mut (node, ref mut edge)) = path.last_mut() {
+            let Some(&next) = graph[node].get(*edge) else {
+                marks[node] = Mark::Done;
+                path.pop();
+                continue;
+            };
+            *edge += 1;
             match marks[next] {
-                Mark::New => visit(next, graph, marks, stack, out),
+                Mark::New => {
+                    marks[next] = Mark::Open;
+                    path.push((next, 0));
+                }
                 Mark::Open => {
-                    let from = stack.iter().position(|&n| n == next).unwrap_or(0);
-                    out.push(stack[from..].to_vec());
+                    let from = path.iter().position(|&(n, _)| n == next).unwrap_or(0);
+                    out.push(path[from..].iter().map(|&(n, _)| n).collect());
                 }
                 Mark::Done => {}
             }
         }
-        stack.pop();
-        marks[node] = Mark::Done;
-    }
-    let mut marks = vec![Mark::New; graph.len()];
-    let mut out = Vec::new();
-    for node in 0..graph.len() {
-        if marks[node] == Mark::New {
-            visit(node, graph, &mut marks, &mut Vec::new(), &mut out);
-        }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find_cycles;
+
+    #[test]
+    fn finds_each_cycle_once_and_survives_long_chains() {
+        assert_eq!(
+            find_cycles(&[vec![1], vec![2], vec![0]]),
+            vec![vec![0, 1, 2]]
+        );
+        assert_eq!(find_cycles(&[vec![0]]), vec![vec![0]]);
+        assert!(find_cycles(&[vec![1], vec![], vec![1]]).is_empty());
+        let chain: Vec<Vec<usize>> = (0..200_000)
+            .map(|i| {
+                if i + 1 < 200_000 {
+                    vec![i + 1]
+                } else {
+                    vec![0]
+                }
+            })
+            .collect();
+        assert_eq!(find_cycles(&chain).len(), 1);
+    }
 }

@@ -203,10 +203,14 @@ fn lex(text: &str) -> Result<Vec<Lexed>, WhenError> {
 
 const KEYWORDS: [&str; 5] = ["and", "or", "not", "set", "unset"];
 
+/// Deeper nesting than this is refused rather than risking the stack.
+const MAX_DEPTH: usize = 64;
+
 struct Parser {
     tokens: Vec<Lexed>,
     at: usize,
     end: usize,
+    depth: usize,
 }
 
 impl Parser {
@@ -264,11 +268,24 @@ impl Parser {
     }
 
     fn unary(&mut self) -> Result<When, WhenError> {
-        if self.is_word("not") {
-            self.at += 1;
-            return Ok(When::Not(Box::new(self.unary()?)));
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            let offset = self.peek().map_or(self.end, |l| l.offset);
+            return Err(error(
+                offset,
+                1,
+                "the condition is nested too deeply",
+                "simplify it: at most 64 levels of `not` and parentheses",
+            ));
         }
-        self.atom()
+        let result = if self.is_word("not") {
+            self.at += 1;
+            self.unary().map(|inner| When::Not(Box::new(inner)))
+        } else {
+            self.atom()
+        };
+        self.depth -= 1;
+        result
     }
 
     fn name(&mut self) -> Result<Name, WhenError> {
@@ -344,6 +361,7 @@ impl When {
             tokens: lex(text)?,
             at: 0,
             end: text.len(),
+            depth: 0,
         };
         let when = parser.or()?;
         if parser.peek().is_some() {
@@ -422,5 +440,11 @@ mod tests {
             "compare with `==` or `!=`"
         );
         assert_eq!(When::parse("set(A) set(B)").unwrap_err().offset, 7);
+        let deep = "(".repeat(100_000) + "set(A)" + &")".repeat(100_000);
+        assert_eq!(
+            When::parse(&deep).unwrap_err().message,
+            "the condition is nested too deeply"
+        );
+        assert!(When::parse(&"not ".repeat(100_000)).is_err());
     }
 }

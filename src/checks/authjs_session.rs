@@ -70,7 +70,7 @@ fn check(config: &toml::Table) -> Vec<super::Problem> {
             vec![super::Problem::new(
                 "strategy",
                 "the \"jwt\" strategy needs `secret_from` (or a token in `token_from`)",
-                "add `secret_from = [\"AUTH_SECRET\"]` to mint a short-lived token",
+                "add `secret_from = [\"INPUT\"]`, the input holding the Auth.js secret, to mint a short-lived token",
             )]
         }
         _ => Vec::new(),
