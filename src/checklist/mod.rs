@@ -157,15 +157,7 @@ impl Item {
         }
         let text = |key: &str| keys.get(key).and_then(toml::Value::as_str);
         let duration = |key: &str| text(key).and_then(|s| spec::parse_duration(s).ok());
-        let needs = keys
-            .get("needs")
-            .and_then(toml::Value::as_array)
-            .map(|ids| {
-                ids.iter()
-                    .filter_map(|id| id.as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let needs = self.needs(environment).map(String::from).collect();
         let writes = (self.kind.writes)(&keys);
         let resolved = Resolved {
             needs,
@@ -187,6 +179,23 @@ impl Item {
                 .collect(),
         };
         resolved
+    }
+
+    /// The value of `key` in `environment`: the override's when it sets one.
+    pub fn key(&self, environment: Option<&str>, key: &str) -> Option<&toml::Value> {
+        environment
+            .and_then(|env| self.overrides.get(env))
+            .and_then(|over| over.get(key))
+            .or_else(|| self.keys.get(key))
+    }
+
+    /// The ids this item needs in `environment`.
+    pub fn needs(&self, environment: Option<&str>) -> impl Iterator<Item = &str> {
+        self.key(environment, "needs")
+            .and_then(toml::Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(toml::Value::as_str)
     }
 
     /// Whether the item applies in `environment`.

@@ -44,6 +44,10 @@ fn suggest<'a>(
 struct Context<'c> {
     checklist: &'c Checklist,
     drafts: &'c [Draft],
+    /// Item id → index in `drafts`.
+    ids: HashMap<&'c str, usize>,
+    /// Every name a template or condition may use.
+    names: BTreeSet<&'c str>,
     problems: Vec<Diagnostic>,
 }
 
@@ -53,9 +57,24 @@ pub(super) fn cross_check(
     drafts: &[Draft],
     uses: &[Use],
 ) -> Vec<Diagnostic> {
+    let mut names: BTreeSet<&str> = BUILTIN_VARS.iter().copied().collect();
+    names.extend(checklist.inputs.iter().map(|i| i.name.as_str()));
+    names.extend(checklist.vars.iter().map(|(n, _)| n.as_str()));
+    names.extend(
+        checklist
+            .environments
+            .iter()
+            .flat_map(|e| e.vars.iter().map(|(n, _)| n.as_str())),
+    );
     let mut cx = Context {
         checklist,
         drafts,
+        ids: drafts
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.item.id.as_str(), i))
+            .collect(),
+        names,
         problems: Vec::new(),
     };
     for used in uses {
@@ -77,7 +96,7 @@ impl Context<'_> {
         let span = used.span.clone();
         match &used.target {
             Target::Item => {
-                if self.drafts.iter().all(|d| d.item.id != name) {
+                if !self.ids.contains_key(name) {
                     let hint = suggest(
                         name,
                         self.drafts.iter().map(|d| d.item.id.as_str()),
@@ -165,21 +184,12 @@ impl Context<'_> {
         }
     }
 
-    fn all_names(&self) -> Vec<&str> {
-        let ck = self.checklist;
-        let mut names: Vec<&str> = BUILTIN_VARS.to_vec();
-        names.extend(ck.inputs.iter().map(|i| i.name.as_str()));
-        names.extend(ck.vars.iter().map(|(n, _)| n.as_str()));
-        names.extend(
-            ck.environments
-                .iter()
-                .flat_map(|e| e.vars.iter().map(|(n, _)| n.as_str())),
-        );
-        names
+    fn all_names(&self) -> impl Iterator<Item = &str> + Clone {
+        self.names.iter().copied()
     }
 
     fn is_known(&self, name: &str) -> bool {
-        self.all_names().contains(&name)
+        self.names.contains(name)
     }
 
     fn resolve_var(&mut self, used: &Use, has_default: bool, secrets: Secrets) {
@@ -266,10 +276,8 @@ impl Context<'_> {
                         return Vec::new();
                     }
                     d.item
-                        .resolve(env)
-                        .needs
-                        .iter()
-                        .filter_map(|id| self.drafts.iter().position(|o| &o.item.id == id))
+                        .needs(env)
+                        .filter_map(|id| self.ids.get(id).copied())
                         .collect()
                 })
                 .collect();
@@ -301,23 +309,29 @@ impl Context<'_> {
     /// Retries on writes, and each kind's own rules, in every environment.
     fn item_rules(&mut self) {
         let mut reported: BTreeSet<(usize, String)> = BTreeSet::new();
-        for env in environments(self.checklist) {
-            for draft in self.drafts {
-                let resolved = draft.item.resolve(env);
-                if resolved.writes && resolved.retries > 0 {
+        for draft in self.drafts {
+            let item = &draft.item;
+            // The base keys, then each environment whose override changes them.
+            let mut variants: Vec<(Option<&str>, std::borrow::Cow<'_, toml::Table>)> =
+                vec![(None, std::borrow::Cow::Borrowed(&item.keys))];
+            for (env, over) in &item.overrides {
+                let mut merged = item.keys.clone();
+                merged.extend(over.clone());
+                variants.push((Some(env.as_str()), std::borrow::Cow::Owned(merged)));
+            }
+            for (env, keys) in variants {
+                let retries = keys.get("retries").and_then(toml::Value::as_integer);
+                if (item.kind.writes)(&keys) && retries.is_some_and(|n| n > 0) {
                     let span = draft.span_of("retries", env);
                     if reported.insert((span.start, "retries".into())) {
                         self.error(
                             span,
-                            format!(
-                                "item `{}` writes, so it cannot have `retries`",
-                                draft.item.id
-                            ),
+                            format!("item `{}` writes, so it cannot have `retries`", item.id),
                             "writes are never retried: remove `retries`".into(),
                         );
                     }
                 }
-                for problem in (draft.item.kind.check)(&resolved.config) {
+                for problem in (item.kind.check)(&keys) {
                     let span = draft.span_of(problem.key, env);
                     if reported.insert((span.start, problem.message.clone())) {
                         self.error(span, problem.message, problem.hint);
