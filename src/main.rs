@@ -32,6 +32,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Readable reports for the unexpected (a panic); expected failures have their own messages.
+    if let Err(err) = color_eyre::install() {
+        eprintln!("warning: {err}");
+    }
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Lint { checklist } => {

@@ -21,12 +21,13 @@ const TOP_KEYS: &[Key] = &[
     ),
     Key::optional(
         "inputs",
-        Ty::Any,
+        Ty::Map(&Ty::Any),
         "variables read from the environment or --env-file",
     ),
-    Key::optional("vars", Ty::Any, "checklist variables"),
-    Key::optional("connections", Ty::Any, "database connections"),
-    Key::optional("environments", Ty::Any, "environment profiles"),
+    // `[vars]` is checked by its reader, which first spots top-level keys written inside it.
+    Key::optional("vars", Ty::Map(&Ty::Any), "checklist variables"),
+    Key::optional("connections", Ty::Map(&Ty::Any), "database connections"),
+    Key::optional("environments", Ty::Map(&Ty::Any), "environment profiles"),
     Key::required(
         "sections",
         Ty::List(&Ty::Text),
@@ -97,7 +98,7 @@ const ENVIRONMENT_KEYS: &[Key] = &[
     ),
     Key::optional(
         "overrides",
-        Ty::Any,
+        Ty::Map(&Ty::Any),
         "item id → keys replaced in this environment",
     ),
 ];
@@ -242,9 +243,10 @@ fn read_parts(text: &str) -> (Option<Checklist>, Vec<super::Diagnostic>) {
         }
     }
     let inputs = read_inputs(&mut ck, get(&root, "inputs"));
-    let vars = read_vars(&mut ck, get(&root, "vars"), "[vars]");
+    let vars = read_vars(&mut ck, get(&root, "vars"), "[vars]", &inputs, true);
     let connections = read_connections(&mut ck, get(&root, "connections"), &inputs);
-    let (environments, override_tables) = read_environments(&mut ck, get(&root, "environments"));
+    let (environments, override_tables) =
+        read_environments(&mut ck, get(&root, "environments"), &inputs);
     let sections = get_strings(&root, "sections");
     if let Some(value) = get(&root, "sections") {
         check_unique(&mut ck, value, "section");
@@ -326,14 +328,8 @@ fn map_entries<'t, 'a>(
                 .iter()
                 .filter(|(name, value)| !misplaced_top_key(ck, name, value, key))
                 .collect(),
-            _ => {
-                ck.error(
-                    value.span(),
-                    format!("`{key}` must be a table"),
-                    format!("write a `[{key}]` table"),
-                );
-                Vec::new()
-            }
+            // The key's type check reports a value that is not a table.
+            _ => Vec::new(),
         },
     }
 }
@@ -390,6 +386,8 @@ fn read_vars(
     ck: &mut Checker<'_>,
     value: Option<&Value<'_>>,
     context: &str,
+    inputs: &[Input],
+    report_types: bool,
 ) -> Vec<(String, String)> {
     let mut vars = Vec::new();
     for (name, value) in map_entries(ck, value, "vars") {
@@ -406,13 +404,18 @@ fn read_vars(
                 hint,
             );
         }
+        if inputs.iter().any(|i| i.name == name_str) {
+            ck.error(
+                name.span(),
+                format!("`{name_str}` is both an input and a variable"),
+                "an input comes from the environment, a variable from the checklist: rename one",
+            );
+        }
         match value.get_ref().as_str() {
             Some(text) => vars.push((name_str, text.to_string())),
-            None => ck.error(
-                value.span(),
-                format!("variable `{name_str}` must be a string"),
-                format!("write `{name_str} = \"…\"` (quote numbers too)"),
-            ),
+            None if report_types => ck.check_value(&Ty::Text, value, &name_str),
+            // Already reported by the enclosing table's key types.
+            None => {}
         }
     }
     vars
@@ -465,6 +468,7 @@ type Overrides<'t, 'a> = Vec<(String, &'t Value<'a>)>;
 fn read_environments<'t, 'a>(
     ck: &mut Checker<'_>,
     value: Option<&'t Value<'a>>,
+    inputs: &[Input],
 ) -> (Vec<Environment>, Overrides<'t, 'a>) {
     let mut environments = Vec::new();
     let mut overrides = Vec::new();
@@ -491,7 +495,13 @@ fn read_environments<'t, 'a>(
             overrides.push((name_str.clone(), over));
         }
         environments.push(Environment {
-            vars: read_vars(ck, get(table, "vars"), &format!("the vars of {context}")),
+            vars: read_vars(
+                ck,
+                get(table, "vars"),
+                &format!("the vars of {context}"),
+                inputs,
+                false,
+            ),
             name: name_str,
             production: get(table, "production")
                 .and_then(|v| v.get_ref().as_bool())
@@ -639,14 +649,8 @@ fn resolve_kind(ck: &mut Checker<'_>, table: &DeTable<'_>) -> Option<&'static Ki
 }
 
 fn read_overrides(ck: &mut Checker<'_>, env: &str, value: &Value<'_>, drafts: &mut [Draft]) {
+    // The key's type check reports `overrides` that is not a table.
     let Some(table) = as_table(value) else {
-        ck.error(
-            value.span(),
-            format!("`overrides` of environment `{env}` must be a table"),
-            format!(
-                "write `[environments.{env}.overrides]` with one `\"item.id\" = {{ … }}` per item"
-            ),
-        );
         return;
     };
     for (id, over) in table {

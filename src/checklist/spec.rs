@@ -237,6 +237,7 @@ impl Ty {
             Ty::Glob => "globs".into(),
             Ty::Regex => "regular expressions".into(),
             Ty::Choice(options) => quoted_list(options).replace(" or ", ", "),
+            Ty::Any => "values".into(),
             _ => "strings".into(),
         }
     }
