@@ -11,6 +11,8 @@ pub mod commands;
 pub mod demo;
 pub mod engine;
 pub mod exit;
+pub mod headless;
+pub mod redact;
 pub mod report;
 pub mod store;
 pub mod tui;

@@ -3,10 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-
-/// The shipped checklist, used when no checklist is named.
-const DEFAULT_CHECKLIST: &str = "checklists/authjs-neon.toml";
+use clap::{Args, Parser, Subcommand};
+use relcon::commands::run::{RunArgs, DEFAULT_CHECKLIST};
+use relcon::engine::plan::Scope;
 
 #[derive(Parser)]
 #[command(
@@ -29,6 +28,62 @@ enum Command {
         /// The checklist file (default: checklists/authjs-neon.toml).
         checklist: Option<PathBuf>,
     },
+    /// Run a checklist: progress on stderr, the verdict as the exit code.
+    #[command(
+        after_help = "Examples:\n  relcon run --env staging --env-file .env.staging\n  relcon run checklists/authjs-neon.toml --env production --env-file prod.env --json > result.json\n  relcon run --only health.live,health.ready --junit junit.xml\n\nExit codes: 0 go, 1 no-go, 3 incomplete, 2 bad input."
+    )]
+    Run(Run),
+}
+
+#[derive(Args)]
+struct Run {
+    /// The checklist file (default: checklists/authjs-neon.toml under --root).
+    checklist: Option<PathBuf>,
+    /// The environment (default: the checklist's default_environment).
+    #[arg(long = "env", value_name = "NAME")]
+    environment: Option<String>,
+    /// A dotenv file with the deployment's configuration; repeatable, later files win.
+    #[arg(long = "env-file", value_name = "PATH")]
+    env_files: Vec<PathBuf>,
+    /// The deployed project's repository root (default: the current directory).
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+    /// Run without the console: progress lines on stderr (the default when there is no terminal).
+    #[arg(long)]
+    headless: bool,
+    /// Print the result document (relcon.report/v1) on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Also write JUnit XML to PATH.
+    #[arg(long, value_name = "PATH")]
+    junit: Option<PathBuf>,
+    /// Run only these items (comma-separated ids); the others are left out of the verdict.
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    only: Vec<String>,
+    /// Leave these items out (comma-separated ids).
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    skip: Vec<String>,
+    /// Leave manual items out of the verdict.
+    #[arg(long)]
+    automated_only: bool,
+    /// How many checks may run at once.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    concurrency: usize,
+    /// The timeout of items that set none, in seconds (or a duration such as 90s, 2m).
+    #[arg(long, default_value = "60", value_name = "SECS", value_parser = parse_timeout)]
+    timeout: std::time::Duration,
+    /// Operator identity (default: git user.email, else $USER).
+    #[arg(long = "as", value_name = "NAME")]
+    operator: Option<String>,
+}
+
+fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
+    match text.parse::<u64>() {
+        Ok(0) => Err("the timeout must be longer than zero".into()),
+        Ok(secs) => Ok(std::time::Duration::from_secs(secs)),
+        Err(_) => humantime::parse_duration(text)
+            .map_err(|_| format!("`{text}` is not a number of seconds or a duration such as 90s")),
+    }
 }
 
 fn main() -> ExitCode {
@@ -41,6 +96,33 @@ fn main() -> ExitCode {
         Command::Lint { checklist } => {
             let path = checklist.unwrap_or_else(|| PathBuf::from(DEFAULT_CHECKLIST));
             relcon::commands::lint::run(&path, &mut std::io::stdout(), &mut std::io::stderr())
+        }
+        Command::Run(run) => {
+            let args = RunArgs {
+                checklist: run.checklist,
+                environment: run.environment,
+                env_files: run.env_files,
+                root: run.root,
+                json: run.json,
+                junit: run.junit,
+                scope: Scope {
+                    only: run.only,
+                    skip: run.skip,
+                    automated_only: run.automated_only,
+                },
+                concurrency: run.concurrency,
+                timeout: run.timeout,
+                operator: run.operator,
+            };
+            // `--headless` is the only mode until the console exists.
+            let _ = run.headless;
+            match tokio::runtime::Runtime::new() {
+                Ok(runtime) => runtime.block_on(relcon::commands::run::run(args)),
+                Err(err) => {
+                    eprintln!("error: cannot start the async runtime: {err}");
+                    relcon::exit::BAD_INPUT
+                }
+            }
         }
     };
     ExitCode::from(code)

@@ -6,6 +6,7 @@ pub mod source;
 pub mod spec;
 pub mod template;
 mod validate;
+pub mod values;
 pub mod when;
 
 use std::collections::BTreeMap;
@@ -118,6 +119,8 @@ pub struct Resolved {
     pub needs: Vec<String>,
     /// The condition under which it applies.
     pub when: Option<when::When>,
+    /// The condition as written.
+    pub when_text: Option<String>,
     /// Whether it counts toward the verdict.
     pub required: bool,
     /// Its own timeout, when it has one.
@@ -162,6 +165,7 @@ impl Item {
         let resolved = Resolved {
             needs,
             when: text("when").and_then(|w| when::When::parse(w).ok()),
+            when_text: text("when").map(String::from),
             required: keys
                 .get("required")
                 .and_then(toml::Value::as_bool)

@@ -50,6 +50,7 @@ pub const SPEC: KindSpec = KindSpec {
     // Making a session writes a user and a session row (or mints a token).
     writes: |_| true,
     check,
+    run: super::not_implemented,
 };
 
 /// A session is made with a database connection or with the secret, per the strategy.

@@ -42,4 +42,211 @@ pub const SPEC: KindSpec = KindSpec {
     automated: true,
     writes: |config| config.get("writes").and_then(toml::Value::as_bool) == Some(true),
     check: super::no_rules,
+    run,
 };
+
+// ---------------------------------------------------------------------------------------
+// Running: the program is the leader of its own process group, so a timeout, a
+// cancellation or its own exit can take down everything it started.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde::Deserialize;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+
+use super::{CheckContext, OutputSink, RunFuture};
+use crate::engine::event::{CheckResult, Stream};
+use crate::engine::status::Status;
+
+/// Variables every program gets from relcon's own environment.
+pub const BASE_ENV: &[&str] = &["PATH", "HOME", "LANG", "TERM", "TZ"];
+
+/// How long a program has between SIGTERM and SIGKILL.
+const GRACE: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Deserialize)]
+struct Config {
+    run: Vec<String>,
+    cwd: Option<String>,
+    #[serde(default)]
+    pass_env: Vec<String>,
+    #[serde(default)]
+    pass_secrets: Vec<String>,
+    #[serde(default)]
+    expect_exit: i32,
+}
+
+/// Kills a process group when dropped: nothing a check started outlives it.
+struct GroupGuard(i32);
+
+impl GroupGuard {
+    fn signal(&self, signal: i32) {
+        // SAFETY: killpg only sends a signal; a group that is gone makes it fail harmlessly.
+        unsafe {
+            libc::killpg(self.0, signal);
+        }
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        self.signal(libc::SIGKILL);
+    }
+}
+
+async fn forward(reader: impl AsyncRead + Unpin, stream: Stream, sink: OutputSink) -> usize {
+    let mut lines = BufReader::new(reader).lines();
+    let mut count = 0;
+    while let Ok(Some(line)) = lines.next_line().await {
+        sink.line(stream, &line);
+        count += 1;
+    }
+    count
+}
+
+fn run<'a>(ctx: &'a CheckContext<'a>) -> RunFuture<'a> {
+    Box::pin(async move {
+        match ctx.config::<Config>() {
+            Ok(config) => execute(ctx, &config).await,
+            Err(result) => result,
+        }
+    })
+}
+
+async fn execute(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
+    let mut argv = Vec::new();
+    for arg in &config.run {
+        match ctx.values.render(arg) {
+            Ok(value) => argv.push(value),
+            Err(err) => {
+                return CheckResult::definitive_error(format!("cannot build the command: {err}"))
+            }
+        }
+    }
+    let Some((program, args)) = argv.split_first() else {
+        return CheckResult::definitive_error("`run` is empty");
+    };
+    let cwd = match &config.cwd {
+        Some(dir) => match ctx.values.render(dir) {
+            Ok(dir) => ctx.root.join(dir),
+            Err(err) => {
+                return CheckResult::definitive_error(format!(
+                    "cannot build the working directory: {err}"
+                ))
+            }
+        },
+        None => ctx.root.to_path_buf(),
+    };
+    let mut command = tokio::process::Command::new(program);
+    command
+        .args(args)
+        .current_dir(&cwd)
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    for name in BASE_ENV {
+        if let Ok(value) = std::env::var(name) {
+            command.env(name, value);
+        }
+    }
+    for name in config.pass_env.iter().chain(&config.pass_secrets) {
+        if let Some(value) = ctx.values.input(name) {
+            command.env(name, value);
+        }
+    }
+    let shown = ctx.redactor.scrub(&argv.join(" ")).into_owned();
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(err) => {
+            return CheckResult::new(
+                Status::Error,
+                format!("cannot start `{program}` in {}: {err}", cwd.display()),
+            )
+        }
+    };
+    let Some(pid) = child.id() else {
+        return CheckResult::new(
+            Status::Error,
+            format!("`{program}` exited before it could be watched"),
+        );
+    };
+    let group = GroupGuard(pid as i32);
+    let stdout = child
+        .stdout
+        .take()
+        .map(|out| tokio::spawn(forward(out, Stream::Stdout, ctx.output.clone())));
+    let stderr = child
+        .stderr
+        .take()
+        .map(|err| tokio::spawn(forward(err, Stream::Stderr, ctx.output.clone())));
+    let started = tokio::time::Instant::now();
+    let ended = tokio::select! {
+        status = child.wait() => Ok(status),
+        () = tokio::time::sleep_until(ctx.deadline) => Err("timed out"),
+        () = ctx.cancel.cancelled() => Err("cancelled"),
+    };
+    let status = match ended {
+        Ok(status) => status,
+        Err(why) => {
+            group.signal(libc::SIGTERM);
+            if tokio::time::timeout(GRACE, child.wait()).await.is_err() {
+                group.signal(libc::SIGKILL);
+                let _ = child.wait().await;
+            }
+            drop(group);
+            let status = if why == "cancelled" {
+                Status::Pending
+            } else {
+                Status::Error
+            };
+            return CheckResult::new(
+                status,
+                format!(
+                    "{why} after {} s; the process group was stopped",
+                    started.elapsed().as_secs()
+                ),
+            )
+            .with_evidence(serde_json::json!({ "command": shown }));
+        }
+    };
+    // Whatever the program left running in its group goes with it, so its pipes close.
+    drop(group);
+    let mut lines = 0;
+    for reader in [stdout, stderr].into_iter().flatten() {
+        // A process that left the group may still hold a pipe: do not wait for it forever.
+        if let Ok(Ok(count)) = tokio::time::timeout(Duration::from_secs(1), reader).await {
+            lines += count;
+        }
+    }
+    let evidence = |code: Option<i32>| serde_json::json!({ "command": shown, "exit_code": code, "output_lines": lines });
+    match status {
+        Ok(status) => match status.code() {
+            Some(code) if code == config.expect_exit => {
+                CheckResult::new(Status::Pass, format!("exited {code}"))
+                    .with_evidence(evidence(Some(code)))
+            }
+            Some(code) => CheckResult::new(
+                Status::Fail,
+                format!("exited {code}, expected {}", config.expect_exit),
+            )
+            .with_evidence(evidence(Some(code))),
+            None => {
+                use std::os::unix::process::ExitStatusExt;
+                let signal = status.signal().unwrap_or_default();
+                CheckResult::new(
+                    Status::Fail,
+                    format!(
+                        "killed by signal {signal}, expected exit {}",
+                        config.expect_exit
+                    ),
+                )
+                .with_evidence(evidence(None))
+            }
+        },
+        Err(err) => CheckResult::new(Status::Error, format!("cannot wait for `{program}`: {err}")),
+    }
+}

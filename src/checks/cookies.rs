@@ -42,4 +42,5 @@ pub const SPEC: KindSpec = KindSpec {
     automated: true,
     writes: super::never_writes,
     check: super::no_rules,
+    run: super::not_implemented,
 };

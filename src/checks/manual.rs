@@ -55,4 +55,15 @@ pub const SPEC: KindSpec = KindSpec {
     automated: false,
     writes: super::never_writes,
     check: super::no_rules,
+    run,
 };
+
+/// A manual item is never run: it waits for its sign-offs.
+fn run<'a>(_: &'a super::CheckContext<'a>) -> super::RunFuture<'a> {
+    Box::pin(async {
+        crate::engine::event::CheckResult::new(
+            crate::engine::status::Status::Pending,
+            "awaiting sign-off",
+        )
+    })
+}

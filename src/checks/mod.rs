@@ -15,7 +15,18 @@ pub mod sql_migration;
 pub mod sql_role;
 pub mod tls;
 
+use std::future::Future;
+use std::path::Path;
+use std::pin::Pin;
+
+use serde::de::DeserializeOwned;
+use tokio_util::sync::CancellationToken;
+
 use crate::checklist::spec::Key;
+use crate::checklist::values::Values;
+use crate::checklist::Checklist;
+use crate::engine::event::{CheckResult, Emitter, Event, Stream};
+use crate::redact::Redactor;
 
 /// What the checklist needs to know about a kind.
 #[derive(Debug)]
@@ -33,6 +44,76 @@ pub struct KindSpec {
     pub writes: fn(&toml::Table) -> bool,
     /// Rules across keys that the key types cannot express.
     pub check: fn(&toml::Table) -> Vec<Problem>,
+    /// Runs an item of this kind.
+    pub run: for<'a> fn(&'a CheckContext<'a>) -> RunFuture<'a>,
+}
+
+/// A running check's future.
+pub type RunFuture<'a> = Pin<Box<dyn Future<Output = CheckResult> + Send + 'a>>;
+
+/// Everything a check may use. Checks never print: they return a result and send output
+/// lines through [`CheckContext::output`].
+pub struct CheckContext<'a> {
+    /// The item's id.
+    pub id: &'a str,
+    /// The item's kind keys in this environment, overrides applied.
+    pub config: &'a toml::Table,
+    /// The checklist.
+    pub checklist: &'a Checklist,
+    /// The run's values.
+    pub values: &'a Values,
+    /// The redactor, for fingerprints.
+    pub redactor: &'a Redactor,
+    /// The deployed project's root (`--root`).
+    pub root: &'a Path,
+    /// When the check must have finished (it is dropped a little after).
+    pub deadline: tokio::time::Instant,
+    /// Cancelled when the run is cancelled.
+    pub cancel: CancellationToken,
+    /// Where output lines go.
+    pub output: OutputSink,
+}
+
+impl CheckContext<'_> {
+    /// The item's configuration as the kind's typed struct.
+    pub fn config<T: DeserializeOwned>(&self) -> Result<T, CheckResult> {
+        toml::Value::Table(self.config.clone())
+            .try_into()
+            .map_err(|err: toml::de::Error| {
+                CheckResult::definitive_error(format!("configuration: {}", err.message()))
+            })
+    }
+}
+
+/// Sends a check's output lines as events.
+#[derive(Clone)]
+pub struct OutputSink {
+    id: String,
+    emitter: Emitter,
+}
+
+impl OutputSink {
+    /// A sink for item `id`.
+    pub fn new(id: &str, emitter: Emitter) -> Self {
+        Self {
+            id: id.to_string(),
+            emitter,
+        }
+    }
+
+    /// Sends one line.
+    pub fn line(&self, stream: Stream, line: &str) {
+        self.emitter.send(Event::Output {
+            id: self.id.clone(),
+            stream,
+            line: line.to_string(),
+        });
+    }
+}
+
+/// For kinds not built yet: never a pass.
+pub fn not_implemented<'a>(_: &'a CheckContext<'a>) -> RunFuture<'a> {
+    Box::pin(async { CheckResult::definitive_error("check kind not implemented yet") })
 }
 
 /// A problem with an item's configuration found by a kind's own rules.

@@ -62,4 +62,5 @@ pub const SPEC: KindSpec = KindSpec {
     automated: true,
     writes: |config| config.get("mode").and_then(toml::Value::as_str) == Some("apply"),
     check: super::no_rules,
+    run: super::not_implemented,
 };

@@ -43,6 +43,7 @@ pub const SPEC: KindSpec = KindSpec {
     automated: true,
     writes: super::never_writes,
     check,
+    run: super::not_implemented,
 };
 
 /// The fail threshold must come before the warning one.

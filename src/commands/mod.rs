@@ -2,3 +2,4 @@
 //! and returns the process exit code.
 
 pub mod lint;
+pub mod run;

@@ -1,0 +1,199 @@
+//! The values a run sees: declared inputs (from the process environment and `--env-file`s),
+//! the checklist's variables with the environment's replacements, and the built-ins
+//! (`environment`, `base_url`, `origin`, `host`). Only declared inputs are ever read.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::template::{Template, Unset};
+use super::when::When;
+use super::Checklist;
+
+/// Why values could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ValuesError {
+    /// An env file could not be read.
+    #[error("cannot read env file {path}: {reason}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// An env file has a line that is not `NAME=value`.
+    #[error("env file {path}: line {line} is not NAME=value (its content is not shown: it may hold a secret)")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line number.
+        line: usize,
+    },
+}
+
+/// Every value a run can look up.
+#[derive(Clone, Default)]
+pub struct Values {
+    inputs: BTreeMap<String, String>,
+    vars: BTreeMap<String, String>,
+    builtins: BTreeMap<&'static str, String>,
+    base_url_inputs: Vec<String>,
+}
+
+impl std::fmt::Debug for Values {
+    // Input values may be secrets: never print them.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Values")
+            .field("inputs", &self.inputs.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads `NAME=value` pairs of a dotenv file.
+fn read_env_file(path: &Path) -> Result<Vec<(String, String)>, ValuesError> {
+    let text = std::fs::read_to_string(path).map_err(|err| ValuesError::Read {
+        path: path.to_path_buf(),
+        reason: err.to_string(),
+    })?;
+    let mut pairs = Vec::new();
+    for item in dotenvy::from_read_iter(text.as_bytes()) {
+        match item {
+            Ok(pair) => pairs.push(pair),
+            Err(dotenvy::Error::LineParse(line, _)) => {
+                let number = text
+                    .lines()
+                    .position(|l| l.contains(line.lines().next().unwrap_or_default()))
+                    .map_or(0, |i| i + 1);
+                return Err(ValuesError::Parse {
+                    path: path.to_path_buf(),
+                    line: number,
+                });
+            }
+            Err(err) => {
+                return Err(ValuesError::Read {
+                    path: path.to_path_buf(),
+                    reason: err.to_string(),
+                })
+            }
+        }
+    }
+    Ok(pairs)
+}
+
+impl Values {
+    /// The values for `environment`: each declared input from the env files (later files win)
+    /// or else from `process_env`; the checklist's vars with the environment's on top.
+    pub fn load(
+        checklist: &Checklist,
+        environment: Option<&str>,
+        env_files: &[PathBuf],
+        process_env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ValuesError> {
+        let mut from_files: BTreeMap<String, String> = BTreeMap::new();
+        for path in env_files {
+            from_files.extend(read_env_file(path)?);
+        }
+        let mut inputs = BTreeMap::new();
+        for input in &checklist.inputs {
+            if let Some(value) = from_files
+                .remove(&input.name)
+                .or_else(|| process_env(&input.name))
+            {
+                inputs.insert(input.name.clone(), value);
+            }
+        }
+        let mut vars: BTreeMap<String, String> = checklist.vars.iter().cloned().collect();
+        if let Some(env) = environment.and_then(|name| checklist.environment(name)) {
+            vars.extend(env.vars.iter().cloned());
+        }
+        let mut values = Values {
+            inputs,
+            vars,
+            builtins: BTreeMap::new(),
+            base_url_inputs: checklist.base_url.clone(),
+        };
+        if let Some(env) = environment {
+            values.builtins.insert("environment", env.to_string());
+        }
+        if let Some((_, base)) = values.first_set(&checklist.base_url) {
+            let base = base.to_string();
+            if let Ok(url) = url::Url::parse(&base) {
+                if url.has_host() {
+                    values
+                        .builtins
+                        .insert("origin", url.origin().ascii_serialization());
+                    values
+                        .builtins
+                        .insert("host", url.host_str().unwrap_or_default().to_string());
+                }
+            }
+            values
+                .builtins
+                .insert("base_url", base.trim_end_matches('/').to_string());
+        }
+        Ok(values)
+    }
+
+    /// A value by name: a built-in, a variable, or an input.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.builtins
+            .get(name)
+            .or_else(|| self.vars.get(name))
+            .or_else(|| self.inputs.get(name))
+            .map(String::as_str)
+    }
+
+    /// An input's value, set or empty.
+    pub fn input(&self, name: &str) -> Option<&str> {
+        self.inputs.get(name).map(String::as_str)
+    }
+
+    /// Whether an input has a non-empty value.
+    pub fn is_set(&self, name: &str) -> bool {
+        self.input(name).is_some_and(|v| !v.is_empty())
+    }
+
+    /// The first input of `names` with a non-empty value.
+    pub fn first_set<'n>(&self, names: &'n [String]) -> Option<(&'n str, &str)> {
+        names.iter().find_map(|name| {
+            self.input(name)
+                .filter(|v| !v.is_empty())
+                .map(|v| (name.as_str(), v))
+        })
+    }
+
+    /// Fills a template string (already validated by the checklist reader).
+    pub fn render(&self, text: &str) -> Result<String, RenderError> {
+        let template = Template::parse(text).map_err(|err| RenderError(err.message))?;
+        template
+            .render(&|name| self.get(name).map(String::from))
+            .map_err(|Unset(name)| {
+                if ["origin", "base_url", "host"].contains(&name.as_str()) {
+                    RenderError(format!(
+                        "the base URL is not set (set one of {})",
+                        self.base_url_inputs.join(", ")
+                    ))
+                } else {
+                    RenderError(format!("`{name}` is not set and has no default"))
+                }
+            })
+    }
+
+    /// Evaluates a condition.
+    pub fn when(&self, when: &When) -> bool {
+        when.eval(&|name| self.get(name).map(String::from))
+    }
+
+    /// The values of the secret inputs that are set.
+    pub fn secrets<'v>(&'v self, checklist: &'v Checklist) -> impl Iterator<Item = &'v str> + 'v {
+        checklist
+            .inputs
+            .iter()
+            .filter(|i| i.secret)
+            .filter_map(|i| self.input(&i.name))
+    }
+}
+
+/// A template that could not be filled at run time.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct RenderError(pub String);

@@ -1,0 +1,153 @@
+//! What the engine reports while it runs: typed events that the headless printer, the store
+//! and the console consume. Every string in an event has been through the redactor.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::status::Status;
+use crate::redact::Redactor;
+
+/// Sends events to the run's consumers, scrubbed of secrets: the one place every event
+/// passes through on its way out.
+#[derive(Clone)]
+pub struct Emitter {
+    sender: UnboundedSender<Event>,
+    redactor: Arc<Redactor>,
+}
+
+impl Emitter {
+    /// An emitter sending to `sender`.
+    pub fn new(sender: UnboundedSender<Event>, redactor: Arc<Redactor>) -> Self {
+        Self { sender, redactor }
+    }
+
+    /// Scrubs and sends an event; a consumer that has gone away is not an error.
+    pub fn send(&self, mut event: Event) {
+        match &mut event {
+            Event::Started { .. } => {}
+            Event::Output { line, .. } => *line = self.redactor.scrub(line).into_owned(),
+            Event::Finished { result, .. } => {
+                result.summary = self.redactor.scrub(&result.summary).into_owned();
+                self.redactor.scrub_json(&mut result.evidence);
+            }
+        }
+        let _ = self.sender.send(event);
+    }
+}
+
+/// Which output stream a line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stream {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+/// One thing that happened during a run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// An attempt of an item started.
+    Started {
+        /// The item.
+        id: String,
+        /// 1 for the first attempt.
+        attempt: u32,
+        /// When.
+        at: SystemTime,
+    },
+    /// A line of a check's output.
+    Output {
+        /// The item.
+        id: String,
+        /// The stream.
+        stream: Stream,
+        /// The line, without its newline.
+        line: String,
+    },
+    /// An item settled for this run: it finished, or it was skipped, blocked, left pending.
+    Finished {
+        /// The item.
+        id: String,
+        /// Its result.
+        result: ItemResult,
+    },
+}
+
+/// What a check concluded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckResult {
+    /// The status.
+    pub status: Status,
+    /// One line: what was found (expected vs actual on failure).
+    pub summary: String,
+    /// Structured evidence: what was asked and what came back.
+    pub evidence: serde_json::Value,
+    /// Whether another attempt could end differently (not for a bad configuration or a
+    /// kind that is not built).
+    pub retryable: bool,
+}
+
+impl CheckResult {
+    /// A result without evidence.
+    pub fn new(status: Status, summary: impl Into<String>) -> Self {
+        Self {
+            status,
+            summary: summary.into(),
+            evidence: serde_json::Value::Object(Default::default()),
+            retryable: true,
+        }
+    }
+
+    /// An error that another attempt cannot change.
+    pub fn definitive_error(summary: impl Into<String>) -> Self {
+        Self {
+            retryable: false,
+            ..Self::new(Status::Error, summary)
+        }
+    }
+
+    /// The same result with `evidence`.
+    pub fn with_evidence(mut self, evidence: serde_json::Value) -> Self {
+        self.evidence = evidence;
+        self
+    }
+}
+
+/// An item's result in a run: the check's conclusion plus when, how long and how often.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemResult {
+    /// The status.
+    pub status: Status,
+    /// One line.
+    pub summary: String,
+    /// Structured evidence.
+    pub evidence: serde_json::Value,
+    /// When the first attempt started (none for items that did not run).
+    pub started_at: Option<SystemTime>,
+    /// Wall time of all attempts.
+    pub duration: Duration,
+    /// How many attempts ran.
+    pub attempts: u32,
+    /// Who ran it.
+    pub run_by: Option<String>,
+}
+
+impl ItemResult {
+    /// The result of an item that did not run.
+    pub fn not_run(status: Status, summary: impl Into<String>) -> Self {
+        Self {
+            status,
+            summary: summary.into(),
+            evidence: serde_json::Value::Object(Default::default()),
+            started_at: None,
+            duration: Duration::ZERO,
+            attempts: 0,
+            run_by: None,
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! The scheduler: runs a plan's items along their `needs`, at most `concurrency` at a time,
+//! each within its timeout and retried as configured, and settles every item in scope with
+//! a result. Cancellation stops running checks (they end `pending`, "cancelled") and keeps
+//! what finished.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use futures::stream::{FuturesUnordered, StreamExt};
+use tokio_util::sync::CancellationToken;
+
+use super::event::{CheckResult, Emitter, Event, ItemResult};
+use super::plan::{Entry, Plan};
+use super::status::Status;
+use crate::checklist::values::Values;
+use crate::checks::{CheckContext, OutputSink};
+use crate::redact::Redactor;
+
+/// How much longer than its timeout a check's future may take to wind down (a program gets
+/// SIGTERM, then SIGKILL) before it is dropped.
+const WIND_DOWN: Duration = Duration::from_secs(5);
+
+/// How a run behaves.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// How many checks may run at once.
+    pub concurrency: usize,
+    /// The timeout of items that set none.
+    pub default_timeout: Duration,
+    /// The deployed project's root.
+    pub root: PathBuf,
+    /// Who runs it.
+    pub operator: String,
+}
+
+/// Everything the items' checks share.
+pub struct Runner<'r> {
+    /// The plan.
+    pub plan: &'r Plan<'r>,
+    /// The values.
+    pub values: &'r Values,
+    /// The redactor.
+    pub redactor: Arc<Redactor>,
+    /// The options.
+    pub options: &'r RunOptions,
+    /// Where events go.
+    pub emitter: Emitter,
+    /// Cancels the run.
+    pub cancel: CancellationToken,
+}
+
+impl Runner<'_> {
+    /// Runs the plan; returns each entry's result (`None` for items left out of the run).
+    pub async fn run(&self) -> Vec<Option<ItemResult>> {
+        let entries = &self.plan.entries;
+        let index: HashMap<&str, usize> = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.item.id.as_str(), i))
+            .collect();
+        let mut results: Vec<Option<ItemResult>> = vec![None; entries.len()];
+        let mut started = vec![false; entries.len()];
+        for (i, entry) in entries.iter().enumerate() {
+            if let Some(result) = self.settled_before_running(entry) {
+                self.settle(&mut results, i, result);
+            }
+        }
+        let mut running = FuturesUnordered::new();
+        loop {
+            // Block what can no longer run; start what is ready, up to the bound.
+            let mut changed = true;
+            while changed {
+                changed = false;
+                for i in 0..entries.len() {
+                    if results[i].is_some() || started[i] || !entries[i].in_scope {
+                        continue;
+                    }
+                    match self.readiness(i, &index, &results) {
+                        Readiness::Blocked(reason) => {
+                            self.settle(
+                                &mut results,
+                                i,
+                                ItemResult::not_run(Status::Blocked, reason),
+                            );
+                            changed = true;
+                        }
+                        Readiness::Ready
+                            if running.len() < self.options.concurrency.max(1)
+                                && !self.cancel.is_cancelled() =>
+                        {
+                            started[i] = true;
+                            running.push(self.run_item(i));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            if running.is_empty() {
+                break;
+            }
+            tokio::select! {
+                Some((i, result)) = running.next() => self.settle(&mut results, i, result),
+                () = self.cancel.cancelled() => break,
+            }
+        }
+        // Dropping the running futures stops their checks (and kills their programs).
+        drop(running);
+        for (i, entry) in entries.iter().enumerate() {
+            if results[i].is_none() && entry.in_scope {
+                let reason = if started[i] {
+                    "cancelled"
+                } else {
+                    "not run: the run was cancelled"
+                };
+                self.settle(
+                    &mut results,
+                    i,
+                    ItemResult::not_run(Status::Pending, reason),
+                );
+            }
+        }
+        results
+    }
+
+    fn settle(&self, results: &mut [Option<ItemResult>], i: usize, result: ItemResult) {
+        self.emitter.send(Event::Finished {
+            id: self.plan.entries[i].item.id.clone(),
+            result: result.clone(),
+        });
+        results[i] = Some(result);
+    }
+
+    /// The result of an item that is settled without running: not in this environment, its
+    /// condition false, or a manual item waiting for its sign-offs.
+    fn settled_before_running(&self, entry: &Entry<'_>) -> Option<ItemResult> {
+        let item = entry.item;
+        if let Some(env) = &self.plan.environment {
+            if !item.runs_in(env) {
+                return Some(ItemResult::not_run(
+                    Status::Skip,
+                    format!("only in {}", item.only_in.join(", ")),
+                ));
+            }
+        }
+        if let Some(when) = &entry.resolved.when {
+            if !self.values.when(when) {
+                let text = entry
+                    .resolved
+                    .when_text
+                    .as_deref()
+                    .unwrap_or("its condition");
+                return Some(ItemResult::not_run(
+                    Status::Skip,
+                    format!(
+                        "condition is false: {}",
+                        text.split_whitespace().collect::<Vec<_>>().join(" ")
+                    ),
+                ));
+            }
+        }
+        if !entry.in_scope {
+            return None;
+        }
+        if !item.kind.automated {
+            return Some(ItemResult::not_run(Status::Pending, "awaiting sign-off"));
+        }
+        None
+    }
+
+    fn readiness(
+        &self,
+        i: usize,
+        index: &HashMap<&str, usize>,
+        results: &[Option<ItemResult>],
+    ) -> Readiness {
+        let entries = &self.plan.entries;
+        let mut ready = true;
+        for need in &entries[i].resolved.needs {
+            let Some(&j) = index.get(need.as_str()) else {
+                return Readiness::Blocked(format!("needs {need}, which is not in the checklist"));
+            };
+            match &results[j] {
+                Some(result) if result.status.satisfies_needs() => {}
+                Some(result) => {
+                    return Readiness::Blocked(format!("needs {need} ({})", result.status.name()))
+                }
+                None if !entries[j].in_scope => {
+                    return Readiness::Blocked(format!(
+                        "needs {need}, which is left out of this run"
+                    ))
+                }
+                None => ready = false,
+            }
+        }
+        if ready {
+            Readiness::Ready
+        } else {
+            Readiness::Waiting
+        }
+    }
+
+    async fn run_item(&self, i: usize) -> (usize, ItemResult) {
+        let entry = &self.plan.entries[i];
+        let id = entry.item.id.as_str();
+        let timeout = entry
+            .resolved
+            .timeout
+            .unwrap_or(self.options.default_timeout);
+        let attempts = if entry.resolved.writes {
+            1
+        } else {
+            1 + entry.resolved.retries
+        };
+        let started_at = SystemTime::now();
+        let clock = tokio::time::Instant::now();
+        let mut attempt = 0;
+        let mut result;
+        loop {
+            attempt += 1;
+            self.emitter.send(Event::Started {
+                id: id.to_string(),
+                attempt,
+                at: SystemTime::now(),
+            });
+            let ctx = CheckContext {
+                id,
+                config: &entry.resolved.config,
+                checklist: self.plan.checklist,
+                values: self.values,
+                redactor: &self.redactor,
+                root: &self.options.root,
+                deadline: tokio::time::Instant::now() + timeout,
+                cancel: self.cancel.child_token(),
+                output: OutputSink::new(id, self.emitter.clone()),
+            };
+            result = match tokio::time::timeout(timeout + WIND_DOWN, (entry.item.kind.run)(&ctx))
+                .await
+            {
+                Ok(result) => result,
+                Err(_) => CheckResult::new(
+                    Status::Error,
+                    format!("timed out after {}", humantime::format_duration(timeout)),
+                ),
+            };
+            if result.status.satisfies_needs()
+                || result.status == Status::Pending
+                || !result.retryable
+                || attempt >= attempts
+            {
+                break;
+            }
+            let pause = entry.resolved.retry_interval;
+            ctx.output.line(
+                super::event::Stream::Stderr,
+                &format!(
+                    "attempt {attempt} of {attempts}: {}; retrying in {}",
+                    result.summary,
+                    humantime::format_duration(pause)
+                ),
+            );
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                () = self.cancel.cancelled() => break,
+            }
+        }
+        if self.cancel.is_cancelled() && !result.status.is_final() {
+            result = CheckResult::new(Status::Pending, "cancelled");
+        }
+        let result = ItemResult {
+            status: result.status,
+            summary: result.summary,
+            evidence: result.evidence,
+            started_at: Some(started_at),
+            duration: clock.elapsed(),
+            attempts: attempt,
+            run_by: Some(self.options.operator.clone()),
+        };
+        (i, result)
+    }
+}
+
+enum Readiness {
+    Ready,
+    Waiting,
+    Blocked(String),
+}

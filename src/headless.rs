@@ -1,0 +1,93 @@
+//! The headless view: one progress line per item start and end on stderr (status symbol and
+//! word, id, duration, one-line reason), check output indented under its item, and a
+//! closing verdict line.
+
+use std::io::Write;
+use std::time::Duration;
+
+use crate::engine::event::{Event, Stream};
+use crate::engine::status::Status;
+use crate::report::model::Report;
+
+/// Writes progress lines for events.
+pub struct Printer<W: Write> {
+    out: W,
+    id_width: usize,
+}
+
+/// `38 ms`, `1.2 s`, `2m 03s`.
+pub fn format_duration(duration: Duration) -> String {
+    let ms = duration.as_millis();
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else if ms < 60_000 {
+        format!("{:.1} s", duration.as_secs_f64())
+    } else {
+        format!("{}m {:02}s", ms / 60_000, (ms / 1000) % 60)
+    }
+}
+
+impl<W: Write> Printer<W> {
+    /// A printer whose id column fits `ids`.
+    pub fn new<'i>(out: W, ids: impl Iterator<Item = &'i str>) -> Self {
+        Self {
+            out,
+            id_width: ids.map(str::len).max().unwrap_or(0).min(40),
+        }
+    }
+
+    /// Prints one event. Write errors (a closed stderr) are ignored: the run goes on.
+    pub fn event(&mut self, event: &Event) {
+        let width = self.id_width;
+        let _ = match event {
+            Event::Started { id, attempt: 1, .. } => {
+                writeln!(self.out, "{} {:<7} {id}", Status::Running.symbol(), "start")
+            }
+            Event::Started { id, attempt, .. } => writeln!(
+                self.out,
+                "{} {:<7} {id} (attempt {attempt})",
+                Status::Running.symbol(),
+                "retry"
+            ),
+            Event::Output { id, stream, line } => {
+                let mark = if *stream == Stream::Stderr {
+                    "!"
+                } else {
+                    "│"
+                };
+                writeln!(self.out, "  {id:<width$} {mark} {line}")
+            }
+            Event::Finished { id, result } => {
+                let duration = if result.attempts > 0 {
+                    format_duration(result.duration)
+                } else {
+                    String::new()
+                };
+                writeln!(
+                    self.out,
+                    "{} {:<7} {id:<width$} {duration:>8}  {}",
+                    result.status.symbol(),
+                    result.status.name(),
+                    result.summary
+                )
+            }
+        };
+    }
+
+    /// The closing line: verdict and counts.
+    pub fn verdict(&mut self, report: &Report) {
+        let c = &report.counts;
+        let _ = writeln!(
+            self.out,
+            "verdict: {} ({} pass, {} warn, {} fail, {} error, {} skip, {} blocked, {} pending)",
+            report.verdict.name(),
+            c.pass,
+            c.warn,
+            c.fail,
+            c.error,
+            c.skip,
+            c.blocked,
+            c.pending
+        );
+    }
+}
