@@ -11,7 +11,8 @@ use relcon::engine::plan::Scope;
 #[command(
     name = "relcon",
     version,
-    about = "A terminal release console: walk a deploy through its checklist."
+    about = "A terminal release console: walk a deploy through its checklist.",
+    after_help = "Examples:\n  relcon lint checklists/authjs-neon.toml\n  relcon run --env staging --env-file .env.staging\n  relcon run --env production --env-file prod.env --json > result.json\n\nEach command has --help with its own examples."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -94,6 +95,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Lint { checklist } => {
+            if checklist.is_none() && !std::path::Path::new(DEFAULT_CHECKLIST).exists() {
+                eprintln!("error: no checklist given, and there is no {DEFAULT_CHECKLIST} under the current directory: name one, e.g. `relcon lint my-checklist.toml`");
+                return ExitCode::from(relcon::exit::BAD_INPUT);
+            }
             let path = checklist.unwrap_or_else(|| PathBuf::from(DEFAULT_CHECKLIST));
             relcon::commands::lint::run(&path, &mut std::io::stdout(), &mut std::io::stderr())
         }

@@ -57,3 +57,27 @@ fn every_broken_checklist_reports_its_exact_errors() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Valid checklists with unusual but legitimate shapes lint clean (no false positives).
+#[test]
+fn valid_edge_cases_lint_clean() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lint_ok");
+    let mut count = 0;
+    for entry in std::fs::read_dir(&dir).expect("tests/lint_ok exists") {
+        let path = entry.expect("readable entry").path();
+        let output = Command::new(env!("CARGO_BIN_EXE_relcon"))
+            .arg("lint")
+            .arg(&path)
+            .output()
+            .expect("relcon runs");
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}:\n{}",
+            path.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        count += 1;
+    }
+    assert!(count >= 5);
+}

@@ -2,7 +2,7 @@
 //! built from what is valid, then the cross-references resolved (see `validate`). Every
 //! problem is collected; none stops the reading.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
 use std::time::Duration;
 
@@ -210,26 +210,24 @@ fn read_parts(text: &str) -> (Option<Checklist>, Vec<super::Diagnostic>) {
             .iter()
             .map(|err| {
                 let span = err.span().unwrap_or(0..0);
-                super::Diagnostic::new(
-                    span,
-                    format!("TOML syntax: {}", err.message()),
-                    syntax_hint(err.message()),
-                )
+                {
+                    let culprit = text.get(span.clone()).unwrap_or_default();
+                    let message = match err.message() {
+                        "duplicate key" => format!(
+                            "TOML syntax: duplicate key `{}`",
+                            culprit.trim().trim_matches('"')
+                        ),
+                        other => format!("TOML syntax: {other}"),
+                    };
+                    super::Diagnostic::new(span, message, syntax_hint(err.message(), culprit))
+                }
             })
             .collect();
         return (None, problems);
     }
     let root = root.into_inner();
     let mut ck = Checker::new(text);
-    ck.top_keys = &[
-        "checklist",
-        "inputs",
-        "vars",
-        "connections",
-        "environments",
-        "sections",
-        "item",
-    ];
+    ck.top_keys = TOP_KEYS.iter().map(|k| k.name).collect();
     ck.check_table(&root, &(0..0), TOP_KEYS, super::spec::ROOT_CONTEXT);
 
     let header = get(&root, "checklist").and_then(as_table);
@@ -250,13 +248,20 @@ fn read_parts(text: &str) -> (Option<Checklist>, Vec<super::Diagnostic>) {
     let sections = get_strings(&root, "sections");
     if let Some(value) = get(&root, "sections") {
         check_unique(&mut ck, value, "section");
+        if value.get_ref().as_array().is_some_and(|a| a.is_empty()) {
+            ck.error(
+                value.span(),
+                "`sections` is empty",
+                "list the section titles, e.g. `sections = [\"Readiness\"]`",
+            );
+        }
     }
-    let mut drafts = match get(&root, "item") {
+    let (mut drafts, unbuilt) = match get(&root, "item") {
         Some(value) => read_items(&mut ck, value),
-        None => Vec::new(),
+        None => (Vec::new(), BTreeSet::new()),
     };
     for (env, table) in &override_tables {
-        read_overrides(&mut ck, env, table, &mut drafts);
+        read_overrides(&mut ck, env, table, &mut drafts, &unbuilt);
     }
     let header_str = |key: &str| header.and_then(|h| get_str(h, key)).map(String::from);
     let checklist = Checklist {
@@ -281,20 +286,34 @@ fn read_parts(text: &str) -> (Option<Checklist>, Vec<super::Diagnostic>) {
     };
     let mut problems = std::mem::take(&mut ck.problems);
     let mut checklist = checklist;
-    problems.extend(validate::cross_check(&checklist, &drafts, &ck.uses));
+    problems.extend(validate::cross_check(
+        &checklist, &drafts, &ck.uses, &unbuilt,
+    ));
     checklist.items = drafts.into_iter().map(|d| d.item).collect();
     (Some(checklist), problems)
 }
 
-fn syntax_hint(message: &str) -> String {
+fn syntax_hint(message: &str, source: &str) -> String {
     let hint = if message.contains("duplicate key") {
         "each key may appear once per table; every `[[item]]` header starts a new item"
-    } else if message.contains("basic string") || message.contains("literal string") {
+    } else if message.contains("multi-line") {
+        "close the \"\"\"…\"\"\" string; it runs to the end of the file"
+    } else if message.contains("basic string") {
         "close the string on the same line, or use \"\"\"…\"\"\" for text over several lines"
-    } else if message.contains("quoted") {
-        "quote string values: key = \"value\""
+    } else if message.contains("must be quoted") && source.trim().is_empty() {
+        "write a value after `=`, e.g. key = \"value\""
+    } else if message.contains("escaped value") || message.contains("escape") {
+        "in \"…\" strings a backslash starts an escape: write patterns in '…' literal strings, e.g. '^\\d+$'"
+    } else if message.contains("unquoted key") {
+        "keys are letters, digits, `-` and `_`; quote any other key: \"my key\" = …"
+    } else if message.contains("must be quoted") || message.contains("invalid boolean") {
+        "quote string values: key = \"value\" (unquoted values are numbers, true, false, dates, arrays and tables)"
     } else if message.contains("no value") {
         "write `key = value`"
+    } else if message.contains("unclosed") {
+        "close the bracket; arrays and inline tables may span lines, inline tables must stay on one"
+    } else if message.contains("expected newline") {
+        "one `key = value` per line"
     } else {
         "check the quotes, brackets, commas and `=` around here (TOML syntax: https://toml.io)"
     };
@@ -360,6 +379,12 @@ fn read_inputs(ck: &mut Checker<'_>, value: Option<&Value<'_>>) -> Vec<Input> {
         let name_str = name.get_ref().to_string();
         if !is_var_name(&name_str) {
             ck.error(name.span(), format!("bad input name `{name_str}`"), "input names are environment variable names: letters, digits and `_`, not starting with a digit");
+        } else if super::BUILTIN_VARS.contains(&name_str.as_str()) {
+            ck.error(
+                name.span(),
+                format!("bad input name `{name_str}`"),
+                "this name is built in; choose another",
+            );
         }
         let context = format!("input `{name_str}`");
         let Some(table) = as_table(value) else {
@@ -412,6 +437,11 @@ fn read_vars(
             );
         }
         match value.get_ref().as_str() {
+            Some(text) if text.replace("$${", "").contains("${") => ck.error(
+                value.span(),
+                format!("variable `{name_str}` holds `${{…}}`, but variables are not interpolated"),
+                "write the value in full, or use the reference where the variable is used; `$${` writes a literal `${`",
+            ),
             Some(text) => vars.push((name_str, text.to_string())),
             None if report_types => ck.check_value(&Ty::Text, value, &name_str),
             // Already reported by the enclosing table's key types.
@@ -439,6 +469,15 @@ fn read_connections(
             continue;
         };
         ck.check_table(table, &value.span(), CONNECTION_KEYS, &context);
+        if let Some(from) =
+            get(table, "from").filter(|v| v.get_ref().as_array().is_some_and(|a| a.is_empty()))
+        {
+            ck.error(
+                from.span(),
+                format!("`from` of {context} is empty"),
+                "list the inputs holding the connection URL, first set wins",
+            );
+        }
         for input in get(table, "from")
             .and_then(|v| v.get_ref().as_array())
             .into_iter()
@@ -521,11 +560,17 @@ fn item_keys(kind: Option<&KindSpec>) -> Vec<Key> {
         .collect()
 }
 
+/// Spans of a table's keys (key and value), and of each element of array values as `key#n`.
 fn key_spans(table: &DeTable<'_>) -> HashMap<String, Range<usize>> {
-    table
-        .iter()
-        .map(|(k, v)| (k.get_ref().to_string(), k.span().start..v.span().end))
-        .collect()
+    let mut spans = HashMap::new();
+    for (key, value) in table {
+        let name = key.get_ref();
+        for (n, element) in value.get_ref().as_array().into_iter().flatten().enumerate() {
+            spans.insert(format!("{name}#{n}"), element.span());
+        }
+        spans.insert(name.to_string(), key.span().start..value.span().end);
+    }
+    spans
 }
 
 fn not_applicable(ck: &mut Checker<'_>, table: &DeTable<'_>, kind: &KindSpec) {
@@ -536,12 +581,9 @@ fn not_applicable(ck: &mut Checker<'_>, table: &DeTable<'_>, kind: &KindSpec) {
         .iter()
         .filter(|(k, _)| RUN_KEYS.contains(&k.get_ref().as_ref()))
     {
-        let key = key.get_ref();
+        let (span, key) = (key.span(), key.get_ref());
         ck.error(
-            table
-                .iter()
-                .find(|(k, _)| k.get_ref() == key)
-                .map_or(0..0, |(k, _)| k.span()),
+            span,
             format!("`{key}` does not apply to {} items", kind.name),
             format!(
                 "{} items are signed off by people, not run: remove `{key}`",
@@ -551,14 +593,15 @@ fn not_applicable(ck: &mut Checker<'_>, table: &DeTable<'_>, kind: &KindSpec) {
     }
 }
 
-fn read_items(ck: &mut Checker<'_>, value: &Value<'_>) -> Vec<Draft> {
+/// The items that were built, and the ids of those that were not (their kind is unknown).
+fn read_items(ck: &mut Checker<'_>, value: &Value<'_>) -> (Vec<Draft>, BTreeSet<String>) {
     let DeValue::Array(elements) = value.get_ref() else {
         ck.error(
             value.span(),
             "`item` must be an array of tables",
             "start each item with an `[[item]]` header",
         );
-        return Vec::new();
+        return (Vec::new(), BTreeSet::new());
     };
     if elements.is_empty() {
         ck.error(
@@ -568,6 +611,7 @@ fn read_items(ck: &mut Checker<'_>, value: &Value<'_>) -> Vec<Draft> {
         );
     }
     let mut drafts = Vec::new();
+    let mut unbuilt = BTreeSet::new();
     let mut ids: HashMap<String, usize> = HashMap::new();
     for element in elements {
         let Some(table) = as_table(element) else {
@@ -593,7 +637,8 @@ fn read_items(ck: &mut Checker<'_>, value: &Value<'_>) -> Vec<Draft> {
                     "ids use letters, digits, `.`, `_` and `-`, e.g. \"health.live\"",
                 );
             }
-            if let Some(first) = ids.insert(id.clone(), id_value.span().start) {
+            let first = *ids.entry(id.clone()).or_insert(id_value.span().start);
+            if first != id_value.span().start {
                 let line = ck.line_of(first);
                 ck.error(
                     id_value.span(),
@@ -607,9 +652,21 @@ fn read_items(ck: &mut Checker<'_>, value: &Value<'_>) -> Vec<Draft> {
             // Without a known kind, its keys cannot be judged: check only the common ones.
             ck.item = None;
             ck.check_known_keys(table, &element.span(), ITEM_KEYS, &context);
+            unbuilt.insert(id);
             continue;
         };
-        ck.check_table(table, &element.span(), &item_keys(Some(kind)), &context);
+        let keys = item_keys(Some(kind));
+        ck.item_keys = keys.iter().map(|k| k.name).collect();
+        ck.check_table(table, &element.span(), &keys, &context);
+        if let Some(only_in) =
+            get(table, "only_in").filter(|v| v.get_ref().as_array().is_some_and(|a| a.is_empty()))
+        {
+            ck.error(
+                only_in.span(),
+                format!("`only_in` of item `{id}` is empty, so the item never runs"),
+                "list the environments it applies to, or remove `only_in` to run it everywhere",
+            );
+        }
         not_applicable(ck, table, kind);
         let mut keys = to_table(table);
         keys.retain(|k, _| !IDENTITY_KEYS.contains(&k));
@@ -630,7 +687,8 @@ fn read_items(ck: &mut Checker<'_>, value: &Value<'_>) -> Vec<Draft> {
         });
     }
     ck.item = None;
-    drafts
+    ck.item_keys.clear();
+    (drafts, unbuilt)
 }
 
 fn resolve_kind(ck: &mut Checker<'_>, table: &DeTable<'_>) -> Option<&'static KindSpec> {
@@ -648,7 +706,13 @@ fn resolve_kind(ck: &mut Checker<'_>, table: &DeTable<'_>) -> Option<&'static Ki
     kind
 }
 
-fn read_overrides(ck: &mut Checker<'_>, env: &str, value: &Value<'_>, drafts: &mut [Draft]) {
+fn read_overrides(
+    ck: &mut Checker<'_>,
+    env: &str,
+    value: &Value<'_>,
+    drafts: &mut [Draft],
+    unbuilt: &BTreeSet<String>,
+) {
     // The key's type check reports `overrides` that is not a table.
     let Some(table) = as_table(value) else {
         return;
@@ -656,13 +720,20 @@ fn read_overrides(ck: &mut Checker<'_>, env: &str, value: &Value<'_>, drafts: &m
     for (id, over) in table {
         let id = id.get_ref();
         let Some(index) = drafts.iter().position(|d| d.item.id == *id) else {
+            if unbuilt.contains(id.as_ref()) {
+                continue; // its unknown kind is reported where the item is
+            }
             let key_span = table
                 .iter()
                 .find(|(k, _)| k.get_ref() == id)
                 .map_or(value.span(), |(k, _)| k.span());
-            let hint = match did_you_mean(id, drafts.iter().map(|d| d.item.id.as_str())) {
-                Some(close) => format!("did you mean `{close}`?"),
-                None => "overrides are keyed by item id".into(),
+            let dotted = dotted_ids(id, over)
+                .into_iter()
+                .find(|d| drafts.iter().any(|x| x.item.id == *d));
+            let hint = match (dotted, did_you_mean(id, drafts.iter().map(|d| d.item.id.as_str()))) {
+                (Some(dotted), _) => format!("ids holding `.` must be quoted in a header: `[environments.{env}.overrides.\"{dotted}\"]`"),
+                (None, Some(close)) => format!("did you mean `{close}`?"),
+                (None, None) => "overrides are keyed by item id".into(),
             };
             ck.error(
                 key_span,
@@ -680,11 +751,31 @@ fn read_overrides(ck: &mut Checker<'_>, env: &str, value: &Value<'_>, drafts: &m
             continue;
         };
         ck.item = Some(index);
+        ck.environment = Some(env.to_string());
         let kind = drafts[index].item.kind;
-        let keys = item_keys(Some(kind));
+        if !drafts[index].item.runs_in(env) {
+            let key_span = table
+                .iter()
+                .find(|(k, _)| k.get_ref() == id)
+                .map_or(value.span(), |(k, _)| k.span());
+            let only_in = drafts[index].item.only_in.join(", ");
+            ck.error(
+                key_span,
+                format!("override of `{id}` for environment `{env}`, where it does not run"),
+                format!(
+                    "the item runs only in {only_in}: remove this override or change `only_in`"
+                ),
+            );
+        }
+        let keys: Vec<Key> = item_keys(Some(kind))
+            .into_iter()
+            .filter(|k| kind.automated || !RUN_KEYS.contains(&k.name))
+            .collect();
+        ck.item_keys = keys.iter().map(|k| k.name).collect();
         let context = format!("the `{env}` override of `{id}`");
         for (key, value) in over_table {
             let name = key.get_ref().as_ref();
+            ck.top_key = name.to_string();
             if IDENTITY_KEYS.contains(&name) {
                 ck.error(key.span(), format!("`{name}` cannot be overridden per environment"), "only settings and the kind's keys differ between environments; use `only_in` for an item of its own");
             } else if let Some(spec) = keys.iter().find(|k| k.name == name) {
@@ -711,4 +802,18 @@ fn read_overrides(ck: &mut Checker<'_>, env: &str, value: &Value<'_>, drafts: &m
             .insert(env.to_string(), key_spans(over_table));
     }
     ck.item = None;
+    ck.environment = None;
+    ck.item_keys.clear();
+}
+
+/// The ids a header like `[….overrides.smoke.health]` meant: TOML read `smoke` with a
+/// `health` table inside, where the id `smoke.health` was meant.
+fn dotted_ids(first: &str, value: &Value<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    for (key, inner) in value.get_ref().as_table().into_iter().flatten() {
+        let id = format!("{first}.{}", key.get_ref());
+        out.extend(dotted_ids(&id, inner));
+        out.push(id);
+    }
+    out
 }

@@ -18,6 +18,9 @@ use crate::checks::KindSpec;
 pub use load::FILE_TABLES;
 pub use source::{Diagnostic, SourceFile};
 
+/// The largest checklist file read.
+pub const MAX_FILE_BYTES: u64 = 16 << 20;
+
 /// Names every template and condition may use without declaring them.
 pub const BUILTIN_VARS: &[&str] = &["environment", "base_url", "origin", "host"];
 
@@ -154,10 +157,7 @@ pub const COMMON_KEYS: &[&str] = &[
 impl Item {
     /// The item's settings in `environment` (`None`: no environment), overrides applied.
     pub fn resolve(&self, environment: Option<&str>) -> Resolved {
-        let mut keys = self.keys.clone();
-        if let Some(over) = environment.and_then(|env| self.overrides.get(env)) {
-            keys.extend(over.clone());
-        }
+        let keys = self.keys_in(environment).into_owned();
         let text = |key: &str| keys.get(key).and_then(toml::Value::as_str);
         let duration = |key: &str| text(key).and_then(|s| spec::parse_duration(s).ok());
         let needs = self.needs(environment).map(String::from).collect();
@@ -174,7 +174,7 @@ impl Item {
             retries: keys
                 .get("retries")
                 .and_then(toml::Value::as_integer)
-                .map_or(0, |n| n.clamp(0, 100) as u32),
+                .map_or(0, |n| n.clamp(0, 10) as u32),
             retry_interval: duration("retry_interval").unwrap_or(Duration::from_secs(2)),
             writes,
             config: keys
@@ -183,6 +183,18 @@ impl Item {
                 .collect(),
         };
         resolved
+    }
+
+    /// The item's keys in `environment`: its own, with the environment's override on top.
+    pub fn keys_in(&self, environment: Option<&str>) -> std::borrow::Cow<'_, toml::Table> {
+        match environment.and_then(|env| self.overrides.get(env)) {
+            Some(over) => {
+                let mut keys = self.keys.clone();
+                keys.extend(over.clone());
+                std::borrow::Cow::Owned(keys)
+            }
+            None => std::borrow::Cow::Borrowed(&self.keys),
+        }
     }
 
     /// The value of `key` in `environment`: the override's when it sets one.
@@ -243,6 +255,12 @@ pub enum LoadError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The file is larger than any checklist should be.
+    #[error("{path} is larger than {} MiB; is it a checklist?", MAX_FILE_BYTES >> 20)]
+    TooLarge {
+        /// The path as given.
+        path: String,
+    },
     /// The file was read but is not a valid checklist.
     #[error("{}", .0.render())]
     Invalid(Box<Invalid>),
@@ -251,10 +269,20 @@ pub enum LoadError {
 impl Checklist {
     /// Reads and validates the checklist at `path` (named in messages as given).
     pub fn load(path: &Path) -> Result<Self, LoadError> {
-        let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
-            path: path.display().to_string(),
+        use std::io::Read;
+        let name = path.display().to_string();
+        let read_error = |source| LoadError::Read {
+            path: name.clone(),
             source,
-        })?;
+        };
+        let mut bytes = Vec::new();
+        // A cap, so that a wrong path (a device, a huge file) fails fast instead of filling memory.
+        std::fs::File::open(path)
+            .and_then(|file| file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(read_error)?;
+        if bytes.len() as u64 > MAX_FILE_BYTES {
+            return Err(LoadError::TooLarge { path: name });
+        }
         Self::from_bytes(&path.display().to_string(), &bytes)
             .map_err(|invalid| LoadError::Invalid(Box::new(invalid)))
     }
@@ -288,50 +316,45 @@ impl Checklist {
 
     /// One line: items per kind and per section.
     pub fn summary(&self) -> String {
-        let count = |names: Vec<&str>| -> String {
-            let mut counts: Vec<(&str, usize)> = Vec::new();
-            for name in names {
-                match counts.iter_mut().find(|(n, _)| *n == name) {
-                    Some((_, c)) => *c += 1,
-                    None => counts.push((name, 1)),
-                }
+        let plural = |n: usize, word: &str| {
+            if n == 1 {
+                format!("{n} {word}")
+            } else {
+                format!("{n} {word}s")
             }
-            counts
-                .iter()
-                .map(|(n, c)| format!("{n} {c}"))
+        };
+        let count = |names: &mut dyn Iterator<Item = &str>| {
+            names
+                .map(|name| {
+                    (
+                        name,
+                        self.items
+                            .iter()
+                            .filter(|i| i.kind.name == name || i.section == name)
+                            .count(),
+                    )
+                })
+                .filter(|(_, n)| *n > 0)
+                .map(|(name, n)| format!("{name} {n}"))
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let kinds = count(
-            crate::checks::KINDS
-                .iter()
-                .flat_map(|k| {
-                    self.items
-                        .iter()
-                        .filter(|i| i.kind.name == k.name)
-                        .map(|i| i.kind.name)
-                })
-                .collect(),
-        );
-        let sections = count(
-            self.sections
-                .iter()
-                .flat_map(|s| {
-                    self.items
-                        .iter()
-                        .filter(move |i| &i.section == s)
-                        .map(|i| i.section.as_str())
-                })
-                .collect(),
-        );
+        let kinds = count(&mut crate::checks::KINDS.iter().map(|k| k.name));
+        let sections = count(&mut self.sections.iter().map(String::as_str));
         let environments: Vec<&str> = self.environments.iter().map(|e| e.name.as_str()).collect();
+        let environments = match environments.as_slice() {
+            [] => "no environments".to_string(),
+            names => format!(
+                "{} ({})",
+                plural(names.len(), "environment"),
+                names.join(", ")
+            ),
+        };
         format!(
-            "{}: ok: {} items in {} sections, {} environments ({}); kinds: {kinds}; sections: {sections}",
+            "{}: ok: {} in {}, {environments}; kinds: {kinds}; sections: {sections}",
             self.source.name,
-            self.items.len(),
-            self.sections.len(),
-            environments.len(),
-            environments.join(", "),
+            plural(self.items.len(), "item"),
+            plural(self.sections.len(), "section"),
         )
     }
 }

@@ -3,6 +3,8 @@
 
 use std::ops::Range;
 
+use unicode_width::UnicodeWidthChar;
+
 /// Characters of a source line shown at most; longer lines are cut around the caret.
 const MAX_SHOWN: usize = 120;
 
@@ -113,16 +115,16 @@ impl SourceFile {
     pub fn render(&self, diagnostic: &Diagnostic) -> String {
         let start = self.clamp(diagnostic.span.start);
         let (line, column) = self.location(start);
-        let chars: Vec<char> = self.line_text(line).chars().collect();
+        let chars: Vec<char> = self.line_text(line).chars().map(printable).collect();
         let end = self.clamp(diagnostic.span.end.max(start));
         let line_end = self.line_starts[line - 1] + self.line_text(line).len();
-        let width = self.text[start..end.min(line_end).max(start)]
+        let span_chars = self.text[start..end.min(line_end).max(start)]
             .chars()
             .count()
             .max(1);
         // A long line is shown as a window around the caret, so one line cannot flood the
         // terminal; the column stays the true one.
-        let caret = column - 1;
+        let caret = (column - 1).min(chars.len());
         let (from, to) = if chars.len() > MAX_SHOWN {
             let from = caret.saturating_sub(MAX_SHOWN / 3);
             (from, (from + MAX_SHOWN).min(chars.len()))
@@ -134,17 +136,25 @@ impl SourceFile {
             if from > 0 { "…" } else { "" },
             if to < chars.len() { "…" } else { "" },
         );
-        // The caret line copies tabs from the source so the caret stays aligned.
+        // The caret line keeps the source's tabs and the display width of wide characters,
+        // so the caret stays under its column.
         let lead: String = before
             .chars()
-            .map(|_| ' ')
-            .chain(
-                chars[from..caret.min(to)]
-                    .iter()
-                    .map(|&c| if c == '\t' { '\t' } else { ' ' }),
-            )
+            .map(|_| " ".to_string())
+            .chain(chars[from..caret].iter().map(|&c| {
+                if c == '\t' {
+                    "\t".to_string()
+                } else {
+                    " ".repeat(c.width().unwrap_or(0))
+                }
+            }))
             .collect();
-        let width = width.min(to.saturating_sub(caret).max(1));
+        let culprit = &chars[caret..(caret + span_chars).min(to)];
+        let width = culprit
+            .iter()
+            .map(|c| c.width().unwrap_or(0))
+            .sum::<usize>()
+            .max(1);
         let number = line.to_string();
         let pad = " ".repeat(number.len());
         format!(
@@ -154,10 +164,23 @@ impl SourceFile {
              {pad} | {lead}{carets}\n\
              {pad} = hint: {hint}\n",
             name = self.name,
-            message = diagnostic.message,
+            message = diagnostic
+                .message
+                .chars()
+                .map(printable)
+                .collect::<String>(),
             carets = "^".repeat(width),
-            hint = diagnostic.hint,
+            hint = diagnostic.hint.chars().map(printable).collect::<String>(),
         )
+    }
+}
+
+/// Control characters (but tab) become `�`: a checklist cannot drive the reader's terminal.
+fn printable(c: char) -> char {
+    if c.is_control() && c != '\t' {
+        '\u{fffd}'
+    } else {
+        c
     }
 }
 
@@ -195,6 +218,22 @@ mod tests {
         assert_eq!(shown.find('…').map(|_| ()), Some(()));
         assert_eq!(carets.chars().filter(|&c| c == '^').count(), 2);
         assert_eq!(carets.chars().count(), "  | ".chars().count() + 1 + 40 + 2);
+    }
+
+    #[test]
+    fn control_characters_and_wide_characters() {
+        let text = "# \u{1b}]0;x\u{7}\nk = \"日本\" # x\n";
+        let source = SourceFile::new("f.toml", text);
+        let rendered = source.render(&Diagnostic::new(0..1, "bad", "fix"));
+        assert!(
+            !rendered.contains('\u{1b}') && !rendered.contains('\u{7}'),
+            "{rendered}"
+        );
+        let hash = text.rfind('#').unwrap_or_default();
+        let rendered = source.render(&Diagnostic::new(hash..hash + 1, "bad", "fix"));
+        let carets = rendered.lines().nth(3).unwrap_or_default();
+        // `k = "日本" ` is 11 columns wide on screen: the caret sits under the `#`.
+        assert_eq!(carets.find('^'), Some("  | ".len() + 11), "{rendered}");
     }
 
     #[test]

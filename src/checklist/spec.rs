@@ -37,6 +37,8 @@ pub enum Ty {
     SecretTemplate,
     /// A template that forms an absolute `http(s)` URL.
     Url,
+    /// A URL on the base URL's origin: it starts with `${origin}/` or `${base_url}/`.
+    OriginUrl,
     /// A template naming a file under `--root`.
     Path,
     /// A glob pattern under `--root`.
@@ -149,6 +151,8 @@ pub enum Target {
     Environment,
     /// A section title.
     Section,
+    /// A variable right after `${origin}` or `${base_url}` in a URL: it must be a path.
+    UrlPath,
 }
 
 /// A name used somewhere in the file, resolved after the whole file is read.
@@ -162,6 +166,10 @@ pub struct Use {
     pub span: Range<usize>,
     /// The item it belongs to, by index, if any.
     pub item: Option<usize>,
+    /// The environment whose override it was written in, if any.
+    pub environment: Option<String>,
+    /// The item key it was written under (empty outside items).
+    pub key: String,
 }
 
 /// Walks spanned TOML values against [`Key`]s, collecting problems and uses.
@@ -173,8 +181,16 @@ pub struct Checker<'s> {
     pub uses: Vec<Use>,
     /// The item being checked, by index.
     pub item: Option<usize>,
+    /// The environment whose override is being checked, if any.
+    pub environment: Option<String>,
+    /// The key of the outermost table being checked (an item's key, for an item).
+    pub top_key: String,
+    /// How deep in nested tables the check is.
+    depth: usize,
+    /// The keys the item being checked may have, to explain one written under a sub-table.
+    pub item_keys: Vec<&'static str>,
     /// The keys of the file's top level, to explain a key written under the wrong header.
-    pub top_keys: &'static [&'static str],
+    pub top_keys: Vec<&'static str>,
 }
 
 /// How messages name the file's top-level table.
@@ -202,6 +218,7 @@ impl Ty {
             Ty::Path => "a file path string".into(),
             Ty::Glob => "a glob string".into(),
             Ty::Url => "a URL string".into(),
+            Ty::OriginUrl => "a URL string starting with ${origin}/".into(),
             Ty::Bool => "`true` or `false`".into(),
             Ty::Int(min, max) => format!("an integer from {min} to {max}"),
             Ty::Number => "a number".into(),
@@ -259,7 +276,12 @@ pub fn did_you_mean<'c>(
 ) -> Option<&'c str> {
     candidates
         .into_iter()
-        .map(|c| (strsim::jaro_winkler(name, c), c))
+        .map(|c| {
+            (
+                strsim::jaro_winkler(&name.to_lowercase(), &c.to_lowercase()),
+                c,
+            )
+        })
         .filter(|(score, _)| *score >= 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)
@@ -318,7 +340,11 @@ impl<'s> Checker<'s> {
             problems: Vec::new(),
             uses: Vec::new(),
             item: None,
-            top_keys: &[],
+            environment: None,
+            top_key: String::new(),
+            depth: 0,
+            item_keys: Vec::new(),
+            top_keys: Vec::new(),
         }
     }
 
@@ -348,6 +374,8 @@ impl<'s> Checker<'s> {
             name: name.into(),
             span,
             item: self.item,
+            environment: self.environment.clone(),
+            key: self.top_key.clone(),
         });
     }
 
@@ -418,7 +446,11 @@ impl<'s> Checker<'s> {
         context: &str,
         report_unknown: bool,
     ) {
+        self.depth += 1;
         for (key, value) in table {
+            if self.depth == 1 {
+                self.top_key = key.get_ref().to_string();
+            }
             match keys.iter().find(|k| k.name == key.get_ref().as_ref()) {
                 Some(spec) => self.check_value(&spec.ty, value, spec.name),
                 None if report_unknown => {
@@ -436,6 +468,7 @@ impl<'s> Checker<'s> {
                 );
             }
         }
+        self.depth -= 1;
     }
 
     /// Reports an unknown key, suggesting the closest of `candidates`.
@@ -447,6 +480,10 @@ impl<'s> Checker<'s> {
     ) {
         let name = key.get_ref().as_ref();
         let hint = match did_you_mean(name, candidates.clone()) {
+            _ if self.depth > 1 && self.item_keys.contains(&name) => format!(
+                "`{name}` is a key of the item itself: move it above the `[item.{}]` header (keys below a header belong to that table)",
+                self.top_key
+            ),
             _ if self.top_keys.contains(&name) && context != ROOT_CONTEXT => format!(
                 "`{name}` is a top-level key: move it above the first `[table]` header (keys below a header belong to that table)"
             ),
@@ -471,7 +508,14 @@ impl<'s> Checker<'s> {
                 ty.expected(),
                 found(value.get_ref())
             ),
-            type_hint(ty, key),
+            {
+                let hint = type_hint(ty, key);
+                if value.get_ref().is_str() {
+                    hint
+                } else {
+                    hint.replace(", without quotes", "")
+                }
+            },
         );
     }
 
@@ -480,8 +524,12 @@ impl<'s> Checker<'s> {
         let span = value.span();
         match (ty, value.get_ref()) {
             (Ty::Text, DeValue::String(_)) | (Ty::Any, _) => {}
-            (Ty::Template, DeValue::String(s)) | (Ty::Path, DeValue::String(s)) => {
+            (Ty::Template, DeValue::String(s)) => {
                 self.check_template(&span, s, Secrets::Refused);
+            }
+            (Ty::Path, DeValue::String(s)) => {
+                self.check_template(&span, s, Secrets::Refused);
+                self.check_under_root(&span, s, key);
             }
             (Ty::SecretTemplate, DeValue::String(s)) => {
                 self.check_template(&span, s, Secrets::Allowed);
@@ -491,7 +539,20 @@ impl<'s> Checker<'s> {
                     self.check_url(&span, s, &template, key);
                 }
             }
+            (Ty::OriginUrl, DeValue::String(s)) => {
+                if let Some(template) = self.check_template(&span, s, Secrets::Refused) {
+                    let on_origin = template.leading_var().is_some_and(|v| {
+                        v.default.is_none() && (v.name == "origin" || v.name == "base_url")
+                    });
+                    if on_origin {
+                        self.check_url(&span, s, &template, key);
+                    } else {
+                        self.error(span, format!("`{key}` must start with `${{origin}}/`"), "this request carries a credential, which may only go to the deployment: write e.g. \"${origin}/session\"");
+                    }
+                }
+            }
             (Ty::Glob, DeValue::String(s)) => {
+                self.check_under_root(&span, s, key);
                 if let Err(err) = globset::Glob::new(s) {
                     self.error(
                         span,
@@ -520,9 +581,9 @@ impl<'s> Checker<'s> {
                     format!("`{key}` must be longer than zero"),
                     "write a positive duration such as \"30s\"",
                 ),
-                Err(err) => self.error(
+                Err(_) => self.error(
                     span,
-                    format!("bad duration \"{s}\" in `{key}`: {err}"),
+                    format!("bad duration \"{s}\" in `{key}`"),
                     "write a number and a unit, e.g. \"500ms\", \"30s\", \"2m\", \"1h\", \"180d\"",
                 ),
             },
@@ -563,7 +624,14 @@ impl<'s> Checker<'s> {
                 }
             }
             (Ty::Status, DeValue::Integer(_)) => self.check_value(&Ty::Int(100, 599), value, key),
-            (Ty::Status, DeValue::Array(items)) if !items.is_empty() => {
+            (Ty::Status, DeValue::Array(items)) => {
+                if items.is_empty() {
+                    self.error(
+                        span.clone(),
+                        format!("`{key}` is an empty array"),
+                        format!("list the statuses accepted, e.g. `{key} = [200, 204]`"),
+                    );
+                }
                 for item in items {
                     self.check_value(&Ty::Int(100, 599), item, key);
                 }
@@ -582,14 +650,12 @@ impl<'s> Checker<'s> {
             (Ty::InputGroups, DeValue::Array(groups)) => {
                 for group in groups {
                     match group.get_ref() {
-                        DeValue::Array(items) if items.len() >= 2 => {
+                        DeValue::Array(items) if !items.is_empty() => {
                             self.check_names(items, key, Target::Input(Secrets::Allowed))
                         }
                         _ => self.error(
                             group.span(),
-                            format!(
-                                "each group in `{key}` must be an array of two or more input names"
-                            ),
+                            format!("each group in `{key}` must be an array of input names"),
                             format!("write e.g. `{key} = [[\"A\", \"B\"]]`"),
                         ),
                     }
@@ -630,8 +696,16 @@ impl<'s> Checker<'s> {
     }
 
     fn check_names(&mut self, items: &[Value<'_>], key: &str, target: Target) {
+        let mut seen = std::collections::HashSet::new();
         for item in items {
             match item.get_ref() {
+                DeValue::String(s) if !seen.insert(s.as_ref()) => {
+                    self.error(
+                        item.span(),
+                        format!("`{key}` lists \"{s}\" twice"),
+                        "list each name once",
+                    );
+                }
                 DeValue::String(s) => self.use_name(target.clone(), s, item.span()),
                 _ => self.error(
                     item.span(),
@@ -643,6 +717,24 @@ impl<'s> Checker<'s> {
                 ),
             }
         }
+    }
+
+    /// Paths and globs are relative to `--root` and stay under it.
+    fn check_under_root(&mut self, span: &Range<usize>, text: &str, key: &str) {
+        let problem = if text.trim().is_empty() {
+            "is empty"
+        } else if text.starts_with('/') || text.starts_with('\\') || text.get(1..3) == Some(":\\") {
+            "is absolute"
+        } else if text.split(['/', '\\']).any(|part| part == "..") {
+            "leaves the root with `..`"
+        } else {
+            return;
+        };
+        self.error(
+            span.clone(),
+            format!("`{key}` {problem}: \"{text}\""),
+            "paths are relative to the deployed project's root (--root) and stay under it",
+        );
     }
 
     /// Parses a template, reporting its errors and recording its variable uses.
@@ -677,7 +769,16 @@ impl<'s> Checker<'s> {
             Ok(when) => {
                 for (name, compared) in when.names() {
                     let at = self.inner_span(span, text, name.offset, name.name.len());
-                    self.use_name(Target::WhenVar { compared }, &name.name, at);
+                    if let Some(value) = compared.filter(|_| name.name == "environment") {
+                        self.use_name(Target::Environment, value, at.clone());
+                    }
+                    self.use_name(
+                        Target::WhenVar {
+                            compared: compared.is_some(),
+                        },
+                        &name.name,
+                        at,
+                    );
                 }
             }
             Err(err) => {
@@ -697,14 +798,20 @@ impl<'s> Checker<'s> {
             .leading_var()
             .filter(|v| v.default.is_none() && (v.name == "origin" || v.name == "base_url"))
         {
-            if let Some(Part::Literal(rest)) = template.parts.get(1) {
-                if !rest.starts_with('/') && !rest.starts_with('?') {
+            match template.parts.get(1) {
+                Some(Part::Literal(rest)) if !rest.starts_with('/') && !rest.starts_with('?') => {
                     self.error(
                         span.clone(),
                         format!("`{key}` must continue with `/` after `${{{}}}`", lead.name),
                         hint,
                     );
                 }
+                // The variable's values are judged once they are all known.
+                Some(Part::Var(next)) => {
+                    let at = self.inner_span(span, text, next.offset, next.len);
+                    self.use_name(Target::UrlPath, &next.name, at);
+                }
+                _ => {}
             }
             return;
         }
@@ -723,17 +830,18 @@ impl<'s> Checker<'s> {
     }
 }
 
-/// The template filled with defaults, or with `x` where a variable has none.
+/// The template filled with defaults, or with `0` where a variable has none.
 fn stand_in(template: &Template) -> String {
     template
         .parts
         .iter()
         .map(|part| match part {
             Part::Literal(text) => text.clone(),
+            // `0` fits every place a variable may stand: a host label, a port, a path.
             Part::Var(var) => var
                 .default
                 .as_ref()
-                .map_or_else(|| "x".to_string(), stand_in),
+                .map_or_else(|| "0".to_string(), stand_in),
         })
         .collect()
 }
@@ -741,7 +849,7 @@ fn stand_in(template: &Template) -> String {
 fn type_hint(ty: &Ty, key: &str) -> String {
     match ty {
         Ty::Text | Ty::Template | Ty::SecretTemplate | Ty::Path => format!("write `{key} = \"…\"`"),
-        Ty::Url => format!("write e.g. `{key} = \"${{origin}}/health\"`"),
+        Ty::Url | Ty::OriginUrl => format!("write e.g. `{key} = \"${{origin}}/health\"`"),
         Ty::Glob => format!("write e.g. `{key} = \"**/.env*\"`"),
         Ty::Bool => format!("write `{key} = true` or `{key} = false`, without quotes"),
         Ty::Int(min, _) => format!("write e.g. `{key} = {min}`, without quotes"),

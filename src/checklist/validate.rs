@@ -1,32 +1,45 @@
 //! Cross-references of a checklist, resolved once the whole file is read: inputs, variables,
-//! items, environments, connections and sections named anywhere; where secrets may go; `needs`
-//! cycles; retries on writes; and each kind's own rules.
+//! items, environments, connections and sections named anywhere; where secrets may go; what
+//! follows `${origin}` in a URL; `needs` that cannot be met and `needs` cycles, in every
+//! environment; retries on writes; and each kind's own rules.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
 
-use super::spec::{did_you_mean, Secrets, Target, Use};
-use super::template::Template;
+use super::spec::{did_you_mean, Secrets, Target, Ty, Use};
+use super::template::{Part, Template};
 use super::{Checklist, Diagnostic, Item, BUILTIN_VARS};
 
 /// An item as read, with the spans of its keys for later messages.
 pub(super) struct Draft {
     /// The item.
     pub item: Item,
-    /// Key name → span of `key = value`.
+    /// Key name (or `key#n` for the n-th element of an array) → span of the key and value.
     pub spans: HashMap<String, Range<usize>>,
     /// Environment → key name → span, for overrides.
     pub override_spans: BTreeMap<String, HashMap<String, Range<usize>>>,
 }
 
 impl Draft {
-    /// The span of `key` as it applies in `env`: the override's when it sets the key.
-    fn span_of(&self, key: &str, env: Option<&str>) -> Range<usize> {
-        env.and_then(|e| self.override_spans.get(e))
+    /// The span of `key` as it applies in `env` (the override's when it sets the key), and
+    /// whether it comes from that override.
+    fn span_in(&self, key: &str, env: Option<&str>) -> (Range<usize>, bool) {
+        if let Some(span) = env
+            .and_then(|e| self.override_spans.get(e))
             .and_then(|spans| spans.get(key))
-            .or_else(|| self.spans.get(key))
+        {
+            return (span.clone(), true);
+        }
+        let span = self
+            .spans
+            .get(key)
             .cloned()
-            .unwrap_or_else(|| self.item.span.clone())
+            .unwrap_or_else(|| self.item.span.clone());
+        (span, false)
+    }
+
+    fn span_of(&self, key: &str, env: Option<&str>) -> Range<usize> {
+        self.span_in(key, env).0
     }
 }
 
@@ -41,21 +54,35 @@ fn suggest<'a>(
     }
 }
 
+/// " in environment `production`" when the problem exists only through that override.
+fn in_env(env: Option<&str>, from_override: bool) -> String {
+    match env {
+        Some(env) if from_override => format!(" in environment `{env}`"),
+        _ => String::new(),
+    }
+}
+
 struct Context<'c> {
     checklist: &'c Checklist,
     drafts: &'c [Draft],
     /// Item id → index in `drafts`.
     ids: HashMap<&'c str, usize>,
+    /// Ids of items that were not built (an unknown kind): reported once, where they are.
+    unbuilt: &'c BTreeSet<String>,
     /// Every name a template or condition may use.
     names: BTreeSet<&'c str>,
+    /// Items that send a secret to their `url`.
+    secret_senders: BTreeSet<usize>,
     problems: Vec<Diagnostic>,
 }
 
-/// Every cross-reference problem of `checklist`.
+/// Every cross-reference problem of `checklist`; `unbuilt` are the ids of items whose kind
+/// is unknown (already reported).
 pub(super) fn cross_check(
     checklist: &Checklist,
     drafts: &[Draft],
     uses: &[Use],
+    unbuilt: &BTreeSet<String>,
 ) -> Vec<Diagnostic> {
     let mut names: BTreeSet<&str> = BUILTIN_VARS.iter().copied().collect();
     names.extend(checklist.inputs.iter().map(|i| i.name.as_str()));
@@ -66,6 +93,21 @@ pub(super) fn cross_check(
             .iter()
             .flat_map(|e| e.vars.iter().map(|(n, _)| n.as_str())),
     );
+    let is_secret = |name: &str| checklist.input(name).is_some_and(|i| i.secret);
+    let secret_senders = uses
+        .iter()
+        .filter(|u| {
+            matches!(
+                u.target,
+                Target::Var {
+                    secrets: Secrets::Allowed,
+                    ..
+                } | Target::Input(Secrets::Allowed)
+            ) && is_secret(&u.name)
+        })
+        .filter_map(|u| u.item)
+        .filter(|&i| drafts[i].item.keys.contains_key("url"))
+        .collect();
     let mut cx = Context {
         checklist,
         drafts,
@@ -74,13 +116,16 @@ pub(super) fn cross_check(
             .enumerate()
             .map(|(i, d)| (d.item.id.as_str(), i))
             .collect(),
+        unbuilt,
         names,
+        secret_senders,
         problems: Vec::new(),
     };
     for used in uses {
         cx.resolve(used);
     }
-    cx.cycles();
+    cx.secret_destinations();
+    cx.needs();
     cx.item_rules();
     cx.problems
 }
@@ -96,7 +141,7 @@ impl Context<'_> {
         let span = used.span.clone();
         match &used.target {
             Target::Item => {
-                if !self.ids.contains_key(name) {
+                if !self.ids.contains_key(name) && !self.unbuilt.contains(name) {
                     let hint = suggest(
                         name,
                         self.drafts.iter().map(|d| d.item.id.as_str()),
@@ -109,18 +154,15 @@ impl Context<'_> {
                 if ck.environment(name).is_none() {
                     let known: Vec<&str> =
                         ck.environments.iter().map(|e| e.name.as_str()).collect();
-                    let hint = suggest(
-                        name,
-                        known.iter().copied(),
-                        format!(
-                            "declare it as `[environments.{name}]`; known: {}",
-                            if known.is_empty() {
-                                "none".into()
-                            } else {
-                                known.join(", ")
-                            }
-                        ),
+                    let otherwise = format!(
+                        "declare it as `[environments.{name}]`; known: {}",
+                        if known.is_empty() {
+                            "none".into()
+                        } else {
+                            known.join(", ")
+                        }
                     );
+                    let hint = suggest(name, known.iter().copied(), otherwise);
                     self.error(span, format!("unknown environment `{name}`"), hint);
                 }
             }
@@ -135,7 +177,7 @@ impl Context<'_> {
                 }
             }
             Target::Section => {
-                // With no `sections` at all, that one missing key is the error to report.
+                // With no sections at all, that one problem is the one to report.
                 if !ck.sections.is_empty() && !ck.sections.iter().any(|s| s == name) {
                     let hint = suggest(
                         name,
@@ -166,10 +208,10 @@ impl Context<'_> {
                 secrets,
             } => self.resolve_var(used, *has_default, *secrets),
             Target::WhenVar { compared } => {
-                if !self.is_known(name) {
+                if !self.names.contains(name) {
                     let hint = suggest(
                         name,
-                        self.all_names(),
+                        self.names.iter().copied(),
                         format!("declare `{name}` as an input or a var"),
                     );
                     self.error(
@@ -181,15 +223,8 @@ impl Context<'_> {
                     self.error(span, format!("condition compares the secret input `{name}`"), "conditions may test secrets only with set() or unset(); judge values in an env item".into());
                 }
             }
+            Target::UrlPath => self.resolve_url_path(used),
         }
-    }
-
-    fn all_names(&self) -> impl Iterator<Item = &str> + Clone {
-        self.names.iter().copied()
-    }
-
-    fn is_known(&self, name: &str) -> bool {
-        self.names.contains(name)
     }
 
     fn resolve_var(&mut self, used: &Use, has_default: bool, secrets: Secrets) {
@@ -210,9 +245,17 @@ impl Context<'_> {
             return;
         }
         if let Some(input) = ck.input(name) {
-            if input.secret {
-                self.secret_in_template(used, secrets);
+            if input.secret && secrets == Secrets::Refused {
+                let hint = "secrets may only be interpolated into request headers, cookies and bodies sent to the base URL's origin; a command gets them as environment variables through `pass_secrets`";
+                self.error(
+                    span,
+                    format!("secret input `{name}` cannot be interpolated here"),
+                    hint.into(),
+                );
             }
+            return;
+        }
+        if has_default {
             return;
         }
         let defined_in: Vec<&str> = ck
@@ -221,66 +264,146 @@ impl Context<'_> {
             .filter(|e| e.vars.iter().any(|(n, _)| n == name))
             .map(|e| e.name.as_str())
             .collect();
-        if has_default {
-            return;
-        }
         if defined_in.is_empty() {
-            let hint = suggest(name, self.all_names(), format!("declare it as an input (`[inputs.{name}]`), set it in [vars], or give it a default: `${{{name}:-value}}`"));
+            let hint = suggest(name, self.names.iter().copied(), format!("declare it as an input (`[inputs.{name}]`), set it in [vars], or give it a default: `${{{name}:-value}}`"));
             self.error(span, format!("`${{{name}}}` is not defined"), hint);
             return;
         }
+        // An override's variables are needed in its environment only; an item's in every
+        // environment it runs in.
         let item = used.item.map(|i| &self.drafts[i].item);
         let missing = ck.environments.iter().find(|e| {
-            item.is_none_or(|item| item.runs_in(&e.name)) && !defined_in.contains(&e.name.as_str())
+            let applies = match &used.environment {
+                Some(env) => *env == e.name,
+                None => item.is_none_or(|item| {
+                    item.runs_in(&e.name)
+                        && !item
+                            .overrides
+                            .get(&e.name)
+                            .is_some_and(|o| o.contains_key(&used.key))
+                }),
+            };
+            applies && !defined_in.contains(&e.name.as_str())
         });
         if let Some(env) = missing {
             let env = env.name.clone();
-            self.error(span, format!("`${{{name}}}` is not defined in environment `{env}`"), format!("set it in [vars] for every environment, in [environments.{env}.vars], or write `${{{name}:-default}}`"));
+            self.error(span, format!("`${{{name}}}` is not defined in environment `{env}`"), format!("set it in [vars] for every environment, in [environments.{env}.vars], or write `${{{name}:-default}}`, or give the item `only_in` if it belongs to some environments only"));
         }
     }
 
-    fn secret_in_template(&mut self, used: &Use, secrets: Secrets) {
-        let name = &used.name;
-        if secrets == Secrets::Refused {
-            self.error(used.span.clone(), format!("secret input `{name}` cannot be interpolated here"), "secrets may only be interpolated into request headers, cookies and bodies sent to the base URL's origin".into());
-            return;
+    /// Every value a `[vars]` variable can take: the checklist's and the environments'.
+    fn var_values(&self, name: &str) -> Vec<&str> {
+        let ck = self.checklist;
+        ck.vars
+            .iter()
+            .chain(ck.environments.iter().flat_map(|e| e.vars.iter()))
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// A variable right after `${origin}` must hold a path, or the URL names another host.
+    fn resolve_url_path(&mut self, used: &Use) {
+        let name = used.name.as_str();
+        let values = self.var_values(name);
+        if let Some(bad) = values
+            .iter()
+            .find(|v| !v.is_empty() && !v.starts_with('/') && !v.starts_with('?'))
+        {
+            let message = format!("`${{{name}}}` follows `${{origin}}`, so it must start with `/`");
+            self.error(used.span.clone(), message, format!("set it to a path such as \"/health\" (it is \"{bad}\"): anything else names another host"));
+        } else if values.is_empty() && used.item.is_some_and(|i| self.secret_senders.contains(&i)) {
+            let message = format!("the path after `${{origin}}` comes from `{name}`, which cannot be checked before the run, and the item sends a secret");
+            self.error(
+                used.span.clone(),
+                message,
+                "write the path literally, or take it from a [vars] variable that starts with `/`"
+                    .into(),
+            );
         }
-        let Some(draft) = used.item.map(|i| &self.drafts[i]) else {
-            return;
-        };
-        let urls = std::iter::once(&draft.item.keys)
-            .chain(draft.item.overrides.values())
-            .filter_map(|keys| keys.get("url").and_then(toml::Value::as_str));
+    }
+
+    /// Items that send a secret do so to the base URL's origin only, and never follow a
+    /// redirect (which could carry a custom header elsewhere).
+    fn secret_destinations(&mut self) {
         let on_origin = |url: &str| {
             Template::parse(url).ok().is_some_and(|t| {
-                t.leading_var().is_some_and(|v| {
+                let lead = t.leading_var().is_some_and(|v| {
                     v.default.is_none() && (v.name == "origin" || v.name == "base_url")
-                })
+                });
+                let rest = match t.parts.get(1) {
+                    Some(Part::Literal(text)) => text.starts_with('/') || text.starts_with('?'),
+                    _ => true, // nothing, or a variable judged by `resolve_url_path`
+                };
+                lead && rest
             })
         };
-        if !urls.clone().all(on_origin) {
+        for &i in &self.secret_senders.clone() {
+            let draft = &self.drafts[i];
+            // A kind whose `url` must be on the origin has said so through the key's type.
+            let url_checked = draft
+                .item
+                .kind
+                .keys
+                .iter()
+                .any(|k| k.name == "url" && matches!(k.ty, Ty::OriginUrl));
             let id = draft.item.id.clone();
-            self.error(used.span.clone(), format!("secret input `{name}` would be sent outside the base URL's origin by item `{id}`"), "start the item's `url` with `${origin}` (or `${base_url}`) so secrets only go to the deployment".into());
+            for (env, keys) in std::iter::once((None, &draft.item.keys)).chain(
+                draft
+                    .item
+                    .overrides
+                    .iter()
+                    .map(|(e, k)| (Some(e.as_str()), k)),
+            ) {
+                if !url_checked
+                    && keys
+                        .get("url")
+                        .and_then(toml::Value::as_str)
+                        .is_some_and(|url| !on_origin(url))
+                {
+                    let span = draft.span_of("url", env);
+                    self.error(span, format!("item `{id}` sends a secret, so its `url` must be on the base URL's origin"), "start `url` with `${origin}/` (or `${base_url}/`) so secrets only go to the deployment".into());
+                }
+                if keys.get("follow_redirects").and_then(toml::Value::as_bool) == Some(true) {
+                    let span = draft.span_of("follow_redirects", env);
+                    self.error(span, format!("item `{id}` sends a secret, so it cannot follow redirects"), "a redirect could carry the secret to another host: remove `follow_redirects`".into());
+                }
+            }
         }
     }
 
-    /// Reports each `needs` cycle once, in every environment's graph.
-    fn cycles(&mut self) {
+    /// In every environment: `needs` on items that do not run there, and `needs` cycles
+    /// (each reported once).
+    fn needs(&mut self) {
         let mut seen: BTreeSet<Vec<usize>> = BTreeSet::new();
+        let mut reported: BTreeSet<(usize, usize)> = BTreeSet::new();
         for env in environments(self.checklist) {
-            let graph: Vec<Vec<usize>> = self
-                .drafts
-                .iter()
-                .map(|d| {
-                    if env.is_some_and(|e| !d.item.runs_in(e)) {
-                        return Vec::new();
+            let mut graph: Vec<Vec<usize>> = Vec::with_capacity(self.drafts.len());
+            for (i, draft) in self.drafts.iter().enumerate() {
+                if env.is_some_and(|e| !draft.item.runs_in(e)) {
+                    graph.push(Vec::new());
+                    continue;
+                }
+                let mut edges = Vec::new();
+                for need in draft.item.needs(env) {
+                    let Some(&j) = self.ids.get(need) else {
+                        continue;
+                    };
+                    if let Some(env) = env.filter(|e| !self.drafts[j].item.runs_in(e)) {
+                        let (span, _) = draft.span_in("needs", Some(env));
+                        if reported.insert((i, j)) {
+                            let message = format!(
+                                "`{}` needs `{need}`, which does not run in environment `{env}`",
+                                draft.item.id
+                            );
+                            self.error(span, message, format!("it would always be blocked there: give `{}` the same `only_in`, or drop the need in an override for `{env}`", draft.item.id));
+                        }
+                        continue;
                     }
-                    d.item
-                        .needs(env)
-                        .filter_map(|id| self.ids.get(id).copied())
-                        .collect()
-                })
-                .collect();
+                    edges.push(j);
+                }
+                graph.push(edges);
+            }
             for cycle in find_cycles(&graph) {
                 let mut canonical = cycle.clone();
                 canonical.sort_unstable();
@@ -295,8 +418,15 @@ impl Context<'_> {
                     .chain(ordered.first())
                     .map(|&i| self.drafts[i].item.id.as_str())
                     .collect();
-                let span = self.drafts[start].span_of("needs", env);
-                let message = format!("`needs` cycle: {}", names.join(" → "));
+                let from_override = ordered
+                    .iter()
+                    .any(|&i| self.drafts[i].span_in("needs", env).1);
+                let (span, _) = self.drafts[start].span_in("needs", env);
+                let message = format!(
+                    "`needs` cycle{}: {}",
+                    in_env(env, from_override),
+                    names.join(" → ")
+                );
                 self.error(
                     span,
                     message,
@@ -306,33 +436,42 @@ impl Context<'_> {
         }
     }
 
-    /// Retries on writes, and each kind's own rules, in every environment.
+    /// Retries on writes, and each kind's own rules, on the base keys and on each
+    /// environment's override.
     fn item_rules(&mut self) {
         let mut reported: BTreeSet<(usize, String)> = BTreeSet::new();
         for draft in self.drafts {
             let item = &draft.item;
-            // The base keys, then each environment whose override changes them.
-            let mut variants: Vec<(Option<&str>, std::borrow::Cow<'_, toml::Table>)> =
-                vec![(None, std::borrow::Cow::Borrowed(&item.keys))];
-            for (env, over) in &item.overrides {
-                let mut merged = item.keys.clone();
-                merged.extend(over.clone());
-                variants.push((Some(env.as_str()), std::borrow::Cow::Owned(merged)));
-            }
-            for (env, keys) in variants {
+            let variants =
+                std::iter::once(None).chain(item.overrides.keys().map(|e| Some(e.as_str())));
+            for env in variants {
+                let keys = item.keys_in(env);
                 let retries = keys.get("retries").and_then(toml::Value::as_integer);
                 if (item.kind.writes)(&keys) && retries.is_some_and(|n| n > 0) {
-                    let span = draft.span_of("retries", env);
+                    let (span, from_override) = draft.span_in("retries", env);
+                    let writes_here = env.is_some() && !(item.kind.writes)(&item.keys);
                     if reported.insert((span.start, "retries".into())) {
+                        let hint = match env {
+                            Some(env) if writes_here && !from_override => format!("writes are never retried: set `retries = 0` in the override for `{env}`"),
+                            _ => "writes are never retried: remove `retries`".into(),
+                        };
                         self.error(
                             span,
-                            format!("item `{}` writes, so it cannot have `retries`", item.id),
-                            "writes are never retried: remove `retries`".into(),
+                            format!(
+                                "item `{}` writes{}, so it cannot have `retries`",
+                                item.id,
+                                in_env(env, writes_here)
+                            ),
+                            hint,
                         );
                     }
                 }
                 for problem in (item.kind.check)(&keys) {
-                    let span = draft.span_of(problem.key, env);
+                    let key = match problem.index {
+                        Some(n) => format!("{}#{n}", problem.key),
+                        None => problem.key.to_string(),
+                    };
+                    let span = draft.span_of(&key, env);
                     if reported.insert((span.start, problem.message.clone())) {
                         self.error(span, problem.message, problem.hint);
                     }
@@ -354,7 +493,6 @@ fn environments(checklist: &Checklist) -> Vec<Option<&str>> {
             .collect()
     }
 }
-
 /// Cycles found by depth-first search (each back edge gives one), as lists of node indices.
 /// Iterative, so a long chain of `needs` cannot exhaust the stack.
 fn find_cycles(graph: &[Vec<usize>]) -> Vec<Vec<usize>> {

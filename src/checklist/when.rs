@@ -21,10 +21,10 @@ pub enum When {
     Equals(Name, String),
     /// `NAME != 'value'`.
     NotEquals(Name, String),
-    /// `a and b`.
-    And(Box<When>, Box<When>),
-    /// `a or b`.
-    Or(Box<When>, Box<When>),
+    /// `a and b and …` (flat, so a long chain is not a deep tree).
+    And(Vec<When>),
+    /// `a or b or …`.
+    Or(Vec<When>),
     /// `not a`.
     Not(Box<When>),
 }
@@ -250,21 +250,29 @@ impl Parser {
     }
 
     fn or(&mut self) -> Result<When, WhenError> {
-        let mut left = self.and()?;
+        let mut terms = vec![self.and()?];
         while self.is_word("or") {
             self.at += 1;
-            left = When::Or(Box::new(left), Box::new(self.and()?));
+            terms.push(self.and()?);
         }
-        Ok(left)
+        Ok(if terms.len() == 1 {
+            terms.remove(0)
+        } else {
+            When::Or(terms)
+        })
     }
 
     fn and(&mut self) -> Result<When, WhenError> {
-        let mut left = self.unary()?;
+        let mut terms = vec![self.unary()?];
         while self.is_word("and") {
             self.at += 1;
-            left = When::And(Box::new(left), Box::new(self.unary()?));
+            terms.push(self.unary()?);
         }
-        Ok(left)
+        Ok(if terms.len() == 1 {
+            terms.remove(0)
+        } else {
+            When::And(terms)
+        })
     }
 
     fn unary(&mut self) -> Result<When, WhenError> {
@@ -370,21 +378,21 @@ impl When {
         Ok(when)
     }
 
-    /// Every variable named, with whether its value is compared (not only tested for presence).
-    pub fn names(&self) -> Vec<(&Name, bool)> {
+    /// Every variable named, with the value it is compared to (none when only its presence
+    /// is tested).
+    pub fn names(&self) -> Vec<(&Name, Option<&str>)> {
         let mut out = Vec::new();
         self.collect(&mut out);
         out
     }
 
-    fn collect<'a>(&'a self, out: &mut Vec<(&'a Name, bool)>) {
+    fn collect<'a>(&'a self, out: &mut Vec<(&'a Name, Option<&'a str>)>) {
         match self {
-            When::Set(name) | When::Unset(name) => out.push((name, false)),
-            When::Equals(name, _) | When::NotEquals(name, _) => out.push((name, true)),
-            When::And(a, b) | When::Or(a, b) => {
-                a.collect(out);
-                b.collect(out);
+            When::Set(name) | When::Unset(name) => out.push((name, None)),
+            When::Equals(name, value) | When::NotEquals(name, value) => {
+                out.push((name, Some(value)))
             }
+            When::And(terms) | When::Or(terms) => terms.iter().for_each(|t| t.collect(out)),
             When::Not(a) => a.collect(out),
         }
     }
@@ -397,8 +405,8 @@ impl When {
             When::Unset(name) => value(name).is_empty(),
             When::Equals(name, expected) => value(name) == *expected,
             When::NotEquals(name, expected) => value(name) != *expected,
-            When::And(a, b) => a.eval(lookup) && b.eval(lookup),
-            When::Or(a, b) => a.eval(lookup) || b.eval(lookup),
+            When::And(terms) => terms.iter().all(|t| t.eval(lookup)),
+            When::Or(terms) => terms.iter().any(|t| t.eval(lookup)),
             When::Not(a) => !a.eval(lookup),
         }
     }
@@ -446,5 +454,9 @@ mod tests {
             "the condition is nested too deeply"
         );
         assert!(When::parse(&"not ".repeat(100_000)).is_err());
+        let long = vec!["set(A)"; 200_000].join(" and ");
+        assert!(When::parse(&long)
+            .expect("a long flat chain parses")
+            .eval(&|_| Some("x".into())));
     }
 }

@@ -9,7 +9,7 @@ pub const SPEC: KindSpec = KindSpec {
     name: "authjs.session",
     about: "a signed-in request to the session endpoint returns the user",
     keys: &[
-        Key::required("url", Ty::Url, "the session endpoint"),
+        Key::required("url", Ty::OriginUrl, "the session endpoint, on the base URL's origin"),
         Key::optional(
             "token_from",
             Ty::Inputs(Secrets::Allowed),
@@ -32,8 +32,8 @@ pub const SPEC: KindSpec = KindSpec {
         ),
         Key::optional(
             "authjs_version",
-            Ty::Choice(&["4", "5"]),
-            "the Auth.js version, for cookie names and token format (default \"5\")",
+            Ty::Choice(&["auto", "4", "5"]),
+            "the Auth.js version, for cookie names and token format; \"auto\" tries v5 then v4 (default \"auto\")",
         ),
         Key::optional(
             "cookie_name",

@@ -41,9 +41,25 @@ pub const SPEC: KindSpec = KindSpec {
     ],
     automated: true,
     writes: |config| config.get("writes").and_then(toml::Value::as_bool) == Some(true),
-    check: super::no_rules,
+    check,
     run,
 };
+
+/// A command names a program.
+fn check(config: &toml::Table) -> Vec<super::Problem> {
+    if config
+        .get("run")
+        .and_then(toml::Value::as_array)
+        .is_some_and(|run| run.is_empty())
+    {
+        return vec![super::Problem::new(
+            "run",
+            "`run` is empty",
+            "name the program and its arguments, e.g. `run = [\"npm\", \"test\"]`",
+        )];
+    }
+    Vec::new()
+}
 
 // ---------------------------------------------------------------------------------------
 // Running: the program is the leader of its own process group, so a timeout, a

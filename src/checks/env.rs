@@ -123,6 +123,7 @@ pub const SPEC: KindSpec = KindSpec {
 /// Each rule names its variables or a connection, not both; a warning message needs its
 /// pattern.
 fn check(config: &toml::Table) -> Vec<super::Problem> {
+    use super::Problem;
     let mut problems = Vec::new();
     let rules = config
         .get("rules")
@@ -131,36 +132,87 @@ fn check(config: &toml::Table) -> Vec<super::Problem> {
         .flatten();
     for (index, rule) in rules.filter_map(toml::Value::as_table).enumerate() {
         let n = index + 1;
-        match (rule.contains_key("names"), rule.contains_key("connection")) {
-            (true, true) => problems.push(super::Problem::new(
-                "rules",
+        let mut problem = |message: String, hint: &str| {
+            problems.push(Problem::new("rules", message, hint).at(index))
+        };
+        match (rule.get("names"), rule.contains_key("connection")) {
+            (Some(_), true) => problem(
                 format!("rule {n} has both `names` and `connection`"),
                 "a rule judges named inputs or one connection: split it in two",
-            )),
-            (false, false) => problems.push(super::Problem::new(
-                "rules",
+            ),
+            (None, false) => problem(
                 format!("rule {n} has neither `names` nor `connection`"),
                 "add `names = [\"INPUT\"]` or `connection = \"name\"`",
-            )),
+            ),
+            (Some(names), _) if names.as_array().is_some_and(|a| a.is_empty()) => problem(
+                format!("rule {n} has empty `names`"),
+                "list the inputs the rule judges",
+            ),
             _ => {}
         }
         if rule.contains_key("warn_message") && !rule.contains_key("warn_pattern") {
-            problems.push(super::Problem::new(
-                "rules",
+            problem(
                 format!("rule {n} has `warn_message` without `warn_pattern`"),
                 "add the `warn_pattern` the message explains",
-            ));
+            );
+        }
+        let format = rule
+            .get("format")
+            .and_then(toml::Value::as_str)
+            .unwrap_or("text");
+        let number = |key: &str| {
+            rule.get(key)
+                .and_then(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64)))
+        };
+        if (rule.contains_key("min") || rule.contains_key("max")) && format != "number" {
+            problem(
+                format!("rule {n} has `min`/`max` without `format = \"number\"`"),
+                "bounds apply to numbers: add `format = \"number\"`",
+            );
+        }
+        if let (Some(min), Some(max)) = (number("min"), number("max")) {
+            if min > max || min.is_nan() || max.is_nan() {
+                problem(
+                    format!("rule {n} has `min` ({min}) above `max` ({max})"),
+                    "no value could pass: swap them",
+                );
+            }
+        }
+        if rule.contains_key("allowed_paths") && !["url", "https-url"].contains(&format) {
+            problem(
+                format!("rule {n} has `allowed_paths` without a URL format"),
+                "add `format = \"https-url\"` (or \"url\")",
+            );
         }
     }
     if !["rules", "one_of", "pairs", "agree"]
         .iter()
         .any(|k| config.contains_key(*k))
     {
-        problems.push(super::Problem::new(
+        problems.push(Problem::new(
             "kind",
             "env item checks nothing",
             "add `rules`, `one_of`, `pairs` or `agree`",
         ));
+    }
+    for key in ["pairs", "agree"] {
+        let groups = config
+            .get(key)
+            .and_then(toml::Value::as_array)
+            .into_iter()
+            .flatten();
+        for (index, group) in groups.enumerate() {
+            if group.as_array().is_some_and(|g| g.len() < 2) {
+                problems.push(
+                    Problem::new(
+                        key,
+                        format!("group {} of `{key}` has fewer than two names", index + 1),
+                        "a group compares two or more inputs",
+                    )
+                    .at(index),
+                );
+            }
+        }
     }
     problems
 }

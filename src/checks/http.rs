@@ -122,6 +122,77 @@ pub const SPEC: KindSpec = KindSpec {
     ],
     automated: true,
     writes: super::never_writes,
-    check: super::no_rules,
+    check,
     run: super::not_implemented,
 };
+
+/// Header names are HTTP tokens, values hold no line breaks, and every JSON assertion
+/// asserts something.
+fn check(config: &toml::Table) -> Vec<super::Problem> {
+    use super::Problem;
+    let mut problems = Vec::new();
+    let is_token = |name: &str| {
+        !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    };
+    for key in ["headers", "cookies"] {
+        for (name, value) in config
+            .get(key)
+            .and_then(toml::Value::as_table)
+            .into_iter()
+            .flatten()
+        {
+            let valid = if key == "cookies" {
+                !name.is_empty() && !name.contains([';', '=', ' ', ','])
+            } else {
+                is_token(name)
+            };
+            if !valid {
+                problems.push(Problem::new(
+                    key,
+                    format!("`{name}` is not a valid {} name", &key[..key.len() - 1]),
+                    "names are letters, digits and `-` (no spaces, `;`, `=` or `:`)",
+                ));
+            }
+            if value.as_str().is_some_and(|v| v.contains(['\r', '\n'])) {
+                problems.push(Problem::new(
+                    key,
+                    format!("the value of `{name}` holds a line break"),
+                    "a header value is one line",
+                ));
+            }
+        }
+    }
+    let expect = config.get("expect").and_then(toml::Value::as_table);
+    if let Some(name) = expect
+        .and_then(|e| e.get("echo_header"))
+        .and_then(toml::Value::as_str)
+        .filter(|n| !is_token(n))
+    {
+        problems.push(Problem::new(
+            "expect",
+            format!("`echo_header` \"{name}\" is not a valid header name"),
+            "write a header name such as \"X-Request-Id\"",
+        ));
+    }
+    let json = expect
+        .and_then(|e| e.get("json"))
+        .and_then(toml::Value::as_array)
+        .into_iter()
+        .flatten();
+    for (index, entry) in json.filter_map(toml::Value::as_table).enumerate() {
+        if entry.len() < 2 {
+            problems.push(Problem::new(
+                "expect",
+                format!(
+                    "JSON assertion {} asserts nothing about its path",
+                    index + 1
+                ),
+                "add `equals`, `exists`, `type`, `empty`, `matches` or `starts_with`",
+            ));
+        }
+    }
+    problems
+}

@@ -54,7 +54,7 @@ pub const SPEC: KindSpec = KindSpec {
     ],
     automated: false,
     writes: super::never_writes,
-    check: super::no_rules,
+    check,
     run,
 };
 
@@ -66,4 +66,32 @@ fn run<'a>(_: &'a super::CheckContext<'a>) -> super::RunFuture<'a> {
             "awaiting sign-off",
         )
     })
+}
+
+/// Evidence fields have distinct keys.
+fn check(config: &toml::Table) -> Vec<super::Problem> {
+    let mut seen = std::collections::HashSet::new();
+    let fields = config
+        .get("evidence")
+        .and_then(toml::Value::as_array)
+        .into_iter()
+        .flatten();
+    fields
+        .enumerate()
+        .filter_map(|(index, field)| {
+            field
+                .get("key")
+                .and_then(toml::Value::as_str)
+                .map(|key| (index, key))
+        })
+        .filter(|(_, key)| !seen.insert(*key))
+        .map(|(index, key)| {
+            super::Problem::new(
+                "evidence",
+                format!("evidence key `{key}` is used twice"),
+                "give each evidence field its own key",
+            )
+            .at(index)
+        })
+        .collect()
 }

@@ -121,6 +121,8 @@ pub fn not_implemented<'a>(_: &'a CheckContext<'a>) -> RunFuture<'a> {
 pub struct Problem {
     /// The key the problem is reported at.
     pub key: &'static str,
+    /// The element of that key's array, when the problem is in one.
+    pub index: Option<usize>,
     /// What is wrong.
     pub message: String,
     /// How to fix it.
@@ -132,9 +134,16 @@ impl Problem {
     pub fn new(key: &'static str, message: impl Into<String>, hint: impl Into<String>) -> Self {
         Self {
             key,
+            index: None,
             message: message.into(),
             hint: hint.into(),
         }
+    }
+
+    /// The same problem, in element `index` of the key's array.
+    pub fn at(mut self, index: usize) -> Self {
+        self.index = Some(index);
+        self
     }
 }
 

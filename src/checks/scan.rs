@@ -50,6 +50,32 @@ pub const SPEC: KindSpec = KindSpec {
     ],
     automated: true,
     writes: super::never_writes,
-    check: super::no_rules,
+    check,
     run: super::not_implemented,
 };
+
+/// A scan has somewhere to look and something to look for.
+fn check(config: &toml::Table) -> Vec<super::Problem> {
+    let empty = |key: &str| {
+        config
+            .get(key)
+            .and_then(toml::Value::as_array)
+            .is_some_and(|a| a.is_empty())
+    };
+    let mut problems = Vec::new();
+    if empty("paths") {
+        problems.push(super::Problem::new(
+            "paths",
+            "`paths` is empty",
+            "list globs of files to scan, e.g. `paths = [\"**/*\"]`",
+        ));
+    }
+    if empty("rules") {
+        problems.push(super::Problem::new(
+            "rules",
+            "`rules` is empty",
+            "choose rule sets: \"secrets\", \"connection-strings\", \"dev-defaults\"",
+        ));
+    }
+    problems
+}

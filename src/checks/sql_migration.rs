@@ -61,6 +61,21 @@ pub const SPEC: KindSpec = KindSpec {
     ],
     automated: true,
     writes: |config| config.get("mode").and_then(toml::Value::as_str) == Some("apply"),
-    check: super::no_rules,
+    check,
     run: super::not_implemented,
 };
+
+/// A suggested foreign key names what it references.
+fn check(config: &toml::Table) -> Vec<super::Problem> {
+    let suggestions = config
+        .get("suggest")
+        .and_then(toml::Value::as_array)
+        .into_iter()
+        .flatten();
+    suggestions
+        .filter_map(toml::Value::as_table)
+        .enumerate()
+        .filter(|(_, s)| s.contains_key("foreign_key") != s.contains_key("references") || (!s.contains_key("foreign_key") && !s.contains_key("unique")))
+        .map(|(index, _)| super::Problem::new("suggest", format!("suggestion {} needs `unique`, or `foreign_key` with `references`", index + 1), "write `unique = [\"col\"]` or `foreign_key = \"col\"` and `references = \"table\"`").at(index))
+        .collect()
+}

@@ -46,20 +46,30 @@ pub const SPEC: KindSpec = KindSpec {
     run: super::not_implemented,
 };
 
-/// The fail threshold must come before the warning one.
+/// The fail threshold comes before the warning one, and the probed URL is https.
 fn check(config: &toml::Table) -> Vec<super::Problem> {
+    let mut problems = Vec::new();
     let days = |key: &str, default: i64| {
         config
             .get(key)
             .and_then(toml::Value::as_integer)
             .unwrap_or(default)
     };
-    if days("fail_days", 7) > days("warn_days", 30) {
-        return vec![super::Problem::new(
-            "fail_days",
-            "`fail_days` is larger than `warn_days`",
-            "a certificate should warn before it fails: make `warn_days` ≥ `fail_days`",
-        )];
+    let (warn, fail) = (days("warn_days", 30), days("fail_days", 7));
+    if fail > warn && warn >= 0 && fail >= 0 {
+        let key = if config.contains_key("fail_days") {
+            "fail_days"
+        } else {
+            "warn_days"
+        };
+        problems.push(super::Problem::new(key, format!("`fail_days` ({fail}) is larger than `warn_days` ({warn})"), "a certificate should warn before it fails: make `warn_days` at least `fail_days` (defaults: 30 and 7)"));
     }
-    Vec::new()
+    if config
+        .get("url")
+        .and_then(toml::Value::as_str)
+        .is_some_and(|url| url.starts_with("http://"))
+    {
+        problems.push(super::Problem::new("url", "`url` of a tls item is plain http", "the certificate is checked on https: write the https URL (the redirect from http is probed through `http_url`)"));
+    }
+    problems
 }

@@ -10,19 +10,14 @@ use crate::exit;
 /// `err` and exit 2.
 pub fn run(path: &Path, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let result = match Checklist::load(path) {
-        Ok(checklist) => {
-            let written = writeln!(out, "{}", checklist.summary());
-            // The process ends right after; freeing a large checklist piece by piece would
-            // only add to the wall time.
-            std::mem::forget(checklist);
-            written.map(|_| exit::GO)
-        }
+        Ok(checklist) => writeln!(out, "{}", checklist.summary()).map(|_| exit::GO),
         Err(LoadError::Invalid(invalid)) => {
             write!(err, "{}", invalid.render()).map(|_| exit::BAD_INPUT)
         }
-        Err(problem @ LoadError::Read { .. }) => {
-            writeln!(err, "error: {problem}").map(|_| exit::BAD_INPUT)
-        }
+        Err(problem) => writeln!(err, "error: {problem}").map(|_| exit::BAD_INPUT),
     };
-    result.unwrap_or(exit::BAD_INPUT)
+    result.unwrap_or_else(|problem| {
+        let _ = writeln!(err, "error: cannot write the result: {problem}");
+        exit::BAD_INPUT
+    })
 }
