@@ -1,182 +1,39 @@
 //! Reads a checklist file: TOML with spans, every table checked against its keys, the model
 //! built from what is valid, then the cross-references resolved (see `validate`). Every
-//! problem is collected; none stops the reading.
+//! problem is collected; none stops the reading. Items and overrides are read in `items`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::ops::Range;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use toml::de::{DeTable, DeValue};
 
-use super::spec::{did_you_mean, int_of, is_var_name, to_table, Checker, Key, Secrets, Ty, Value};
-use super::validate::{self, Draft};
-use super::{Checklist, Connection, Environment, Input, Invalid, Item, SourceFile, COMMON_KEYS};
-use crate::checks::{self, KindSpec};
+use super::checker::Checker;
+use super::format::TOP_KEYS;
+use super::format::{CONNECTION_KEYS, ENVIRONMENT_KEYS, INPUT_KEYS};
+use super::items::{read_items, read_overrides};
+use super::spec::{int_of, is_var_name, Ty, Value};
+use super::validate;
+use super::{Checklist, Connection, Environment, Input, Invalid, SourceFile};
 
-const TOP_KEYS: &[Key] = &[
-    Key::required(
-        "checklist",
-        Ty::Table(CHECKLIST_KEYS),
-        "the checklist's id, title and version",
-    ),
-    Key::optional(
-        "inputs",
-        Ty::Map(&Ty::Any),
-        "variables read from the environment or --env-file",
-    ),
-    // `[vars]` is checked by its reader, which first spots top-level keys written inside it.
-    Key::optional("vars", Ty::Map(&Ty::Any), "checklist variables"),
-    Key::optional("connections", Ty::Map(&Ty::Any), "database connections"),
-    Key::optional("environments", Ty::Map(&Ty::Any), "environment profiles"),
-    Key::required(
-        "sections",
-        Ty::List(&Ty::Text),
-        "the section titles, in display order",
-    ),
-    Key::required("item", Ty::Any, "the items, one `[[item]]` table each"),
-];
-
-const CHECKLIST_KEYS: &[Key] = &[
-    Key::required("id", Ty::Text, "a short stable id such as \"authjs-neon\""),
-    Key::required(
-        "title",
-        Ty::Text,
-        "the title shown in the console and the report",
-    ),
-    Key::required(
-        "version",
-        Ty::Int(1, i32::MAX as i64),
-        "the checklist's version number",
-    ),
-    Key::optional("description", Ty::Text, "what the checklist is for"),
-    Key::optional(
-        "default_environment",
-        Ty::Environment,
-        "the environment used without --env",
-    ),
-    Key::optional(
-        "base_url",
-        Ty::Inputs(Secrets::Refused),
-        "inputs holding the base URL, first set wins",
-    ),
-];
-
-const INPUT_KEYS: &[Key] = &[
-    Key::optional(
-        "secret",
-        Ty::Bool,
-        "whether the value is a secret (default false)",
-    ),
-    Key::optional("description", Ty::Text, "what the variable holds"),
-];
-
-const CONNECTION_KEYS: &[Key] = &[
-    Key::required(
-        "from",
-        Ty::Inputs(Secrets::Allowed),
-        "inputs holding the connection URL, first set wins",
-    ),
-    Key::optional(
-        "connect_timeout",
-        Ty::Duration,
-        "how long to wait for the server (default \"15s\")",
-    ),
-    Key::optional("description", Ty::Text, "what the connection is for"),
-];
-
-const ENVIRONMENT_KEYS: &[Key] = &[
-    Key::optional(
-        "production",
-        Ty::Bool,
-        "writes need consent and critical items two people (default false)",
-    ),
-    Key::optional("description", Ty::Text, "what the environment is"),
-    Key::optional(
-        "vars",
-        Ty::Map(&Ty::Text),
-        "variables that replace the checklist's",
-    ),
-    Key::optional(
-        "overrides",
-        Ty::Map(&Ty::Any),
-        "item id → keys replaced in this environment",
-    ),
-];
-
-/// Keys every item has; the kind adds its own.
-const ITEM_KEYS: &[Key] = &[
-    Key::required("id", Ty::Text, "a stable id such as \"health.live\""),
-    Key::required("title", Ty::Text, "one line saying what the item verifies"),
-    Key::required("section", Ty::Section, "one of the titles in `sections`"),
-    Key::required("kind", Ty::Kind, "the check kind"),
-    Key::required(
-        "help",
-        Ty::Text,
-        "what the item verifies, why, and what to do when it fails",
-    ),
-    Key::optional("needs", Ty::Ids, "items that must pass first"),
-    Key::optional(
-        "when",
-        Ty::When,
-        "a condition on variables; false makes the item `skip`",
-    ),
-    Key::optional(
-        "only_in",
-        Ty::Environments,
-        "the environments the item applies to",
-    ),
-    Key::optional(
-        "required",
-        Ty::Bool,
-        "whether the item counts toward the verdict (default true)",
-    ),
-    Key::optional("timeout", Ty::Duration, "the item's timeout"),
-    Key::optional(
-        "retries",
-        Ty::Int(0, 10),
-        "how many times a failure is retried (never for writes)",
-    ),
-    Key::optional(
-        "retry_interval",
-        Ty::Duration,
-        "the pause between retries (default \"2s\")",
-    ),
-];
-
-/// The file's tables and their keys, for the format reference.
-pub const FILE_TABLES: &[(&str, &[Key])] = &[
-    ("[checklist]", CHECKLIST_KEYS),
-    ("[inputs.NAME]", INPUT_KEYS),
-    ("[connections.NAME]", CONNECTION_KEYS),
-    ("[environments.NAME]", ENVIRONMENT_KEYS),
-    ("[[item]]", ITEM_KEYS),
-];
-
-/// Item keys that stay the same in every environment.
-const IDENTITY_KEYS: &[&str] = &["id", "title", "section", "kind", "help", "only_in"];
-
-/// Item keys that mean nothing for items a person signs off.
-const RUN_KEYS: &[&str] = &["timeout", "retries", "retry_interval"];
-
-fn is_slug(id: &str) -> bool {
+pub(super) fn is_slug(id: &str) -> bool {
     id.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
         && id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
-fn get<'t, 'a>(table: &'t DeTable<'a>, key: &str) -> Option<&'t Value<'a>> {
+pub(super) fn get<'t, 'a>(table: &'t DeTable<'a>, key: &str) -> Option<&'t Value<'a>> {
     table
         .iter()
         .find(|(k, _)| k.get_ref().as_ref() == key)
         .map(|(_, v)| v)
 }
 
-fn get_str<'t>(table: &'t DeTable<'_>, key: &str) -> Option<&'t str> {
+pub(super) fn get_str<'t>(table: &'t DeTable<'_>, key: &str) -> Option<&'t str> {
     get(table, key).and_then(|v| v.get_ref().as_str())
 }
 
-fn get_strings(table: &DeTable<'_>, key: &str) -> Vec<String> {
+pub(super) fn get_strings(table: &DeTable<'_>, key: &str) -> Vec<String> {
     get(table, key)
         .and_then(|v| v.get_ref().as_array())
         .map(|items| {
@@ -188,7 +45,7 @@ fn get_strings(table: &DeTable<'_>, key: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn as_table<'t, 'a>(value: &'t Value<'a>) -> Option<&'t DeTable<'a>> {
+pub(super) fn as_table<'t, 'a>(value: &'t Value<'a>) -> Option<&'t DeTable<'a>> {
     value.get_ref().as_table()
 }
 
@@ -228,7 +85,7 @@ fn read_parts(text: &str) -> (Option<Checklist>, Vec<super::Diagnostic>) {
     let root = root.into_inner();
     let mut ck = Checker::new(text);
     ck.top_keys = TOP_KEYS.iter().map(|k| k.name).collect();
-    ck.check_table(&root, &(0..0), TOP_KEYS, super::spec::ROOT_CONTEXT);
+    ck.check_table(&root, &(0..0), TOP_KEYS, super::checker::ROOT_CONTEXT);
 
     let header = get(&root, "checklist").and_then(as_table);
     if let Some(id) = header.and_then(|h| get(h, "id")) {
@@ -549,271 +406,4 @@ fn read_environments<'t, 'a>(
         });
     }
     (environments, overrides)
-}
-
-/// The keys an item of `kind` may have: the common ones and the kind's own.
-fn item_keys(kind: Option<&KindSpec>) -> Vec<Key> {
-    ITEM_KEYS
-        .iter()
-        .chain(kind.map_or(&[][..], |k| k.keys))
-        .copied()
-        .collect()
-}
-
-/// Spans of a table's keys (key and value), and of each element of array values as `key#n`.
-fn key_spans(table: &DeTable<'_>) -> HashMap<String, Range<usize>> {
-    let mut spans = HashMap::new();
-    for (key, value) in table {
-        let name = key.get_ref();
-        for (n, element) in value.get_ref().as_array().into_iter().flatten().enumerate() {
-            spans.insert(format!("{name}#{n}"), element.span());
-        }
-        spans.insert(name.to_string(), key.span().start..value.span().end);
-    }
-    spans
-}
-
-fn not_applicable(ck: &mut Checker<'_>, table: &DeTable<'_>, kind: &KindSpec) {
-    if kind.automated {
-        return;
-    }
-    for (key, _) in table
-        .iter()
-        .filter(|(k, _)| RUN_KEYS.contains(&k.get_ref().as_ref()))
-    {
-        let (span, key) = (key.span(), key.get_ref());
-        ck.error(
-            span,
-            format!("`{key}` does not apply to {} items", kind.name),
-            format!(
-                "{} items are signed off by people, not run: remove `{key}`",
-                kind.name
-            ),
-        );
-    }
-}
-
-/// The items that were built, and the ids of those that were not (their kind is unknown).
-fn read_items(ck: &mut Checker<'_>, value: &Value<'_>) -> (Vec<Draft>, BTreeSet<String>) {
-    let DeValue::Array(elements) = value.get_ref() else {
-        ck.error(
-            value.span(),
-            "`item` must be an array of tables",
-            "start each item with an `[[item]]` header",
-        );
-        return (Vec::new(), BTreeSet::new());
-    };
-    if elements.is_empty() {
-        ck.error(
-            value.span(),
-            "the checklist has no items",
-            "add an `[[item]]` table",
-        );
-    }
-    let mut drafts = Vec::new();
-    let mut unbuilt = BTreeSet::new();
-    let mut ids: HashMap<String, usize> = HashMap::new();
-    for element in elements {
-        let Some(table) = as_table(element) else {
-            ck.error(
-                element.span(),
-                "`item` must be an array of tables",
-                "start each item with an `[[item]]` header",
-            );
-            continue;
-        };
-        ck.item = Some(drafts.len());
-        let id = get_str(table, "id").unwrap_or_default().to_string();
-        let context = if id.is_empty() {
-            format!("item #{}", drafts.len() + 1)
-        } else {
-            format!("item `{id}`")
-        };
-        if let Some(id_value) = get(table, "id").filter(|_| !id.is_empty()) {
-            if !is_slug(&id) {
-                ck.error(
-                    id_value.span(),
-                    format!("bad item id `{id}`"),
-                    "ids use letters, digits, `.`, `_` and `-`, e.g. \"health.live\"",
-                );
-            }
-            let first = *ids.entry(id.clone()).or_insert(id_value.span().start);
-            if first != id_value.span().start {
-                let line = ck.line_of(first);
-                ck.error(
-                    id_value.span(),
-                    format!("duplicate item id `{id}`"),
-                    format!("the id is first used on line {line}; give each item its own id"),
-                );
-            }
-        }
-        let kind = resolve_kind(ck, table);
-        let Some(kind) = kind else {
-            // Without a known kind, its keys cannot be judged: check only the common ones.
-            ck.item = None;
-            ck.check_known_keys(table, &element.span(), ITEM_KEYS, &context);
-            unbuilt.insert(id);
-            continue;
-        };
-        let keys = item_keys(Some(kind));
-        ck.item_keys = keys.iter().map(|k| k.name).collect();
-        ck.check_table(table, &element.span(), &keys, &context);
-        if let Some(only_in) =
-            get(table, "only_in").filter(|v| v.get_ref().as_array().is_some_and(|a| a.is_empty()))
-        {
-            ck.error(
-                only_in.span(),
-                format!("`only_in` of item `{id}` is empty, so the item never runs"),
-                "list the environments it applies to, or remove `only_in` to run it everywhere",
-            );
-        }
-        not_applicable(ck, table, kind);
-        let mut keys = to_table(table);
-        keys.retain(|k, _| !IDENTITY_KEYS.contains(&k));
-        drafts.push(Draft {
-            item: Item {
-                title: get_str(table, "title").unwrap_or_default().into(),
-                section: get_str(table, "section").unwrap_or_default().into(),
-                help: get_str(table, "help").unwrap_or_default().into(),
-                only_in: get_strings(table, "only_in"),
-                id,
-                kind,
-                keys,
-                overrides: BTreeMap::new(),
-                span: element.span(),
-            },
-            spans: key_spans(table),
-            override_spans: BTreeMap::new(),
-        });
-    }
-    ck.item = None;
-    ck.item_keys.clear();
-    (drafts, unbuilt)
-}
-
-fn resolve_kind(ck: &mut Checker<'_>, table: &DeTable<'_>) -> Option<&'static KindSpec> {
-    let value = get(table, "kind")?;
-    let name = value.get_ref().as_str()?;
-    let kind = checks::kind(name);
-    if kind.is_none() {
-        let names = checks::KINDS.iter().map(|k| k.name);
-        let hint = match did_you_mean(name, names.clone()) {
-            Some(close) => format!("did you mean `{close}`?"),
-            None => format!("kinds: {}", names.collect::<Vec<_>>().join(", ")),
-        };
-        ck.error(value.span(), format!("unknown kind `{name}`"), hint);
-    }
-    kind
-}
-
-fn read_overrides(
-    ck: &mut Checker<'_>,
-    env: &str,
-    value: &Value<'_>,
-    drafts: &mut [Draft],
-    unbuilt: &BTreeSet<String>,
-) {
-    // The key's type check reports `overrides` that is not a table.
-    let Some(table) = as_table(value) else {
-        return;
-    };
-    for (id, over) in table {
-        let id = id.get_ref();
-        let Some(index) = drafts.iter().position(|d| d.item.id == *id) else {
-            if unbuilt.contains(id.as_ref()) {
-                continue; // its unknown kind is reported where the item is
-            }
-            let key_span = table
-                .iter()
-                .find(|(k, _)| k.get_ref() == id)
-                .map_or(value.span(), |(k, _)| k.span());
-            let dotted = dotted_ids(id, over)
-                .into_iter()
-                .find(|d| drafts.iter().any(|x| x.item.id == *d));
-            let hint = match (dotted, did_you_mean(id, drafts.iter().map(|d| d.item.id.as_str()))) {
-                (Some(dotted), _) => format!("ids holding `.` must be quoted in a header: `[environments.{env}.overrides.\"{dotted}\"]`"),
-                (None, Some(close)) => format!("did you mean `{close}`?"),
-                (None, None) => "overrides are keyed by item id".into(),
-            };
-            ck.error(
-                key_span,
-                format!("override for unknown item `{id}` in environment `{env}`"),
-                hint,
-            );
-            continue;
-        };
-        let Some(over_table) = as_table(over) else {
-            ck.error(
-                over.span(),
-                format!("the override of `{id}` must be a table"),
-                format!("write `\"{id}\" = {{ key = value }}`"),
-            );
-            continue;
-        };
-        ck.item = Some(index);
-        ck.environment = Some(env.to_string());
-        let kind = drafts[index].item.kind;
-        if !drafts[index].item.runs_in(env) {
-            let key_span = table
-                .iter()
-                .find(|(k, _)| k.get_ref() == id)
-                .map_or(value.span(), |(k, _)| k.span());
-            let only_in = drafts[index].item.only_in.join(", ");
-            ck.error(
-                key_span,
-                format!("override of `{id}` for environment `{env}`, where it does not run"),
-                format!(
-                    "the item runs only in {only_in}: remove this override or change `only_in`"
-                ),
-            );
-        }
-        let keys: Vec<Key> = item_keys(Some(kind))
-            .into_iter()
-            .filter(|k| kind.automated || !RUN_KEYS.contains(&k.name))
-            .collect();
-        ck.item_keys = keys.iter().map(|k| k.name).collect();
-        let context = format!("the `{env}` override of `{id}`");
-        for (key, value) in over_table {
-            let name = key.get_ref().as_ref();
-            ck.top_key = name.to_string();
-            if IDENTITY_KEYS.contains(&name) {
-                ck.error(key.span(), format!("`{name}` cannot be overridden per environment"), "only settings and the kind's keys differ between environments; use `only_in` for an item of its own");
-            } else if let Some(spec) = keys.iter().find(|k| k.name == name) {
-                ck.check_value(&spec.ty, value, spec.name);
-            } else {
-                ck.unknown_key(
-                    key,
-                    keys.iter()
-                        .map(|k| k.name)
-                        .filter(|k| !IDENTITY_KEYS.contains(k)),
-                    &context,
-                );
-            }
-        }
-        not_applicable(ck, over_table, kind);
-        let mut keys = to_table(over_table);
-        keys.retain(|k, _| {
-            (COMMON_KEYS.contains(&k) || kind.keys.iter().any(|s| s.name == k))
-                && !IDENTITY_KEYS.contains(&k)
-        });
-        drafts[index].item.overrides.insert(env.to_string(), keys);
-        drafts[index]
-            .override_spans
-            .insert(env.to_string(), key_spans(over_table));
-    }
-    ck.item = None;
-    ck.environment = None;
-    ck.item_keys.clear();
-}
-
-/// The ids a header like `[….overrides.smoke.health]` meant: TOML read `smoke` with a
-/// `health` table inside, where the id `smoke.health` was meant.
-fn dotted_ids(first: &str, value: &Value<'_>) -> Vec<String> {
-    let mut out = Vec::new();
-    for (key, inner) in value.get_ref().as_table().into_iter().flatten() {
-        let id = format!("{first}.{}", key.get_ref());
-        out.extend(dotted_ids(&id, inner));
-        out.push(id);
-    }
-    out
 }

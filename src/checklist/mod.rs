@@ -1,6 +1,9 @@
 //! The checklist: its TOML format, the reader that validates it with located errors, and the
 //! model the engine runs. The format reference is `checklists/README.md`.
 
+pub mod checker;
+mod format;
+mod items;
 mod load;
 pub mod source;
 pub mod spec;
@@ -15,7 +18,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::checks::KindSpec;
-pub use load::FILE_TABLES;
+pub use format::FILE_TABLES;
 pub use source::{Diagnostic, SourceFile};
 
 /// The largest checklist file read.

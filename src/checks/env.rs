@@ -14,9 +14,6 @@ pub const FORMATS: &[&str] = &[
     "number",
 ];
 
-/// What an unset variable (or a disagreement) makes of the item.
-pub const OUTCOMES: &[&str] = &["pass", "warn", "fail"];
-
 /// Keys of one rule: what the named variables (or a connection's resolved value) must be.
 pub const RULE_KEYS: &[Key] = &[
     Key::optional(
@@ -31,7 +28,7 @@ pub const RULE_KEYS: &[Key] = &[
     ),
     Key::optional(
         "on_unset",
-        Ty::Choice(OUTCOMES),
+        Ty::Choice(super::OUTCOMES),
         "what an unset variable makes of the item (default \"pass\": optional)",
     ),
     Key::optional(
@@ -110,7 +107,7 @@ pub const SPEC: KindSpec = KindSpec {
         ),
         Key::optional(
             "on_disagree",
-            Ty::Choice(OUTCOMES),
+            Ty::Choice(super::OUTCOMES),
             "what a disagreement makes of the item (default \"fail\")",
         ),
     ],

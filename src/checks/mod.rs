@@ -152,6 +152,10 @@ pub fn no_rules(_: &toml::Table) -> Vec<Problem> {
     Vec::new()
 }
 
+/// What a finding of advice (an unset optional variable, ownership of tables…) makes of an
+/// item, where the checklist may choose.
+pub const OUTCOMES: &[&str] = &["pass", "warn", "fail"];
+
 /// Every kind, in the order the format reference lists them.
 pub const KINDS: &[&KindSpec] = &[
     &env::SPEC,

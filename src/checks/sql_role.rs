@@ -3,9 +3,6 @@
 use super::KindSpec;
 use crate::checklist::spec::{Key, Ty};
 
-/// What ownership or CREATE rights make of the item.
-pub const OUTCOMES: &[&str] = &["pass", "warn", "fail"];
-
 /// The `sql.role` kind.
 pub const SPEC: KindSpec = KindSpec {
     name: "sql.role",
@@ -28,12 +25,12 @@ pub const SPEC: KindSpec = KindSpec {
         ),
         Key::optional(
             "on_ownership",
-            Ty::Choice(OUTCOMES),
+            Ty::Choice(super::OUTCOMES),
             "what owning tables makes of the item (default \"warn\")",
         ),
         Key::optional(
             "on_schema_create",
-            Ty::Choice(OUTCOMES),
+            Ty::Choice(super::OUTCOMES),
             "what CREATE on a schema makes of the item (default \"warn\")",
         ),
     ],

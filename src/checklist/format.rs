@@ -1,0 +1,149 @@
+//! The file's tables and the keys each may hold: the checklist header, inputs, connections,
+//! environments and the keys every item has (kinds declare their own in `checks/`).
+
+use super::spec::{Key, Secrets, Ty};
+
+pub(super) const TOP_KEYS: &[Key] = &[
+    Key::required(
+        "checklist",
+        Ty::Table(CHECKLIST_KEYS),
+        "the checklist's id, title and version",
+    ),
+    Key::optional(
+        "inputs",
+        Ty::Map(&Ty::Any),
+        "variables read from the environment or --env-file",
+    ),
+    // `[vars]` is checked by its reader, which first spots top-level keys written inside it.
+    Key::optional("vars", Ty::Map(&Ty::Any), "checklist variables"),
+    Key::optional("connections", Ty::Map(&Ty::Any), "database connections"),
+    Key::optional("environments", Ty::Map(&Ty::Any), "environment profiles"),
+    Key::required(
+        "sections",
+        Ty::List(&Ty::Text),
+        "the section titles, in display order",
+    ),
+    Key::required("item", Ty::Any, "the items, one `[[item]]` table each"),
+];
+
+pub(super) const CHECKLIST_KEYS: &[Key] = &[
+    Key::required("id", Ty::Text, "a short stable id such as \"authjs-neon\""),
+    Key::required(
+        "title",
+        Ty::Text,
+        "the title shown in the console and the report",
+    ),
+    Key::required(
+        "version",
+        Ty::Int(1, i32::MAX as i64),
+        "the checklist's version number",
+    ),
+    Key::optional("description", Ty::Text, "what the checklist is for"),
+    Key::optional(
+        "default_environment",
+        Ty::Environment,
+        "the environment used without --env",
+    ),
+    Key::optional(
+        "base_url",
+        Ty::Inputs(Secrets::Refused),
+        "inputs holding the base URL, first set wins",
+    ),
+];
+
+pub(super) const INPUT_KEYS: &[Key] = &[
+    Key::optional(
+        "secret",
+        Ty::Bool,
+        "whether the value is a secret (default false)",
+    ),
+    Key::optional("description", Ty::Text, "what the variable holds"),
+];
+
+pub(super) const CONNECTION_KEYS: &[Key] = &[
+    Key::required(
+        "from",
+        Ty::Inputs(Secrets::Allowed),
+        "inputs holding the connection URL, first set wins",
+    ),
+    Key::optional(
+        "connect_timeout",
+        Ty::Duration,
+        "how long to wait for the server (default \"15s\")",
+    ),
+    Key::optional("description", Ty::Text, "what the connection is for"),
+];
+
+pub(super) const ENVIRONMENT_KEYS: &[Key] = &[
+    Key::optional(
+        "production",
+        Ty::Bool,
+        "writes need consent and critical items two people (default false)",
+    ),
+    Key::optional("description", Ty::Text, "what the environment is"),
+    Key::optional(
+        "vars",
+        Ty::Map(&Ty::Text),
+        "variables that replace the checklist's",
+    ),
+    Key::optional(
+        "overrides",
+        Ty::Map(&Ty::Any),
+        "item id → keys replaced in this environment",
+    ),
+];
+
+/// Keys every item has; the kind adds its own.
+pub(super) const ITEM_KEYS: &[Key] = &[
+    Key::required("id", Ty::Text, "a stable id such as \"health.live\""),
+    Key::required("title", Ty::Text, "one line saying what the item verifies"),
+    Key::required("section", Ty::Section, "one of the titles in `sections`"),
+    Key::required("kind", Ty::Kind, "the check kind"),
+    Key::required(
+        "help",
+        Ty::Text,
+        "what the item verifies, why, and what to do when it fails",
+    ),
+    Key::optional("needs", Ty::Ids, "items that must pass first"),
+    Key::optional(
+        "when",
+        Ty::When,
+        "a condition on variables; false makes the item `skip`",
+    ),
+    Key::optional(
+        "only_in",
+        Ty::Environments,
+        "the environments the item applies to",
+    ),
+    Key::optional(
+        "required",
+        Ty::Bool,
+        "whether the item counts toward the verdict (default true)",
+    ),
+    Key::optional("timeout", Ty::Duration, "the item's timeout"),
+    Key::optional(
+        "retries",
+        Ty::Int(0, 10),
+        "how many times a failure is retried (never for writes)",
+    ),
+    Key::optional(
+        "retry_interval",
+        Ty::Duration,
+        "the pause between retries (default \"2s\")",
+    ),
+];
+
+/// The file's tables and their keys, for the format reference.
+pub const FILE_TABLES: &[(&str, &[Key])] = &[
+    ("[checklist]", CHECKLIST_KEYS),
+    ("[inputs.NAME]", INPUT_KEYS),
+    ("[connections.NAME]", CONNECTION_KEYS),
+    ("[environments.NAME]", ENVIRONMENT_KEYS),
+    ("[[item]]", ITEM_KEYS),
+];
+
+/// Item keys that stay the same in every environment.
+pub(super) const IDENTITY_KEYS: &[&str] = &["id", "title", "section", "kind", "help", "only_in"];
+
+/// Item keys that mean nothing for items a person signs off.
+pub(super) const RUN_KEYS: &[&str] = &["timeout", "retries", "retry_interval"];
