@@ -383,7 +383,15 @@ fn judge(
 
 fn is_loopback(host: &url::Host<&str>) -> bool {
     match host {
-        url::Host::Domain(name) => *name == "localhost" || name.ends_with(".localhost"),
+        // Hosts of non-special schemes (postgres://) come as opaque names, addresses included.
+        url::Host::Domain(name) => {
+            *name == "localhost"
+                || name.ends_with(".localhost")
+                || name
+                    .trim_matches(['[', ']'])
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
         url::Host::Ipv4(ip) => ip.is_loopback(),
         url::Host::Ipv6(ip) => ip.is_loopback(),
     }

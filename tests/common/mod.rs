@@ -1,0 +1,182 @@
+//! Helpers shared by the integration tests: the real binary, in-process runs of the engine,
+//! and the report schema that every `--json` output is validated against.
+#![allow(dead_code)] // each test file uses its own part of this module
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+use std::time::Duration;
+
+use relcon::checklist::values::Values;
+use relcon::checklist::Checklist;
+use relcon::engine::event::{Emitter, Event, ItemResult};
+use relcon::engine::plan::{Plan, Scope};
+use relcon::engine::run::{RunOptions, Runner};
+use relcon::redact::Redactor;
+use tokio_util::sync::CancellationToken;
+
+/// The relcon binary.
+pub fn relcon() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_relcon"))
+}
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Stdout, stderr and the exit code of a finished command.
+pub struct Ran {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Ran {
+    fn from(output: Output) -> Self {
+        Ran {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+/// Runs `relcon` with `args` in `dir`.
+pub fn run_in(dir: &Path, args: &[&str]) -> Ran {
+    relcon()
+        .args(args)
+        .current_dir(dir)
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("relcon runs")
+        .into()
+}
+
+/// Every number in a report is an integer: reports carry no floats.
+fn assert_no_floats(value: &serde_json::Value, path: &str) {
+    match value {
+        serde_json::Value::Number(n) => assert!(n.is_i64() || n.is_u64(), "float at {path}: {n}"),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .for_each(|(i, v)| assert_no_floats(v, &format!("{path}[{i}]"))),
+        serde_json::Value::Object(map) => map
+            .iter()
+            .for_each(|(k, v)| assert_no_floats(v, &format!("{path}.{k}"))),
+        _ => {}
+    }
+}
+
+/// Parses a `--json` output and validates it against `assets/report.v1.schema.json`.
+pub fn report(stdout: &str) -> serde_json::Value {
+    let document: serde_json::Value = serde_json::from_str(stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{stdout}"));
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("assets/report.v1.schema.json"))
+            .expect("schema exists"),
+    )
+    .expect("schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&document)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the result document does not match the schema:\n{}",
+        errors.join("\n")
+    );
+    assert_no_floats(&document, "$");
+    document
+}
+
+/// The report's item `id`.
+pub fn item<'r>(report: &'r serde_json::Value, id: &str) -> &'r serde_json::Value {
+    report["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|i| i["id"] == id))
+        .unwrap_or_else(|| panic!("no item {id}"))
+}
+
+/// A checklist header with one section, `Checks`.
+pub const HEADER: &str = r#"sections = ["Checks"]
+
+[checklist]
+id = "test"
+title = "Test"
+version = 1
+"#;
+
+/// An in-process run's results and events.
+pub struct InProcess {
+    pub results: HashMap<String, ItemResult>,
+    pub events: Vec<Event>,
+}
+
+/// Runs a checklist given as text in process, with `vars` as the process environment.
+pub async fn run_checklist(
+    text: &str,
+    vars: &[(&str, &str)],
+    concurrency: usize,
+    cancel: CancellationToken,
+) -> InProcess {
+    let checklist = Checklist::from_bytes("test.toml", text.as_bytes())
+        .unwrap_or_else(|invalid| panic!("{}", invalid.render()));
+    let environment =
+        relcon::engine::plan::choose_environment(&checklist, None).expect("an environment");
+    let plan = Plan::new(&checklist, environment.clone(), &Scope::default()).expect("a plan");
+    let env: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let values = Values::load(&checklist, environment.as_deref(), &[], &|name| {
+        env.get(name).cloned()
+    })
+    .expect("values");
+    let redactor = Arc::new(Redactor::new());
+    values
+        .secrets(&checklist)
+        .for_each(|s| redactor.add_secret(s));
+    let options = RunOptions {
+        concurrency,
+        default_timeout: Duration::from_secs(30),
+        root: std::env::temp_dir(),
+        operator: "tester".into(),
+    };
+    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+    let runner = Runner {
+        plan: &plan,
+        values: &values,
+        redactor: redactor.clone(),
+        options: &options,
+        emitter: Emitter::new(sender, redactor),
+        cancel,
+    };
+    let results = runner.run().await;
+    drop(runner);
+    let mut events = Vec::new();
+    while let Some(event) = receiver.recv().await {
+        events.push(event);
+    }
+    let results = plan
+        .entries
+        .iter()
+        .zip(results)
+        .filter_map(|(e, r)| r.map(|r| (e.item.id.clone(), r)))
+        .collect();
+    InProcess { results, events }
+}
+
+/// An `[[item]]` of kind `command` running `sh -c script`.
+pub fn command_item(id: &str, script: &str, extra: &str) -> String {
+    let script = script.replace('\\', "\\\\").replace('"', "\\\"");
+    format!("\n[[item]]\nid = \"{id}\"\nsection = \"Checks\"\ntitle = \"{id}\"\nkind = \"command\"\nhelp = \"Runs a script.\"\nrun = [\"sh\", \"-c\", \"{script}\"]\n{extra}\n")
+}
+
+/// Whether a process is alive.
+pub fn alive(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    unsafe { libc::kill(pid, 0) == 0 }
+}

@@ -1,0 +1,348 @@
+//! The engine with real processes: ordering along `needs`, the concurrency bound, timeouts,
+//! retries, cancellation, and the reasons of skipped and blocked items.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{alive, command_item, run_checklist, HEADER};
+use relcon::engine::event::Event;
+use relcon::engine::status::Status;
+use tokio_util::sync::CancellationToken;
+
+fn position(events: &[Event], wanted: impl Fn(&Event) -> bool) -> usize {
+    events.iter().position(wanted).expect("the event happened")
+}
+
+fn started(id: &str) -> impl Fn(&Event) -> bool + '_ {
+    move |e| matches!(e, Event::Started { id: i, .. } if i == id)
+}
+
+fn finished(id: &str) -> impl Fn(&Event) -> bool + '_ {
+    move |e| matches!(e, Event::Finished { id: i, .. } if i == id)
+}
+
+#[tokio::test]
+async fn needs_order_the_run() {
+    let text = format!(
+        "{HEADER}{}{}{}",
+        command_item("c", "true", "needs = [\"b\"]"),
+        command_item("b", "true", "needs = [\"a\"]"),
+        command_item("a", "true", ""),
+    );
+    let run = run_checklist(&text, &[], 8, CancellationToken::new()).await;
+    assert!(run.results.values().all(|r| r.status == Status::Pass));
+    assert!(position(&run.events, finished("a")) < position(&run.events, started("b")));
+    assert!(position(&run.events, finished("b")) < position(&run.events, started("c")));
+}
+
+#[tokio::test]
+async fn at_most_concurrency_checks_run_at_once() {
+    let items: String = (0..6)
+        .map(|i| command_item(&format!("w{i}"), "sleep 0.3", ""))
+        .collect();
+    let run = run_checklist(
+        &format!("{HEADER}{items}"),
+        &[],
+        2,
+        CancellationToken::new(),
+    )
+    .await;
+    let (mut running, mut most) = (0i32, 0i32);
+    for event in &run.events {
+        match event {
+            Event::Started { .. } => running += 1,
+            Event::Finished { .. } => running -= 1,
+            Event::Output { .. } => {}
+        }
+        most = most.max(running);
+    }
+    assert_eq!(most, 2, "the bound is reached and never passed");
+    assert_eq!(run.results.len(), 6);
+}
+
+#[tokio::test]
+async fn a_timeout_ends_the_check_as_error() {
+    let text = format!(
+        "{HEADER}{}",
+        command_item("slow", "sleep 30", "timeout = \"1s\"")
+    );
+    let clock = Instant::now();
+    let run = run_checklist(&text, &[], 8, CancellationToken::new()).await;
+    let result = &run.results["slow"];
+    assert_eq!(result.status, Status::Error);
+    assert!(
+        result.summary.starts_with("timed out after 1 s"),
+        "{}",
+        result.summary
+    );
+    assert!(clock.elapsed() < Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn a_failure_is_retried_until_it_passes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let counter = dir.path().join("attempts");
+    // Fails on the first attempt, passes on the second.
+    let script = format!(
+        "echo x >> {0}; test $(wc -l < {0}) -ge 2",
+        counter.display()
+    );
+    let text = format!(
+        "{HEADER}{}",
+        command_item("flaky", &script, "retries = 3\nretry_interval = \"100ms\"")
+    );
+    let run = run_checklist(&text, &[], 8, CancellationToken::new()).await;
+    let result = &run.results["flaky"];
+    assert_eq!((result.status, result.attempts), (Status::Pass, 2));
+    let retries = run
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::Started { attempt: 2, .. }))
+        .count();
+    assert_eq!(retries, 1);
+}
+
+#[tokio::test]
+async fn retries_stop_at_their_count() {
+    let text = format!(
+        "{HEADER}{}",
+        command_item("broken", "exit 3", "retries = 2\nretry_interval = \"50ms\"")
+    );
+    let run = run_checklist(&text, &[], 8, CancellationToken::new()).await;
+    let result = &run.results["broken"];
+    assert_eq!((result.status, result.attempts), (Status::Fail, 3));
+    assert_eq!(result.summary, "exited 3, expected 0");
+}
+
+#[tokio::test]
+async fn cancelling_keeps_finished_results_and_stops_running_checks() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pid_file = dir.path().join("pid");
+    let text = format!(
+        "{HEADER}{}{}{}",
+        command_item("quick", "true", ""),
+        command_item(
+            "long",
+            &format!("echo $$ > {}; exec sleep 60", pid_file.display()),
+            "needs = [\"quick\"]"
+        ),
+        command_item("later", "true", "needs = [\"long\"]"),
+    );
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    let watched = pid_file.clone();
+    // Cancel once the long check's process exists (polled with a deadline).
+    tokio::spawn(async move {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !watched.exists() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        trigger.cancel();
+    });
+    let run = run_checklist(&text, &[], 8, cancel).await;
+    assert_eq!(run.results["quick"].status, Status::Pass);
+    assert_eq!(
+        (
+            run.results["long"].status,
+            run.results["long"].summary.as_str()
+        ),
+        (Status::Pending, "cancelled")
+    );
+    assert_eq!(run.results["later"].status, Status::Pending);
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .expect("pid written")
+        .trim()
+        .parse()
+        .expect("a pid");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while alive(pid) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!alive(pid), "the cancelled check's process was stopped");
+}
+
+#[tokio::test]
+async fn skipped_and_blocked_items_say_why() {
+    let text = format!(
+        "{HEADER}\n[inputs]\nPLATFORM = {{}}\n\n[environments.staging]\n\n[environments.production]\nproduction = true\n\n[checklist.extra]\n{}{}{}{}",
+        command_item("fails", "exit 1", ""),
+        command_item("after-failure", "true", "needs = [\"fails\"]"),
+        command_item("workers-only", "true", "when = \"PLATFORM == 'workers'\""),
+        command_item("prod-only", "true", "only_in = [\"production\"]"),
+    )
+    .replace("\n[checklist.extra]\n", "");
+    let text = text.replacen(
+        "version = 1\n",
+        "version = 1\ndefault_environment = \"staging\"\n",
+        1,
+    );
+    let run = run_checklist(&text, &[("PLATFORM", "node")], 8, CancellationToken::new()).await;
+    let got = |id: &str| (run.results[id].status, run.results[id].summary.clone());
+    assert_eq!(
+        got("after-failure"),
+        (Status::Blocked, "needs fails (fail)".into())
+    );
+    assert_eq!(
+        got("workers-only"),
+        (
+            Status::Skip,
+            "condition is false: PLATFORM == 'workers'".into()
+        )
+    );
+    assert_eq!(
+        got("prod-only"),
+        (Status::Skip, "only in production".into())
+    );
+}
+
+#[tokio::test]
+async fn output_streams_as_events_before_the_result() {
+    let text = format!(
+        "{HEADER}{}",
+        command_item("talk", "echo one; echo two >&2; echo three", "")
+    );
+    let run = run_checklist(&text, &[], 8, CancellationToken::new()).await;
+    let lines: Vec<&str> = run
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Output { line, .. } => Some(line.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert!(lines.contains(&"one") && lines.contains(&"two") && lines.contains(&"three"));
+    let last_line = run
+        .events
+        .iter()
+        .rposition(|e| matches!(e, Event::Output { .. }))
+        .expect("output");
+    assert!(last_line < position(&run.events, finished("talk")));
+    assert_eq!(run.results["talk"].evidence["output_lines"], 3);
+}
+
+#[tokio::test]
+async fn exit_codes_are_judged_against_the_expected_one() {
+    let text = format!(
+        "{HEADER}{}{}{}",
+        command_item("zero", "exit 0", ""),
+        command_item("three-expected", "exit 3", "expect_exit = 3"),
+        command_item("missing", "exec /no/such/program", ""),
+    );
+    let run = run_checklist(&text, &[], 8, CancellationToken::new()).await;
+    assert_eq!(run.results["zero"].status, Status::Pass);
+    assert_eq!(run.results["three-expected"].status, Status::Pass);
+    assert_eq!(run.results["missing"].status, Status::Fail);
+    assert_eq!(run.results["missing"].summary, "exited 127, expected 0");
+}
+
+#[tokio::test]
+async fn a_program_that_cannot_start_is_an_error() {
+    let text = format!("{HEADER}\n[[item]]\nid = \"nope\"\nsection = \"Checks\"\ntitle = \"t\"\nkind = \"command\"\nhelp = \"h\"\nrun = [\"/no/such/program\"]\n");
+    let run = run_checklist(&text, &[], 8, CancellationToken::new()).await;
+    assert_eq!(run.results["nope"].status, Status::Error);
+    assert!(
+        run.results["nope"]
+            .summary
+            .starts_with("cannot start `/no/such/program`"),
+        "{}",
+        run.results["nope"].summary
+    );
+}
+
+#[tokio::test]
+async fn a_child_ignoring_sigterm_is_killed_at_the_timeout() {
+    let text = format!(
+        "{HEADER}{}",
+        command_item(
+            "stubborn",
+            "trap '' TERM; echo ready; while true; do sleep 0.1; done",
+            "timeout = \"1s\""
+        )
+    );
+    let clock = Instant::now();
+    let run = run_checklist(&text, &[], 8, CancellationToken::new()).await;
+    assert_eq!(run.results["stubborn"].status, Status::Error);
+    // The timeout, the 2 s grace after SIGTERM, then SIGKILL: well before the engine's own limit.
+    assert!(
+        clock.elapsed() < Duration::from_secs(6),
+        "took {:?}",
+        clock.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_grandchild_left_running_is_killed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pid_file = dir.path().join("grandchild");
+    let script = format!(
+        "sleep 300 & echo $! > {}; echo parent done",
+        pid_file.display()
+    );
+    let text = format!(
+        "{HEADER}{}",
+        command_item("leaves-one", &script, "timeout = \"30s\"")
+    );
+    let clock = Instant::now();
+    let run = run_checklist(&text, &[], 8, CancellationToken::new()).await;
+    assert_eq!(run.results["leaves-one"].status, Status::Pass);
+    assert!(
+        clock.elapsed() < Duration::from_secs(10),
+        "the held pipe did not stall the check"
+    );
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .expect("pid written")
+        .trim()
+        .parse()
+        .expect("a pid");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while alive(pid) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!alive(pid), "the grandchild was killed with its group");
+}
+
+#[tokio::test]
+async fn the_environment_of_a_command_is_allowlisted() {
+    let text = format!(
+        "{HEADER}\n[inputs]\nPASSED = {{}}\nNOT_PASSED = {{}}\nTOKEN = {{ secret = true }}\n{}",
+        command_item("env", "echo \"passed=$PASSED not=$NOT_PASSED token=$TOKEN\"; env | cut -d= -f1 | sort | tr '\\n' ' '", "pass_env = [\"PASSED\"]\npass_secrets = [\"TOKEN\"]"),
+    );
+    let run = run_checklist(
+        &text,
+        &[
+            ("PASSED", "yes"),
+            ("NOT_PASSED", "no"),
+            ("TOKEN", "tok-canary-123"),
+        ],
+        8,
+        CancellationToken::new(),
+    )
+    .await;
+    let lines: Vec<&str> = run
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Output { line, .. } => Some(line.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        lines[0].starts_with("passed=yes not= token=[secret "),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        !lines.join("\n").contains("tok-canary-123"),
+        "the secret is scrubbed from output"
+    );
+    let names: Vec<&str> = lines[1].split_whitespace().collect();
+    assert!(
+        names.iter().all(|n| [
+            "PATH", "HOME", "LANG", "TERM", "TZ", "PASSED", "TOKEN", "PWD", "SHLVL", "_", "OLDPWD"
+        ]
+        .contains(n)),
+        "unexpected variables: {names:?}"
+    );
+}

@@ -1,0 +1,355 @@
+//! The `env` kind: every rule, each failing alone, and the values never shown.
+
+mod common;
+
+use common::{run_checklist, HEADER};
+use relcon::engine::status::Status;
+use tokio_util::sync::CancellationToken;
+
+const INPUTS: &str = r#"
+[inputs]
+SECRET = { secret = true }
+OTHER = { secret = true }
+URL = {}
+DB = { secret = true }
+DB_DIRECT = { secret = true }
+DSN = {}
+MAIL = { secret = true }
+RATE = {}
+MODE = {}
+ID = {}
+
+[connections.migrate]
+from = ["DB_DIRECT", "DB"]
+"#;
+
+const STRONG: &str = "Zq3vJ8kP2mX9rT5wY1bN7cF4hL6dS0gA8eU2iO5pK3=";
+
+/// Runs one env item with `body` as its keys and returns its status and summary.
+async fn judge(body: &str, vars: &[(&str, &str)]) -> (Status, String) {
+    let text = format!("{HEADER}{INPUTS}\n[[item]]\nid = \"e\"\nsection = \"Checks\"\ntitle = \"t\"\nkind = \"env\"\nhelp = \"h\"\n{body}\n");
+    let run = run_checklist(&text, vars, 8, CancellationToken::new()).await;
+    let result = &run.results["e"];
+    let shown = format!("{} {}", result.summary, result.evidence);
+    for (_, value) in vars {
+        if value.len() >= 4 {
+            assert!(
+                !shown.contains(value),
+                "a value reached the result: {shown}"
+            );
+        }
+    }
+    (result.status, result.summary.clone())
+}
+
+fn rule(keys: &str) -> String {
+    format!("[[item.rules]]\n{keys}\n")
+}
+
+#[tokio::test]
+async fn presence_and_unset_outcomes() {
+    assert_eq!(
+        judge(&rule("names = [\"SECRET\"]"), &[]).await.0,
+        Status::Pass,
+        "unset and optional"
+    );
+    assert_eq!(
+        judge(&rule("names = [\"SECRET\"]\non_unset = \"warn\""), &[]).await,
+        (Status::Warn, "SECRET is not set".into())
+    );
+    assert_eq!(
+        judge(&rule("names = [\"SECRET\"]\non_unset = \"fail\""), &[]).await,
+        (Status::Fail, "SECRET is not set".into())
+    );
+    assert_eq!(
+        judge(
+            &rule("names = [\"SECRET\"]\non_unset = \"fail\""),
+            &[("SECRET", "")]
+        )
+        .await
+        .0,
+        Status::Fail,
+        "empty is unset"
+    );
+    let one_of = "one_of = [[\"SECRET\", \"OTHER\"]]";
+    assert_eq!(judge(one_of, &[("OTHER", STRONG)]).await.0, Status::Pass);
+    assert_eq!(
+        judge(one_of, &[]).await,
+        (Status::Fail, "none of SECRET, OTHER is set".into())
+    );
+}
+
+#[tokio::test]
+async fn length_entropy_and_forbidden_words() {
+    let strong = rule("names = [\"SECRET\"]\nmin_length = 32\nmin_entropy_bits = 112\nforbidden = [\"devsecret\", \"changeme\"]");
+    assert_eq!(judge(&strong, &[("SECRET", STRONG)]).await.0, Status::Pass);
+    assert_eq!(
+        judge(
+            &rule("names = [\"SECRET\"]\nmin_length = 32"),
+            &[("SECRET", "x7Hq9")]
+        )
+        .await,
+        (
+            Status::Fail,
+            "SECRET is 5 characters long, expected at least 32".into()
+        )
+    );
+    let (status, summary) = judge(
+        &rule("names = [\"SECRET\"]\nmin_entropy_bits = 112"),
+        &[("SECRET", "abababababababababababababababababab")],
+    )
+    .await;
+    assert_eq!(status, Status::Fail);
+    assert!(
+        summary.starts_with("SECRET has about 36 bits of entropy, expected at least 112"),
+        "{summary}"
+    );
+    assert_eq!(
+        judge(
+            &rule("names = [\"SECRET\"]\nforbidden = [\"devsecret\"]"),
+            &[("SECRET", "my-DevSecret-for-local-use-only-1234")]
+        )
+        .await,
+        (
+            Status::Fail,
+            "SECRET contains the development value \"devsecret\"".into()
+        )
+    );
+}
+
+#[tokio::test]
+async fn patterns_and_exact_values() {
+    let pattern = rule(
+        "names = [\"ID\"]\npattern = '^[0-9]+-[a-z0-9_]{32}\\.apps\\.googleusercontent\\.com$'",
+    );
+    assert_eq!(
+        judge(
+            &pattern,
+            &[(
+                "ID",
+                "1234-abcdefghijklmnopqrstuvwxyz012345.apps.googleusercontent.com"
+            )]
+        )
+        .await
+        .0,
+        Status::Pass
+    );
+    assert_eq!(
+        judge(&pattern, &[("ID", "not-a-client-id")]).await.0,
+        Status::Fail
+    );
+    let equals = rule("names = [\"MODE\"]\nequals = \"production\"\non_unset = \"warn\"");
+    assert_eq!(
+        judge(&equals, &[("MODE", "production")]).await.0,
+        Status::Pass
+    );
+    assert_eq!(
+        judge(&equals, &[("MODE", "development")]).await,
+        (Status::Fail, "MODE is not \"production\"".into())
+    );
+    assert_eq!(judge(&equals, &[]).await.0, Status::Warn);
+}
+
+#[tokio::test]
+async fn url_formats() {
+    let https = rule(
+        "names = [\"URL\"]\nformat = \"https-url\"\nallowed_paths = [\"\", \"/\", \"/api/auth\"]",
+    );
+    for good in [
+        "https://app.example.com",
+        "https://app.example.com/",
+        "https://app.example.com/api/auth",
+    ] {
+        assert_eq!(
+            judge(&https, &[("URL", good)]).await.0,
+            Status::Pass,
+            "{good}"
+        );
+    }
+    for (bad, why) in [
+        ("http://app.example.com", "is not an https URL"),
+        (
+            "https://app.example.com/other",
+            "has a path beyond the canonical origin",
+        ),
+        (
+            "https://app.example.com/?x=1",
+            "has credentials, a query or a fragment",
+        ),
+        ("app.example.com", "is not a URL"),
+    ] {
+        let (status, summary) = judge(&https, &[("URL", bad)]).await;
+        assert_eq!(status, Status::Fail, "{bad}");
+        assert!(
+            summary.starts_with(&format!("URL {why}")),
+            "{bad}: {summary}"
+        );
+    }
+    let plain = rule("names = [\"URL\"]\nformat = \"url\"");
+    assert_eq!(
+        judge(&plain, &[("URL", "http://x.example")]).await.0,
+        Status::Pass
+    );
+    assert_eq!(judge(&plain, &[("URL", "mailto:x")]).await.0, Status::Fail);
+}
+
+#[tokio::test]
+async fn postgres_urls_need_tls_off_loopback() {
+    let pg = rule("names = [\"DB\"]\nformat = \"postgres-url\"");
+    assert_eq!(
+        judge(
+            &pg,
+            &[(
+                "DB",
+                "postgresql://app:pw@ep-x.eu.aws.neon.tech/db?sslmode=require"
+            )]
+        )
+        .await
+        .0,
+        Status::Pass
+    );
+    assert_eq!(
+        judge(&pg, &[("DB", "postgres://app:pw@127.0.0.1:5432/db")])
+            .await
+            .0,
+        Status::Pass,
+        "loopback needs no TLS"
+    );
+    let (status, summary) = judge(&pg, &[("DB", "postgres://app:pw@db.example.com/db")]).await;
+    assert_eq!(status, Status::Fail);
+    assert!(summary.contains("without requiring TLS"), "{summary}");
+    assert_eq!(
+        judge(&pg, &[("DB", "mysql://app:pw@db.example.com/db")])
+            .await
+            .0,
+        Status::Fail
+    );
+}
+
+#[tokio::test]
+async fn connections_are_judged_on_their_resolved_value() {
+    let pooler = rule("connection = \"migrate\"\nwarn_pattern = '-pooler\\.'\nwarn_message = \"use the direct host\"");
+    let pooled = "postgresql://app:pw@ep-x-pooler.eu.aws.neon.tech/db?sslmode=require";
+    let direct = "postgresql://owner:pw@ep-x.eu.aws.neon.tech/db?sslmode=require";
+    assert_eq!(
+        judge(&pooler, &[("DB", pooled)]).await,
+        (
+            Status::Warn,
+            "connection `migrate` (from DB): use the direct host".into()
+        )
+    );
+    assert_eq!(
+        judge(&pooler, &[("DB", pooled), ("DB_DIRECT", direct)])
+            .await
+            .0,
+        Status::Pass,
+        "the direct input wins"
+    );
+}
+
+#[tokio::test]
+async fn sentry_smtp_and_numbers() {
+    let dsn = rule("names = [\"DSN\"]\nformat = \"sentry-dsn\"\non_unset = \"warn\"");
+    assert_eq!(
+        judge(&dsn, &[("DSN", "https://abc123@o1.ingest.sentry.io/4504")])
+            .await
+            .0,
+        Status::Pass
+    );
+    assert_eq!(
+        judge(&dsn, &[("DSN", "https://o1.ingest.sentry.io/4504")])
+            .await
+            .0,
+        Status::Fail,
+        "no key"
+    );
+    assert_eq!(
+        judge(&dsn, &[("DSN", "https://abc@o1.ingest.sentry.io/project")])
+            .await
+            .0,
+        Status::Fail,
+        "project id not numeric"
+    );
+    assert_eq!(judge(&dsn, &[]).await.0, Status::Warn);
+    let smtp = rule("names = [\"MAIL\"]\nformat = \"smtp-url\"");
+    assert_eq!(
+        judge(&smtp, &[("MAIL", "smtps://user:pw@smtp.example.com:465")])
+            .await
+            .0,
+        Status::Pass
+    );
+    assert_eq!(
+        judge(&smtp, &[("MAIL", "https://smtp.example.com")])
+            .await
+            .0,
+        Status::Fail
+    );
+    let rate = rule("names = [\"RATE\"]\nformat = \"number\"\nmin = 0\nmax = 1");
+    assert_eq!(judge(&rate, &[("RATE", "0.25")]).await.0, Status::Pass);
+    assert_eq!(
+        judge(&rate, &[("RATE", "1.5")]).await,
+        (Status::Fail, "RATE is outside [0, 1]".into())
+    );
+    assert_eq!(
+        judge(&rate, &[("RATE", "lots")]).await,
+        (Status::Fail, "RATE is not a number".into())
+    );
+}
+
+#[tokio::test]
+async fn pairs_and_agreement() {
+    let pairs = "pairs = [[\"ID\", \"SECRET\"]]";
+    assert_eq!(judge(pairs, &[]).await.0, Status::Pass, "neither set");
+    assert_eq!(
+        judge(pairs, &[("ID", "id-1234"), ("SECRET", STRONG)])
+            .await
+            .0,
+        Status::Pass
+    );
+    assert_eq!(
+        judge(pairs, &[("ID", "id-1234")]).await,
+        (Status::Fail, "ID set without SECRET".into())
+    );
+    let agree = "agree = [[\"SECRET\", \"OTHER\"]]";
+    assert_eq!(
+        judge(agree, &[("SECRET", STRONG), ("OTHER", STRONG)])
+            .await
+            .0,
+        Status::Pass
+    );
+    assert_eq!(
+        judge(
+            agree,
+            &[("SECRET", STRONG), ("OTHER", "another-secret-value-1234")]
+        )
+        .await,
+        (Status::Fail, "SECRET and OTHER differ".into())
+    );
+    let warn = "agree = [[\"SECRET\", \"OTHER\"]]\non_disagree = \"warn\"";
+    assert_eq!(
+        judge(
+            warn,
+            &[("SECRET", STRONG), ("OTHER", "another-secret-value-1234")]
+        )
+        .await
+        .0,
+        Status::Warn
+    );
+}
+
+#[tokio::test]
+async fn evidence_shows_presence_length_entropy_and_fingerprint_only() {
+    let text = format!("{HEADER}{INPUTS}\n[[item]]\nid = \"e\"\nsection = \"Checks\"\ntitle = \"t\"\nkind = \"env\"\nhelp = \"h\"\n[[item.rules]]\nnames = [\"SECRET\", \"OTHER\"]\n");
+    let run = run_checklist(&text, &[("SECRET", STRONG)], 8, CancellationToken::new()).await;
+    let evidence = &run.results["e"].evidence["variables"];
+    assert_eq!(evidence["SECRET"]["set"], true);
+    assert_eq!(evidence["SECRET"]["length"], STRONG.chars().count());
+    assert!(evidence["SECRET"]["entropy_bits"]
+        .as_u64()
+        .is_some_and(|bits| bits > 150));
+    assert_eq!(
+        evidence["SECRET"]["fingerprint"].as_str().map(str::len),
+        Some(8)
+    );
+    assert_eq!(evidence["OTHER"], serde_json::json!({"set": false}));
+}

@@ -1,0 +1,390 @@
+//! `relcon run --headless`: the real binary on the shipped checklist and on small ones;
+//! progress on stderr, the result document (validated against the schema), JUnit, the
+//! verdict's exit code, scope flags, bad input, and canary secrets that must appear nowhere.
+
+mod common;
+
+use std::path::Path;
+
+use common::{command_item, item, repo, report, run_in, HEADER};
+
+const GOOD_ENV: &str = "\
+AUTH_URL=https://app.example.com
+AUTH_SECRET=Zq3vJ8kP2mX9rT5wY1bN7cF4hL6dS0gA8eU2iO5pK3=
+NEON_PG_CONN=postgresql://app:app-password-1@ep-cool-1.eu-central-1.aws.neon.tech/neondb?sslmode=require
+NODE_ENV=production
+RESEND_API_KEY=re_123456789abcdefghijk
+SENTRY_DSN=https://abc123@o1.ingest.sentry.io/4504
+";
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    std::fs::write(dir.join(name), text).expect("writes");
+    dir.join(name).display().to_string()
+}
+
+#[test]
+fn the_shipped_checklist_judges_the_env_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let env = write(dir.path(), "good.env", GOOD_ENV);
+    let root = repo().display().to_string();
+    let ran = run_in(
+        dir.path(),
+        &[
+            "run",
+            "--root",
+            &root,
+            "--headless",
+            "--json",
+            "--env-file",
+            &env,
+            "--as",
+            "tester@example.com",
+        ],
+    );
+    let doc = report(&ran.stdout);
+    assert_eq!(
+        doc["session"]["environment"], "staging",
+        "the default environment"
+    );
+    for id in [
+        "secrets.auth-secret",
+        "secrets.neon-conn",
+        "secrets.email",
+        "security.node-env",
+        "security.https-url",
+        "obs.sentry",
+    ] {
+        assert_eq!(item(&doc, id)["status"], "pass", "{id}: {}", item(&doc, id));
+    }
+    assert_eq!(
+        item(&doc, "secrets.oauth")["status"],
+        "skip",
+        "no provider configured"
+    );
+    for id in [
+        "migration.apply",
+        "security.tls",
+        "health.live",
+        "db.least-privilege",
+    ] {
+        assert_eq!(item(&doc, id)["status"], "error", "{id}");
+        assert_eq!(item(&doc, id)["summary"], "check kind not implemented yet");
+    }
+    for id in ["backup.snapshot", "rollback.plan", "ci.image-published"] {
+        assert_eq!(item(&doc, id)["status"], "pending", "{id}");
+    }
+    for id in ["db.adapter", "migration.idempotent", "smoke.session"] {
+        assert_eq!(
+            item(&doc, id)["status"],
+            "blocked",
+            "{id} needs migration.apply, which errored"
+        );
+        assert_eq!(item(&doc, id)["summary"], "needs migration.apply (error)");
+    }
+    assert_eq!(doc["verdict"], "no-go");
+    assert_eq!(ran.code, 1);
+    assert_eq!(
+        doc["session"]["operators"],
+        serde_json::json!(["tester@example.com"])
+    );
+    assert!(
+        ran.stderr.contains("✔ pass    secrets.auth-secret"),
+        "{}",
+        ran.stderr
+    );
+    assert!(
+        ran.stderr
+            .lines()
+            .last()
+            .is_some_and(|l| l.starts_with("verdict: no-go")),
+        "{}",
+        ran.stderr
+    );
+
+    // The same deployment with a weak secret and plain-http database fails exactly those items.
+    let weak = GOOD_ENV
+        .replace("Zq3vJ8kP2mX9rT5wY1bN7cF4hL6dS0gA8eU2iO5pK3=", "devsecret")
+        .replace("?sslmode=require", "");
+    let env = write(dir.path(), "weak.env", &weak);
+    let ran = run_in(
+        dir.path(),
+        &["run", "--root", &root, "--json", "--env-file", &env],
+    );
+    let doc = report(&ran.stdout);
+    assert_eq!(item(&doc, "secrets.auth-secret")["status"], "fail");
+    assert_eq!(item(&doc, "secrets.neon-conn")["status"], "fail");
+    assert_eq!(item(&doc, "security.node-env")["status"], "pass");
+}
+
+#[test]
+fn canary_secrets_appear_in_no_output() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let canaries = [
+        "canary-auth-secret-7Hq9ZxP2",
+        "canary-db-password-Lk3",
+        "GOCSPX-canaryGoogleSecret0123456789",
+        "canary-token-Wq8",
+    ];
+    let env = format!(
+        "AUTH_URL=https://app.example.com\nAUTH_SECRET={}\nNEXTAUTH_SECRET={}x\nNEON_PG_CONN=postgres://app:{}@db.example.com/db\nGOOGLE_CLIENT_ID=1-abc.apps.googleusercontent.com\nGOOGLE_CLIENT_SECRET={}\nSMOKE_SESSION_TOKEN={}\n",
+        canaries[0], canaries[0], canaries[1], canaries[2], canaries[3]
+    );
+    let env = write(dir.path(), "canary.env", &env);
+    let junit = dir.path().join("junit.xml");
+    let root = repo().display().to_string();
+    let ran = run_in(
+        dir.path(),
+        &[
+            "run",
+            "--root",
+            &root,
+            "--json",
+            "--junit",
+            &junit.display().to_string(),
+            "--env-file",
+            &env,
+        ],
+    );
+    report(&ran.stdout);
+    let junit = std::fs::read_to_string(&junit).expect("junit written");
+    for canary in canaries {
+        for (name, text) in [
+            ("stdout", &ran.stdout),
+            ("stderr", &ran.stderr),
+            ("junit", &junit),
+        ] {
+            assert!(!text.contains(canary), "{canary} leaked into {name}");
+        }
+    }
+
+    // A command that prints a secret it was given: the line reaches the output scrubbed.
+    let checklist = format!(
+        "{HEADER}\n[inputs]\nTOKEN = {{ secret = true }}\n{}",
+        command_item(
+            "echo-secret",
+            "echo \"token is $TOKEN\"; exit 1",
+            "pass_secrets = [\"TOKEN\"]"
+        )
+    );
+    let path = write(dir.path(), "echo.toml", &checklist);
+    let env = write(dir.path(), "token.env", "TOKEN=canary-printed-secret-9\n");
+    let ran = run_in(
+        dir.path(),
+        &[
+            "run",
+            &path,
+            "--json",
+            "--junit",
+            "j.xml",
+            "--env-file",
+            &env,
+        ],
+    );
+    let junit = std::fs::read_to_string(dir.path().join("j.xml")).expect("junit written");
+    for text in [&ran.stdout, &ran.stderr, &junit] {
+        assert!(!text.contains("canary-printed-secret-9"), "leaked: {text}");
+    }
+    assert!(ran.stderr.contains("token is [secret "), "{}", ran.stderr);
+}
+
+fn checklist_with(dir: &Path, items: &str) -> String {
+    write(dir, "c.toml", &format!("{HEADER}{items}"))
+}
+
+#[test]
+fn the_exit_code_follows_the_verdict() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let go = checklist_with(
+        dir.path(),
+        &(command_item("a", "true", "") + &command_item("b", "true", "")),
+    );
+    assert_eq!(run_in(dir.path(), &["run", &go]).code, 0);
+    let no_go = checklist_with(
+        dir.path(),
+        &(command_item("a", "true", "") + &command_item("b", "false", "")),
+    );
+    assert_eq!(run_in(dir.path(), &["run", &no_go]).code, 1);
+    let manual = "\n[[item]]\nid = \"sign\"\nsection = \"Checks\"\ntitle = \"Sign\"\nkind = \"manual\"\nhelp = \"Sign it.\"\n";
+    let incomplete = checklist_with(dir.path(), &(command_item("a", "true", "") + manual));
+    let ran = run_in(dir.path(), &["run", &incomplete, "--json"]);
+    assert_eq!(
+        (ran.code, report(&ran.stdout)["verdict"].clone()),
+        (3, serde_json::json!("incomplete"))
+    );
+    // no-go wins over incomplete.
+    let both = checklist_with(dir.path(), &(command_item("a", "false", "") + manual));
+    assert_eq!(run_in(dir.path(), &["run", &both]).code, 1);
+    // An item with required = false never changes the verdict.
+    let optional = checklist_with(
+        dir.path(),
+        &(command_item("a", "true", "") + &command_item("b", "false", "required = false")),
+    );
+    assert_eq!(run_in(dir.path(), &["run", &optional]).code, 0);
+    // Bad input (2) wins over every verdict: here an unwritable JUnit path after a go run.
+    let go = checklist_with(dir.path(), &command_item("a", "true", ""));
+    let ran = run_in(
+        dir.path(),
+        &["run", &go, "--junit", "/no/such/dir/junit.xml"],
+    );
+    assert_eq!(ran.code, 2);
+    assert!(
+        ran.stderr
+            .contains("cannot write JUnit XML to /no/such/dir/junit.xml"),
+        "{}",
+        ran.stderr
+    );
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let good = checklist_with(dir.path(), &command_item("a", "true", ""));
+    let broken = write(
+        dir.path(),
+        "broken.toml",
+        "sections = [\"Checks\"]\n[checklist]\nid = \"x\"\n",
+    );
+    let envs = write(
+        dir.path(),
+        "envs.toml",
+        &format!(
+            "{HEADER}\n[environments.staging]\n[environments.production]\n{}",
+            command_item("a", "true", "")
+        ),
+    );
+    let cases: [(&[&str], &str); 6] = [
+        (&["run", &good, "--env-file", "missing.env"], "error: cannot read env file missing.env"),
+        (&["run", &broken], "error: invalid checklist (3 errors, first "),
+        (&["run", &good, "--env", "prod"], "error: unknown environment `prod`"),
+        (&["run", &envs], "error: the checklist has several environments (staging, production) and no default_environment"),
+        (&["run", &good, "--only", "b"], "error: --only names unknown item `b`"),
+        (&["run", "--root", "/nonexistent-root"], "error: no checklist given and /nonexistent-root/checklists/authjs-neon.toml does not exist"),
+    ];
+    for (args, expected) in cases {
+        let ran = run_in(dir.path(), args);
+        assert_eq!(ran.code, 2, "{args:?}: {}", ran.stderr);
+        assert!(ran.stderr.starts_with(expected), "{args:?}: {}", ran.stderr);
+        assert_eq!(ran.stderr.lines().count(), 1, "one line: {}", ran.stderr);
+    }
+}
+
+#[test]
+fn scope_flags_leave_items_out_of_the_verdict() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let manual = "\n[[item]]\nid = \"sign\"\nsection = \"Checks\"\ntitle = \"Sign\"\nkind = \"manual\"\nhelp = \"Sign it.\"\n";
+    let items = command_item("ok", "true", "")
+        + &command_item("bad", "false", "")
+        + &command_item("after", "true", "needs = [\"bad\"]")
+        + manual;
+    let path = checklist_with(dir.path(), &items);
+    let ran = run_in(dir.path(), &["run", &path, "--only", "ok", "--json"]);
+    let r = report(&ran.stdout);
+    assert_eq!(
+        (ran.code, r["verdict"].clone()),
+        (0, serde_json::json!("go"))
+    );
+    assert_eq!(item(&r, "bad")["in_scope"], false);
+    assert_eq!(item(&r, "bad")["summary"], "left out of this run");
+    assert_eq!(r["counts"]["pass"], 1);
+    assert_eq!(r["counts"]["pending"], 0);
+
+    let ran = run_in(
+        dir.path(),
+        &["run", &path, "--skip", "bad", "--automated-only", "--json"],
+    );
+    let r = report(&ran.stdout);
+    assert_eq!(item(&r, "after")["status"], "blocked");
+    assert_eq!(
+        item(&r, "after")["summary"],
+        "needs bad, which is left out of this run"
+    );
+    assert_eq!(item(&r, "sign")["in_scope"], false);
+    assert_eq!(ran.code, 3, "blocked keeps the verdict incomplete");
+}
+
+#[test]
+fn junit_has_a_suite_per_section_and_a_case_per_item() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let manual = "\n[[item]]\nid = \"sign\"\nsection = \"Checks\"\ntitle = \"Sign\"\nkind = \"manual\"\nhelp = \"Sign it.\"\n";
+    let path = checklist_with(
+        dir.path(),
+        &(command_item("ok", "true", "") + &command_item("bad", "exit 4", "") + manual),
+    );
+    let ran = run_in(dir.path(), &["run", &path, "--junit", "out.xml"]);
+    assert_eq!(ran.code, 1);
+    let xml = std::fs::read_to_string(dir.path().join("out.xml")).expect("junit written");
+    assert!(
+        xml.contains("<testsuite name=\"Checks\" tests=\"3\""),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<testcase name=\"ok\" classname=\"Checks\""),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<failure message=\"fail: exited 4, expected 0\" type=\"fail\""),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<skipped message=\"pending: awaiting sign-off\" type=\"pending\""),
+        "{xml}"
+    );
+}
+
+#[test]
+fn ctrl_c_cancels_running_checks_and_keeps_finished_results() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = checklist_with(
+        dir.path(),
+        &(command_item("quick", "true", "")
+            + &command_item("long", "sleep 60", "needs = [\"quick\"]")),
+    );
+    let mut child = common::relcon()
+        .args(["run", &path, "--json"])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("relcon starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = sender.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut seen = Vec::new();
+    while !seen
+        .iter()
+        .any(|l: &String| l.contains("start") && l.ends_with("long"))
+    {
+        let left = deadline.saturating_duration_since(Instant::now());
+        seen.push(
+            receiver
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("long never started: {seen:?}")),
+        );
+    }
+    // SAFETY: sends SIGINT, as Ctrl-C would, to the child we started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let output = child.wait_with_output().expect("relcon ends");
+    let doc = report(&String::from_utf8_lossy(&output.stdout));
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "incomplete: a cancelled item is pending"
+    );
+    assert_eq!(item(&doc, "quick")["status"], "pass");
+    assert_eq!(
+        (
+            item(&doc, "long")["status"].clone(),
+            item(&doc, "long")["summary"].clone()
+        ),
+        (serde_json::json!("pending"), serde_json::json!("cancelled"))
+    );
+}
