@@ -72,7 +72,7 @@ async fn a_timeout_ends_the_check_as_error() {
     let result = &run.results["slow"];
     assert_eq!(result.status, Status::Error);
     assert!(
-        result.summary.starts_with("timed out after 1 s"),
+        result.summary.starts_with("timed out after 1s"),
         "{}",
         result.summary
     );

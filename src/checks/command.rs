@@ -214,19 +214,27 @@ async fn execute(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
                 let _ = child.wait().await;
             }
             drop(group);
-            let status = if why == "cancelled" {
-                Status::Pending
+            let (status, summary) = if why == "cancelled" {
+                (
+                    Status::Pending,
+                    format!(
+                        "cancelled after {}; the process group was stopped",
+                        humantime::format_duration(Duration::from_secs(
+                            started.elapsed().as_secs()
+                        ))
+                    ),
+                )
             } else {
-                Status::Error
+                (
+                    Status::Error,
+                    format!(
+                        "timed out after {}; the process group was stopped",
+                        humantime::format_duration(ctx.timeout)
+                    ),
+                )
             };
-            return CheckResult::new(
-                status,
-                format!(
-                    "{why} after {} s; the process group was stopped",
-                    started.elapsed().as_secs()
-                ),
-            )
-            .with_evidence(serde_json::json!({ "command": shown }));
+            return CheckResult::new(status, summary)
+                .with_evidence(serde_json::json!({ "command": shown }));
         }
     };
     // Whatever the program left running in its group goes with it, so its pipes close.

@@ -68,6 +68,8 @@ pub struct CheckContext<'a> {
     pub root: &'a Path,
     /// When the check must have finished (it is dropped a little after).
     pub deadline: tokio::time::Instant,
+    /// The timeout that set the deadline, for messages.
+    pub timeout: std::time::Duration,
     /// Cancelled when the run is cancelled.
     pub cancel: CancellationToken,
     /// Where output lines go.

@@ -232,6 +232,7 @@ impl Runner<'_> {
                 redactor: &self.redactor,
                 root: &self.options.root,
                 deadline: tokio::time::Instant::now() + timeout,
+                timeout,
                 cancel: self.cancel.child_token(),
                 output: OutputSink::new(id, self.emitter.clone()),
             };
