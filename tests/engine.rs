@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{alive, command_item, run_checklist, HEADER};
+use common::{assert_process_ends, command_item, run_checklist, HEADER};
 use relcon::engine::event::Event;
 use relcon::engine::status::Status;
 use tokio_util::sync::CancellationToken;
@@ -150,16 +150,7 @@ async fn cancelling_keeps_finished_results_and_stops_running_checks() {
         (Status::Pending, "cancelled")
     );
     assert_eq!(run.results["later"].status, Status::Pending);
-    let pid: i32 = std::fs::read_to_string(&pid_file)
-        .expect("pid written")
-        .trim()
-        .parse()
-        .expect("a pid");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while alive(pid) && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(!alive(pid), "the cancelled check's process was stopped");
+    assert_process_ends(&pid_file, "the cancelled check's process was stopped").await;
 }
 
 #[tokio::test]
@@ -291,16 +282,7 @@ async fn a_grandchild_left_running_is_killed() {
         clock.elapsed() < Duration::from_secs(10),
         "the held pipe did not stall the check"
     );
-    let pid: i32 = std::fs::read_to_string(&pid_file)
-        .expect("pid written")
-        .trim()
-        .parse()
-        .expect("a pid");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while alive(pid) && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(!alive(pid), "the grandchild was killed with its group");
+    assert_process_ends(&pid_file, "the grandchild was killed with its group").await;
 }
 
 #[tokio::test]

@@ -180,3 +180,17 @@ pub fn alive(pid: i32) -> bool {
     // SAFETY: signal 0 only checks that the process exists.
     unsafe { libc::kill(pid, 0) == 0 }
 }
+
+/// Asserts that the process whose pid is written in `pid_file` ends (polled with a deadline).
+pub async fn assert_process_ends(pid_file: &Path, what: &str) {
+    let pid: i32 = std::fs::read_to_string(pid_file)
+        .expect("pid written")
+        .trim()
+        .parse()
+        .expect("a pid");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while alive(pid) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!alive(pid), "{what}");
+}
