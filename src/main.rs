@@ -33,7 +33,37 @@ enum Command {
     #[command(
         after_help = "Examples:\n  relcon run --env staging --env-file .env.staging\n  relcon run checklists/authjs-neon.toml --env production --env-file prod.env --json > result.json\n  relcon run --only health.live,health.ready --junit junit.xml\n\nExit codes: 0 go, 1 no-go, 3 incomplete, 2 bad input."
     )]
-    Run(Run),
+    Run(Box<Run>),
+    /// Run the shipped checklist against a built-in sandbox that behaves like an Auth.js backend.
+    #[command(after_help = demo_help())]
+    Demo(Demo),
+}
+
+#[derive(Args)]
+struct Demo {
+    /// Switch on sandbox faults (comma-separated names, listed below).
+    #[arg(long = "fault", value_name = "NAME,…", value_delimiter = ',')]
+    faults: Vec<String>,
+    /// Only serve the sandbox: print its URL, CA certificate and configuration, until Ctrl-C.
+    #[arg(long)]
+    serve: bool,
+    /// Print the result document (relcon.report/v1) on stdout.
+    #[arg(long)]
+    json: bool,
+    /// How many checks may run at once.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    concurrency: usize,
+}
+
+fn demo_help() -> String {
+    let faults: Vec<String> = relcon::demo::sandbox::Fault::ALL
+        .iter()
+        .map(|(_, name, what)| format!("  {name:<20} {what}"))
+        .collect();
+    format!(
+        "Faults:\n{}\n\nExamples:\n  relcon demo\n  relcon demo --fault health-500,no-hsts\n  relcon demo --serve\n\nExit codes: 0 go, 1 no-go (a fault), 2 bad input.",
+        faults.join("\n")
+    )
 }
 
 #[derive(Args)]
@@ -76,6 +106,20 @@ struct Run {
     /// Operator identity (default: git user.email, else $USER).
     #[arg(long = "as", value_name = "NAME")]
     operator: Option<String>,
+    /// An extra trusted CA (PEM) for HTTPS checks, like curl's --cacert.
+    #[arg(long, value_name = "FILE")]
+    cacert: Option<PathBuf>,
+}
+
+/// Runs an async command on a fresh runtime.
+fn block_on(command: impl std::future::Future<Output = u8>) -> u8 {
+    match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime.block_on(command),
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            relcon::exit::BAD_INPUT
+        }
+    }
 }
 
 fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
@@ -118,17 +162,20 @@ fn main() -> ExitCode {
                 concurrency: run.concurrency,
                 timeout: run.timeout,
                 operator: run.operator,
+                cacert: run.cacert,
             };
             // `--headless` is the only mode until the console exists.
             let _ = run.headless;
-            match tokio::runtime::Runtime::new() {
-                Ok(runtime) => runtime.block_on(relcon::commands::run::run(args)),
-                Err(err) => {
-                    eprintln!("error: cannot start the async runtime: {err}");
-                    relcon::exit::BAD_INPUT
-                }
-            }
+            block_on(relcon::commands::run::run(args))
         }
+        Command::Demo(demo) => block_on(relcon::commands::demo::run(
+            relcon::commands::demo::DemoArgs {
+                faults: demo.faults,
+                serve: demo.serve,
+                json: demo.json,
+                concurrency: demo.concurrency,
+            },
+        )),
     };
     ExitCode::from(code)
 }

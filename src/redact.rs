@@ -68,6 +68,15 @@ impl Redactor {
         }
     }
 
+    /// Whether the text holds a known secret.
+    pub fn contains_secret(&self, text: &str) -> bool {
+        let secrets = self
+            .secrets
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        secrets.iter().any(|s| text.contains(s.as_str()))
+    }
+
     /// The text with every known secret replaced by its mask.
     pub fn scrub<'t>(&self, text: &'t str) -> Cow<'t, str> {
         let secrets = self

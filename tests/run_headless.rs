@@ -9,7 +9,7 @@ use std::path::Path;
 use common::{command_item, item, repo, report, run_in, HEADER};
 
 const GOOD_ENV: &str = "\
-AUTH_URL=https://app.example.com
+AUTH_URL=https://127.0.0.1:1
 AUTH_SECRET=Zq3vJ8kP2mX9rT5wY1bN7cF4hL6dS0gA8eU2iO5pK3=
 NEON_PG_CONN=postgresql://app:app-password-1@ep-cool-1.eu-central-1.aws.neon.tech/neondb?sslmode=require
 NODE_ENV=production
@@ -63,12 +63,17 @@ fn the_shipped_checklist_judges_the_env_file() {
     );
     for id in [
         "migration.apply",
-        "security.tls",
-        "health.live",
         "db.least-privilege",
+        "security.no-dev-secrets",
     ] {
         assert_eq!(item(&doc, id)["status"], "error", "{id}");
         assert_eq!(item(&doc, id)["summary"], "check kind not implemented yet");
+    }
+    // Nothing listens at the base URL: the network checks fail with the reason.
+    for id in ["security.tls", "health.live", "security.cookies"] {
+        assert_eq!(item(&doc, id)["status"], "fail", "{id}");
+        let summary = item(&doc, id)["summary"].as_str().unwrap_or_default();
+        assert!(summary.contains("connect"), "{id}: {summary}");
     }
     for id in ["backup.snapshot", "rollback.plan", "ci.image-published"] {
         assert_eq!(item(&doc, id)["status"], "pending", "{id}");
@@ -126,7 +131,7 @@ fn canary_secrets_appear_in_no_output() {
         "canary-token-Wq8",
     ];
     let env = format!(
-        "AUTH_URL=https://app.example.com\nAUTH_SECRET={}\nNEXTAUTH_SECRET={}x\nNEON_PG_CONN=postgres://app:{}@db.example.com/db\nGOOGLE_CLIENT_ID=1-abc.apps.googleusercontent.com\nGOOGLE_CLIENT_SECRET={}\nSMOKE_SESSION_TOKEN={}\n",
+        "AUTH_URL=https://127.0.0.1:1\nAUTH_SECRET={}\nNEXTAUTH_SECRET={}x\nNEON_PG_CONN=postgres://app:{}@db.example.com/db\nGOOGLE_CLIENT_ID=1-abc.apps.googleusercontent.com\nGOOGLE_CLIENT_SECRET={}\nSMOKE_SESSION_TOKEN={}\n",
         canaries[0], canaries[0], canaries[1], canaries[2], canaries[3]
     );
     let env = write(dir.path(), "canary.env", &env);

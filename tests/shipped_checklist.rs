@@ -183,6 +183,8 @@ fn deployment_specifics_live_in_the_checklist_not_in_src() {
     );
     let mut files = Vec::new();
     rust_files(&root().join("src"), &mut files);
+    // The sandbox is a stand-in deployment: it may know a deployment's paths.
+    files.retain(|f| !f.starts_with(root().join("src/demo")));
     for file in files {
         let text = std::fs::read_to_string(&file).expect("readable source");
         for name in &specifics {

@@ -340,6 +340,7 @@ impl<'s> Checker<'s> {
                 }
             }
             (Ty::Status, DeValue::Integer(_)) => self.check_value(&Ty::Int(100, 599), value, key),
+            (Ty::Status, DeValue::String(s)) if s.as_ref() == "any" => {}
             (Ty::Status, DeValue::Array(items)) => {
                 if items.is_empty() {
                     self.error(

@@ -184,7 +184,7 @@ impl Ty {
             Ty::JsonPath => "a JSON path string such as \"$.status\"".into(),
             Ty::Choice(options) => format!("one of {}", quoted_list(options)),
             Ty::Any => "any value".into(),
-            Ty::Status => "an HTTP status or an array of them".into(),
+            Ty::Status => "an HTTP status, an array of them, or \"any\"".into(),
             Ty::Input(_) => "an input name".into(),
             Ty::Connection => "a connection name".into(),
             Ty::Environment => "an environment name".into(),

@@ -51,6 +51,7 @@ pub const SPEC: KindSpec = KindSpec {
     writes: |_| true,
     check,
     run: super::not_implemented,
+    built: false,
 };
 
 /// A session is made with a database connection or with the secret, per the strategy.

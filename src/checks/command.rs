@@ -43,6 +43,7 @@ pub const SPEC: KindSpec = KindSpec {
     writes: |config| config.get("writes").and_then(toml::Value::as_bool) == Some(true),
     check,
     run,
+    built: true,
 };
 
 /// A command names a program.

@@ -115,6 +115,7 @@ pub const SPEC: KindSpec = KindSpec {
     writes: super::never_writes,
     check,
     run,
+    built: true,
 };
 
 /// Each rule names its variables or a connection, not both; a warning message needs its

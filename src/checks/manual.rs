@@ -56,6 +56,7 @@ pub const SPEC: KindSpec = KindSpec {
     writes: super::never_writes,
     check,
     run,
+    built: true,
 };
 
 /// A manual item is never run: it waits for its sign-offs.

@@ -10,6 +10,7 @@ pub mod env;
 pub mod http;
 pub mod jsonpath;
 pub mod manual;
+pub mod net;
 pub mod scan;
 pub mod sql_migration;
 pub mod sql_role;
@@ -46,6 +47,8 @@ pub struct KindSpec {
     pub check: fn(&toml::Table) -> Vec<Problem>,
     /// Runs an item of this kind.
     pub run: for<'a> fn(&'a CheckContext<'a>) -> RunFuture<'a>,
+    /// Whether the kind runs for real yet (`relcon demo` leaves the others out).
+    pub built: bool,
 }
 
 /// A running check's future.
@@ -66,6 +69,8 @@ pub struct CheckContext<'a> {
     pub redactor: &'a Redactor,
     /// The deployed project's root (`--root`).
     pub root: &'a Path,
+    /// Trusted roots and HTTP clients.
+    pub net: &'a net::Net,
     /// When the check must have finished (it is dropped a little after).
     pub deadline: tokio::time::Instant,
     /// The timeout that set the deadline, for messages.

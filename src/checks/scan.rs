@@ -52,6 +52,7 @@ pub const SPEC: KindSpec = KindSpec {
     writes: super::never_writes,
     check,
     run: super::not_implemented,
+    built: false,
 };
 
 /// A scan has somewhere to look and something to look for.

@@ -63,6 +63,7 @@ pub const SPEC: KindSpec = KindSpec {
     writes: |config| config.get("mode").and_then(toml::Value::as_str) == Some("apply"),
     check,
     run: super::not_implemented,
+    built: false,
 };
 
 /// A suggested foreign key names what it references.

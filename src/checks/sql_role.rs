@@ -38,4 +38,5 @@ pub const SPEC: KindSpec = KindSpec {
     writes: super::never_writes,
     check: super::no_rules,
     run: super::not_implemented,
+    built: false,
 };

@@ -1,5 +1,6 @@
 //! The subcommands' handlers: each takes parsed arguments, does its work through the library
 //! and returns the process exit code.
 
+pub mod demo;
 pub mod lint;
 pub mod run;

@@ -44,6 +44,8 @@ pub struct RunArgs {
     pub timeout: Duration,
     /// `--as`.
     pub operator: Option<String>,
+    /// `--cacert`.
+    pub cacert: Option<PathBuf>,
 }
 
 /// Bad input, said in one line; exit 2.
@@ -89,68 +91,112 @@ pub fn checklist_path(given: Option<&Path>, root: &Path) -> Result<PathBuf, Stri
     }
 }
 
+/// A checklist read and validated from `bytes`; an invalid one is bad input, said in one line.
+pub fn parse_checklist(name: &str, bytes: &[u8]) -> Result<Checklist, String> {
+    Checklist::from_bytes(name, bytes).map_err(|invalid| {
+        let first = invalid.problems.first().map(|p| {
+            let (line, column) = invalid.source.location(p.span.start);
+            format!("{}:{line}:{column}: {}", invalid.source.name, p.message)
+        });
+        format!(
+            "invalid checklist ({} errors, first {}); see `relcon lint {name}`",
+            invalid.problems.len(),
+            first.unwrap_or_default()
+        )
+    })
+}
+
+/// Everything a run needs, gathered and checked before anything runs.
+pub struct Setup {
+    /// The checklist.
+    pub checklist: Checklist,
+    /// Its file's bytes (their digest goes in the report).
+    pub bytes: Vec<u8>,
+    /// The environment.
+    pub environment: Option<String>,
+    /// Which items run.
+    pub scope: Scope,
+    /// The values.
+    pub values: Values,
+    /// How the engine runs.
+    pub options: RunOptions,
+    /// `--json`.
+    pub json: bool,
+    /// `--junit`.
+    pub junit: Option<PathBuf>,
+}
+
 /// Runs the command; returns the exit code.
 pub async fn run(args: RunArgs) -> u8 {
+    match setup(&args).await {
+        Ok(setup) => execute(setup).await,
+        Err(message) => bad_input(message),
+    }
+}
+
+async fn setup(args: &RunArgs) -> Result<Setup, String> {
     let root = args.root.clone().unwrap_or_else(|| PathBuf::from("."));
-    let path = match checklist_path(args.checklist.as_deref(), &root) {
-        Ok(path) => path,
-        Err(message) => return bad_input(message),
-    };
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(err) => return bad_input(format!("cannot read {}: {err}", path.display())),
-    };
-    let checklist = match Checklist::from_bytes(&path.display().to_string(), &bytes) {
-        Ok(checklist) => checklist,
-        Err(invalid) => {
-            let first = invalid.problems.first().map(|p| {
-                let (line, column) = invalid.source.location(p.span.start);
-                format!("{}:{line}:{column}: {}", invalid.source.name, p.message)
-            });
-            return bad_input(format_args!(
-                "invalid checklist ({} errors, first {}); see `relcon lint {}`",
-                invalid.problems.len(),
-                first.unwrap_or_default(),
-                path.display()
-            ));
-        }
-    };
-    let environment = match plan::choose_environment(&checklist, args.environment.as_deref()) {
-        Ok(environment) => environment,
-        Err(err) => return bad_input(err),
-    };
-    let plan = match Plan::new(&checklist, environment.clone(), &args.scope) {
-        Ok(plan) => plan,
-        Err(err) => return bad_input(err),
-    };
-    let values = match Values::load(
+    let path = checklist_path(args.checklist.as_deref(), &root)?;
+    let bytes =
+        std::fs::read(&path).map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+    let checklist = parse_checklist(&path.display().to_string(), &bytes)?;
+    let environment = plan::choose_environment(&checklist, args.environment.as_deref())
+        .map_err(|e| e.to_string())?;
+    let values = Values::load(
         &checklist,
         environment.as_deref(),
         &args.env_files,
         &|name| std::env::var(name).ok(),
-    ) {
-        Ok(values) => values,
+    )
+    .map_err(|e| e.to_string())?;
+    let net = crate::checks::net::Net::new(args.cacert.as_deref())?;
+    Ok(Setup {
+        checklist,
+        bytes,
+        environment,
+        scope: args.scope.clone(),
+        values,
+        options: RunOptions {
+            concurrency: args.concurrency,
+            default_timeout: args.timeout,
+            root,
+            operator: operator(args.operator.as_deref()).await,
+            net: Arc::new(net),
+        },
+        json: args.json,
+        junit: args.junit.clone(),
+    })
+}
+
+/// Runs a prepared run: progress on stderr, the document and JUnit as asked; returns the
+/// exit code.
+pub async fn execute(setup: Setup) -> u8 {
+    let Setup {
+        checklist,
+        bytes,
+        environment,
+        scope,
+        values,
+        options,
+        json,
+        junit,
+    } = setup;
+    let plan = match Plan::new(&checklist, environment, &scope) {
+        Ok(plan) => plan,
         Err(err) => return bad_input(err),
     };
     let redactor = Arc::new(Redactor::new());
     values
         .secrets(&checklist)
         .for_each(|secret| redactor.add_secret(secret));
-    let operator = operator(args.operator.as_deref()).await;
     let info = RunInfo {
         session_id: uuid::Uuid::now_v7().to_string(),
         started_at: SystemTime::now(),
-        operators: vec![operator.clone()],
+        operators: vec![options.operator.clone()],
         checklist_sha256: Sha256::digest(&bytes)
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect(),
-    };
-    let options = RunOptions {
-        concurrency: args.concurrency,
-        default_timeout: args.timeout,
-        root: root.clone(),
-        operator,
     };
     let cancel = CancellationToken::new();
     let on_interrupt = cancel.clone();
@@ -191,7 +237,7 @@ pub async fn run(args: RunArgs) -> u8 {
     let report = Report::of_run(&plan, &results, &info);
     printer.verdict(&report);
     let mut code = report.verdict.exit_code();
-    if args.json {
+    if json {
         let mut document = serde_json::to_value(&report).unwrap_or_default();
         redactor.scrub_json(&mut document);
         match serde_json::to_string_pretty(&document) {
@@ -199,7 +245,7 @@ pub async fn run(args: RunArgs) -> u8 {
             Err(err) => code = bad_input(format!("cannot write the result document: {err}")),
         }
     }
-    if let Some(junit) = &args.junit {
+    if let Some(junit) = &junit {
         let written = crate::report::junit::render(&report)
             .map_err(|e| e.to_string())
             .map(|xml| redactor.scrub(&xml).into_owned())

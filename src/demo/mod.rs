@@ -1,1 +1,6 @@
-//! The demo sandbox: a local HTTPS target that behaves like an Auth.js backend, with fault switches.
+//! The demo sandbox: a local HTTPS target that behaves like an Auth.js backend, with fault
+//! switches, and the certificates and server it is built from (tests use them too).
+
+pub mod pki;
+pub mod sandbox;
+pub mod server;

@@ -33,6 +33,8 @@ pub struct RunOptions {
     pub root: PathBuf,
     /// Who runs it.
     pub operator: String,
+    /// Trusted roots for network checks.
+    pub net: Arc<crate::checks::net::Net>,
 }
 
 /// Everything the items' checks share.
@@ -136,6 +138,9 @@ impl Runner<'_> {
     /// condition false, or a manual item waiting for its sign-offs.
     fn settled_before_running(&self, entry: &Entry<'_>) -> Option<ItemResult> {
         let item = entry.item;
+        if !entry.in_scope {
+            return None;
+        }
         if let Some(env) = &self.plan.environment {
             if !item.runs_in(env) {
                 return Some(ItemResult::not_run(
@@ -159,9 +164,6 @@ impl Runner<'_> {
                     ),
                 ));
             }
-        }
-        if !entry.in_scope {
-            return None;
         }
         if !item.kind.automated {
             return Some(ItemResult::not_run(Status::Pending, "awaiting sign-off"));
@@ -231,6 +233,7 @@ impl Runner<'_> {
                 values: self.values,
                 redactor: &self.redactor,
                 root: &self.options.root,
+                net: &self.options.net,
                 deadline: tokio::time::Instant::now() + timeout,
                 timeout,
                 cancel: self.cancel.child_token(),

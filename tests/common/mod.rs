@@ -144,6 +144,7 @@ pub async fn run_checklist(
         default_timeout: Duration::from_secs(30),
         root: std::env::temp_dir(),
         operator: "tester".into(),
+        net: Arc::new(relcon::checks::net::Net::new(None).expect("system roots")),
     };
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
     let runner = Runner {

@@ -1,0 +1,122 @@
+//! What the network checks share: the trusted roots (the system's, plus `--cacert`), HTTP
+//! clients built on them, and reading a response body with a cap.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
+use rustls::{ClientConfig, RootCertStore};
+
+/// Trust for a run: loaded once, shared by every check.
+#[derive(Debug, Clone)]
+pub struct Net {
+    roots: Arc<RootCertStore>,
+}
+
+/// The crypto provider every TLS connection uses.
+pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+impl Net {
+    /// The system's roots, plus the certificates of the PEM file `cacert`.
+    pub fn new(cacert: Option<&Path>) -> Result<Self, String> {
+        let mut roots = RootCertStore::empty();
+        // Unreadable system certificates are skipped; what loads is trusted.
+        let native = rustls_native_certs::load_native_certs();
+        roots.add_parsable_certificates(native.certs);
+        if let Some(path) = cacert {
+            let pem = std::fs::read(path)
+                .map_err(|e| format!("cannot read --cacert {}: {e}", path.display()))?;
+            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
+                .collect::<Result<_, _>>()
+                .map_err(|e| format!("--cacert {} is not PEM certificates: {e}", path.display()))?;
+            if certs.is_empty() {
+                return Err(format!("--cacert {} holds no certificate", path.display()));
+            }
+            for cert in certs {
+                roots
+                    .add(cert)
+                    .map_err(|e| format!("--cacert {}: {e}", path.display()))?;
+            }
+        }
+        Ok(Self {
+            roots: Arc::new(roots),
+        })
+    }
+
+    /// The trusted roots.
+    pub fn roots(&self) -> Arc<RootCertStore> {
+        self.roots.clone()
+    }
+
+    /// A TLS client configuration that verifies against the roots.
+    pub fn tls_config(&self) -> Result<ClientConfig, String> {
+        Ok(ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_root_certificates(self.roots.clone())
+            .with_no_client_auth())
+    }
+
+    /// An HTTP client: certificates verified, redirects followed only when asked (at most
+    /// 10), the given connection timeout.
+    pub fn client(
+        &self,
+        follow_redirects: bool,
+        connect_timeout: Duration,
+    ) -> Result<reqwest::Client, String> {
+        let redirects = if follow_redirects {
+            reqwest::redirect::Policy::limited(10)
+        } else {
+            reqwest::redirect::Policy::none()
+        };
+        reqwest::Client::builder()
+            .use_preconfigured_tls(self.tls_config()?)
+            .redirect(redirects)
+            .connect_timeout(connect_timeout)
+            .user_agent(concat!("relcon/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// A body read with a cap: the kept bytes, and how many there were in all.
+pub struct Body {
+    /// Up to the cap.
+    pub kept: Vec<u8>,
+    /// Every byte received.
+    pub total: u64,
+}
+
+/// Reads a response body, keeping at most `cap` bytes and draining the rest unstored.
+pub async fn read_body(response: &mut reqwest::Response, cap: u64) -> Result<Body, reqwest::Error> {
+    let mut body = Body {
+        kept: Vec::new(),
+        total: 0,
+    };
+    while let Some(chunk) = response.chunk().await? {
+        body.total += chunk.len() as u64;
+        let room = cap.saturating_sub(body.kept.len() as u64) as usize;
+        body.kept.extend_from_slice(&chunk[..room.min(chunk.len())]);
+    }
+    Ok(body)
+}
+
+/// Why a request failed, in words for a summary: the innermost cause.
+pub fn describe_error(err: &reqwest::Error) -> String {
+    let mut cause: &dyn std::error::Error = err;
+    while let Some(inner) = cause.source() {
+        cause = inner;
+    }
+    let detail = cause.to_string();
+    if err.is_timeout() {
+        "no response in time".into()
+    } else if err.is_connect() {
+        format!("cannot connect: {detail}")
+    } else {
+        detail
+    }
+}

@@ -1,0 +1,361 @@
+//! The sandbox target: an HTTPS server on 127.0.0.1 that behaves like a deployed Auth.js
+//! backend (health, readiness, version, CSRF, providers and session endpoints, request-id
+//! echo, HSTS) with a plain-HTTP port that redirects, a CA made at start, and fault
+//! switches that break one behaviour each.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use hyper::header::{HeaderValue, LOCATION, SET_COOKIE};
+use hyper::StatusCode;
+
+use super::pki::{Ca, Validity};
+use super::server::{full, Handler, Request, Response, Server};
+
+/// A behaviour the sandbox can be told to get wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Fault {
+    /// `/health` answers 500.
+    Health500,
+    /// `/health` never answers.
+    HealthHang,
+    /// `/ready` answers 503.
+    Ready503,
+    /// Auth.js cookies without prefixes, `Secure` or `HttpOnly`.
+    InsecureCookies,
+    /// The `__Host-` csrf cookie carries a `Domain`.
+    HostCookieDomain,
+    /// No request id, echoed or generated.
+    NoRequestId,
+    /// A provider's callback URL on another origin.
+    WrongCallback,
+    /// No `Strict-Transport-Security`.
+    NoHsts,
+    /// Plain HTTP answers instead of redirecting to HTTPS.
+    NoRedirect,
+    /// `/version` reports another build.
+    OldVersion,
+}
+
+impl Fault {
+    /// Every fault, with its name and what it breaks.
+    pub const ALL: [(Fault, &'static str, &'static str); 10] = [
+        (Fault::Health500, "health-500", "GET /health answers 500"),
+        (
+            Fault::HealthHang,
+            "health-hang",
+            "GET /health never answers",
+        ),
+        (Fault::Ready503, "ready-503", "GET /ready answers 503"),
+        (
+            Fault::InsecureCookies,
+            "insecure-cookies",
+            "Auth.js cookies lose their prefixes, Secure and HttpOnly",
+        ),
+        (
+            Fault::HostCookieDomain,
+            "host-cookie-domain",
+            "the __Host- csrf cookie sets a Domain",
+        ),
+        (
+            Fault::NoRequestId,
+            "no-request-id",
+            "responses carry no request id",
+        ),
+        (
+            Fault::WrongCallback,
+            "wrong-callback",
+            "a provider's callbackUrl points at another origin",
+        ),
+        (
+            Fault::NoHsts,
+            "no-hsts",
+            "no Strict-Transport-Security header",
+        ),
+        (
+            Fault::NoRedirect,
+            "no-redirect",
+            "plain HTTP answers 200 instead of redirecting",
+        ),
+        (
+            Fault::OldVersion,
+            "old-version",
+            "/version reports the previous build",
+        ),
+    ];
+
+    /// The fault named `name`.
+    pub fn named(name: &str) -> Option<Fault> {
+        Self::ALL
+            .iter()
+            .find(|(_, n, _)| *n == name)
+            .map(|(f, _, _)| *f)
+    }
+
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(f, _, _)| *f == self)
+            .map_or("", |(_, n, _)| n)
+    }
+}
+
+/// The build the sandbox says it runs.
+pub const RELEASE_SHA: &str = "4f2c9a1e7b3d5f60c8a2e4b6d8f0a1c3e5b7d9f2";
+
+/// What the sandbox says under `old-version`.
+pub const OLD_SHA: &str = "0b1d3f5a7c9e2b4d6f8a0c2e4a6c8e0b2d4f6a8c";
+
+/// The session token the sandbox knows.
+pub const SESSION_TOKEN: &str = "sandbox-session-5f0d2c9b7a4e";
+
+/// A running sandbox.
+pub struct Sandbox {
+    /// The base URL, `https://localhost:PORT`.
+    pub base_url: String,
+    /// The plain-HTTP port.
+    pub http_port: u16,
+    /// The CA certificate (PEM) that signed the server's certificate.
+    pub ca_path: PathBuf,
+    /// The faults switched on.
+    pub faults: BTreeSet<Fault>,
+    _https: Server,
+    _http: Server,
+}
+
+/// A JSON response.
+fn json(status: StatusCode, body: serde_json::Value) -> Response {
+    let mut response = Response::new(full(body.to_string()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
+    response
+}
+
+fn header(request: &Request, name: &str) -> Option<String> {
+    request
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(String::from)
+}
+
+struct Target {
+    base_url: String,
+    faults: BTreeSet<Fault>,
+}
+
+impl Target {
+    fn has(&self, fault: Fault) -> bool {
+        self.faults.contains(&fault)
+    }
+
+    async fn answer(&self, request: Request) -> Response {
+        let path = request.uri().path().to_string();
+        let mut response = match path.as_str() {
+            "/health" if self.has(Fault::HealthHang) => std::future::pending().await,
+            "/health" if self.has(Fault::Health500) => json(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                serde_json::json!({"status": "error"}),
+            ),
+            "/health" => json(StatusCode::OK, serde_json::json!({"status": "ok"})),
+            "/ready" if self.has(Fault::Ready503) => json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                serde_json::json!({"ready": false, "database": "unreachable"}),
+            ),
+            "/ready" => json(StatusCode::OK, serde_json::json!({"ready": true})),
+            "/version" => {
+                let sha = if self.has(Fault::OldVersion) {
+                    OLD_SHA
+                } else {
+                    RELEASE_SHA
+                };
+                json(
+                    StatusCode::OK,
+                    serde_json::json!({"version": "1.4.0", "commit": sha}),
+                )
+            }
+            "/api/auth/csrf" => self.csrf(),
+            "/api/auth/providers" => self.providers(),
+            "/api/auth/session" => self.session(&request),
+            _ => json(
+                StatusCode::NOT_FOUND,
+                serde_json::json!({"error": "not found"}),
+            ),
+        };
+        let headers = response.headers_mut();
+        if path.starts_with("/api/auth/") {
+            headers.insert(
+                "cache-control",
+                HeaderValue::from_static("no-store, max-age=0"),
+            );
+        }
+        if !self.has(Fault::NoHsts) {
+            headers.insert(
+                "strict-transport-security",
+                HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+            );
+        }
+        if !self.has(Fault::NoRequestId) {
+            // Echo a well-formed incoming id, else make one.
+            let id = header(&request, "x-request-id")
+                .filter(|id| {
+                    id.len() <= 128 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                })
+                .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+            if let Ok(value) = HeaderValue::from_str(&id) {
+                headers.insert("x-request-id", value);
+            }
+        }
+        response
+    }
+
+    fn csrf(&self) -> Response {
+        let token: String = (0..32)
+            .map(|_| format!("{:x}", rand::random::<u8>() & 0xf))
+            .collect();
+        let mut response = json(StatusCode::OK, serde_json::json!({ "csrfToken": token }));
+        let (csrf, callback) = if self.has(Fault::InsecureCookies) {
+            (
+                format!("authjs.csrf-token={token}%7Cabcdef; Path=/; SameSite=Lax"),
+                format!(
+                    "authjs.callback-url={}; Path=/; SameSite=Lax",
+                    self.base_url
+                ),
+            )
+        } else {
+            let domain = if self.has(Fault::HostCookieDomain) {
+                "; Domain=localhost"
+            } else {
+                ""
+            };
+            (
+                format!("__Host-authjs.csrf-token={token}%7Cabcdef; Path=/; HttpOnly; Secure; SameSite=Lax{domain}"),
+                format!("__Secure-authjs.callback-url={}; Path=/; HttpOnly; Secure; SameSite=Lax", self.base_url.replace(':', "%3A").replace('/', "%2F")),
+            )
+        };
+        for cookie in [csrf, callback] {
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                response.headers_mut().append(SET_COOKIE, value);
+            }
+        }
+        response
+    }
+
+    fn providers(&self) -> Response {
+        let origin = if self.has(Fault::WrongCallback) {
+            "https://preview-1234.example.dev".to_string()
+        } else {
+            self.base_url.clone()
+        };
+        let provider = |id: &str, name: &str, origin: &str| {
+            serde_json::json!({
+                "id": id,
+                "name": name,
+                "type": "oidc",
+                "signinUrl": format!("{}/api/auth/signin/{id}", self.base_url),
+                "callbackUrl": format!("{origin}/api/auth/callback/{id}"),
+            })
+        };
+        json(
+            StatusCode::OK,
+            serde_json::json!({
+                "google": provider("google", "Google", &self.base_url),
+                "github": provider("github", "GitHub", &origin),
+            }),
+        )
+    }
+
+    fn session(&self, request: &Request) -> Response {
+        let signed_in = header(request, "cookie").is_some_and(|cookies| {
+            cookies.split(';').any(|c| {
+                let (name, value) = c.trim().split_once('=').unwrap_or_default();
+                name.ends_with("session-token") && value == SESSION_TOKEN
+            })
+        });
+        if signed_in {
+            json(
+                StatusCode::OK,
+                serde_json::json!({"user": {"name": "Sandbox User", "email": "user@sandbox.test"}, "expires": "2099-01-01T00:00:00.000Z"}),
+            )
+        } else {
+            json(StatusCode::OK, serde_json::Value::Null)
+        }
+    }
+}
+
+impl Sandbox {
+    /// Starts the sandbox with `faults`; the CA certificate is written into `dir`.
+    pub async fn start(faults: &[Fault], dir: &Path) -> Result<Self, String> {
+        let ca = Ca::new("relcon sandbox CA").map_err(|e| e.to_string())?;
+        let leaf = ca
+            .issue(&["localhost", "127.0.0.1"], Validity::days(90))
+            .map_err(|e| e.to_string())?;
+        let ca_path = dir.join("sandbox-ca.pem");
+        std::fs::write(&ca_path, ca.pem())
+            .map_err(|e| format!("cannot write {}: {e}", ca_path.display()))?;
+        let tls = super::pki::server_config(&leaf, &[]).map_err(|e| e.to_string())?;
+        let faults: BTreeSet<Fault> = faults.iter().copied().collect();
+        // The HTTPS port is known only once bound; the handler reads the base URL from here.
+        let base = Arc::new(std::sync::OnceLock::<String>::new());
+        let target_faults = faults.clone();
+        let target_base = base.clone();
+        let https_handler: Handler = Arc::new(move |request| {
+            let target = Target {
+                base_url: target_base.get().cloned().unwrap_or_default(),
+                faults: target_faults.clone(),
+            };
+            Box::pin(async move { target.answer(request).await })
+        });
+        let https = Server::start(Some(Arc::new(tls)), https_handler)
+            .await
+            .map_err(|e| e.to_string())?;
+        let base_url = format!("https://localhost:{}", https.addr.port());
+        let _ = base.set(base_url.clone());
+        let redirect = !faults.contains(&Fault::NoRedirect);
+        let to = base_url.clone();
+        let http_handler: Handler = Arc::new(move |request| {
+            let location = format!(
+                "{to}{}",
+                request.uri().path_and_query().map_or("/", |p| p.as_str())
+            );
+            Box::pin(async move {
+                if redirect {
+                    let mut response = Response::new(full(""));
+                    *response.status_mut() = StatusCode::MOVED_PERMANENTLY;
+                    if let Ok(value) = HeaderValue::from_str(&location) {
+                        response.headers_mut().insert(LOCATION, value);
+                    }
+                    response
+                } else {
+                    Response::new(full("plain http"))
+                }
+            })
+        });
+        let http = Server::start(None, http_handler)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Self {
+            base_url,
+            http_port: http.addr.port(),
+            ca_path,
+            faults,
+            _https: https,
+            _http: http,
+        })
+    }
+
+    /// Fills a configuration template (`assets/demo.env`): `{{base_url}}`, `{{http_port}}`,
+    /// `{{release_sha}}`, `{{session_token}}` and `{{secret}}`.
+    pub fn fill(&self, template: &str, secret: &str) -> String {
+        template
+            .replace("{{base_url}}", &self.base_url)
+            .replace("{{http_port}}", &self.http_port.to_string())
+            .replace("{{release_sha}}", RELEASE_SHA)
+            .replace("{{session_token}}", SESSION_TOKEN)
+            .replace("{{secret}}", secret)
+    }
+}
