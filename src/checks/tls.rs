@@ -192,13 +192,14 @@ async fn fetch_chain(
 }
 
 /// Why a chain does not verify, in words.
-fn chain_problem(err: &rustls::Error, host: &str) -> String {
+fn chain_problem(err: &rustls::Error, host: &str, self_signed: bool) -> String {
     use rustls::CertificateError as E;
     match err {
         rustls::Error::InvalidCertificate(E::Expired | E::ExpiredContext { .. }) => "the certificate has expired".into(),
         rustls::Error::InvalidCertificate(E::NotValidYet | E::NotValidYetContext { .. }) => "the certificate is not valid yet".into(),
         rustls::Error::InvalidCertificate(E::NotValidForName | E::NotValidForNameContext { .. }) => format!("the certificate is not valid for {host}"),
-        rustls::Error::InvalidCertificate(E::UnknownIssuer) => "the chain does not lead to a trusted root (self-signed or a private CA? pass its certificate with --cacert)".into(),
+                rustls::Error::InvalidCertificate(E::UnknownIssuer) => "the chain does not lead to a trusted root (self-signed or a private CA? pass its certificate with --cacert)".into(),
+        _ if self_signed => "the chain does not lead to a trusted root: the certificate is self-signed (pass it with --cacert to trust it)".into(),
         other => format!("the chain does not verify: {other}"),
     }
 }
@@ -247,6 +248,7 @@ async fn inspect(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
 
     // The leaf's details.
     let mut days_left = None;
+    let mut self_signed = false;
     match X509Certificate::from_der(chain[0].as_ref()) {
         Ok((_, leaf)) => {
             let names: Vec<String> = leaf
@@ -273,6 +275,7 @@ async fn inspect(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
                         .collect()
                 })
                 .unwrap_or_default();
+            self_signed = leaf.subject() == leaf.issuer();
             let not_after = leaf.validity().not_after.timestamp();
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -303,7 +306,7 @@ async fn inspect(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
     };
     evidence["chain_valid"] = serde_json::json!(verified.is_ok());
     if let Err(err) = &verified {
-        fails.push(chain_problem(err, &host));
+        fails.push(chain_problem(err, &host, self_signed));
     }
     let (warn_days, fail_days) = (
         config.warn_days.unwrap_or(30),

@@ -122,6 +122,18 @@ pub async fn run_checklist(
     concurrency: usize,
     cancel: CancellationToken,
 ) -> InProcess {
+    let net = relcon::checks::net::Net::new(None).expect("system roots");
+    run_checklist_with(text, vars, concurrency, cancel, net).await
+}
+
+/// [`run_checklist`] with the given trusted roots.
+pub async fn run_checklist_with(
+    text: &str,
+    vars: &[(&str, &str)],
+    concurrency: usize,
+    cancel: CancellationToken,
+    net: relcon::checks::net::Net,
+) -> InProcess {
     let checklist = Checklist::from_bytes("test.toml", text.as_bytes())
         .unwrap_or_else(|invalid| panic!("{}", invalid.render()));
     let environment =
@@ -144,7 +156,7 @@ pub async fn run_checklist(
         default_timeout: Duration::from_secs(30),
         root: std::env::temp_dir(),
         operator: "tester".into(),
-        net: Arc::new(relcon::checks::net::Net::new(None).expect("system roots")),
+        net: Arc::new(net),
     };
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
     let runner = Runner {
