@@ -4,8 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use relcon::commands::run::{RunArgs, DEFAULT_CHECKLIST};
+use relcon::commands::run::{RunArgs, SessionChoice, DEFAULT_CHECKLIST};
 use relcon::engine::plan::Scope;
+use relcon::store::session::SignoffStatus;
 
 #[derive(Parser)]
 #[command(
@@ -34,6 +35,50 @@ enum Command {
         after_help = "Examples:\n  relcon run --env staging --env-file .env.staging\n  relcon run checklists/authjs-neon.toml --env production --env-file prod.env --json > result.json\n  relcon run --only health.live,health.ready --junit junit.xml\n\nExit codes: 0 go, 1 no-go, 3 incomplete, 2 bad input."
     )]
     Run(Box<Run>),
+    /// List the sessions in the store: checklist, environment, start, verdict, counts, operators.
+    Sessions {
+        /// The store: sqlite://PATH (default: under the XDG data dir).
+        #[arg(long, env = "RELCON_STORE", value_name = "URL")]
+        store: Option<String>,
+    },
+    /// Sign off a manual item of a session.
+    #[command(
+        after_help = "Examples:\n  relcon signoff backup.snapshot --session 01a2… --status done --evidence snapshot_id=br-cool-12\n  relcon signoff health.workers --session 01a2… --status na --note \"not on Workers\"\n\nExit codes: 0 recorded, 2 refused (unknown or automated item, missing note or evidence, second sign-off by the same person, closed session)."
+    )]
+    Signoff {
+        /// The item id.
+        item: String,
+        /// The session.
+        #[arg(long, value_name = "ID")]
+        session: String,
+        /// Who signs (default: git user.email, else $USER).
+        #[arg(long = "as", value_name = "NAME")]
+        by: Option<String>,
+        /// done, failed or na (not applicable: needs a note).
+        #[arg(long, value_parser = ["done", "failed", "na"])]
+        status: String,
+        /// What the signer says.
+        #[arg(long)]
+        note: Option<String>,
+        /// An evidence field the item asks for (repeatable).
+        #[arg(long, value_name = "KEY=VALUE")]
+        evidence: Vec<String>,
+        /// The store: sqlite://PATH (default: under the XDG data dir).
+        #[arg(long, env = "RELCON_STORE", value_name = "URL")]
+        store: Option<String>,
+    },
+    /// Close a session: it accepts no new results after.
+    Close {
+        /// The session.
+        #[arg(long, value_name = "ID")]
+        session: String,
+        /// Who closes it (default: git user.email, else $USER).
+        #[arg(long = "as", value_name = "NAME")]
+        by: Option<String>,
+        /// The store: sqlite://PATH (default: under the XDG data dir).
+        #[arg(long, env = "RELCON_STORE", value_name = "URL")]
+        store: Option<String>,
+    },
     /// Run the shipped checklist against a built-in sandbox that behaves like an Auth.js backend.
     #[command(after_help = demo_help())]
     Demo(Demo),
@@ -109,6 +154,18 @@ struct Run {
     /// An extra trusted CA (PEM) for HTTPS checks, like curl's --cacert.
     #[arg(long, value_name = "FILE")]
     cacert: Option<PathBuf>,
+    /// The store: sqlite://PATH (default: under the XDG data dir).
+    #[arg(long, env = "RELCON_STORE", value_name = "URL")]
+    store: Option<String>,
+    /// Work in this session.
+    #[arg(long, value_name = "ID", conflicts_with = "resume")]
+    session: Option<String>,
+    /// Resume the latest open session of this checklist and environment.
+    #[arg(long)]
+    resume: bool,
+    /// With --session or --resume: run finished automated items again too.
+    #[arg(long)]
+    rerun: bool,
 }
 
 /// Runs an async command on a fresh runtime.
@@ -163,11 +220,50 @@ fn main() -> ExitCode {
                 timeout: run.timeout,
                 operator: run.operator,
                 cacert: run.cacert,
+                store: run.store,
+                session: match (run.session, run.resume) {
+                    (Some(id), _) => SessionChoice::Id(id),
+                    (None, true) => SessionChoice::Resume,
+                    (None, false) => SessionChoice::New,
+                },
+                rerun: run.rerun,
             };
             // `--headless` is the only mode until the console exists.
             let _ = run.headless;
             block_on(relcon::commands::run::run(args))
         }
+        Command::Sessions { store } => block_on(relcon::commands::session::list(store.as_deref())),
+        Command::Signoff {
+            item,
+            session,
+            by,
+            status,
+            note,
+            evidence,
+            store,
+        } => {
+            let status = match status.as_str() {
+                "done" => SignoffStatus::Done,
+                "failed" => SignoffStatus::Failed,
+                _ => SignoffStatus::Na,
+            };
+            block_on(relcon::commands::session::signoff(
+                relcon::commands::session::SignoffArgs {
+                    item,
+                    session,
+                    by,
+                    status,
+                    note,
+                    evidence,
+                    store,
+                },
+            ))
+        }
+        Command::Close { session, by, store } => block_on(relcon::commands::session::close(
+            &session,
+            by.as_deref(),
+            store.as_deref(),
+        )),
         Command::Demo(demo) => block_on(relcon::commands::demo::run(
             relcon::commands::demo::DemoArgs {
                 faults: demo.faults,

@@ -351,6 +351,7 @@ fn ctrl_c_cancels_running_checks_and_keeps_finished_results() {
     let mut child = common::relcon()
         .args(["run", &path, "--json"])
         .current_dir(dir.path())
+        .env("RELCON_STORE", common::store_in(dir.path()))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -127,6 +127,18 @@ pub async fn run(args: DemoArgs) -> u8 {
             return exit::BAD_INPUT;
         }
     };
+    let store = match crate::store::Store::open(&format!(
+        "sqlite://{}",
+        dir.path().join("store.sqlite").display()
+    ))
+    .await
+    {
+        Ok(store) => store,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return exit::BAD_INPUT;
+        }
+    };
     let unbuilt: Vec<String> = checklist
         .items
         .iter()
@@ -159,6 +171,9 @@ pub async fn run(args: DemoArgs) -> u8 {
         },
         json: args.json,
         junit: None,
+        store,
+        session: crate::commands::run::SessionChoice::New,
+        rerun: false,
     };
     let code = execute(setup).await;
     drop(sandbox);

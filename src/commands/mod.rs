@@ -4,3 +4,4 @@
 pub mod demo;
 pub mod lint;
 pub mod run;
+pub mod session;

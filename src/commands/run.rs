@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
@@ -11,12 +11,16 @@ use tokio_util::sync::CancellationToken;
 use crate::checklist::values::Values;
 use crate::checklist::Checklist;
 use crate::engine::event::Emitter;
+use crate::engine::event::ItemResult;
 use crate::engine::plan::{self, Plan, Scope};
 use crate::engine::run::{RunOptions, Runner};
+use crate::engine::status::{Status, Verdict};
 use crate::exit;
 use crate::headless::Printer;
 use crate::redact::Redactor;
-use crate::report::model::{Report, RunInfo};
+use crate::report::model::Report;
+use crate::store::session::{Body, ChecklistCopy, Session};
+use crate::store::Store;
 
 /// The shipped checklist's path under `--root`, used when no checklist is named.
 pub const DEFAULT_CHECKLIST: &str = "checklists/authjs-neon.toml";
@@ -46,6 +50,24 @@ pub struct RunArgs {
     pub operator: Option<String>,
     /// `--cacert`.
     pub cacert: Option<PathBuf>,
+    /// `--store`.
+    pub store: Option<String>,
+    /// `--session` or `--resume`.
+    pub session: SessionChoice,
+    /// `--rerun`.
+    pub rerun: bool,
+}
+
+/// Which session a run works in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SessionChoice {
+    /// A new one.
+    #[default]
+    New,
+    /// This one.
+    Id(String),
+    /// The latest open one of the checklist and environment.
+    Resume,
 }
 
 /// Bad input, said in one line; exit 2.
@@ -124,6 +146,12 @@ pub struct Setup {
     pub json: bool,
     /// `--junit`.
     pub junit: Option<PathBuf>,
+    /// The store.
+    pub store: Store,
+    /// The session to work in.
+    pub session: SessionChoice,
+    /// Re-run finished automated items of a resumed session.
+    pub rerun: bool,
 }
 
 /// Runs the command; returns the exit code.
@@ -150,6 +178,9 @@ async fn setup(args: &RunArgs) -> Result<Setup, String> {
     )
     .map_err(|e| e.to_string())?;
     let net = crate::checks::net::Net::new(args.cacert.as_deref())?;
+    let store = Store::open(&args.store.clone().unwrap_or_else(crate::store::default_url))
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(Setup {
         checklist,
         bytes,
@@ -165,39 +196,142 @@ async fn setup(args: &RunArgs) -> Result<Setup, String> {
         },
         json: args.json,
         junit: args.junit.clone(),
+        store,
+        session: args.session.clone(),
+        rerun: args.rerun,
     })
+}
+
+/// The session a run works in: a new one, or one resumed after checking its chain, its
+/// environment and that the checklist file is the one it started with.
+async fn open_session(setup: &Setup, operator: &str) -> Result<Session, String> {
+    let checklist = &setup.checklist;
+    let sha256: String = Sha256::digest(&setup.bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let id = match &setup.session {
+        SessionChoice::New => {
+            let id = uuid::Uuid::now_v7().to_string();
+            let body = Body::SessionStarted {
+                checklist: ChecklistCopy {
+                    id: checklist.id.clone(),
+                    title: checklist.title.clone(),
+                    version: checklist.version,
+                    sha256,
+                    name: checklist.source.name.clone(),
+                    source: checklist.source.text.clone(),
+                },
+                environment: setup.environment.clone(),
+                production: setup
+                    .environment
+                    .as_deref()
+                    .and_then(|e| checklist.environment(e))
+                    .is_some_and(|e| e.production),
+            };
+            setup
+                .store
+                .create_session(&id, operator, &body)
+                .await
+                .map_err(|e| e.to_string())?;
+            return setup
+                .store
+                .open_session(&id, None)
+                .await
+                .map_err(|e| e.to_string());
+        }
+        SessionChoice::Id(id) => id.clone(),
+        SessionChoice::Resume => setup
+            .store
+            .latest_open(&checklist.id, setup.environment.as_deref())
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| {
+                format!(
+                    "no open session of checklist {} in environment {} to resume",
+                    checklist.id,
+                    setup.environment.as_deref().unwrap_or("(none)")
+                )
+            })?,
+    };
+    let session = setup
+        .store
+        .open_session(&id, None)
+        .await
+        .map_err(|e| e.to_string())?;
+    if session.checklist.sha256 != sha256 {
+        return Err(format!("the checklist changed since session {id} started (session: {}, file: {sha256}); run it in a new session", session.checklist.sha256));
+    }
+    if session.environment != setup.environment {
+        return Err(format!(
+            "session {id} runs in environment {}, not {}",
+            session.environment.as_deref().unwrap_or("(none)"),
+            setup.environment.as_deref().unwrap_or("(none)")
+        ));
+    }
+    if let Some(reason) = &session.closed {
+        return Err(format!(
+            "session {id} is closed ({reason}): it accepts no new results"
+        ));
+    }
+    setup
+        .store
+        .append(&id, operator, &Body::SessionJoined {})
+        .await
+        .map_err(|e| e.to_string())?;
+    setup
+        .store
+        .open_session(&id, None)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Runs a prepared run: progress on stderr, the document and JUnit as asked; returns the
 /// exit code.
 pub async fn execute(setup: Setup) -> u8 {
+    let operator = setup.options.operator.clone();
+    let session = match open_session(&setup, &operator).await {
+        Ok(session) => session,
+        Err(err) => return bad_input(err),
+    };
     let Setup {
         checklist,
-        bytes,
         environment,
         scope,
         values,
         options,
         json,
         junit,
+        store,
+        rerun,
+        ..
     } = setup;
     let plan = match Plan::new(&checklist, environment, &scope) {
         Ok(plan) => plan,
         Err(err) => return bad_input(err),
     };
-    let redactor = Arc::new(Redactor::new());
+    let redactor = Arc::new(Redactor::with_key(store.fingerprint_key()));
     values
         .secrets(&checklist)
         .for_each(|secret| redactor.add_secret(secret));
-    let info = RunInfo {
-        session_id: uuid::Uuid::now_v7().to_string(),
-        started_at: SystemTime::now(),
-        operators: vec![options.operator.clone()],
-        checklist_sha256: Sha256::digest(&bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
-    };
+    // What the session already knows is not run again: finished results (unless --rerun)
+    // and manual items' sign-offs. Pending, blocked and interrupted items run.
+    let prior: Vec<Option<ItemResult>> = plan
+        .entries
+        .iter()
+        .map(|entry| {
+            let known = session.record(&entry.item.id).is_some()
+                || session.signoffs.contains_key(&entry.item.id);
+            let result = crate::report::model::session_result(entry, &session);
+            let keep = known
+                && if entry.item.kind.automated {
+                    !rerun && result.status.is_final() && result.status != Status::Blocked
+                } else {
+                    session.signoffs.contains_key(&entry.item.id)
+                };
+            keep.then_some(result)
+        })
+        .collect();
     let cancel = CancellationToken::new();
     let on_interrupt = cancel.clone();
     tokio::spawn(async move {
@@ -206,7 +340,24 @@ pub async fn execute(setup: Setup) -> u8 {
             on_interrupt.cancel();
         }
     });
-    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+    eprintln!(
+        "session {} ({})",
+        session.id,
+        if session.head.count > 2 {
+            "resumed"
+        } else {
+            "new"
+        }
+    );
+    let (engine_sender, engine_receiver) = tokio::sync::mpsc::unbounded_channel();
+    let (printer_sender, mut printer_receiver) = tokio::sync::mpsc::unbounded_channel();
+    let recording = tokio::spawn(crate::store::recorder::record(
+        store.clone(),
+        session.id.clone(),
+        operator.clone(),
+        engine_receiver,
+        printer_sender,
+    ));
     let mut printer = Printer::new(
         std::io::stderr(),
         plan.entries
@@ -215,7 +366,7 @@ pub async fn execute(setup: Setup) -> u8 {
             .map(|e| e.item.id.as_str()),
     );
     let printing = tokio::spawn(async move {
-        while let Some(event) = receiver.recv().await {
+        while let Some(event) = printer_receiver.recv().await {
             printer.event(&event);
         }
         printer
@@ -225,16 +376,49 @@ pub async fn execute(setup: Setup) -> u8 {
         values: &values,
         redactor: redactor.clone(),
         options: &options,
-        emitter: Emitter::new(sender, redactor.clone()),
+        emitter: Emitter::new(engine_sender, redactor.clone()),
         cancel,
+        prior,
     };
-    let results = runner.run().await;
+    runner.run().await;
     drop(runner);
+    let recorded = recording.await;
     let mut printer = match printing.await {
         Ok(printer) => printer,
         Err(err) => return bad_input(format!("the progress printer failed: {err}")),
     };
-    let report = Report::of_run(&plan, &results, &info);
+    match recorded {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => return bad_input(format!("the store refused a result: {err}")),
+        Err(err) => return bad_input(format!("the store recorder failed: {err}")),
+    }
+    let mut session = match store.open_session(&session.id, None).await {
+        Ok(session) => session,
+        Err(err) => return bad_input(err),
+    };
+    // The session closes once every required item, whatever this run's scope, says go.
+    let everything = Plan::new(&checklist, plan.environment.clone(), &Scope::default())
+        .map(|full| Report::of_session(&full, &session).verdict);
+    if matches!(everything, Ok(Verdict::Go)) && session.closed.is_none() {
+        let closed = store
+            .append(
+                &session.id,
+                &operator,
+                &Body::SessionClosed {
+                    reason: "every required item passed".into(),
+                },
+            )
+            .await;
+        match closed.map(|_| ()).and(Ok(())) {
+            Ok(()) => match store.open_session(&session.id, None).await {
+                Ok(reopened) => session = reopened,
+                Err(err) => return bad_input(err),
+            },
+            Err(err) => return bad_input(err),
+        }
+        eprintln!("session {} closed: every required item passed", session.id);
+    }
+    let report = Report::of_session(&plan, &session);
     printer.verdict(&report);
     let mut code = report.verdict.exit_code();
     if json {
@@ -257,5 +441,6 @@ pub async fn execute(setup: Setup) -> u8 {
             ));
         }
     }
+    store.close().await;
     code
 }

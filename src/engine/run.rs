@@ -51,6 +51,9 @@ pub struct Runner<'r> {
     pub emitter: Emitter,
     /// Cancels the run.
     pub cancel: CancellationToken,
+    /// Results known before the run (a resumed session's, sign-offs), by entry; those items
+    /// are not run again. Empty: none.
+    pub prior: Vec<Option<ItemResult>>,
 }
 
 impl Runner<'_> {
@@ -63,8 +66,14 @@ impl Runner<'_> {
             .map(|(i, e)| (e.item.id.as_str(), i))
             .collect();
         let mut results: Vec<Option<ItemResult>> = vec![None; entries.len()];
+        for (slot, prior) in results.iter_mut().zip(&self.prior) {
+            slot.clone_from(prior);
+        }
         let mut started = vec![false; entries.len()];
         for (i, entry) in entries.iter().enumerate() {
+            if results[i].is_some() {
+                continue;
+            }
             if let Some(result) = self.settled_before_running(entry) {
                 self.settle(&mut results, i, result);
             }

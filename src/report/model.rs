@@ -6,8 +6,9 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::event::ItemResult;
-use crate::engine::plan::Plan;
+use crate::engine::plan::{Entry, Plan};
 use crate::engine::status::{Status, Verdict};
+use crate::store::session::Session as StoredSession;
 
 /// The schema name every report carries.
 pub const SCHEMA: &str = "relcon.report/v1";
@@ -29,6 +30,18 @@ pub struct Report {
     pub counts: Counts,
     /// Every item, in checklist order.
     pub items: Vec<ReportItem>,
+    /// The session's event log: its count and head (and, in exports, its entries).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub events: Option<Events>,
+}
+
+/// A session's event log, as a report carries it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Events {
+    /// How many events.
+    pub count: i64,
+    /// The last event's hash.
+    pub head: String,
 }
 
 /// The tool.
@@ -139,6 +152,11 @@ pub fn timestamp(at: SystemTime) -> String {
     humantime::format_rfc3339_seconds(at).to_string()
 }
 
+/// RFC 3339 UTC with milliseconds, for events.
+pub fn timestamp_millis(at: SystemTime) -> String {
+    humantime::format_rfc3339_millis(at).to_string()
+}
+
 /// What a report needs besides the plan and the results.
 #[derive(Debug, Clone)]
 pub struct RunInfo {
@@ -209,6 +227,85 @@ impl Report {
             verdict: Verdict::of(verdict_statuses),
             counts,
             items,
+            events: None,
         }
+    }
+
+    /// The report of a session: every item's latest result or sign-offs, the verdict over
+    /// the items in this run's scope, and the event log's head.
+    pub fn of_session(plan: &Plan<'_>, session: &StoredSession) -> Self {
+        let results: Vec<Option<ItemResult>> = plan
+            .entries
+            .iter()
+            .map(|entry| Some(session_result(entry, session)))
+            .collect();
+        let info = RunInfo {
+            session_id: session.id.clone(),
+            started_at: humantime::parse_rfc3339_weak(&session.started_at)
+                .unwrap_or(SystemTime::UNIX_EPOCH),
+            operators: session.operators.clone(),
+            checklist_sha256: session.checklist.sha256.clone(),
+        };
+        let mut report = Report::of_run(plan, &results, &info);
+        for (item, entry) in report.items.iter_mut().zip(&plan.entries) {
+            if !entry.in_scope && item.summary.is_empty() {
+                item.summary = "left out of this run".into();
+            }
+            item.signoffs = session
+                .signoffs
+                .get(&entry.item.id)
+                .into_iter()
+                .flatten()
+                .map(|s| serde_json::to_value(s).unwrap_or_default())
+                .collect();
+        }
+        report.events = Some(Events {
+            count: session.head.count,
+            head: session.head.hash.clone(),
+        });
+        report
+    }
+}
+
+/// How many distinct people must sign a manual item in its environment.
+pub fn signers_needed(entry: &Entry<'_>) -> usize {
+    entry
+        .resolved
+        .config
+        .get("signoffs")
+        .and_then(toml::Value::as_integer)
+        .unwrap_or(1)
+        .max(1) as usize
+}
+
+/// An item's result as the session has it: a manual item's sign-offs, else its latest
+/// record, else pending.
+pub fn session_result(entry: &Entry<'_>, session: &StoredSession) -> ItemResult {
+    let id = entry.item.id.as_str();
+    if !entry.item.kind.automated && session.signoffs.contains_key(id) {
+        let (status, summary) = session.signed_status(id, signers_needed(entry));
+        return ItemResult::not_run(status, summary);
+    }
+    match session.record(id) {
+        Some(record) => ItemResult {
+            status: record.status,
+            summary: record.summary,
+            evidence: record.evidence,
+            started_at: record
+                .started_at
+                .and_then(|t| humantime::parse_rfc3339_weak(&t).ok()),
+            duration: std::time::Duration::from_millis(record.duration_ms),
+            attempts: record.attempts,
+            run_by: record.run_by,
+        },
+        None if entry.in_scope => ItemResult::not_run(
+            Status::Pending,
+            if entry.item.kind.automated {
+                "not run yet"
+            } else {
+                "awaiting sign-off"
+            },
+        ),
+        None => ItemResult::not_run(Status::Pending, "left out of this run"),
     }
 }

@@ -1,1 +1,406 @@
-//! The store: sessions, results and sign-offs in an append-only, hash-chained event log (SQLite or PostgreSQL), with a live change feed.
+//! The store: sessions, results and sign-offs in an append-only, hash-chained event log
+//! (SQLite today, PostgreSQL next, behind this one type), with the output lines of runs
+//! kept up to a cap. A session's state is a fold of its events (see `session`); every open
+//! verifies its chain first.
+
+pub mod chain;
+pub mod recorder;
+pub mod session;
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Connection, Row};
+
+use chain::{hash, verify_chain, Broken, Head, StoredEvent, GENESIS};
+use session::{Body, Session};
+
+/// The schema version this build reads and writes.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// How many output lines of a run are kept (the last ones).
+pub const OUTPUT_CAP: u64 = 100_000;
+
+/// Why the store refused.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database failed.
+    #[error("store {url}: {source}")]
+    Database {
+        /// Which store.
+        url: String,
+        /// The error.
+        source: sqlx::Error,
+    },
+    /// A newer relcon wrote this store.
+    #[error("store {url} was written by a newer relcon (schema version {found}; this one knows {SCHEMA_VERSION}): upgrade relcon, or use another --store")]
+    Newer {
+        /// Which store.
+        url: String,
+        /// The version found.
+        found: i64,
+    },
+    /// No such session.
+    #[error("no session {0} in the store (relcon sessions lists them)")]
+    NoSession(String),
+    /// The session's chain is broken.
+    #[error("{0}")]
+    Broken(#[from] Broken),
+    /// The session is closed.
+    #[error("session {0} is closed: it accepts no new results")]
+    Closed(String),
+    /// A URL the store does not understand.
+    #[error("unsupported store URL {0}: use sqlite://PATH")]
+    Url(String),
+}
+
+/// One line of `relcon sessions`.
+#[derive(Debug, Clone)]
+pub struct SessionSummary {
+    /// The session id.
+    pub id: String,
+    /// The checklist id.
+    pub checklist_id: String,
+    /// The checklist's digest.
+    pub checklist_sha256: String,
+    /// The environment.
+    pub environment: Option<String>,
+    /// When it started.
+    pub started_at: String,
+}
+
+/// A store.
+#[derive(Debug, Clone)]
+pub struct Store {
+    url: String,
+    pool: SqlitePool,
+    key: [u8; 32],
+}
+
+/// The default store: `$XDG_DATA_HOME/relcon/store.sqlite`, else under `~/.local/share`.
+pub fn default_url() -> String {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    format!(
+        "sqlite://{}",
+        base.join("relcon").join("store.sqlite").display()
+    )
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Store {
+    /// Opens (creating when needed) the store at `url`, applying the schema.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let db = |source| StoreError::Database {
+            url: url.to_string(),
+            source,
+        };
+        let path = url
+            .strip_prefix("sqlite://")
+            .ok_or_else(|| StoreError::Url(url.to_string()))?;
+        if let Some(parent) = std::path::Path::new(path)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent).map_err(|e| db(sqlx::Error::Io(e)))?;
+        }
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
+            .map_err(db)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // A commit survives the process being killed the moment after.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(db)?;
+        // A store from a newer relcon is refused before anything is written to it.
+        let version: Option<String> =
+            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'schema_version'")
+                .fetch_optional(&pool)
+                .await
+                .unwrap_or(None);
+        if let Some(found) = version
+            .and_then(|v| v.parse::<i64>().ok())
+            .filter(|v| *v > SCHEMA_VERSION)
+        {
+            return Err(StoreError::Newer {
+                url: url.to_string(),
+                found,
+            });
+        }
+        sqlx::migrate!("migrations/sqlite")
+            .run(&pool)
+            .await
+            .map_err(|e| db(e.into()))?;
+        sqlx::query("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)")
+            .bind(SCHEMA_VERSION.to_string())
+            .execute(&pool)
+            .await
+            .map_err(db)?;
+        // The fingerprint key is made once per store and never leaves it.
+        sqlx::query("INSERT OR IGNORE INTO meta (key, value) VALUES ('hmac_key', ?)")
+            .bind(hex(&rand::random::<[u8; 32]>()))
+            .execute(&pool)
+            .await
+            .map_err(db)?;
+        let key_hex: String = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'hmac_key'")
+            .fetch_one(&pool)
+            .await
+            .map_err(db)?;
+        let mut key = [0u8; 32];
+        for (i, byte) in key.iter_mut().enumerate() {
+            *byte =
+                u8::from_str_radix(key_hex.get(2 * i..2 * i + 2).unwrap_or("00"), 16).unwrap_or(0);
+        }
+        Ok(Store {
+            url: url.to_string(),
+            pool,
+            key,
+        })
+    }
+
+    fn db(&self, source: sqlx::Error) -> StoreError {
+        StoreError::Database {
+            url: self.url.clone(),
+            source,
+        }
+    }
+
+    /// The store's URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The store's key for fingerprints.
+    pub fn fingerprint_key(&self) -> [u8; 32] {
+        self.key
+    }
+
+    /// Starts a session: its row and its first event.
+    pub async fn create_session(
+        &self,
+        id: &str,
+        actor: &str,
+        body: &Body,
+    ) -> Result<StoredEvent, StoreError> {
+        let Body::SessionStarted {
+            checklist,
+            environment,
+            ..
+        } = body
+        else {
+            return Err(StoreError::NoSession(id.to_string()));
+        };
+        sqlx::query("INSERT INTO sessions (id, checklist_id, checklist_sha256, environment, started_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(id)
+            .bind(&checklist.id)
+            .bind(&checklist.sha256)
+            .bind(environment)
+            .bind(crate::report::model::timestamp(std::time::SystemTime::now()))
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.db(e))?;
+        self.append(id, actor, body).await
+    }
+
+    /// Appends an event and commits it; returns it once it is durable. A closed session
+    /// accepts nothing more.
+    pub async fn append(
+        &self,
+        session: &str,
+        actor: &str,
+        body: &Body,
+    ) -> Result<StoredEvent, StoreError> {
+        let (kind, payload) = body.split();
+        let mut conn = self.pool.acquire().await.map_err(|e| self.db(e))?;
+        // IMMEDIATE takes the write lock first, so two processes cannot take the same seq.
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| self.db(e))?;
+        let result = async {
+            let last = sqlx::query("SELECT seq, hash FROM events WHERE session_id = ? ORDER BY seq DESC LIMIT 1").bind(session).fetch_optional(&mut *conn).await.map_err(|e| self.db(e))?;
+            let (seq, prev) = match last {
+                Some(row) => (row.get::<i64, _>(0) + 1, row.get::<String, _>(1)),
+                None => (1, GENESIS.to_string()),
+            };
+            if seq > 1 {
+                let closed: Option<i64> = sqlx::query_scalar("SELECT seq FROM events WHERE session_id = ? AND type = 'session_closed' LIMIT 1").bind(session).fetch_optional(&mut *conn).await.map_err(|e| self.db(e))?;
+                if closed.is_some() {
+                    return Err(StoreError::Closed(session.to_string()));
+                }
+            }
+            let at = crate::report::model::timestamp_millis(std::time::SystemTime::now());
+            let event_hash = hash(session, seq, &at, actor, &kind, &payload, &prev);
+            sqlx::query("INSERT INTO events (session_id, seq, at, actor, type, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+                .bind(session)
+                .bind(seq)
+                .bind(&at)
+                .bind(actor)
+                .bind(&kind)
+                .bind(payload.to_string())
+                .bind(&prev)
+                .bind(&event_hash)
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| self.db(e))?;
+            Ok(StoredEvent { session: session.to_string(), seq, at, actor: actor.to_string(), kind: kind.clone(), payload: payload.clone(), prev_hash: prev, hash: event_hash })
+        }
+        .await;
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        sqlx::query(end)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| self.db(e))?;
+        result
+    }
+
+    /// A session's events, in order.
+    pub async fn events(&self, session: &str) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = sqlx::query("SELECT seq, at, actor, type, payload, prev_hash, hash FROM events WHERE session_id = ? ORDER BY seq").bind(session).fetch_all(&self.pool).await.map_err(|e| self.db(e))?;
+        Ok(rows
+            .into_iter()
+            .map(|row| StoredEvent {
+                session: session.to_string(),
+                seq: row.get(0),
+                at: row.get(1),
+                actor: row.get(2),
+                kind: row.get(3),
+                payload: serde_json::from_str(row.get::<&str, _>(4))
+                    .unwrap_or(serde_json::Value::Null),
+                prev_hash: row.get(5),
+                hash: row.get(6),
+            })
+            .collect())
+    }
+
+    /// Opens a session: its chain verified (against `expected` when given), its events folded.
+    pub async fn open_session(
+        &self,
+        id: &str,
+        expected: Option<&Head>,
+    ) -> Result<Session, StoreError> {
+        let events = self.events(id).await?;
+        if events.is_empty() {
+            return Err(StoreError::NoSession(id.to_string()));
+        }
+        let head = verify_chain(id, &events, expected)?;
+        Session::fold(&events, head).ok_or_else(|| {
+            StoreError::Broken(Broken {
+                session: id.to_string(),
+                seq: 1,
+                why: "it is not a session start".into(),
+            })
+        })
+    }
+
+    /// Every session, newest first.
+    pub async fn sessions(&self) -> Result<Vec<SessionSummary>, StoreError> {
+        let rows = sqlx::query("SELECT id, checklist_id, checklist_sha256, environment, started_at FROM sessions ORDER BY started_at DESC, id DESC").fetch_all(&self.pool).await.map_err(|e| self.db(e))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| SessionSummary {
+                id: r.get(0),
+                checklist_id: r.get(1),
+                checklist_sha256: r.get(2),
+                environment: r.get(3),
+                started_at: r.get(4),
+            })
+            .collect())
+    }
+
+    /// The latest session of `checklist_id` in `environment` that is not closed.
+    pub async fn latest_open(
+        &self,
+        checklist_id: &str,
+        environment: Option<&str>,
+    ) -> Result<Option<String>, StoreError> {
+        let id: Option<String> = sqlx::query_scalar(
+            "SELECT s.id FROM sessions s WHERE s.checklist_id = ? AND s.environment IS ? AND NOT EXISTS (SELECT 1 FROM events e WHERE e.session_id = s.id AND e.type = 'session_closed') ORDER BY s.started_at DESC, s.id DESC LIMIT 1",
+        )
+        .bind(checklist_id)
+        .bind(environment)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?;
+        Ok(id)
+    }
+
+    /// Adds output lines of a run (numbered from `first`), keeping the last [`OUTPUT_CAP`].
+    pub async fn add_output(
+        &self,
+        session: &str,
+        run_id: &str,
+        first: u64,
+        lines: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
+        for (i, (stream, line)) in lines.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO output (session_id, run_id, n, stream, line) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(session)
+            .bind(run_id)
+            .bind((first + i as u64) as i64)
+            .bind(stream)
+            .bind(line)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.db(e))?;
+        }
+        let last = first + lines.len() as u64;
+        if last > OUTPUT_CAP {
+            sqlx::query("DELETE FROM output WHERE session_id = ? AND run_id = ? AND n < ?")
+                .bind(session)
+                .bind(run_id)
+                .bind((last - OUTPUT_CAP) as i64)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.db(e))?;
+        }
+        tx.commit().await.map_err(|e| self.db(e))
+    }
+
+    /// The kept output lines of a run: (stream, line), oldest first.
+    pub async fn output(
+        &self,
+        session: &str,
+        run_id: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT stream, line FROM output WHERE session_id = ? AND run_id = ? ORDER BY n",
+        )
+        .bind(session)
+        .bind(run_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?;
+        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    /// Closes the pool (pending writes are already committed).
+    pub async fn close(self) {
+        self.pool.close().await;
+    }
+
+    /// A connection for tests that tamper with the log on purpose.
+    pub async fn raw(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Sqlite>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(|e| self.db(e))?;
+        conn.ping().await.map_err(|e| self.db(e))?;
+        Ok(conn)
+    }
+}

@@ -43,11 +43,17 @@ impl From<Output> for Ran {
     }
 }
 
-/// Runs `relcon` with `args` in `dir`.
+/// The store of runs made in `dir`.
+pub fn store_in(dir: &Path) -> String {
+    format!("sqlite://{}", dir.join("store.sqlite").display())
+}
+
+/// Runs `relcon` with `args` in `dir`, with a store in `dir`.
 pub fn run_in(dir: &Path, args: &[&str]) -> Ran {
     relcon()
         .args(args)
         .current_dir(dir)
+        .env("RELCON_STORE", store_in(dir))
         .env_remove("RUST_BACKTRACE")
         .output()
         .expect("relcon runs")
@@ -166,6 +172,7 @@ pub async fn run_checklist_with(
         options: &options,
         emitter: Emitter::new(sender, redactor),
         cancel,
+        prior: Vec::new(),
     };
     let results = runner.run().await;
     drop(runner);

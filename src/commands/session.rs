@@ -1,0 +1,359 @@
+//! `relcon sessions`, `relcon signoff` and `relcon close`: the store's sessions listed, a
+//! manual item signed, a session closed. Each opens the session (verifying its chain) and
+//! works from the checklist copy the session started with.
+
+use std::collections::BTreeMap;
+
+use crate::checklist::Checklist;
+use crate::engine::plan::{Plan, Scope};
+use crate::engine::status::Verdict;
+use crate::exit;
+use crate::report::model::{signers_needed, Report};
+use crate::store::session::{Body, Session, SignoffStatus};
+use crate::store::Store;
+
+/// Bad input, said in one line; exit 2.
+fn refuse(message: impl std::fmt::Display) -> u8 {
+    eprintln!("error: {message}");
+    exit::BAD_INPUT
+}
+
+async fn open(url: Option<&str>) -> Result<Store, String> {
+    Store::open(
+        &url.map(String::from)
+            .unwrap_or_else(crate::store::default_url),
+    )
+    .await
+    .map_err(|e| e.to_string())
+}
+
+/// The checklist a session started with.
+fn checklist_of(session: &Session) -> Result<Checklist, String> {
+    Checklist::from_bytes(&session.checklist.name, session.checklist.source.as_bytes()).map_err(
+        |invalid| {
+            format!(
+                "the checklist copy of session {} does not validate ({} errors)",
+                session.id,
+                invalid.problems.len()
+            )
+        },
+    )
+}
+
+/// The report of the whole session (every item in scope).
+fn full_report(session: &Session, checklist: &Checklist) -> Result<Report, String> {
+    let plan = Plan::new(checklist, session.environment.clone(), &Scope::default())
+        .map_err(|e| e.to_string())?;
+    Ok(Report::of_session(&plan, session))
+}
+
+/// `relcon sessions`: one line per session, newest first.
+pub async fn list(store: Option<&str>) -> u8 {
+    let store = match open(store).await {
+        Ok(store) => store,
+        Err(err) => return refuse(err),
+    };
+    let sessions = match store.sessions().await {
+        Ok(sessions) => sessions,
+        Err(err) => return refuse(err),
+    };
+    if sessions.is_empty() {
+        println!("no sessions in {}", store.url());
+        store.close().await;
+        return exit::GO;
+    }
+    println!("{:<36}  {:<16} {:<11} {:<20}  {:<10}  counts (pass/warn/fail/error/skip/blocked/pending)  operators", "session", "checklist", "environment", "started", "verdict");
+    for summary in sessions {
+        let line = match store.open_session(&summary.id, None).await {
+            Ok(session) => match checklist_of(&session).and_then(|c| full_report(&session, &c)) {
+                Ok(report) => {
+                    let c = &report.counts;
+                    let verdict = if session.closed.is_some() {
+                        format!("{} (closed)", report.verdict.name())
+                    } else {
+                        report.verdict.name().to_string()
+                    };
+                    format!(
+                        "{:<10}  {}/{}/{}/{}/{}/{}/{}  {}",
+                        verdict,
+                        c.pass,
+                        c.warn,
+                        c.fail,
+                        c.error,
+                        c.skip,
+                        c.blocked,
+                        c.pending,
+                        session.operators.join(", ")
+                    )
+                }
+                Err(err) => format!("unreadable: {err}"),
+            },
+            Err(err) => format!("BROKEN: {err}"),
+        };
+        println!(
+            "{:<36}  {:<16} {:<11} {:<20}  {line}",
+            summary.id,
+            summary.checklist_id,
+            summary.environment.as_deref().unwrap_or("-"),
+            summary.started_at
+        );
+    }
+    store.close().await;
+    exit::GO
+}
+
+/// What `relcon signoff` was asked.
+#[derive(Debug, Clone)]
+pub struct SignoffArgs {
+    /// The item.
+    pub item: String,
+    /// The session.
+    pub session: String,
+    /// Who signs.
+    pub by: Option<String>,
+    /// done, failed or na.
+    pub status: SignoffStatus,
+    /// The note.
+    pub note: Option<String>,
+    /// KEY=VALUE evidence fields.
+    pub evidence: Vec<String>,
+    /// The store.
+    pub store: Option<String>,
+}
+
+/// Checks an evidence value against its field's format and pattern.
+fn evidence_problem(key: &str, value: &str, field: &toml::Table) -> Option<String> {
+    match field
+        .get("format")
+        .and_then(toml::Value::as_str)
+        .unwrap_or("text")
+    {
+        "url"
+            if url::Url::parse(value)
+                .map(|u| !u.has_host())
+                .unwrap_or(true) =>
+        {
+            return Some(format!("evidence `{key}` must be a URL"))
+        }
+        "digest"
+            if !value
+                .strip_prefix("sha256:")
+                .is_some_and(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit())) =>
+        {
+            return Some(format!(
+                "evidence `{key}` must be a digest such as sha256:<64 hex>"
+            ))
+        }
+        _ => {}
+    }
+    let pattern = field.get("pattern").and_then(toml::Value::as_str)?;
+    match regex::Regex::new(pattern) {
+        Ok(re) if !re.is_match(value) => Some(format!("evidence `{key}` must match {pattern}")),
+        _ => None,
+    }
+}
+
+/// `relcon signoff`: checks the sign-off against the item, records it, and closes the
+/// session when that completes it.
+pub async fn signoff(args: SignoffArgs) -> u8 {
+    let store = match open(args.store.as_deref()).await {
+        Ok(store) => store,
+        Err(err) => return refuse(err),
+    };
+    let session = match store.open_session(&args.session, None).await {
+        Ok(session) => session,
+        Err(err) => return refuse(err),
+    };
+    if let Some(reason) = &session.closed {
+        return refuse(format!(
+            "session {} is closed ({reason}): it accepts no new sign-offs",
+            session.id
+        ));
+    }
+    let checklist = match checklist_of(&session) {
+        Ok(checklist) => checklist,
+        Err(err) => return refuse(err),
+    };
+    let Some(item) = checklist.item(&args.item) else {
+        let hint = crate::checklist::spec::did_you_mean(
+            &args.item,
+            checklist.items.iter().map(|i| i.id.as_str()),
+        )
+        .map_or(String::new(), |c| format!(" (did you mean `{c}`?)"));
+        return refuse(format!(
+            "no item `{}` in checklist {}{hint}",
+            args.item, checklist.id
+        ));
+    };
+    if item.kind.automated {
+        return refuse(format!("`{}` is a {} check, not a manual item: it is run (relcon run --session {} --only {}), not signed", item.id, item.kind.name, session.id, item.id));
+    }
+    let by = crate::commands::run::operator(args.by.as_deref()).await;
+    if session
+        .signoffs
+        .get(&item.id)
+        .is_some_and(|s| s.iter().any(|s| s.by == by))
+    {
+        return refuse(format!(
+            "{by} has already signed `{}` in session {}; a second signer must be someone else",
+            item.id, session.id
+        ));
+    }
+    let note = args.note.clone().unwrap_or_default();
+    if args.status == SignoffStatus::Na && note.trim().is_empty() {
+        return refuse(format!(
+            "signing `{}` not applicable needs a --note saying why",
+            item.id
+        ));
+    }
+    let mut evidence = BTreeMap::new();
+    for pair in &args.evidence {
+        match pair.split_once('=') {
+            Some((key, value)) if !key.is_empty() => {
+                evidence.insert(key.to_string(), value.to_string());
+            }
+            _ => return refuse(format!("--evidence `{pair}` is not KEY=VALUE")),
+        }
+    }
+    let config = item.resolve(session.environment.as_deref()).config;
+    let fields: Vec<&toml::Table> = config
+        .get("evidence")
+        .and_then(toml::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(toml::Value::as_table)
+        .collect();
+    for key in evidence.keys() {
+        if !fields
+            .iter()
+            .any(|f| f.get("key").and_then(toml::Value::as_str) == Some(key))
+        {
+            let known: Vec<&str> = fields
+                .iter()
+                .filter_map(|f| f.get("key").and_then(toml::Value::as_str))
+                .collect();
+            return refuse(format!(
+                "`{}` asks for no evidence `{key}` (it asks for: {})",
+                item.id,
+                if known.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    known.join(", ")
+                }
+            ));
+        }
+    }
+    if args.status == SignoffStatus::Done {
+        for field in &fields {
+            let key = field
+                .get("key")
+                .and_then(toml::Value::as_str)
+                .unwrap_or_default();
+            let required = field
+                .get("required")
+                .and_then(toml::Value::as_bool)
+                .unwrap_or(true);
+            match evidence.get(key) {
+                None if required => {
+                    let label = field
+                        .get("label")
+                        .and_then(toml::Value::as_str)
+                        .unwrap_or(key);
+                    return refuse(format!(
+                        "signing `{}` done needs --evidence {key}=… ({label})",
+                        item.id
+                    ));
+                }
+                Some(value) => {
+                    if let Some(problem) = evidence_problem(key, value, field) {
+                        return refuse(problem);
+                    }
+                }
+                None => {}
+            }
+        }
+    }
+    let body = Body::Signoff {
+        item: item.id.clone(),
+        status: args.status,
+        note,
+        evidence,
+        signature: None,
+    };
+    if let Err(err) = store.append(&session.id, &by, &body).await {
+        return refuse(err);
+    }
+    // Acknowledged only now that it is committed.
+    let session = match store.open_session(&session.id, None).await {
+        Ok(session) => session,
+        Err(err) => return refuse(err),
+    };
+    let plan_entry = Plan::new(&checklist, session.environment.clone(), &Scope::default())
+        .ok()
+        .and_then(|p| {
+            p.entries
+                .iter()
+                .find(|e| e.item.id == item.id)
+                .map(|e| signers_needed(e))
+        });
+    let (status, summary) = session.signed_status(&item.id, plan_entry.unwrap_or(1));
+    eprintln!(
+        "signed `{}` {} as {by}: {} ({summary})",
+        item.id,
+        serde_json::to_value(args.status)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default(),
+        status.name()
+    );
+    if let Ok(report) = full_report(&session, &checklist) {
+        if report.verdict == Verdict::Go {
+            if let Err(err) = store
+                .append(
+                    &session.id,
+                    &by,
+                    &Body::SessionClosed {
+                        reason: "every required item passed".into(),
+                    },
+                )
+                .await
+            {
+                return refuse(err);
+            }
+            eprintln!("session {} closed: every required item passed", session.id);
+        }
+    }
+    store.close().await;
+    exit::GO
+}
+
+/// `relcon close`: closes a session; it accepts no new results after.
+pub async fn close(session_id: &str, by: Option<&str>, store: Option<&str>) -> u8 {
+    let store = match open(store).await {
+        Ok(store) => store,
+        Err(err) => return refuse(err),
+    };
+    let session = match store.open_session(session_id, None).await {
+        Ok(session) => session,
+        Err(err) => return refuse(err),
+    };
+    if let Some(reason) = &session.closed {
+        return refuse(format!("session {session_id} is already closed ({reason})"));
+    }
+    let by = crate::commands::run::operator(by).await;
+    if let Err(err) = store
+        .append(
+            session_id,
+            &by,
+            &Body::SessionClosed {
+                reason: format!("closed by {by}"),
+            },
+        )
+        .await
+    {
+        return refuse(err);
+    }
+    eprintln!("session {session_id} closed by {by}");
+    store.close().await;
+    exit::GO
+}

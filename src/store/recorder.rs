@@ -1,0 +1,107 @@
+//! Records a run's events in the store as they happen, and passes each on only once it is
+//! committed: what the operator sees has been acknowledged by the store.
+
+use std::collections::BTreeMap;
+
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+
+use super::session::{Body, OutputDigest};
+use super::{Store, StoreError, OUTPUT_CAP};
+use crate::engine::event::Event;
+
+/// How many output lines are written at once.
+const BATCH: usize = 256;
+
+struct Run {
+    id: String,
+    lines: u64,
+    pending: Vec<(String, String)>,
+}
+
+async fn flush(store: &Store, session: &str, run: &mut Run) -> Result<(), StoreError> {
+    if run.pending.is_empty() {
+        return Ok(());
+    }
+    let first = run.lines - run.pending.len() as u64;
+    store
+        .add_output(session, &run.id, first, &run.pending)
+        .await?;
+    run.pending.clear();
+    Ok(())
+}
+
+/// Records `input` in `session` as `actor`, forwarding each event to `output` after its
+/// commit. Stops at the first store error.
+pub async fn record(
+    store: Store,
+    session: String,
+    actor: String,
+    mut input: UnboundedReceiver<Event>,
+    output: UnboundedSender<Event>,
+) -> Result<(), StoreError> {
+    let mut runs: BTreeMap<String, Run> = BTreeMap::new();
+    while let Some(event) = input.recv().await {
+        match &event {
+            Event::Started { id, attempt, .. } => {
+                if *attempt == 1 || !runs.contains_key(id) {
+                    let run_id = uuid::Uuid::now_v7().to_string();
+                    store
+                        .append(
+                            &session,
+                            &actor,
+                            &Body::RunStarted {
+                                item: id.clone(),
+                                run_id: run_id.clone(),
+                            },
+                        )
+                        .await?;
+                    runs.insert(
+                        id.clone(),
+                        Run {
+                            id: run_id,
+                            lines: 0,
+                            pending: Vec::new(),
+                        },
+                    );
+                }
+            }
+            Event::Output { id, stream, line } => {
+                if let Some(run) = runs.get_mut(id) {
+                    run.lines += 1;
+                    let stream = serde_json::to_value(stream)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default();
+                    run.pending.push((stream, line.clone()));
+                    if run.pending.len() >= BATCH {
+                        flush(&store, &session, run).await?;
+                    }
+                }
+            }
+            Event::Finished { id, result } => {
+                let mut run = runs.remove(id);
+                if let Some(run) = run.as_mut() {
+                    flush(&store, &session, run).await?;
+                }
+                let body = Body::Result {
+                    item: id.clone(),
+                    run_id: run.as_ref().map(|r| r.id.clone()),
+                    status: result.status,
+                    summary: result.summary.clone(),
+                    evidence: result.evidence.clone(),
+                    started_at: result.started_at.map(crate::report::model::timestamp),
+                    duration_ms: result.duration.as_millis() as u64,
+                    attempts: result.attempts,
+                    output: run.filter(|r| r.lines > 0).map(|r| OutputDigest {
+                        lines: r.lines.min(OUTPUT_CAP),
+                        dropped: r.lines.saturating_sub(OUTPUT_CAP),
+                    }),
+                };
+                store.append(&session, &actor, &body).await?;
+            }
+        }
+        // The consumer may have gone (a closed terminal): recording goes on regardless.
+        let _ = output.send(event);
+    }
+    Ok(())
+}
