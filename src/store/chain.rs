@@ -23,48 +23,49 @@ pub struct StoredEvent {
     /// What kind of event.
     #[serde(rename = "type")]
     pub kind: String,
-    /// Its content.
-    pub payload: serde_json::Value,
+    /// Its content, as canonical JSON text (RFC 8785).
+    pub payload_json: String,
     /// The previous event's hash.
     pub prev_hash: String,
     /// This event's hash.
     pub hash: String,
 }
 
-#[derive(Serialize)]
-struct Hashed<'e> {
-    session: &'e str,
-    seq: i64,
-    at: &'e str,
-    actor: &'e str,
-    #[serde(rename = "type")]
-    kind: &'e str,
-    payload: &'e serde_json::Value,
-    prev_hash: &'e str,
+impl StoredEvent {
+    /// Its content, parsed.
+    pub fn payload(&self) -> serde_json::Value {
+        serde_json::from_str(&self.payload_json).unwrap_or(serde_json::Value::Null)
+    }
 }
 
-/// The hash of an event's fields (everything but the hash itself).
+/// RFC 8785 canonical JSON of a value (payloads hold no floats, so it cannot fail on one).
+pub fn canonical(value: &serde_json::Value) -> String {
+    serde_jcs::to_string(value).unwrap_or_else(|_| "null".into())
+}
+
+/// The hash of an event's fields (everything but the hash itself): SHA-256 of the RFC 8785
+/// canonical JSON object of them. Its keys are written in canonical (sorted) order around
+/// the payload's own canonical text, so verifying needs no re-serialising.
 pub fn hash(
     session: &str,
     seq: i64,
     at: &str,
     actor: &str,
     kind: &str,
-    payload: &serde_json::Value,
+    payload_json: &str,
     prev_hash: &str,
 ) -> String {
-    let fields = Hashed {
-        session,
-        seq,
-        at,
-        actor,
-        kind,
-        payload,
-        prev_hash,
-    };
-    // Payloads hold no floats, so canonical serialisation cannot fail on a number.
-    let bytes = serde_jcs::to_vec(&fields).unwrap_or_default();
-    Sha256::digest(&bytes)
+    // serde_json escapes strings exactly as RFC 8785 does.
+    let text = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    let object = format!(
+        "{{\"actor\":{},\"at\":{},\"payload\":{payload_json},\"prev_hash\":{},\"seq\":{seq},\"session\":{},\"type\":{}}}",
+        text(actor),
+        text(at),
+        text(prev_hash),
+        text(session),
+        text(kind)
+    );
+    Sha256::digest(object.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
@@ -127,7 +128,7 @@ pub fn verify_chain(
             &event.at,
             &event.actor,
             &event.kind,
-            &event.payload,
+            &event.payload_json,
             &event.prev_hash,
         );
         if computed != event.hash {
@@ -161,4 +162,32 @@ pub fn verify_chain(
         }
     }
     Ok(head)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hash_is_over_the_rfc_8785_canonical_object() {
+        let payload = serde_json::json!({"item": "a \"b\" é\n", "n": 3, "list": [true, null], "z": {"y": 1, "x": 2}});
+        let at = "2026-11-26T07:00:00.123Z";
+        let whole = serde_json::json!({"session": "s", "seq": 7, "at": at, "actor": "alice\tb", "type": "result", "payload": payload, "prev_hash": GENESIS});
+        let expected: String = Sha256::digest(serde_jcs::to_vec(&whole).expect("canonical"))
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(
+            hash(
+                "s",
+                7,
+                at,
+                "alice\tb",
+                "result",
+                &canonical(&payload),
+                GENESIS
+            ),
+            expected
+        );
+    }
 }

@@ -16,7 +16,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Connection, Row};
 
-use chain::{hash, verify_chain, Broken, Head, StoredEvent, GENESIS};
+use chain::{canonical, hash, verify_chain, Broken, Head, StoredEvent, GENESIS};
 use session::{Body, Session};
 
 /// The schema version this build reads and writes.
@@ -226,6 +226,7 @@ impl Store {
         body: &Body,
     ) -> Result<StoredEvent, StoreError> {
         let (kind, payload) = body.split();
+        let payload = canonical(&payload);
         let mut conn = self.pool.acquire().await.map_err(|e| self.db(e))?;
         // IMMEDIATE takes the write lock first, so two processes cannot take the same seq.
         sqlx::query("BEGIN IMMEDIATE")
@@ -252,13 +253,13 @@ impl Store {
                 .bind(&at)
                 .bind(actor)
                 .bind(&kind)
-                .bind(payload.to_string())
+                                .bind(&payload)
                 .bind(&prev)
                 .bind(&event_hash)
                 .execute(&mut *conn)
                 .await
                 .map_err(|e| self.db(e))?;
-            Ok(StoredEvent { session: session.to_string(), seq, at, actor: actor.to_string(), kind: kind.clone(), payload: payload.clone(), prev_hash: prev, hash: event_hash })
+                        Ok(StoredEvent { session: session.to_string(), seq, at, actor: actor.to_string(), kind: kind.clone(), payload_json: payload.clone(), prev_hash: prev, hash: event_hash })
         }
         .await;
         let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
@@ -280,8 +281,7 @@ impl Store {
                 at: row.get(1),
                 actor: row.get(2),
                 kind: row.get(3),
-                payload: serde_json::from_str(row.get::<&str, _>(4))
-                    .unwrap_or(serde_json::Value::Null),
+                payload_json: row.get(4),
                 prev_hash: row.get(5),
                 hash: row.get(6),
             })

@@ -130,9 +130,10 @@ impl Body {
         )
     }
 
-    /// Reads a stored type and payload back.
-    pub fn join(kind: &str, payload: &serde_json::Value) -> Option<Self> {
-        serde_json::from_value(serde_json::json!({ "type": kind, "payload": payload })).ok()
+    /// Reads a stored type and payload (JSON text) back.
+    pub fn join(kind: &str, payload_json: &str) -> Option<Self> {
+        let kind = serde_json::to_string(kind).ok()?;
+        serde_json::from_str(&format!("{{\"type\":{kind},\"payload\":{payload_json}}}")).ok()
     }
 }
 
@@ -209,7 +210,7 @@ impl Session {
             checklist,
             environment,
             production,
-        }) = Body::join(&first.kind, &first.payload)
+        }) = Body::join(&first.kind, &first.payload_json)
         else {
             return None;
         };
@@ -230,7 +231,7 @@ impl Session {
             if !session.operators.contains(&event.actor) {
                 session.operators.push(event.actor.clone());
             }
-            match Body::join(&event.kind, &event.payload) {
+            match Body::join(&event.kind, &event.payload_json) {
                 Some(Body::RunStarted { item, run_id }) => {
                     session.running.insert(item, (run_id, event.actor.clone()));
                 }

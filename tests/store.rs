@@ -1,0 +1,543 @@
+//! The store with real SQLite files and real processes: tampering with the event log is
+//! detected at the first bad event, a newer store is refused, a run killed with SIGKILL
+//! resumes with every acknowledged result, sign-offs are checked and kept, output is capped.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::{command_item, item, report, run_in, store_in, HEADER};
+use relcon::store::chain::{verify_chain, Head};
+use relcon::store::session::{Body, ChecklistCopy};
+use relcon::store::Store;
+
+async fn store_with_events(dir: &Path, count: usize) -> (Store, String) {
+    let store = Store::open(&store_in(dir)).await.expect("store opens");
+    let checklist = ChecklistCopy {
+        id: "c".into(),
+        title: "C".into(),
+        version: 1,
+        sha256: "0".repeat(64),
+        name: "c.toml".into(),
+        source: String::new(),
+    };
+    store
+        .create_session(
+            "s1",
+            "alice",
+            &Body::SessionStarted {
+                checklist,
+                environment: None,
+                production: false,
+            },
+        )
+        .await
+        .expect("session");
+    for n in 1..count {
+        store
+            .append(
+                "s1",
+                "alice",
+                &Body::Skipped {
+                    item: format!("i{n}"),
+                    reason: "test".into(),
+                },
+            )
+            .await
+            .expect("append");
+    }
+    (store, "s1".into())
+}
+
+async fn sql(store: &Store, statements: &[&str]) {
+    let mut conn = store.raw().await.expect("a connection");
+    for statement in statements {
+        sqlx::query(statement)
+            .execute(&mut *conn)
+            .await
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+}
+
+async fn broken_at(store: &Store) -> (i64, String) {
+    let err = store
+        .open_session("s1", None)
+        .await
+        .expect_err("the chain is broken");
+    match err {
+        relcon::store::StoreError::Broken(broken) => (broken.seq, broken.why),
+        other => panic!("not a broken chain: {other}"),
+    }
+}
+
+#[tokio::test]
+async fn an_intact_log_verifies_and_folds() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (store, id) = store_with_events(dir.path(), 5).await;
+    let session = store.open_session(&id, None).await.expect("opens");
+    assert_eq!(session.head.count, 5);
+    assert_eq!(session.records.len(), 4);
+    assert_eq!(session.operators, vec!["alice"]);
+}
+
+#[tokio::test]
+async fn an_edited_event_is_found() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (store, _) = store_with_events(dir.path(), 5).await;
+    sql(
+        &store,
+        &["UPDATE events SET payload = replace(payload, 'test', 'forged') WHERE seq = 3"],
+    )
+    .await;
+    let (seq, why) = broken_at(&store).await;
+    assert_eq!(seq, 3);
+    assert!(why.contains("edited"), "{why}");
+}
+
+#[tokio::test]
+async fn an_edited_actor_or_time_is_found() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (store, _) = store_with_events(dir.path(), 5).await;
+    sql(
+        &store,
+        &["UPDATE events SET actor = 'mallory' WHERE seq = 4"],
+    )
+    .await;
+    assert_eq!(broken_at(&store).await.0, 4);
+}
+
+#[tokio::test]
+async fn a_deleted_event_is_found() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (store, _) = store_with_events(dir.path(), 5).await;
+    sql(&store, &["DELETE FROM events WHERE seq = 3"]).await;
+    let (seq, why) = broken_at(&store).await;
+    assert_eq!(seq, 3);
+    assert!(why.contains("deleted"), "{why}");
+}
+
+#[tokio::test]
+async fn an_inserted_event_is_found() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (store, _) = store_with_events(dir.path(), 5).await;
+    // Make room after event 2 and copy event 2 into it, as a forger would.
+    sql(&store, &[
+        "UPDATE events SET seq = seq + 100 WHERE seq >= 3",
+        "UPDATE events SET seq = seq - 99 WHERE seq >= 103",
+        "INSERT INTO events SELECT session_id, 3, at, actor, type, payload, hash, hash FROM events WHERE seq = 2",
+    ])
+    .await;
+    assert_eq!(broken_at(&store).await.0, 3);
+}
+
+#[tokio::test]
+async fn reordered_events_are_found() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (store, _) = store_with_events(dir.path(), 5).await;
+    sql(
+        &store,
+        &[
+            "UPDATE events SET seq = 100 WHERE seq = 2",
+            "UPDATE events SET seq = 2 WHERE seq = 3",
+            "UPDATE events SET seq = 3 WHERE seq = 100",
+        ],
+    )
+    .await;
+    assert_eq!(broken_at(&store).await.0, 2);
+}
+
+#[tokio::test]
+async fn a_truncated_tail_is_found_against_a_recorded_head() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (store, id) = store_with_events(dir.path(), 5).await;
+    let head = store.open_session(&id, None).await.expect("opens").head;
+    sql(&store, &["DELETE FROM events WHERE seq = 5"]).await;
+    // The shorter log is consistent in itself…
+    assert!(store.open_session(&id, None).await.is_ok());
+    // …but not with the head printed earlier.
+    let err = verify_chain(&id, &store.events(&id).await.expect("events"), Some(&head))
+        .expect_err("truncated");
+    assert_eq!(err.seq, 5);
+    assert!(err.why.contains("truncated"), "{}", err.why);
+    let wrong = Head {
+        count: 4,
+        hash: "f".repeat(64),
+    };
+    assert!(verify_chain(&id, &store.events(&id).await.expect("events"), Some(&wrong)).is_err());
+}
+
+#[tokio::test]
+async fn a_store_from_a_newer_relcon_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (store, _) = store_with_events(dir.path(), 2).await;
+    sql(
+        &store,
+        &["UPDATE meta SET value = '99' WHERE key = 'schema_version'"],
+    )
+    .await;
+    store.close().await;
+    let err = Store::open(&store_in(dir.path()))
+        .await
+        .expect_err("refused");
+    assert!(
+        err.to_string()
+            .contains("written by a newer relcon (schema version 99; this one knows 1)"),
+        "{err}"
+    );
+    let ran = run_in(dir.path(), &["sessions"]);
+    assert_eq!(ran.code, 2);
+    assert!(ran.stderr.contains("newer relcon"), "{}", ran.stderr);
+}
+
+#[tokio::test]
+async fn two_stores_fingerprint_one_value_differently() {
+    let (a, b) = (
+        tempfile::tempdir().expect("temp dir"),
+        tempfile::tempdir().expect("temp dir"),
+    );
+    let key = |dir: &Path| {
+        let url = store_in(dir);
+        async move { Store::open(&url).await.expect("store").fingerprint_key() }
+    };
+    let (key_a, key_b) = (key(a.path()).await, key(b.path()).await);
+    assert_ne!(key_a, key_b);
+    assert_eq!(key_a, key(a.path()).await, "a store keeps its key");
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    std::fs::write(dir.join(name), text).expect("writes");
+    dir.join(name).display().to_string()
+}
+
+/// Starts `relcon run` in `dir`, and SIGKILLs it once a stderr line satisfies `until`.
+fn run_and_kill(dir: &Path, args: &[&str], until: impl Fn(&[String]) -> bool) -> Vec<String> {
+    let mut child = common::relcon()
+        .args(args)
+        .current_dir(dir)
+        .env("RELCON_STORE", store_in(dir))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("relcon starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = sender.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    while !until(&seen) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        seen.push(
+            receiver
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("never got there: {seen:?}")),
+        );
+    }
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    seen
+}
+
+#[test]
+fn a_run_killed_with_sigkill_resumes_with_every_acknowledged_result() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let marker = dir.path().join("second-time");
+    let items = command_item("quick", "true", "")
+        + &command_item("slow", &format!("test -f {0} || (touch {0}; sleep 60)", marker.display()), "needs = [\"quick\"]")
+        + "\n[[item]]\nid = \"sign\"\nsection = \"Checks\"\ntitle = \"Sign\"\nkind = \"manual\"\nhelp = \"Sign it.\"\n";
+    let path = write(dir.path(), "c.toml", &format!("{HEADER}{items}"));
+    let seen = run_and_kill(dir.path(), &["run", &path], |lines| {
+        lines
+            .iter()
+            .any(|l| l.contains("pass") && l.contains("quick"))
+            && lines
+                .iter()
+                .any(|l| l.contains("start") && l.ends_with("slow"))
+    });
+    assert!(seen.iter().any(|l| l.starts_with("session ")));
+
+    // Acknowledged results are there; the killed run shows as interrupted, never pass.
+    let ran = run_in(
+        dir.path(),
+        &["run", &path, "--resume", "--only", "quick", "--json"],
+    );
+    let doc = report(&ran.stdout);
+    assert_eq!(item(&doc, "quick")["status"], "pass");
+    assert_eq!(item(&doc, "quick")["attempts"], 1, "not run again");
+    assert_eq!(item(&doc, "slow")["status"], "pending");
+    assert!(
+        item(&doc, "slow")["summary"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("interrupted")),
+        "{}",
+        item(&doc, "slow")
+    );
+
+    // A sign-off, then a run killed right after it: the sign-off stays.
+    let session = doc["session"]["id"]
+        .as_str()
+        .expect("a session id")
+        .to_string();
+    let signed = run_in(
+        dir.path(),
+        &[
+            "signoff",
+            "sign",
+            "--session",
+            &session,
+            "--as",
+            "alice",
+            "--status",
+            "done",
+        ],
+    );
+    assert_eq!(signed.code, 0, "{}", signed.stderr);
+    run_and_kill(
+        dir.path(),
+        &["run", &path, "--session", &session],
+        |lines| lines.iter().any(|l| l.starts_with("session ")),
+    );
+
+    // Resuming runs what is not finished; everything passes and the session closes.
+    let ran = run_in(dir.path(), &["run", &path, "--resume", "--json"]);
+    let doc = report(&ran.stdout);
+    assert_eq!(doc["session"]["id"], session.as_str());
+    assert_eq!(item(&doc, "slow")["status"], "pass");
+    assert_eq!(item(&doc, "sign")["status"], "pass");
+    assert_eq!(item(&doc, "sign")["signoffs"][0]["by"], "alice");
+    assert_eq!(
+        (ran.code, doc["verdict"].clone()),
+        (0, serde_json::json!("go"))
+    );
+    assert!(
+        ran.stderr.contains(&format!("session {session} closed")),
+        "{}",
+        ran.stderr
+    );
+    assert!(doc["events"]["count"].as_i64().is_some_and(|n| n > 5));
+
+    // A closed session takes nothing more, and --resume finds no open one.
+    let again = run_in(dir.path(), &["run", &path, "--session", &session]);
+    assert_eq!(again.code, 2);
+    assert!(again.stderr.contains("is closed"), "{}", again.stderr);
+    assert_eq!(run_in(dir.path(), &["run", &path, "--resume"]).code, 2);
+}
+
+#[test]
+fn a_tampered_session_is_refused_with_the_first_bad_event() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write(
+        dir.path(),
+        "c.toml",
+        &format!(
+            "{HEADER}{}",
+            command_item("a", "true", "") + &command_item("b", "false", "")
+        ),
+    );
+    let ran = run_in(dir.path(), &["run", &path, "--json"]);
+    let session = report(&ran.stdout)["session"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let store = Store::open(&store_in(dir.path())).await.expect("store");
+        sql(&store, &["UPDATE events SET payload = replace(payload, 'fail', 'pass') WHERE type = 'result'"]).await;
+    });
+    let ran = run_in(dir.path(), &["run", &path, "--session", &session]);
+    assert_eq!(ran.code, 2);
+    assert!(
+        ran.stderr.contains(&format!(
+            "the event log of session {session} is broken at event "
+        )),
+        "{}",
+        ran.stderr
+    );
+    let listed = run_in(dir.path(), &["sessions"]);
+    assert!(listed.stdout.contains("BROKEN"), "{}", listed.stdout);
+}
+
+#[test]
+fn signoffs_are_checked_before_they_are_recorded() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let manual = "\n[[item]]\nid = \"backup\"\nsection = \"Checks\"\ntitle = \"Backup\"\nkind = \"manual\"\nhelp = \"Take one.\"\nsignoffs = 2\nevidence = [{ key = \"snapshot_id\", label = \"Snapshot id\", pattern = '^br-' }]\n";
+    let path = write(
+        dir.path(),
+        "c.toml",
+        &format!("{HEADER}{manual}{}", command_item("auto", "true", "")),
+    );
+    let ran = run_in(dir.path(), &["run", &path, "--json"]);
+    let session = report(&ran.stdout)["session"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let sign = |extra: &[&str]| {
+        let mut args = vec!["signoff", "backup", "--session", session.as_str()];
+        args.extend_from_slice(extra);
+        run_in(dir.path(), &args)
+    };
+    for (extra, message) in [
+        (
+            vec!["--as", "alice", "--status", "done"],
+            "needs --evidence snapshot_id=",
+        ),
+        (
+            vec![
+                "--as",
+                "alice",
+                "--status",
+                "done",
+                "--evidence",
+                "snapshot_id=nope",
+            ],
+            "evidence `snapshot_id` must match ^br-",
+        ),
+        (
+            vec!["--as", "alice", "--status", "done", "--evidence", "other=1"],
+            "asks for no evidence `other`",
+        ),
+        (vec!["--as", "alice", "--status", "na"], "needs a --note"),
+    ] {
+        let ran = sign(&extra);
+        assert_eq!(ran.code, 2, "{extra:?}");
+        assert!(ran.stderr.contains(message), "{extra:?}: {}", ran.stderr);
+    }
+    let auto = run_in(
+        dir.path(),
+        &["signoff", "auto", "--session", &session, "--status", "done"],
+    );
+    assert!(
+        auto.code == 2
+            && auto
+                .stderr
+                .contains("is a command check, not a manual item"),
+        "{}",
+        auto.stderr
+    );
+    let unknown = run_in(
+        dir.path(),
+        &[
+            "signoff",
+            "bakup",
+            "--session",
+            &session,
+            "--status",
+            "done",
+        ],
+    );
+    assert!(
+        unknown.code == 2 && unknown.stderr.contains("did you mean `backup`"),
+        "{}",
+        unknown.stderr
+    );
+
+    assert_eq!(
+        sign(&[
+            "--as",
+            "alice",
+            "--status",
+            "done",
+            "--evidence",
+            "snapshot_id=br-1"
+        ])
+        .code,
+        0
+    );
+    let twice = sign(&[
+        "--as",
+        "alice",
+        "--status",
+        "done",
+        "--evidence",
+        "snapshot_id=br-1",
+    ]);
+    assert!(
+        twice.code == 2 && twice.stderr.contains("alice has already signed `backup`"),
+        "{}",
+        twice.stderr
+    );
+    let ran = run_in(dir.path(), &["run", &path, "--session", &session, "--json"]);
+    let doc = report(&ran.stdout);
+    assert_eq!(
+        (
+            item(&doc, "backup")["status"].clone(),
+            item(&doc, "backup")["summary"].clone()
+        ),
+        (
+            serde_json::json!("pending"),
+            serde_json::json!("1 of 2: alice")
+        )
+    );
+    let second = sign(&[
+        "--as",
+        "bob",
+        "--status",
+        "done",
+        "--evidence",
+        "snapshot_id=br-1",
+    ]);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert!(
+        second.stderr.contains("closed: every required item passed"),
+        "{}",
+        second.stderr
+    );
+    let late = sign(&["--as", "carol", "--status", "failed", "--note", "late"]);
+    assert!(
+        late.code == 2 && late.stderr.contains("is closed"),
+        "{}",
+        late.stderr
+    );
+    let listed = run_in(dir.path(), &["sessions"]);
+    assert!(
+        listed.stdout.contains("go (closed)") && listed.stdout.contains("alice, bob"),
+        "{}",
+        listed.stdout
+    );
+}
+
+#[test]
+fn output_is_kept_up_to_the_cap_with_a_count_of_the_rest() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write(
+        dir.path(),
+        "c.toml",
+        &format!("{HEADER}{}", command_item("chatty", "seq 1 100010", "")),
+    );
+    let ran = run_in(dir.path(), &["run", &path, "--json"]);
+    let session = report(&ran.stdout)["session"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let store = Store::open(&store_in(dir.path())).await.expect("store");
+        let events = store.events(&session).await.expect("events");
+        let result = events
+            .iter()
+            .find(|e| e.kind == "result")
+            .expect("a result");
+        assert_eq!(
+            result.payload()["output"],
+            serde_json::json!({"lines": 100000, "dropped": 10})
+        );
+        let run_id = result.payload()["run_id"]
+            .as_str()
+            .map(String::from)
+            .expect("a run id");
+        let lines = store.output(&session, &run_id).await.expect("output");
+        assert_eq!(lines.len(), 100_000);
+        assert_eq!(
+            lines.first().map(|l| l.1.as_str()),
+            Some("11"),
+            "the oldest lines are the ones dropped"
+        );
+        assert_eq!(lines.last().map(|l| l.1.as_str()), Some("100010"));
+    });
+}
