@@ -541,3 +541,25 @@ fn output_is_kept_up_to_the_cap_with_a_count_of_the_rest() {
         assert_eq!(lines.last().map(|l| l.1.as_str()), Some("100010"));
     });
 }
+
+#[test]
+fn resuming_with_a_changed_checklist_is_refused_with_both_digests() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let manual = "\n[[item]]\nid = \"sign\"\nsection = \"Checks\"\ntitle = \"Sign\"\nkind = \"manual\"\nhelp = \"Sign it.\"\n";
+    let path = write(dir.path(), "c.toml", &format!("{HEADER}{manual}"));
+    let ran = run_in(dir.path(), &["run", &path, "--json"]);
+    let doc = report(&ran.stdout);
+    let before = doc["checklist"]["sha256"]
+        .as_str()
+        .expect("a digest")
+        .to_string();
+    std::fs::write(&path, format!("{HEADER}{manual}# edited\n")).expect("edits");
+    let ran = run_in(dir.path(), &["run", &path, "--resume"]);
+    assert_eq!(ran.code, 2);
+    assert!(
+        ran.stderr.contains(&format!("(session: {before}, file: ")),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(ran.stderr.lines().count(), 1, "{}", ran.stderr);
+}
