@@ -67,6 +67,15 @@ enum Command {
         #[arg(long, env = "RELCON_STORE", value_name = "URL")]
         store: Option<String>,
     },
+    /// Print a session's events as JSON lines as they happen, until it closes.
+    Watch {
+        /// The session.
+        #[arg(long, value_name = "ID")]
+        session: String,
+        /// The store: sqlite://PATH (default: under the XDG data dir).
+        #[arg(long, env = "RELCON_STORE", value_name = "URL")]
+        store: Option<String>,
+    },
     /// Close a session: it accepts no new results after.
     Close {
         /// The session.
@@ -258,6 +267,9 @@ fn main() -> ExitCode {
                     store,
                 },
             ))
+        }
+        Command::Watch { session, store } => {
+            block_on(relcon::commands::watch::run(&session, store.as_deref()))
         }
         Command::Close { session, by, store } => block_on(relcon::commands::session::close(
             &session,

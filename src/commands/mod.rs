@@ -5,3 +5,4 @@ pub mod demo;
 pub mod lint;
 pub mod run;
 pub mod session;
+pub mod watch;

@@ -4,6 +4,7 @@
 //! verifies its chain first.
 
 pub mod chain;
+pub mod feed;
 pub mod recorder;
 pub mod session;
 
@@ -180,6 +181,11 @@ impl Store {
         }
     }
 
+    /// A database error of this store.
+    pub fn error(&self, source: sqlx::Error) -> StoreError {
+        self.db(source)
+    }
+
     /// The store's URL.
     pub fn url(&self) -> &str {
         &self.url
@@ -272,7 +278,16 @@ impl Store {
 
     /// A session's events, in order.
     pub async fn events(&self, session: &str) -> Result<Vec<StoredEvent>, StoreError> {
-        let rows = sqlx::query("SELECT seq, at, actor, type, payload, prev_hash, hash FROM events WHERE session_id = ? ORDER BY seq").bind(session).fetch_all(&self.pool).await.map_err(|e| self.db(e))?;
+        self.events_after(session, 0).await
+    }
+
+    /// A session's events after sequence number `after`, in order.
+    pub async fn events_after(
+        &self,
+        session: &str,
+        after: i64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = sqlx::query("SELECT seq, at, actor, type, payload, prev_hash, hash FROM events WHERE session_id = ? AND seq > ? ORDER BY seq").bind(session).bind(after).fetch_all(&self.pool).await.map_err(|e| self.db(e))?;
         Ok(rows
             .into_iter()
             .map(|row| StoredEvent {

@@ -1,0 +1,67 @@
+//! `relcon watch`: a session's events as JSON lines, as they happen, until it closes.
+
+use std::io::Write;
+
+use crate::exit;
+use crate::store::chain::StoredEvent;
+use crate::store::feed::Feed;
+use crate::store::Store;
+
+fn line(event: &StoredEvent) -> String {
+    serde_json::json!({
+        "session": event.session,
+        "seq": event.seq,
+        "at": event.at,
+        "actor": event.actor,
+        "type": event.kind,
+        "payload": event.payload(),
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
+    })
+    .to_string()
+}
+
+/// Prints every event of `session` (those so far, then each new one) until it closes.
+pub async fn run(session: &str, store: Option<&str>) -> u8 {
+    let fail = |message: String| {
+        eprintln!("error: {message}");
+        exit::BAD_INPUT
+    };
+    let store = match Store::open(
+        &store
+            .map(String::from)
+            .unwrap_or_else(crate::store::default_url),
+    )
+    .await
+    {
+        Ok(store) => store,
+        Err(err) => return fail(err.to_string()),
+    };
+    // The log so far is verified before anything is printed.
+    if let Err(err) = store.open_session(session, None).await {
+        return fail(err.to_string());
+    }
+    let mut feed = match Feed::new(&store, session, 0).await {
+        Ok(feed) => feed,
+        Err(err) => return fail(err.to_string()),
+    };
+    let mut out = std::io::stdout();
+    loop {
+        let events = match feed.next().await {
+            Ok(events) => events,
+            Err(err) => return fail(err.to_string()),
+        };
+        for event in &events {
+            // A closed stdout (the reader went away) ends the watch.
+            if writeln!(out, "{}", line(event))
+                .and_then(|_| out.flush())
+                .is_err()
+            {
+                return exit::GO;
+            }
+            if event.kind == "session_closed" {
+                return exit::GO;
+            }
+        }
+    }
+}

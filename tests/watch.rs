@@ -1,0 +1,83 @@
+//! `relcon watch`: another process's sign-off appears within a second, and the watch ends
+//! when the session closes.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::{report, run_in, store_in, HEADER};
+
+#[test]
+fn a_watcher_sees_another_process_sign_off_and_the_close() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let manual = "\n[[item]]\nid = \"sign\"\nsection = \"Checks\"\ntitle = \"Sign\"\nkind = \"manual\"\nhelp = \"Sign it.\"\n";
+    let path = dir.path().join("c.toml");
+    std::fs::write(&path, format!("{HEADER}{manual}")).expect("writes");
+    let ran = run_in(dir.path(), &["run", &path.display().to_string(), "--json"]);
+    let session = report(&ran.stdout)["session"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+
+    let mut watch = common::relcon()
+        .args(["watch", "--session", &session])
+        .env("RELCON_STORE", store_in(dir.path()))
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("watch starts");
+    let stdout = watch.stdout.take().expect("stdout");
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = sender.send(line);
+        }
+    });
+    let next = |what: &str| -> serde_json::Value {
+        let line = receiver
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("no event: {what}"));
+        serde_json::from_str(&line).expect("a JSON line")
+    };
+    // The log so far comes first.
+    assert_eq!(next("the start")["type"], "session_started");
+    while receiver.recv_timeout(Duration::from_millis(500)).is_ok() {}
+
+    let signed_at = Instant::now();
+    let signed = run_in(
+        dir.path(),
+        &[
+            "signoff",
+            "sign",
+            "--session",
+            &session,
+            "--as",
+            "alice",
+            "--status",
+            "done",
+        ],
+    );
+    assert_eq!(signed.code, 0, "{}", signed.stderr);
+    let event = next("the sign-off");
+    assert_eq!(
+        (event["type"].clone(), event["actor"].clone()),
+        (serde_json::json!("signoff"), serde_json::json!("alice"))
+    );
+    assert!(
+        signed_at.elapsed() < Duration::from_secs(2),
+        "seen after {:?}",
+        signed_at.elapsed()
+    );
+    // Signing the only item closes the session, and the watch with it.
+    assert_eq!(next("the close")["type"], "session_closed");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = watch.try_wait().expect("waits") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the watch did not end");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success());
+}
