@@ -36,6 +36,9 @@ enum Command {
     )]
     Run(Box<Run>),
     /// List the sessions in the store: checklist, environment, start, verdict, counts, operators.
+    #[command(
+        after_help = "Examples:\n  relcon sessions\n  relcon sessions --store sqlite:///srv/relcon/store.sqlite\n\nA session whose event log does not verify is listed as BROKEN."
+    )]
     Sessions {
         /// The store: sqlite://PATH (default: under the XDG data dir).
         #[arg(long, env = "RELCON_STORE", value_name = "URL")]
@@ -68,6 +71,9 @@ enum Command {
         store: Option<String>,
     },
     /// Print a session's events as JSON lines as they happen, until it closes.
+    #[command(
+        after_help = "Examples:\n  relcon watch --session 01a2…\n  relcon watch --session 01a2… | jq -r 'select(.type == \"signoff\") | .actor'\n\nExit codes: 0 when the session closes (or the reader goes away), 2 bad input."
+    )]
     Watch {
         /// The session.
         #[arg(long, value_name = "ID")]
@@ -77,6 +83,9 @@ enum Command {
         store: Option<String>,
     },
     /// Close a session: it accepts no new results after.
+    #[command(
+        after_help = "Examples:\n  relcon close --session 01a2…\n  relcon close --session 01a2… --as alice@example.com"
+    )]
     Close {
         /// The session.
         #[arg(long, value_name = "ID")]
