@@ -290,6 +290,7 @@ async fn open_session(setup: &Setup, operator: &str) -> Result<Session, String> 
 /// exit code.
 pub async fn execute(setup: Setup) -> u8 {
     let operator = setup.options.operator.clone();
+    let fresh = setup.session == SessionChoice::New;
     let session = match open_session(&setup, &operator).await {
         Ok(session) => session,
         Err(err) => return bad_input(err),
@@ -323,9 +324,16 @@ pub async fn execute(setup: Setup) -> u8 {
             let known = session.record(&entry.item.id).is_some()
                 || session.signoffs.contains_key(&entry.item.id);
             let result = crate::report::model::session_result(entry, &session);
+            // Skips by condition or environment and blocked items are judged again: this run's
+            // values may differ. An operator's skip stands.
+            let finished = matches!(
+                result.status,
+                Status::Pass | Status::Warn | Status::Fail | Status::Error
+            ) || (result.status == Status::Skip
+                && result.summary.starts_with("skipped by "));
             let keep = known
                 && if entry.item.kind.automated {
-                    !rerun && result.status.is_final() && result.status != Status::Blocked
+                    !rerun && finished
                 } else {
                     session.signoffs.contains_key(&entry.item.id)
                 };
@@ -343,11 +351,7 @@ pub async fn execute(setup: Setup) -> u8 {
     eprintln!(
         "session {} ({})",
         session.id,
-        if session.head.count > 2 {
-            "resumed"
-        } else {
-            "new"
-        }
+        if fresh { "new" } else { "resumed" }
     );
     let (engine_sender, engine_receiver) = tokio::sync::mpsc::unbounded_channel();
     let (printer_sender, mut printer_receiver) = tokio::sync::mpsc::unbounded_channel();
