@@ -112,12 +112,37 @@ impl Drop for GroupGuard {
     }
 }
 
+/// The longest line kept whole; the rest of a longer line is cut (and said so).
+const MAX_LINE: usize = 16 * 1024;
+
+/// Forwards a stream's lines until it ends. Bytes that are not UTF-8 are replaced, never a
+/// reason to stop reading (a program whose pipe closed would die of SIGPIPE).
 async fn forward(reader: impl AsyncRead + Unpin, stream: Stream, sink: OutputSink) -> usize {
-    let mut lines = BufReader::new(reader).lines();
+    let mut reader = BufReader::new(reader);
+    let mut buffer = Vec::new();
     let mut count = 0;
-    while let Ok(Some(line)) = lines.next_line().await {
-        sink.line(stream, &line);
-        count += 1;
+    loop {
+        buffer.clear();
+        match reader.read_until(b'\n', &mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {
+                let text = String::from_utf8_lossy(&buffer);
+                let text = text.trim_end_matches(['\n', '\r']);
+                if text.len() > MAX_LINE {
+                    let cut = (0..=MAX_LINE)
+                        .rev()
+                        .find(|&i| text.is_char_boundary(i))
+                        .unwrap_or(0);
+                    sink.line(
+                        stream,
+                        &format!("{}… ({} more bytes)", &text[..cut], text.len() - cut),
+                    );
+                } else {
+                    sink.line(stream, text);
+                }
+                count += 1;
+            }
+        }
     }
     count
 }

@@ -169,53 +169,51 @@ async fn inspect(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
             }
         };
         let name = cookie.name().to_string();
+        // A cookie's value is a credential: nothing shows it from here on.
+        ctx.redactor.add_secret(cookie.value());
         let secure = cookie.secure().unwrap_or(false);
         let http_only = cookie.http_only().unwrap_or(false);
         let site = cookie.same_site().map(|s| s.to_string());
-        let mut fail =
-            |message: String| findings.push((Status::Fail, format!("{name}: {message}")));
-        if name.starts_with("__Host-") {
+        let mut fail = |message: String| findings.push((Status::Fail, format!("{name}: {message}")));
+        // The prefix rules of RFC 6265bis hold for every cookie (matched case-insensitively);
+        // the attribute expectations only for Auth.js's own cookies, so a platform cookie
+        // (a CDN's bot cookie, say) does not fail the item.
+        let lower = name.to_ascii_lowercase();
+        let host_prefixed = lower.starts_with("__host-");
+        if host_prefixed {
             if !secure {
                 fail("__Host- cookies must be Secure".into());
             }
             if cookie.path() != Some("/") {
-                fail(format!(
-                    "__Host- cookies must have Path=/, got {}",
-                    cookie.path().unwrap_or("none")
-                ));
+                fail(format!("__Host- cookies must have Path=/, got {}", cookie.path().unwrap_or("none")));
             }
             if let Some(domain) = cookie.domain() {
                 fail(format!("__Host- cookies must not set Domain (got {domain}); the browser rejects the cookie"));
             }
-        } else if name.starts_with("__Secure-") && !secure {
+        } else if lower.starts_with("__secure-") && !secure {
             fail("__Secure- cookies must be Secure".into());
         }
-        if https && !secure {
-            fail("not Secure on https".into());
+        if !https && (secure || host_prefixed || lower.starts_with("__secure-")) {
+            fail("Secure or prefixed cookie over plain http: the browser drops it".into());
         }
-        if config.http_only && !http_only {
-            fail("not HttpOnly".into());
-        }
-        if !site
-            .as_deref()
-            .is_some_and(|s| s.eq_ignore_ascii_case(same_site))
-        {
-            fail(format!(
-                "SameSite={}, expected {same_site}",
-                site.as_deref().unwrap_or("unset")
-            ));
-        }
-        if cookie.path() != Some(cookie_path) && !name.starts_with("__Host-") {
-            fail(format!(
-                "Path={}, expected {cookie_path}",
-                cookie.path().unwrap_or("unset")
-            ));
-        }
-        if !config.allow_domain && !name.starts_with("__Host-") {
-            if let Some(domain) = cookie.domain() {
-                fail(format!(
-                    "sets Domain={domain}, which shares it with every subdomain"
-                ));
+        let base = lower.trim_start_matches("__host-").trim_start_matches("__secure-");
+        if base.starts_with("authjs.") || base.starts_with("next-auth.") {
+            if https && !secure {
+                fail("not Secure on https".into());
+            }
+            if config.http_only && !http_only {
+                fail("not HttpOnly".into());
+            }
+            if !site.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(same_site)) {
+                fail(format!("SameSite={}, expected {same_site}", site.as_deref().unwrap_or("unset")));
+            }
+            if cookie.path() != Some(cookie_path) && !host_prefixed {
+                fail(format!("Path={}, expected {cookie_path}", cookie.path().unwrap_or("unset")));
+            }
+            if !config.allow_domain && !host_prefixed {
+                if let Some(domain) = cookie.domain() {
+                    fail(format!("sets Domain={domain}, which shares it with every subdomain"));
+                }
             }
         }
         seen.push(serde_json::json!({

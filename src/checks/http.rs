@@ -121,11 +121,21 @@ pub const SPEC: KindSpec = KindSpec {
         ),
     ],
     automated: true,
-    writes: super::never_writes,
+    writes,
     check,
     run,
     built: true,
 };
+
+/// A request that is not GET, HEAD or OPTIONS may change the target: it is a write (never
+/// retried; consent in production).
+fn writes(config: &toml::Table) -> bool {
+    let method = config
+        .get("method")
+        .and_then(toml::Value::as_str)
+        .unwrap_or("GET");
+    !["GET", "HEAD", "OPTIONS"].contains(&method)
+}
 
 /// Header names are HTTP tokens, values hold no line breaks, and every JSON assertion
 /// asserts something.
@@ -283,14 +293,25 @@ fn run<'a>(ctx: &'a CheckContext<'a>) -> RunFuture<'a> {
 }
 
 /// A header's value as evidence shows it: credentials masked.
+/// Credentials seen are also handed to the redactor, so no other text shows them either.
 fn shown_header(ctx: &CheckContext<'_>, name: &str, value: &str) -> String {
     let lower = name.to_ascii_lowercase();
     if lower == "authorization" || lower == "cookie" || lower == "proxy-authorization" {
+        ctx.redactor.add_secret(value);
+        if let Some((_, credential)) = value.split_once(' ') {
+            ctx.redactor.add_secret(credential);
+        }
+        for pair in value.split(';').filter(|_| lower == "cookie") {
+            if let Some((_, cookie)) = pair.split_once('=') {
+                ctx.redactor.add_secret(cookie.trim());
+            }
+        }
         ctx.redactor.mask(value)
     } else if lower == "set-cookie" {
         // Keep the cookie's name and attributes, mask its value.
         let (pair, attributes) = value.split_once(';').unwrap_or((value, ""));
         let (cookie, secret) = pair.split_once('=').unwrap_or((pair, ""));
+        ctx.redactor.add_secret(secret);
         let attributes = if attributes.is_empty() {
             String::new()
         } else {
@@ -553,24 +574,33 @@ async fn request(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
         };
     let latency = started.elapsed();
     let text = String::from_utf8_lossy(&body.kept);
-    let shown_headers: serde_json::Map<String, serde_json::Value> = response_headers
-        .iter()
-        .map(|(name, value)| {
-            (
-                name.as_str().to_string(),
+    // Credentials first, so the body excerpt below is scrubbed of any that it echoes.
+    let mut shown_headers = serde_json::Map::new();
+    for name in response_headers.keys() {
+        let values: Vec<serde_json::Value> = response_headers
+            .get_all(name)
+            .iter()
+            .map(|v| {
                 serde_json::Value::String(shown_header(
                     ctx,
                     name.as_str(),
-                    &String::from_utf8_lossy(value.as_bytes()),
-                )),
-            )
-        })
-        .collect();
+                    &String::from_utf8_lossy(v.as_bytes()),
+                ))
+            })
+            .collect();
+        // A repeated header (Set-Cookie) keeps every value.
+        let shown = if values.len() == 1 {
+            values.into_iter().next().unwrap_or_default()
+        } else {
+            serde_json::Value::Array(values)
+        };
+        shown_headers.insert(name.as_str().to_string(), shown);
+    }
     transcript["response"] = serde_json::json!({
         "status": status.as_u16(),
         "url": ctx.redactor.scrub(final_url.as_str()),
         "headers": shown_headers,
-        "body": text.chars().take(EXCERPT).collect::<String>(),
+                "body": ctx.redactor.scrub(&text.chars().take(EXCERPT).collect::<String>()),
         "body_bytes": body.total,
         "body_truncated": body.total > body.kept.len() as u64,
     });

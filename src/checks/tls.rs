@@ -347,10 +347,15 @@ async fn inspect(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
                             .and_then(|v| v.to_str().ok())
                             .map(String::from);
                         evidence["hsts"] = serde_json::json!(header);
+                        // Directive names are case-insensitive, with optional spaces (RFC 6797).
                         let max_age = header.as_deref().and_then(|h| {
-                            h.split(';')
-                                .find_map(|part| part.trim().strip_prefix("max-age="))
-                                .and_then(|v| v.trim_matches('"').parse::<u64>().ok())
+                            h.split(';').find_map(|part| {
+                                let (name, value) = part.split_once('=')?;
+                                name.trim()
+                                    .eq_ignore_ascii_case("max-age")
+                                    .then(|| value.trim().trim_matches('"').parse::<u64>().ok())
+                                    .flatten()
+                            })
                         });
                         match (header, max_age) {
                             (None, _) => fails.push("no Strict-Transport-Security header".into()),
@@ -401,10 +406,14 @@ async fn inspect(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
                             .and_then(|v| v.to_str().ok())
                             .map(String::from);
                         evidence["http_redirect"] = serde_json::json!({ "url": plain, "status": status.as_u16(), "location": location });
-                        let to_https = status.is_redirection()
-                            && location
-                                .as_deref()
-                                .is_some_and(|l| l.starts_with("https://"));
+                        // To https on the same host (any port: the https listener's).
+                        let same_host = |l: &str| {
+                            url::Url::parse(l).is_ok_and(|to| {
+                                to.scheme() == "https" && to.host_str() == url.host_str()
+                            })
+                        };
+                        let to_https =
+                            status.is_redirection() && location.as_deref().is_some_and(same_host);
                         if !to_https {
                             let got = match location {
                                 Some(l) if status.is_redirection() => {
@@ -413,7 +422,7 @@ async fn inspect(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
                                 _ => status.as_u16().to_string(),
                             };
                             fails.push(format!(
-                                "plain HTTP {plain} → {got} (expected a redirect to https://)"
+                                "plain HTTP {plain} → {got} (expected a redirect to https://{host})"
                             ));
                         }
                     }

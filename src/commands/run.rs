@@ -291,6 +291,10 @@ async fn open_session(setup: &Setup, operator: &str) -> Result<Session, String> 
 pub async fn execute(setup: Setup) -> u8 {
     let operator = setup.options.operator.clone();
     let fresh = setup.session == SessionChoice::New;
+    // The scope is checked before a session is made or joined: bad input writes nothing.
+    if let Err(err) = Plan::new(&setup.checklist, setup.environment.clone(), &setup.scope) {
+        return bad_input(err);
+    }
     let session = match open_session(&setup, &operator).await {
         Ok(session) => session,
         Err(err) => return bad_input(err),
@@ -316,7 +320,8 @@ pub async fn execute(setup: Setup) -> u8 {
         .secrets(&checklist)
         .for_each(|secret| redactor.add_secret(secret));
     // What the session already knows is not run again: finished results (unless --rerun)
-    // and manual items' sign-offs. Pending, blocked and interrupted items run.
+    // and manual items' sign-offs. Pending, blocked and interrupted items run. Items left
+    // out of this run keep what the session knows of them, so their dependents can use it.
     let prior: Vec<Option<ItemResult>> = plan
         .entries
         .iter()
@@ -332,7 +337,9 @@ pub async fn execute(setup: Setup) -> u8 {
             ) || (result.status == Status::Skip
                 && result.summary.starts_with("skipped by "));
             let keep = known
-                && if entry.item.kind.automated {
+                && if !entry.in_scope {
+                    true
+                } else if entry.item.kind.automated {
                     !rerun && finished
                 } else {
                     session.signoffs.contains_key(&entry.item.id)
@@ -361,6 +368,7 @@ pub async fn execute(setup: Setup) -> u8 {
         operator.clone(),
         engine_receiver,
         printer_sender,
+        cancel.clone(),
     ));
     let mut printer = Printer::new(
         std::io::stderr(),

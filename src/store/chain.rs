@@ -38,9 +38,9 @@ impl StoredEvent {
     }
 }
 
-/// RFC 8785 canonical JSON of a value (payloads hold no floats, so it cannot fail on one).
-pub fn canonical(value: &serde_json::Value) -> String {
-    serde_jcs::to_string(value).unwrap_or_else(|_| "null".into())
+/// RFC 8785 canonical JSON of a value.
+pub fn canonical(value: &serde_json::Value) -> Result<String, serde_json::Error> {
+    serde_jcs::to_string(value)
 }
 
 /// The hash of an event's fields (everything but the hash itself): SHA-256 of the RFC 8785
@@ -150,11 +150,13 @@ pub fn verify_chain(
                 ),
             ));
         }
-        let at_expected = events
-            .get(expected.count as usize - 1)
-            .map(|e| e.hash.as_str())
-            .unwrap_or(GENESIS);
-        if expected.count > 0 && at_expected != expected.hash {
+        let at_expected = match expected.count {
+            0 => GENESIS,
+            n => events
+                .get(n as usize - 1)
+                .map_or(GENESIS, |e| e.hash.as_str()),
+        };
+        if at_expected != expected.hash {
             return Err(broken(
                 expected.count,
                 "it is not the event the recorded head names",
@@ -184,7 +186,7 @@ mod tests {
                 at,
                 "alice\tb",
                 "result",
-                &canonical(&payload),
+                &canonical(&payload).expect("canonical"),
                 GENESIS
             ),
             expected

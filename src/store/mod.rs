@@ -196,7 +196,7 @@ impl Store {
         self.key
     }
 
-    /// Starts a session: its row and its first event.
+    /// Starts a session: its row and its first event, in one transaction.
     pub async fn create_session(
         &self,
         id: &str,
@@ -211,16 +211,23 @@ impl Store {
         else {
             return Err(StoreError::NoSession(id.to_string()));
         };
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| self.db(e))?;
         sqlx::query("INSERT INTO sessions (id, checklist_id, checklist_sha256, environment, started_at) VALUES (?, ?, ?, ?, ?)")
             .bind(id)
             .bind(&checklist.id)
             .bind(&checklist.sha256)
             .bind(environment)
             .bind(crate::report::model::timestamp(std::time::SystemTime::now()))
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(|e| self.db(e))?;
-        self.append(id, actor, body).await
+        let event = self.append_in(&mut tx, id, actor, body).await?;
+        tx.commit().await.map_err(|e| self.db(e))?;
+        Ok(event)
     }
 
     /// Appends an event and commits it; returns it once it is durable. A closed session
@@ -231,49 +238,76 @@ impl Store {
         actor: &str,
         body: &Body,
     ) -> Result<StoredEvent, StoreError> {
-        let (kind, payload) = body.split();
-        let payload = canonical(&payload);
-        let mut conn = self.pool.acquire().await.map_err(|e| self.db(e))?;
-        // IMMEDIATE takes the write lock first, so two processes cannot take the same seq.
-        sqlx::query("BEGIN IMMEDIATE")
-            .execute(&mut *conn)
+        // IMMEDIATE takes the write lock first, so two processes cannot take the same seq;
+        // a transaction dropped before its commit rolls back.
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(|e| self.db(e))?;
-        let result = async {
-            let last = sqlx::query("SELECT seq, hash FROM events WHERE session_id = ? ORDER BY seq DESC LIMIT 1").bind(session).fetch_optional(&mut *conn).await.map_err(|e| self.db(e))?;
-            let (seq, prev) = match last {
-                Some(row) => (row.get::<i64, _>(0) + 1, row.get::<String, _>(1)),
-                None => (1, GENESIS.to_string()),
-            };
-            if seq > 1 {
-                let closed: Option<i64> = sqlx::query_scalar("SELECT seq FROM events WHERE session_id = ? AND type = 'session_closed' LIMIT 1").bind(session).fetch_optional(&mut *conn).await.map_err(|e| self.db(e))?;
-                if closed.is_some() {
-                    return Err(StoreError::Closed(session.to_string()));
-                }
+        let event = self.append_in(&mut tx, session, actor, body).await?;
+        tx.commit().await.map_err(|e| self.db(e))?;
+        Ok(event)
+    }
+
+    async fn append_in(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+        session: &str,
+        actor: &str,
+        body: &Body,
+    ) -> Result<StoredEvent, StoreError> {
+        let (kind, payload) = body
+            .split()
+            .map_err(|e| self.db(sqlx::Error::Decode(e.into())))?;
+        let payload = canonical(&payload).map_err(|e| self.db(sqlx::Error::Decode(e.into())))?;
+        let last = sqlx::query(
+            "SELECT seq, hash FROM events WHERE session_id = ? ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(session)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(|e| self.db(e))?;
+        let (seq, prev) = match last {
+            Some(row) => (row.get::<i64, _>(0) + 1, row.get::<String, _>(1)),
+            None => (1, GENESIS.to_string()),
+        };
+        if seq > 1 {
+            let closed: Option<i64> = sqlx::query_scalar(
+                "SELECT seq FROM events WHERE session_id = ? AND type = 'session_closed' LIMIT 1",
+            )
+            .bind(session)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(|e| self.db(e))?;
+            if closed.is_some() {
+                return Err(StoreError::Closed(session.to_string()));
             }
-            let at = crate::report::model::timestamp_millis(std::time::SystemTime::now());
-            let event_hash = hash(session, seq, &at, actor, &kind, &payload, &prev);
-            sqlx::query("INSERT INTO events (session_id, seq, at, actor, type, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-                .bind(session)
-                .bind(seq)
-                .bind(&at)
-                .bind(actor)
-                .bind(&kind)
-                                .bind(&payload)
-                .bind(&prev)
-                .bind(&event_hash)
-                .execute(&mut *conn)
-                .await
-                .map_err(|e| self.db(e))?;
-                        Ok(StoredEvent { session: session.to_string(), seq, at, actor: actor.to_string(), kind: kind.clone(), payload_json: payload.clone(), prev_hash: prev, hash: event_hash })
         }
-        .await;
-        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
-        sqlx::query(end)
-            .execute(&mut *conn)
+        let at = crate::report::model::timestamp_millis(std::time::SystemTime::now());
+        let event_hash = hash(session, seq, &at, actor, &kind, &payload, &prev);
+        sqlx::query("INSERT INTO events (session_id, seq, at, actor, type, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+            .bind(session)
+            .bind(seq)
+            .bind(&at)
+            .bind(actor)
+            .bind(&kind)
+            .bind(&payload)
+            .bind(&prev)
+            .bind(&event_hash)
+            .execute(&mut **tx)
             .await
             .map_err(|e| self.db(e))?;
-        result
+        Ok(StoredEvent {
+            session: session.to_string(),
+            seq,
+            at,
+            actor: actor.to_string(),
+            kind,
+            payload_json: payload,
+            prev_hash: prev,
+            hash: event_hash,
+        })
     }
 
     /// A session's events, in order.
@@ -314,11 +348,11 @@ impl Store {
             return Err(StoreError::NoSession(id.to_string()));
         }
         let head = verify_chain(id, &events, expected)?;
-        Session::fold(&events, head).ok_or_else(|| {
+        Session::fold(&events, head).map_err(|seq| {
             StoreError::Broken(Broken {
                 session: id.to_string(),
-                seq: 1,
-                why: "it is not a session start".into(),
+                seq,
+                why: "this relcon cannot read it (an unknown event type or payload)".into(),
             })
         })
     }

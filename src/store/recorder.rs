@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tokio_util::sync::CancellationToken;
 
 use super::session::{Body, OutputDigest};
 use super::{Store, StoreError, OUTPUT_CAP};
@@ -31,14 +32,31 @@ async fn flush(store: &Store, session: &str, run: &mut Run) -> Result<(), StoreE
 }
 
 /// Records `input` in `session` as `actor`, forwarding each event to `output` after its
-/// commit. Stops at the first store error.
+/// commit. At the first store error (a closed session, a full disk) it cancels the run:
+/// results that cannot be kept are not worth running for.
 pub async fn record(
     store: Store,
     session: String,
     actor: String,
+    input: UnboundedReceiver<Event>,
+    output: UnboundedSender<Event>,
+    cancel: CancellationToken,
+) -> Result<(), StoreError> {
+    let result = record_all(&store, &session, &actor, input, output).await;
+    if result.is_err() {
+        cancel.cancel();
+    }
+    result
+}
+
+async fn record_all(
+    store: &Store,
+    session: &str,
+    actor: &str,
     mut input: UnboundedReceiver<Event>,
     output: UnboundedSender<Event>,
 ) -> Result<(), StoreError> {
+    let (store, session, actor) = (store.clone(), session.to_string(), actor.to_string());
     let mut runs: BTreeMap<String, Run> = BTreeMap::new();
     while let Some(event) = input.recv().await {
         match &event {

@@ -118,16 +118,16 @@ pub enum Body {
 
 impl Body {
     /// The event type and payload as stored.
-    pub fn split(&self) -> (String, serde_json::Value) {
-        let value = serde_json::to_value(self).unwrap_or_default();
+    pub fn split(&self) -> Result<(String, serde_json::Value), serde_json::Error> {
+        let mut value = serde_json::to_value(self)?;
         let kind = value["type"].as_str().unwrap_or_default().to_string();
-        (
+        Ok((
             kind,
             value
-                .get("payload")
-                .cloned()
+                .get_mut("payload")
+                .map(serde_json::Value::take)
                 .unwrap_or(serde_json::json!({})),
-        )
+        ))
     }
 
     /// Reads a stored type and payload (JSON text) back.
@@ -203,16 +203,16 @@ pub struct Session {
 }
 
 impl Session {
-    /// Folds a verified event log.
-    pub fn fold(events: &[StoredEvent], head: Head) -> Option<Self> {
-        let first = events.first()?;
+    /// Folds a verified event log; an event it cannot read is refused by its number.
+    pub fn fold(events: &[StoredEvent], head: Head) -> Result<Self, i64> {
+        let first = events.first().ok_or(1)?;
         let Some(Body::SessionStarted {
             checklist,
             environment,
             production,
         }) = Body::join(&first.kind, &first.payload_json)
         else {
-            return None;
+            return Err(1);
         };
         let mut session = Session {
             id: first.session.clone(),
@@ -295,10 +295,11 @@ impl Session {
                     );
                 }
                 Some(Body::SessionClosed { reason }) => session.closed = Some(reason),
-                Some(Body::SessionStarted { .. } | Body::SessionJoined {}) | None => {}
+                Some(Body::SessionStarted { .. } | Body::SessionJoined {}) => {}
+                None => return Err(event.seq),
             }
         }
-        Some(session)
+        Ok(session)
     }
 
     /// An item's result: its latest record, "interrupted" for a run that never finished.
@@ -333,12 +334,12 @@ impl Session {
             );
         }
         let signers = |status: SignoffStatus| -> Vec<&str> {
-            let mut people: Vec<&str> = signoffs
-                .iter()
-                .filter(|s| s.status == status)
-                .map(|s| s.by.as_str())
-                .collect();
-            people.dedup();
+            let mut people: Vec<&str> = Vec::new();
+            for signoff in signoffs.iter().filter(|s| s.status == status) {
+                if !people.contains(&signoff.by.as_str()) {
+                    people.push(&signoff.by);
+                }
+            }
             people
         };
         let (done, na) = (signers(SignoffStatus::Done), signers(SignoffStatus::Na));
