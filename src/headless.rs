@@ -15,6 +15,21 @@ pub struct Printer<W: Write> {
     id_width: usize,
 }
 
+/// Text as a terminal may safely show it, on one line: control characters (escape
+/// sequences, carriage returns, bells) become `�`, so a check's output or a server's reply
+/// cannot drive the operator's terminal.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\t' {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 /// `38 ms`, `1.2 s`, `2m 03s`.
 pub fn format_duration(duration: Duration) -> String {
     let ms = duration.as_millis();
@@ -55,7 +70,7 @@ impl<W: Write> Printer<W> {
                 } else {
                     "│"
                 };
-                writeln!(self.out, "  {id:<width$} {mark} {line}")
+                writeln!(self.out, "  {id:<width$} {mark} {}", printable(line))
             }
             Event::Finished { id, result } => {
                 let duration = if result.attempts > 0 {
@@ -68,7 +83,7 @@ impl<W: Write> Printer<W> {
                     "{} {:<7} {id:<width$} {duration:>8}  {}",
                     result.status.symbol(),
                     result.status.name(),
-                    result.summary
+                    printable(&result.summary)
                 )
             }
         };

@@ -114,8 +114,8 @@ struct Demo {
     #[arg(long)]
     json: bool,
     /// How many checks may run at once.
-    #[arg(long, default_value_t = 8, value_name = "N")]
-    concurrency: usize,
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    concurrency: u16,
 }
 
 fn demo_help() -> String {
@@ -130,6 +130,7 @@ fn demo_help() -> String {
 }
 
 #[derive(Args)]
+#[command(group = clap::ArgGroup::new("resume_or_session").args(["session", "resume"]).multiple(false))]
 struct Run {
     /// The checklist file (default: checklists/authjs-neon.toml under --root).
     checklist: Option<PathBuf>,
@@ -161,8 +162,8 @@ struct Run {
     #[arg(long)]
     automated_only: bool,
     /// How many checks may run at once.
-    #[arg(long, default_value_t = 8, value_name = "N")]
-    concurrency: usize,
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    concurrency: u16,
     /// The timeout of items that set none, in seconds (or a duration such as 90s, 2m).
     #[arg(long, default_value = "60", value_name = "SECS", value_parser = parse_timeout)]
     timeout: std::time::Duration,
@@ -182,8 +183,11 @@ struct Run {
     #[arg(long)]
     resume: bool,
     /// With --session or --resume: run finished automated items again too.
-    #[arg(long)]
+    #[arg(long, requires = "resume_or_session")]
     rerun: bool,
+    /// Consent to writes (a migration apply, a made session, a command that writes) in a production environment.
+    #[arg(long)]
+    yes_apply: bool,
 }
 
 /// Runs an async command on a fresh runtime.
@@ -234,7 +238,7 @@ fn main() -> ExitCode {
                     skip: run.skip,
                     automated_only: run.automated_only,
                 },
-                concurrency: run.concurrency,
+                concurrency: usize::from(run.concurrency),
                 timeout: run.timeout,
                 operator: run.operator,
                 cacert: run.cacert,
@@ -245,6 +249,7 @@ fn main() -> ExitCode {
                     (None, false) => SessionChoice::New,
                 },
                 rerun: run.rerun,
+                yes_apply: run.yes_apply,
             };
             // `--headless` is the only mode until the console exists.
             let _ = run.headless;
@@ -290,7 +295,7 @@ fn main() -> ExitCode {
                 faults: demo.faults,
                 serve: demo.serve,
                 json: demo.json,
-                concurrency: demo.concurrency,
+                concurrency: usize::from(demo.concurrency),
             },
         )),
     };

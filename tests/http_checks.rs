@@ -210,7 +210,7 @@ async fn a_hung_server_fails_at_the_timeout() {
     assert!(
         result
             .summary
-            .starts_with("GET /health → no response within"),
+            .starts_with("GET /health → no complete response within the 3s timeout"),
         "{}",
         result.summary
     );

@@ -257,13 +257,22 @@ fn bad_input_is_one_line_and_exit_2() {
             command_item("a", "true", "")
         ),
     );
-    let cases: [(&[&str], &str); 6] = [
+    let empty = dir.path().join("empty-root");
+    std::fs::create_dir(&empty).expect("a directory");
+    let empty = empty.display().to_string();
+    let no_checklist =
+        format!("error: no checklist given and {empty}/checklists/authjs-neon.toml does not exist");
+    let cases: [(&[&str], &str); 10] = [
         (&["run", &good, "--env-file", "missing.env"], "error: cannot read env file missing.env"),
         (&["run", &broken], "error: invalid checklist (3 errors, first "),
         (&["run", &good, "--env", "prod"], "error: unknown environment `prod`"),
         (&["run", &envs], "error: the checklist has several environments (staging, production) and no default_environment"),
         (&["run", &good, "--only", "b"], "error: --only names unknown item `b`"),
-        (&["run", "--root", "/nonexistent-root"], "error: no checklist given and /nonexistent-root/checklists/authjs-neon.toml does not exist"),
+        (&["run", "--root", &empty], &no_checklist),
+        (&["run", "--root", "/nonexistent-root"], "error: --root /nonexistent-root is not a directory"),
+        (&["run", &good, "--junit", "/no/such/dir/j.xml"], "error: cannot write JUnit XML to /no/such/dir/j.xml: /no/such/dir is not a directory"),
+        (&["run", &good, "--only", "a", "--skip", "a"], "error: nothing to run: --only, --skip and --automated-only leave no item in scope"),
+        (&["run", &good, "--env", "staging"], "error: unknown environment `staging` (the checklist has: no environments)"),
     ];
     for (args, expected) in cases {
         let ran = run_in(dir.path(), args);
@@ -393,4 +402,111 @@ fn ctrl_c_cancels_running_checks_and_keeps_finished_results() {
         ),
         (serde_json::json!("pending"), serde_json::json!("cancelled"))
     );
+}
+
+#[test]
+fn writes_in_production_wait_for_consent() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let marker = dir.path().join("written");
+    let items = command_item(
+        "migrate",
+        &format!("touch {}", marker.display()),
+        "writes = true",
+    );
+    let text = format!(
+        "{HEADER}\n[environments.staging]\n\n[environments.production]\nproduction = true\n{items}"
+    )
+    .replacen(
+        "version = 1\n",
+        "version = 1\ndefault_environment = \"staging\"\n",
+        1,
+    );
+    let path = checklist_with_text(dir.path(), &text);
+    let ran = run_in(dir.path(), &["run", &path, "--env", "production", "--json"]);
+    let doc = report(&ran.stdout);
+    assert_eq!(
+        (ran.code, item(&doc, "migrate")["status"].clone()),
+        (3, serde_json::json!("pending"))
+    );
+    assert_eq!(
+        item(&doc, "migrate")["summary"],
+        "needs --yes-apply: it writes to a production environment"
+    );
+    assert!(!marker.exists(), "nothing was written without consent");
+    let ran = run_in(
+        dir.path(),
+        &["run", &path, "--env", "production", "--yes-apply"],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(marker.exists());
+    // Staging needs no consent.
+    std::fs::remove_file(&marker).expect("removes");
+    assert_eq!(
+        run_in(dir.path(), &["run", &path, "--env", "staging"]).code,
+        0
+    );
+    assert!(marker.exists());
+}
+
+fn checklist_with_text(dir: &Path, text: &str) -> String {
+    write(dir, "c.toml", text)
+}
+
+#[test]
+fn odd_output_is_kept_readable_and_harmless() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Bytes that are not UTF-8, then escape sequences, a bell and a carriage return.
+    let script =
+        "printf 'caf\\351\\n'; printf 'a\\033[31mred\\033[0m\\007 b\\rc\\n'; seq 1 20000 | tail -1";
+    let path = checklist_with(dir.path(), &command_item("odd", script, ""));
+    let ran = run_in(dir.path(), &["run", &path, "--json"]);
+    assert_eq!(ran.code, 0, "the program was not killed: {}", ran.stderr);
+    assert!(ran.stderr.contains("caf\u{fffd}"), "{}", ran.stderr);
+    assert!(
+        !ran.stderr.contains('\u{1b}')
+            && !ran.stderr.contains('\u{7}')
+            && !ran.stderr.contains('\r'),
+        "control characters reached the terminal"
+    );
+    assert!(ran.stderr.contains("20000"));
+}
+
+#[test]
+fn out_of_scope_needs_met_earlier_in_the_session_count() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // A manual item keeps the session open throughout.
+    let manual = "\n[[item]]\nid = \"sign\"\nsection = \"Checks\"\ntitle = \"Sign\"\nkind = \"manual\"\nhelp = \"Sign it.\"\n";
+    let path = checklist_with(
+        dir.path(),
+        &(command_item("a", "true", "") + &command_item("b", "true", "needs = [\"a\"]") + manual),
+    );
+    let ran = run_in(dir.path(), &["run", &path, "--only", "a", "--json"]);
+    let session = report(&ran.stdout)["session"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    // b alone: a is out of scope but passed earlier in the session, so b runs.
+    let ran = run_in(
+        dir.path(),
+        &["run", &path, "--session", &session, "--only", "b", "--json"],
+    );
+    let doc = report(&ran.stdout);
+    assert_eq!(item(&doc, "b")["status"], "pass", "{}", item(&doc, "b"));
+    // --rerun runs finished items in scope again; a stays as it was.
+    let session_doc = run_in(
+        dir.path(),
+        &[
+            "run",
+            &path,
+            "--session",
+            &session,
+            "--only",
+            "b",
+            "--rerun",
+            "--json",
+        ],
+    );
+    let doc = report(&session_doc.stdout);
+    assert_eq!(item(&doc, "b")["status"], "pass");
+    assert_eq!(item(&doc, "a")["status"], "pass");
 }

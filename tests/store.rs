@@ -563,3 +563,57 @@ fn resuming_with_a_changed_checklist_is_refused_with_both_digests() {
     );
     assert_eq!(ran.stderr.lines().count(), 1, "{}", ran.stderr);
 }
+
+#[test]
+fn signers_are_people_and_items_must_apply() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let manual = |id: &str, extra: &str| {
+        format!("\n[[item]]\nid = \"{id}\"\nsection = \"Checks\"\ntitle = \"t\"\nkind = \"manual\"\nhelp = \"h\"\n{extra}\n")
+    };
+    let text = format!(
+        "{HEADER}\n[environments.staging]\n\n[environments.production]\nproduction = true\n{}{}",
+        manual("two", "signoffs = 2"),
+        manual("prod", "only_in = [\"production\"]")
+    )
+    .replacen(
+        "version = 1\n",
+        "version = 1\ndefault_environment = \"staging\"\n",
+        1,
+    );
+    let path = write(dir.path(), "c.toml", &text);
+    let ran = run_in(dir.path(), &["run", &path, "--json"]);
+    let session = report(&ran.stdout)["session"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let sign = |args: &[&str]| {
+        let mut all = vec!["signoff", "--session", session.as_str()];
+        all.extend_from_slice(args);
+        run_in(dir.path(), &all)
+    };
+    let prod = sign(&["prod", "--as", "alice", "--status", "done"]);
+    assert!(
+        prod.code == 2 && prod.stderr.contains("does not apply in staging"),
+        "{}",
+        prod.stderr
+    );
+    let empty = sign(&["two", "--as", " ", "--status", "done"]);
+    assert!(
+        empty.code == 2 && empty.stderr.contains("name is empty"),
+        "{}",
+        empty.stderr
+    );
+    let failed = sign(&["two", "--as", "alice", "--status", "failed"]);
+    assert!(
+        failed.code == 2 && failed.stderr.contains("needs a --note saying what failed"),
+        "{}",
+        failed.stderr
+    );
+    assert_eq!(sign(&["two", "--as", "alice", "--status", "done"]).code, 0);
+    let again = sign(&["two", "--as", " ALICE", "--status", "done"]);
+    assert!(
+        again.code == 2 && again.stderr.contains("has already signed"),
+        "{}",
+        again.stderr
+    );
+}

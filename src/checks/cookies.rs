@@ -174,7 +174,8 @@ async fn inspect(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
         let secure = cookie.secure().unwrap_or(false);
         let http_only = cookie.http_only().unwrap_or(false);
         let site = cookie.same_site().map(|s| s.to_string());
-        let mut fail = |message: String| findings.push((Status::Fail, format!("{name}: {message}")));
+        let mut fail =
+            |message: String| findings.push((Status::Fail, format!("{name}: {message}")));
         // The prefix rules of RFC 6265bis hold for every cookie (matched case-insensitively);
         // the attribute expectations only for Auth.js's own cookies, so a platform cookie
         // (a CDN's bot cookie, say) does not fail the item.
@@ -185,7 +186,10 @@ async fn inspect(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
                 fail("__Host- cookies must be Secure".into());
             }
             if cookie.path() != Some("/") {
-                fail(format!("__Host- cookies must have Path=/, got {}", cookie.path().unwrap_or("none")));
+                fail(format!(
+                    "__Host- cookies must have Path=/, got {}",
+                    cookie.path().unwrap_or("none")
+                ));
             }
             if let Some(domain) = cookie.domain() {
                 fail(format!("__Host- cookies must not set Domain (got {domain}); the browser rejects the cookie"));
@@ -196,7 +200,9 @@ async fn inspect(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
         if !https && (secure || host_prefixed || lower.starts_with("__secure-")) {
             fail("Secure or prefixed cookie over plain http: the browser drops it".into());
         }
-        let base = lower.trim_start_matches("__host-").trim_start_matches("__secure-");
+        let base = lower
+            .trim_start_matches("__host-")
+            .trim_start_matches("__secure-");
         if base.starts_with("authjs.") || base.starts_with("next-auth.") {
             if https && !secure {
                 fail("not Secure on https".into());
@@ -204,15 +210,26 @@ async fn inspect(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
             if config.http_only && !http_only {
                 fail("not HttpOnly".into());
             }
-            if !site.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(same_site)) {
-                fail(format!("SameSite={}, expected {same_site}", site.as_deref().unwrap_or("unset")));
+            if !site
+                .as_deref()
+                .is_some_and(|s| s.eq_ignore_ascii_case(same_site))
+            {
+                fail(format!(
+                    "SameSite={}, expected {same_site}",
+                    site.as_deref().unwrap_or("unset")
+                ));
             }
             if cookie.path() != Some(cookie_path) && !host_prefixed {
-                fail(format!("Path={}, expected {cookie_path}", cookie.path().unwrap_or("unset")));
+                fail(format!(
+                    "Path={}, expected {cookie_path}",
+                    cookie.path().unwrap_or("unset")
+                ));
             }
             if !config.allow_domain && !host_prefixed {
                 if let Some(domain) = cookie.domain() {
-                    fail(format!("sets Domain={domain}, which shares it with every subdomain"));
+                    fail(format!(
+                        "sets Domain={domain}, which shares it with every subdomain"
+                    ));
                 }
             }
         }

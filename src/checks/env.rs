@@ -614,7 +614,7 @@ fn evaluate(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
     let summary = match ordered.as_slice() {
         [] => {
             let set = variables.values().filter(|v| v["set"] == true).count();
-            format!("all rules met ({set} of {} variables set)", variables.len())
+            format!("all rules met ({set} of {} set)", variables.len())
         }
         [only] => only.1.clone(),
         [first, rest @ ..] => format!("{} (and {} more)", first.1, rest.len()),

@@ -565,8 +565,8 @@ async fn request(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
                 return CheckResult::new(
                     Status::Fail,
                     format!(
-                        "{request_line} → no response within {}",
-                        humantime::format_duration(Duration::from_secs(budget.as_secs().max(1)))
+                        "{request_line} → no complete response within the {} timeout",
+                        humantime::format_duration(ctx.timeout)
                     ),
                 )
                 .with_evidence(transcript);

@@ -91,7 +91,7 @@ pub async fn run(args: DemoArgs) -> u8 {
         println!("configuration: {}", env_path.display());
         println!("faults: {fault_list}");
         println!(
-            "try: relcon run --env-file {} --cacert {} --automated-only",
+            "try: relcon run checklists/authjs-neon.toml --env-file {} --cacert {} --automated-only",
             env_path.display(),
             sandbox.ca_path.display()
         );
@@ -150,7 +150,7 @@ pub async fn run(args: DemoArgs) -> u8 {
         sandbox.base_url
     );
     if !unbuilt.is_empty() {
-        eprintln!("left out: manual items (sign-offs come with the session store) and kinds not built yet: {}", unbuilt.join(", "));
+        eprintln!("left out: manual items (signed with relcon signoff in real runs) and kinds not built yet: {}", unbuilt.join(", "));
     }
     let setup = Setup {
         checklist,
@@ -168,6 +168,7 @@ pub async fn run(args: DemoArgs) -> u8 {
             root: PathBuf::from(dir.path()),
             operator: operator(None).await,
             net: Arc::new(net),
+            yes_apply: false,
         },
         json: args.json,
         junit: None,

@@ -56,6 +56,8 @@ pub struct RunArgs {
     pub session: SessionChoice,
     /// `--rerun`.
     pub rerun: bool,
+    /// `--yes-apply`.
+    pub yes_apply: bool,
 }
 
 /// Which session a run works in.
@@ -164,6 +166,23 @@ pub async fn run(args: RunArgs) -> u8 {
 
 async fn setup(args: &RunArgs) -> Result<Setup, String> {
     let root = args.root.clone().unwrap_or_else(|| PathBuf::from("."));
+    if !root.is_dir() {
+        return Err(format!("--root {} is not a directory", root.display()));
+    }
+    // A JUnit path that cannot be written is found before the run, not after it.
+    if let Some(junit) = &args.junit {
+        let parent = junit
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        if !parent.is_dir() {
+            return Err(format!(
+                "cannot write JUnit XML to {}: {} is not a directory",
+                junit.display(),
+                parent.display()
+            ));
+        }
+    }
     let path = checklist_path(args.checklist.as_deref(), &root)?;
     let bytes =
         std::fs::read(&path).map_err(|err| format!("cannot read {}: {err}", path.display()))?;
@@ -193,6 +212,7 @@ async fn setup(args: &RunArgs) -> Result<Setup, String> {
             root,
             operator: operator(args.operator.as_deref()).await,
             net: Arc::new(net),
+            yes_apply: args.yes_apply,
         },
         json: args.json,
         junit: args.junit.clone(),
@@ -259,6 +279,12 @@ async fn open_session(setup: &Setup, operator: &str) -> Result<Session, String> 
         .open_session(&id, None)
         .await
         .map_err(|e| e.to_string())?;
+    if session.checklist.id != checklist.id {
+        return Err(format!(
+            "session {id} runs checklist {}, not {}",
+            session.checklist.id, checklist.id
+        ));
+    }
     if session.checklist.sha256 != sha256 {
         return Err(format!("the checklist changed since session {id} started (session: {}, file: {sha256}); run it in a new session", session.checklist.sha256));
     }
@@ -349,11 +375,22 @@ pub async fn execute(setup: Setup) -> u8 {
         .collect();
     let cancel = CancellationToken::new();
     let on_interrupt = cancel.clone();
+    // Ctrl-C, a dropped SSH connection (SIGHUP) and SIGTERM all stop the run the same way.
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("interrupted: cancelling running checks (finished results are kept)");
-            on_interrupt.cancel();
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut hangup), Ok(mut terminate)) = (
+            signal(SignalKind::hangup()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = hangup.recv() => {}
+            _ = terminate.recv() => {}
         }
+        eprintln!("interrupted: cancelling running checks (finished results are kept)");
+        on_interrupt.cancel();
     });
     eprintln!(
         "session {} ({})",

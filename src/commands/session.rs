@@ -188,11 +188,30 @@ pub async fn signoff(args: SignoffArgs) -> u8 {
     if item.kind.automated {
         return refuse(format!("`{}` is a {} check, not a manual item: it is run (relcon run --session {} --only {}), not signed", item.id, item.kind.name, session.id, item.id));
     }
-    let by = crate::commands::run::operator(args.by.as_deref()).await;
+    if let Some(env) = session
+        .environment
+        .as_deref()
+        .filter(|env| !item.runs_in(env))
+    {
+        return refuse(format!(
+            "`{}` does not apply in {env} (only in {}): there is nothing to sign",
+            item.id,
+            item.only_in.join(", ")
+        ));
+    }
+    let by = crate::commands::run::operator(args.by.as_deref())
+        .await
+        .trim()
+        .to_string();
+    if by.is_empty() {
+        return refuse("the signer's name is empty: give it with --as NAME");
+    }
+    // One person is one signer, however the name is written.
+    let same = |other: &str| other.trim().eq_ignore_ascii_case(&by);
     if session
         .signoffs
         .get(&item.id)
-        .is_some_and(|s| s.iter().any(|s| s.by == by))
+        .is_some_and(|s| s.iter().any(|s| same(&s.by)))
     {
         return refuse(format!(
             "{by} has already signed `{}` in session {}; a second signer must be someone else",
@@ -203,6 +222,12 @@ pub async fn signoff(args: SignoffArgs) -> u8 {
     if args.status == SignoffStatus::Na && note.trim().is_empty() {
         return refuse(format!(
             "signing `{}` not applicable needs a --note saying why",
+            item.id
+        ));
+    }
+    if args.status == SignoffStatus::Failed && note.trim().is_empty() {
+        return refuse(format!(
+            "signing `{}` failed needs a --note saying what failed",
             item.id
         ));
     }

@@ -35,6 +35,9 @@ pub enum PlanError {
         /// The environments the checklist has.
         known: String,
     },
+    /// `--only`, `--skip` and `--automated-only` leave nothing to run.
+    #[error("nothing to run: --only, --skip and --automated-only leave no item in scope")]
+    NothingToRun,
     /// Several environments, no default, no `--env`.
     #[error("the checklist has several environments ({known}) and no default_environment: choose one with --env")]
     NoEnvironment {
@@ -89,7 +92,11 @@ pub fn choose_environment(
         Some(name) if checklist.environment(name).is_some() => Ok(Some(name.to_string())),
         Some(name) => Err(PlanError::UnknownEnvironment {
             name: name.to_string(),
-            known: known(),
+            known: if checklist.environments.is_empty() {
+                "no environments".into()
+            } else {
+                known()
+            },
         }),
         None => match (
             &checklist.default_environment,
@@ -137,11 +144,15 @@ impl<'c> Plan<'c> {
                     && (!scope.automated_only || item.kind.automated),
             })
             .collect();
-        Ok(Plan {
+        let plan = Plan {
             checklist,
             environment,
             entries,
-        })
+        };
+        if !plan.entries.iter().any(|e| e.in_scope) {
+            return Err(PlanError::NothingToRun);
+        }
+        Ok(plan)
     }
 
     /// Whether the plan's environment is a production one.

@@ -35,6 +35,8 @@ pub struct RunOptions {
     pub operator: String,
     /// Trusted roots for network checks.
     pub net: Arc<crate::checks::net::Net>,
+    /// Consent to writes in a production environment (`--yes-apply`).
+    pub yes_apply: bool,
 }
 
 /// Everything the items' checks share.
@@ -176,6 +178,12 @@ impl Runner<'_> {
         }
         if !item.kind.automated {
             return Some(ItemResult::not_run(Status::Pending, "awaiting sign-off"));
+        }
+        if entry.resolved.writes && self.plan.production() && !self.options.yes_apply {
+            return Some(ItemResult::not_run(
+                Status::Pending,
+                "needs --yes-apply: it writes to a production environment",
+            ));
         }
         None
     }

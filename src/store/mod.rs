@@ -128,6 +128,17 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(db)?;
+        // The store holds the fingerprint key and every result: its owner alone reads it.
+        for file in [
+            path.to_string(),
+            format!("{path}-wal"),
+            format!("{path}-shm"),
+        ] {
+            use std::os::unix::fs::PermissionsExt;
+            if std::path::Path::new(&file).exists() {
+                let _ = std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600));
+            }
+        }
         // A store from a newer relcon is refused before anything is written to it.
         let version: Option<String> =
             sqlx::query_scalar("SELECT value FROM meta WHERE key = 'schema_version'")

@@ -336,7 +336,10 @@ impl Session {
         let signers = |status: SignoffStatus| -> Vec<&str> {
             let mut people: Vec<&str> = Vec::new();
             for signoff in signoffs.iter().filter(|s| s.status == status) {
-                if !people.contains(&signoff.by.as_str()) {
+                if !people
+                    .iter()
+                    .any(|p| p.trim().eq_ignore_ascii_case(signoff.by.trim()))
+                {
                     people.push(&signoff.by);
                 }
             }

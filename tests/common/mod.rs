@@ -163,6 +163,7 @@ pub async fn run_checklist_with(
         root: std::env::temp_dir(),
         operator: "tester".into(),
         net: Arc::new(net),
+        yes_apply: false,
     };
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
     let runner = Runner {
