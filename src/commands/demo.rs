@@ -96,7 +96,20 @@ pub async fn run(args: DemoArgs) -> u8 {
             sandbox.ca_path.display()
         );
         println!("Ctrl-C stops it.");
-        let _ = tokio::signal::ctrl_c().await;
+        // Ctrl-C or SIGTERM: the sandbox stops and its files (the configuration holds a
+        // secret) are removed with the working directory.
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = terminate => {}
+        }
         return exit::GO;
     }
     let checklist = match parse_checklist("checklists/authjs-neon.toml", CHECKLIST) {

@@ -18,6 +18,9 @@ use crate::checklist::values::Values;
 use crate::checks::{CheckContext, OutputSink};
 use crate::redact::Redactor;
 
+/// How long cancelled checks have to stop cleanly before they are dropped.
+const CANCEL_GRACE: Duration = Duration::from_secs(3);
+
 /// How much longer than its timeout a check's future may take to wind down (a program gets
 /// SIGTERM, then SIGKILL) before it is dropped.
 const WIND_DOWN: Duration = Duration::from_secs(5);
@@ -114,11 +117,18 @@ impl Runner<'_> {
                 break;
             }
             tokio::select! {
+                // A result that is ready is kept, even when the run is being cancelled.
+                biased;
                 Some((i, result)) = running.next() => self.settle(&mut results, i, result),
                 () = self.cancel.cancelled() => break,
             }
         }
-        // Dropping the running futures stops their checks (and kills their programs).
+        // Cancelled: running checks get a moment to stop cleanly (a program gets SIGTERM,
+        // then SIGKILL) and report; whatever is left is dropped, which kills its programs.
+        let deadline = tokio::time::Instant::now() + CANCEL_GRACE;
+        while let Ok(Some((i, result))) = tokio::time::timeout_at(deadline, running.next()).await {
+            self.settle(&mut results, i, result);
+        }
         drop(running);
         for (i, entry) in entries.iter().enumerate() {
             if results[i].is_none() && entry.in_scope {
