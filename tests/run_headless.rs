@@ -347,9 +347,7 @@ fn junit_has_a_suite_per_section_and_a_case_per_item() {
 
 #[test]
 fn ctrl_c_cancels_running_checks_and_keeps_finished_results() {
-    use std::io::{BufRead, BufReader};
     use std::process::Stdio;
-    use std::time::{Duration, Instant};
 
     let dir = tempfile::tempdir().expect("temp dir");
     let path = checklist_with(
@@ -365,26 +363,11 @@ fn ctrl_c_cancels_running_checks_and_keeps_finished_results() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("relcon starts");
-    let stderr = child.stderr.take().expect("stderr");
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = sender.send(line);
-        }
+    let lines = common::line_channel(child.stderr.take().expect("stderr"));
+    common::read_until(&lines, 20, |seen| {
+        seen.iter()
+            .any(|l| l.contains("start") && l.ends_with("long"))
     });
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut seen = Vec::new();
-    while !seen
-        .iter()
-        .any(|l: &String| l.contains("start") && l.ends_with("long"))
-    {
-        let left = deadline.saturating_duration_since(Instant::now());
-        seen.push(
-            receiver
-                .recv_timeout(left)
-                .unwrap_or_else(|_| panic!("long never started: {seen:?}")),
-        );
-    }
     // SAFETY: sends SIGINT, as Ctrl-C would, to the child we started.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let output = child.wait_with_output().expect("relcon ends");

@@ -4,10 +4,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use common::{command_item, item, report, run_in, store_in, HEADER};
 use relcon::store::chain::{verify_chain, Head};
@@ -222,23 +220,8 @@ fn run_and_kill(dir: &Path, args: &[&str], until: impl Fn(&[String]) -> bool) ->
         .stderr(Stdio::piped())
         .spawn()
         .expect("relcon starts");
-    let stderr = child.stderr.take().expect("stderr");
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = sender.send(line);
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut seen = Vec::new();
-    while !until(&seen) {
-        let left = deadline.saturating_duration_since(Instant::now());
-        seen.push(
-            receiver
-                .recv_timeout(left)
-                .unwrap_or_else(|_| panic!("never got there: {seen:?}")),
-        );
-    }
+    let lines = common::line_channel(child.stderr.take().expect("stderr"));
+    let seen = common::read_until(&lines, 30, until);
     child.kill().expect("SIGKILL");
     let _ = child.wait();
     seen

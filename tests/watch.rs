@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -27,13 +26,7 @@ fn a_watcher_sees_another_process_sign_off_and_the_close() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("watch starts");
-    let stdout = watch.stdout.take().expect("stdout");
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = sender.send(line);
-        }
-    });
+    let receiver = common::line_channel(watch.stdout.take().expect("stdout"));
     let next = |what: &str| -> serde_json::Value {
         let line = receiver
             .recv_timeout(Duration::from_secs(10))

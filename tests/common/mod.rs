@@ -215,3 +215,39 @@ pub async fn assert_process_ends(pid_file: &Path, what: &str) {
     }
     assert!(!alive(pid), "{what}");
 }
+
+/// The lines of a child's output, as they come, on a channel.
+pub fn line_channel(
+    reader: impl std::io::Read + Send + 'static,
+) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(reader)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = sender.send(line);
+        }
+    });
+    receiver
+}
+
+/// Reads lines until the ones read so far satisfy `until` (within `secs` seconds); returns them.
+pub fn read_until(
+    lines: &std::sync::mpsc::Receiver<String>,
+    secs: u64,
+    until: impl Fn(&[String]) -> bool,
+) -> Vec<String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    let mut seen = Vec::new();
+    while !until(&seen) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        seen.push(
+            lines
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("never got there: {seen:?}")),
+        );
+    }
+    seen
+}
