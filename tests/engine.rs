@@ -328,3 +328,32 @@ async fn the_environment_of_a_command_is_allowlisted() {
         "unexpected variables: {names:?}"
     );
 }
+
+#[tokio::test]
+async fn a_manual_item_waits_for_its_needs() {
+    let manual = |id: &str, needs: &str| {
+        format!("\n[[item]]\nid = \"{id}\"\nsection = \"Checks\"\ntitle = \"t\"\nkind = \"manual\"\nhelp = \"h\"\nneeds = [\"{needs}\"]\n")
+    };
+    let text = format!(
+        "{HEADER}{}{}{}{}",
+        command_item("ok", "true", ""),
+        command_item("bad", "false", ""),
+        manual("after-ok", "ok"),
+        manual("after-bad", "bad")
+    );
+    let run = run_checklist(&text, &[], 8, CancellationToken::new()).await;
+    assert_eq!(
+        (
+            run.results["after-ok"].status,
+            run.results["after-ok"].summary.as_str()
+        ),
+        (Status::Pending, "awaiting sign-off")
+    );
+    assert_eq!(
+        (
+            run.results["after-bad"].status,
+            run.results["after-bad"].summary.as_str()
+        ),
+        (Status::Blocked, "needs bad (fail)")
+    );
+}

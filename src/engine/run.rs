@@ -102,6 +102,15 @@ impl Runner<'_> {
                             );
                             changed = true;
                         }
+                        // A manual item whose needs are met waits for its sign-offs.
+                        Readiness::Ready if !entries[i].item.kind.automated => {
+                            self.settle(
+                                &mut results,
+                                i,
+                                ItemResult::not_run(Status::Pending, "awaiting sign-off"),
+                            );
+                            changed = true;
+                        }
                         Readiness::Ready
                             if running.len() < self.options.concurrency.max(1)
                                 && !self.cancel.is_cancelled() =>
@@ -185,9 +194,6 @@ impl Runner<'_> {
                     ),
                 ));
             }
-        }
-        if !item.kind.automated {
-            return Some(ItemResult::not_run(Status::Pending, "awaiting sign-off"));
         }
         if entry.resolved.writes && self.plan.production() && !self.options.yes_apply {
             return Some(ItemResult::not_run(
