@@ -12,6 +12,7 @@ cargo build --release --quiet --bin relcon --example delay_server
 target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 work=$(mktemp -d)
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
+export RELCON_STORE="sqlite://$work/store.sqlite"
 "$target_dir/release/examples/delay_server" "$delay_ms" > "$work/port" &
 server=$!
 for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done

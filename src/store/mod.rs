@@ -261,6 +261,30 @@ impl Store {
         Ok(event)
     }
 
+    /// Appends several events in one transaction (one commit, one fsync): what arrives
+    /// together is acknowledged together.
+    pub async fn append_many(
+        &self,
+        session: &str,
+        actor: &str,
+        bodies: &[Body],
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        if bodies.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| self.db(e))?;
+        let mut events = Vec::with_capacity(bodies.len());
+        for body in bodies {
+            events.push(self.append_in(&mut tx, session, actor, body).await?);
+        }
+        tx.commit().await.map_err(|e| self.db(e))?;
+        Ok(events)
+    }
+
     async fn append_in(
         &self,
         tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,

@@ -13,6 +13,9 @@ use crate::engine::event::Event;
 /// How many output lines are written at once.
 const BATCH: usize = 256;
 
+/// How many events at most are committed together.
+const MAX_GROUP: usize = 1024;
+
 struct Run {
     id: String,
     lines: u64,
@@ -56,70 +59,77 @@ async fn record_all(
     mut input: UnboundedReceiver<Event>,
     output: UnboundedSender<Event>,
 ) -> Result<(), StoreError> {
-    let (store, session, actor) = (store.clone(), session.to_string(), actor.to_string());
     let mut runs: BTreeMap<String, Run> = BTreeMap::new();
-    while let Some(event) = input.recv().await {
-        match &event {
-            Event::Started { id, attempt, .. } => {
-                if *attempt == 1 || !runs.contains_key(id) {
-                    let run_id = uuid::Uuid::now_v7().to_string();
-                    store
-                        .append(
-                            &session,
-                            &actor,
-                            &Body::RunStarted {
-                                item: id.clone(),
-                                run_id: run_id.clone(),
-                            },
-                        )
-                        .await?;
-                    runs.insert(
-                        id.clone(),
-                        Run {
-                            id: run_id,
-                            lines: 0,
-                            pending: Vec::new(),
-                        },
-                    );
-                }
-            }
-            Event::Output { id, stream, line } => {
-                if let Some(run) = runs.get_mut(id) {
-                    run.lines += 1;
-                    let stream = serde_json::to_value(stream)
-                        .ok()
-                        .and_then(|v| v.as_str().map(String::from))
-                        .unwrap_or_default();
-                    run.pending.push((stream, line.clone()));
-                    if run.pending.len() >= BATCH {
-                        flush(&store, &session, run).await?;
-                    }
-                }
-            }
-            Event::Finished { id, result } => {
-                let mut run = runs.remove(id);
-                if let Some(run) = run.as_mut() {
-                    flush(&store, &session, run).await?;
-                }
-                let body = Body::Result {
-                    item: id.clone(),
-                    run_id: run.as_ref().map(|r| r.id.clone()),
-                    status: result.status,
-                    summary: result.summary.clone(),
-                    evidence: result.evidence.clone(),
-                    started_at: result.started_at.map(crate::report::model::timestamp),
-                    duration_ms: result.duration.as_millis() as u64,
-                    attempts: result.attempts,
-                    output: run.filter(|r| r.lines > 0).map(|r| OutputDigest {
-                        lines: r.lines.min(OUTPUT_CAP),
-                        dropped: r.lines.saturating_sub(OUTPUT_CAP),
-                    }),
-                };
-                store.append(&session, &actor, &body).await?;
+    while let Some(first) = input.recv().await {
+        // Everything already waiting is committed together (group commit): one fsync for a
+        // burst of results instead of one each.
+        let mut batch = vec![first];
+        while batch.len() < MAX_GROUP {
+            match input.try_recv() {
+                Ok(event) => batch.push(event),
+                Err(_) => break,
             }
         }
-        // The consumer may have gone (a closed terminal): recording goes on regardless.
-        let _ = output.send(event);
+        let mut bodies = Vec::new();
+        for event in &batch {
+            match event {
+                Event::Started { id, attempt, .. } => {
+                    if *attempt == 1 || !runs.contains_key(id) {
+                        let run_id = uuid::Uuid::now_v7().to_string();
+                        bodies.push(Body::RunStarted {
+                            item: id.clone(),
+                            run_id: run_id.clone(),
+                        });
+                        runs.insert(
+                            id.clone(),
+                            Run {
+                                id: run_id,
+                                lines: 0,
+                                pending: Vec::new(),
+                            },
+                        );
+                    }
+                }
+                Event::Output { id, stream, line } => {
+                    if let Some(run) = runs.get_mut(id) {
+                        run.lines += 1;
+                        let stream = serde_json::to_value(stream)
+                            .ok()
+                            .and_then(|v| v.as_str().map(String::from))
+                            .unwrap_or_default();
+                        run.pending.push((stream, line.clone()));
+                        if run.pending.len() >= BATCH {
+                            flush(store, session, run).await?;
+                        }
+                    }
+                }
+                Event::Finished { id, result } => {
+                    let mut run = runs.remove(id);
+                    if let Some(run) = run.as_mut() {
+                        flush(store, session, run).await?;
+                    }
+                    bodies.push(Body::Result {
+                        item: id.clone(),
+                        run_id: run.as_ref().map(|r| r.id.clone()),
+                        status: result.status,
+                        summary: result.summary.clone(),
+                        evidence: result.evidence.clone(),
+                        started_at: result.started_at.map(crate::report::model::timestamp),
+                        duration_ms: result.duration.as_millis() as u64,
+                        attempts: result.attempts,
+                        output: run.filter(|r| r.lines > 0).map(|r| OutputDigest {
+                            lines: r.lines.min(OUTPUT_CAP),
+                            dropped: r.lines.saturating_sub(OUTPUT_CAP),
+                        }),
+                    });
+                }
+            }
+        }
+        store.append_many(session, actor, &bodies).await?;
+        for event in batch {
+            // The consumer may have gone (a closed terminal): recording goes on regardless.
+            let _ = output.send(event);
+        }
     }
     Ok(())
 }
