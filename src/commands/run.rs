@@ -414,6 +414,17 @@ pub async fn execute(setup: Setup) -> u8 {
             .filter(|e| e.in_scope)
             .map(|e| e.item.id.as_str()),
     );
+    // What a resumed session already knows is shown first, so the picture is whole.
+    for (entry, known) in plan.entries.iter().zip(&prior) {
+        if let (true, Some(result)) = (entry.in_scope && !fresh, known) {
+            let mut earlier = result.clone();
+            earlier.summary = format!("{} (earlier in the session)", earlier.summary);
+            printer.event(&crate::engine::event::Event::Finished {
+                id: entry.item.id.clone(),
+                result: earlier,
+            });
+        }
+    }
     let printing = tokio::spawn(async move {
         while let Some(event) = printer_receiver.recv().await {
             printer.event(&event);
