@@ -182,7 +182,7 @@ async fn a_store_from_a_newer_relcon_is_refused() {
         .expect_err("refused");
     assert!(
         err.to_string()
-            .contains("written by a newer relcon (schema version 99; this one knows 1)"),
+            .contains("written by a newer relcon (schema version 99; this one knows 2)"),
         "{err}"
     );
     let ran = run_in(dir.path(), &["sessions"]);
@@ -216,6 +216,8 @@ fn run_and_kill(dir: &Path, args: &[&str], until: impl Fn(&[String]) -> bool) ->
         .args(args)
         .current_dir(dir)
         .env("RELCON_STORE", store_in(dir))
+        // A killed runner's claims lapse after 2 s instead of 30.
+        .env("RELCON_CLAIM_LEASE", "2s")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -287,9 +289,19 @@ fn a_run_killed_with_sigkill_resumes_with_every_acknowledged_result() {
         |lines| lines.iter().any(|l| l.starts_with("session ")),
     );
 
-    // Resuming runs what is not finished; everything passes and the session closes.
-    let ran = run_in(dir.path(), &["run", &path, "--resume", "--json"]);
-    let doc = report(&ran.stdout);
+    // Resuming runs what is not finished, once the killed runner's claim has lapsed;
+    // everything passes and the session closes.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let (ran, doc) = loop {
+        let ran = run_in(dir.path(), &["run", &path, "--resume", "--json"]);
+        let doc = report(&ran.stdout);
+        let claimed = item(&doc, "slow")["summary"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("running ("));
+        if !claimed || std::time::Instant::now() > deadline {
+            break (ran, doc);
+        }
+    };
     assert_eq!(doc["session"]["id"], session.as_str());
     assert_eq!(item(&doc, "slow")["status"], "pass");
     assert_eq!(item(&doc, "sign")["status"], "pass");
@@ -598,5 +610,63 @@ fn signers_are_people_and_items_must_apply() {
         again.code == 2 && again.stderr.contains("has already signed"),
         "{}",
         again.stderr
+    );
+}
+
+#[test]
+fn a_second_process_does_not_run_an_item_another_is_running() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("runs.log");
+    let manual = "\n[[item]]\nid = \"sign\"\nsection = \"Checks\"\ntitle = \"Sign\"\nkind = \"manual\"\nhelp = \"Sign it.\"\n";
+    let items = command_item(
+        "once",
+        &format!("echo RUN >> {}; sleep 3", log.display()),
+        "",
+    ) + manual;
+    let path = write(dir.path(), "c.toml", &format!("{HEADER}{items}"));
+    let mut first = common::relcon()
+        .args(["run", &path, "--as", "alice", "--json"])
+        .current_dir(dir.path())
+        .env("RELCON_STORE", store_in(dir.path()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("relcon starts");
+    let lines = common::line_channel(first.stderr.take().expect("stderr"));
+    let seen = common::read_until(&lines, 30, |seen| {
+        seen.iter()
+            .any(|l| l.contains("start") && l.ends_with("once"))
+    });
+    let session = seen
+        .iter()
+        .find_map(|l| l.strip_prefix("session "))
+        .and_then(|l| l.split(' ').next())
+        .expect("a session id")
+        .to_string();
+
+    let second = run_in(
+        dir.path(),
+        &["run", &path, "--session", &session, "--as", "bob", "--json"],
+    );
+    let doc = report(&second.stdout);
+    assert_eq!(item(&doc, "once")["status"], "pending");
+    assert!(
+        item(&doc, "once")["summary"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("running (alice) in another process")),
+        "{}",
+        item(&doc, "once")
+    );
+
+    let output = first.wait_with_output().expect("the first run ends");
+    let doc = report(&String::from_utf8_lossy(&output.stdout));
+    assert_eq!(item(&doc, "once")["status"], "pass");
+    assert_eq!(
+        std::fs::read_to_string(&log)
+            .expect("the log")
+            .lines()
+            .count(),
+        1,
+        "the item ran once"
     );
 }

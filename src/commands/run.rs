@@ -156,6 +156,49 @@ pub struct Setup {
     pub rerun: bool,
 }
 
+/// Claims through the store, so that processes sharing a session share its claims.
+struct StoreClaims {
+    store: Store,
+    session: String,
+    holder: String,
+}
+
+impl crate::engine::run::Claims for StoreClaims {
+    fn claim<'a>(
+        &'a self,
+        item: &'a str,
+        token: &'a str,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Option<String>, String>> + Send + 'a>,
+    > {
+        Box::pin(async move {
+            self.store
+                .claim(&self.session, item, &self.holder, token, self.lease())
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn lease(&self) -> Duration {
+        std::env::var("RELCON_CLAIM_LEASE")
+            .ok()
+            .and_then(|d| humantime::parse_duration(&d).ok())
+            .filter(|d| !d.is_zero())
+            .unwrap_or(crate::engine::run::LEASE)
+    }
+
+    fn release<'a>(
+        &'a self,
+        item: &'a str,
+        token: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
+        // A failed release only means the lease runs out.
+        Box::pin(async move {
+            let _ = self.store.release(&self.session, item, token).await;
+        })
+    }
+}
+
 /// Runs the command; returns the exit code.
 pub async fn run(args: RunArgs) -> u8 {
     match setup(&args).await {
@@ -439,6 +482,11 @@ pub async fn execute(setup: Setup) -> u8 {
         emitter: Emitter::new(engine_sender, redactor.clone()),
         cancel,
         prior,
+        claims: Some(Arc::new(StoreClaims {
+            store: store.clone(),
+            session: session.id.clone(),
+            holder: operator.clone(),
+        })),
     };
     runner.run().await;
     drop(runner);

@@ -4,7 +4,9 @@
 //! what finished.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -59,6 +61,8 @@ pub struct Runner<'r> {
     /// Results known before the run (a resumed session's, sign-offs), by entry; those items
     /// are not run again. Empty: none.
     pub prior: Vec<Option<ItemResult>>,
+    /// Claims shared with other processes, when the run works in a shared session.
+    pub claims: Option<Arc<dyn Claims>>,
 }
 
 impl Runner<'_> {
@@ -248,6 +252,32 @@ impl Runner<'_> {
         } else {
             1 + entry.resolved.retries
         };
+        // Another process running the item keeps it; this run does not start it too.
+        let token = uuid::Uuid::now_v7().to_string();
+        let renewing = CancellationToken::new();
+        if let Some(claims) = &self.claims {
+            match claims.claim(id, &token).await {
+                Ok(None) => {
+                    let (claims, item, token, renewing) = (claims.clone(), id.to_string(), token.clone(), renewing.clone());
+                    tokio::spawn(async move {
+                        loop {
+                            tokio::select! {
+                                                                () = tokio::time::sleep(claims.lease() / 3) => { let _ = claims.claim(&item, &token).await; }
+                                () = renewing.cancelled() => break,
+                            }
+                        }
+                    });
+                }
+                Ok(Some(holder)) => return (i, ItemResult::not_run(Status::Pending, format!("running ({holder}) in another process; a claim lapses {} after its holder stops", humantime::format_duration(claims.lease())))),
+                Err(err) => return (i, ItemResult::not_run(Status::Error, format!("cannot claim the item: {err}"))),
+            }
+        }
+        let mut claim = ReleaseOnDrop {
+            claims: self.claims.clone(),
+            item: id.to_string(),
+            token: token.clone(),
+            renewing,
+        };
         let started_at = SystemTime::now();
         let clock = tokio::time::Instant::now();
         let mut attempt = 0;
@@ -305,6 +335,7 @@ impl Runner<'_> {
         if self.cancel.is_cancelled() && !result.status.is_final() {
             result = CheckResult::new(Status::Pending, "cancelled");
         }
+        claim.release().await;
         let result = ItemResult {
             status: result.status,
             summary: result.summary,
@@ -318,8 +349,67 @@ impl Runner<'_> {
     }
 }
 
+/// Stops renewing a claim and releases it when the run of the item ends, however it ends.
+struct ReleaseOnDrop {
+    claims: Option<Arc<dyn Claims>>,
+    item: String,
+    token: String,
+    renewing: CancellationToken,
+}
+
+impl ReleaseOnDrop {
+    /// Stops renewing and releases the claim now.
+    async fn release(&mut self) {
+        self.renewing.cancel();
+        if let Some(claims) = self.claims.take() {
+            claims.release(&self.item, &self.token).await;
+        }
+    }
+}
+
+impl Drop for ReleaseOnDrop {
+    fn drop(&mut self) {
+        self.renewing.cancel();
+        if let Some(claims) = self.claims.take() {
+            let (item, token) = (
+                std::mem::take(&mut self.item),
+                std::mem::take(&mut self.token),
+            );
+            // Released in the background: a drop cannot wait. A lost release only means the
+            // lease runs out.
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move { claims.release(&item, &token).await });
+            }
+        }
+    }
+}
+
 enum Readiness {
     Ready,
     Waiting,
     Blocked(String),
 }
+
+/// Claims items so that two processes working one session do not run the same item at
+/// once. A claim is a lease: its holder renews it while the check runs, and a crashed
+/// holder's claim expires.
+pub trait Claims: Send + Sync {
+    /// Claims `item` with `token` (renewing when the token already holds it); returns the
+    /// holder of another live claim instead.
+    fn claim<'a>(
+        &'a self,
+        item: &'a str,
+        token: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<Option<String>, String>> + Send + 'a>>;
+    /// Gives the claim up.
+    fn release<'a>(
+        &'a self,
+        item: &'a str,
+        token: &'a str,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+    /// How long a claim lives without renewal (it is renewed three times as often).
+    fn lease(&self) -> Duration;
+}
+
+/// How long a claim lives without renewal, unless `RELCON_CLAIM_LEASE` says otherwise.
+pub const LEASE: Duration = Duration::from_secs(30);

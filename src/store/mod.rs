@@ -21,7 +21,7 @@ use chain::{canonical, hash, verify_chain, Broken, Head, StoredEvent, GENESIS};
 use session::{Body, Session};
 
 /// The schema version this build reads and writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// How many output lines of a run are kept (the last ones).
 pub const OUTPUT_CAP: u64 = 100_000;
@@ -158,7 +158,7 @@ impl Store {
             .run(&pool)
             .await
             .map_err(|e| db(e.into()))?;
-        sqlx::query("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)")
+        sqlx::query("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
             .bind(SCHEMA_VERSION.to_string())
             .execute(&pool)
             .await
@@ -343,6 +343,65 @@ impl Store {
             prev_hash: prev,
             hash: event_hash,
         })
+    }
+
+    /// Claims `item` of `session` for `holder` until `lease` from now, unless another run
+    /// holds an unexpired claim: then returns that holder. Claiming again with the same
+    /// token renews the lease.
+    pub async fn claim(
+        &self,
+        session: &str,
+        item: &str,
+        holder: &str,
+        token: &str,
+        lease: Duration,
+    ) -> Result<Option<String>, StoreError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| self.db(e))?;
+        let held = sqlx::query(
+            "SELECT holder, token, expires_ms FROM claims WHERE session_id = ? AND item = ?",
+        )
+        .bind(session)
+        .bind(item)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| self.db(e))?;
+        if let Some(row) = held {
+            let (other, other_token, expires): (String, String, i64) =
+                (row.get(0), row.get(1), row.get(2));
+            if other_token != token && expires > now {
+                return Ok(Some(other));
+            }
+        }
+        sqlx::query("INSERT INTO claims (session_id, item, holder, token, expires_ms) VALUES (?, ?, ?, ?, ?) ON CONFLICT (session_id, item) DO UPDATE SET holder = excluded.holder, token = excluded.token, expires_ms = excluded.expires_ms")
+            .bind(session)
+            .bind(item)
+            .bind(holder)
+            .bind(token)
+            .bind(now + lease.as_millis() as i64)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.db(e))?;
+        tx.commit().await.map_err(|e| self.db(e))?;
+        Ok(None)
+    }
+
+    /// Releases a claim made with `token`.
+    pub async fn release(&self, session: &str, item: &str, token: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM claims WHERE session_id = ? AND item = ? AND token = ?")
+            .bind(session)
+            .bind(item)
+            .bind(token)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.db(e))?;
+        Ok(())
     }
 
     /// A session's events, in order.

@@ -174,6 +174,7 @@ pub async fn run_checklist_with(
         emitter: Emitter::new(sender, redactor),
         cancel,
         prior: Vec::new(),
+        claims: None,
     };
     let results = runner.run().await;
     drop(runner);
