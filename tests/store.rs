@@ -182,7 +182,7 @@ async fn a_store_from_a_newer_relcon_is_refused() {
         .expect_err("refused");
     assert!(
         err.to_string()
-            .contains("written by a newer relcon (schema version 99; this one knows 2)"),
+            .contains("written by a newer relcon (schema version 99; this one knows 3)"),
         "{err}"
     );
     let ran = run_in(dir.path(), &["sessions"]);
@@ -644,6 +644,12 @@ fn a_second_process_does_not_run_an_item_another_is_running() {
         .expect("a session id")
         .to_string();
 
+    let listed = run_in(dir.path(), &["sessions"]);
+    assert!(
+        listed.stdout.contains("(attached now: alice)"),
+        "{}",
+        listed.stdout
+    );
     let second = run_in(
         dir.path(),
         &["run", &path, "--session", &session, "--as", "bob", "--json"],
@@ -668,5 +674,11 @@ fn a_second_process_does_not_run_an_item_another_is_running() {
             .count(),
         1,
         "the item ran once"
+    );
+    let listed = run_in(dir.path(), &["sessions"]);
+    assert!(
+        !listed.stdout.contains("attached now"),
+        "nobody is attached once both runs ended: {}",
+        listed.stdout
     );
 }

@@ -440,6 +440,31 @@ pub async fn execute(setup: Setup) -> u8 {
         session.id,
         if fresh { "new" } else { "resumed" }
     );
+    // While this process works in the session it holds a presence lease: it is one of the
+    // "operators attached" that other terminals see.
+    let presence = uuid::Uuid::now_v7().to_string();
+    let lease = crate::engine::run::LEASE;
+    if let Err(err) = store.attend(&session.id, &operator, &presence, lease).await {
+        return bad_input(err);
+    }
+    let attending = CancellationToken::new();
+    {
+        let (store, id, operator, presence, attending) = (
+            store.clone(),
+            session.id.clone(),
+            operator.clone(),
+            presence.clone(),
+            attending.clone(),
+        );
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep(lease / 3) => { let _ = store.attend(&id, &operator, &presence, lease).await; }
+                    () = attending.cancelled() => break,
+                }
+            }
+        });
+    }
     let (engine_sender, engine_receiver) = tokio::sync::mpsc::unbounded_channel();
     let (printer_sender, mut printer_receiver) = tokio::sync::mpsc::unbounded_channel();
     let recording = tokio::spawn(crate::store::recorder::record(
@@ -500,6 +525,13 @@ pub async fn execute(setup: Setup) -> u8 {
         Ok(Err(err)) => return bad_input(format!("the store refused a result: {err}")),
         Err(err) => return bad_input(format!("the store recorder failed: {err}")),
     }
+    // Leaving is recorded, and the presence lease given up.
+    attending.cancel();
+    let _ = store.leave(&session.id, &presence).await;
+    // Best effort: another process may have closed the session meanwhile.
+    let _ = store
+        .append(&session.id, &operator, &Body::SessionLeft {})
+        .await;
     let mut session = match store.open_session(&session.id, None).await {
         Ok(session) => session,
         Err(err) => return bad_input(err),

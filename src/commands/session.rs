@@ -73,8 +73,14 @@ pub async fn list(store: Option<&str>) -> u8 {
                     } else {
                         report.verdict.name().to_string()
                     };
+                    let attached = store.attached(&session.id).await.unwrap_or_default();
+                    let attached = if attached.is_empty() {
+                        String::new()
+                    } else {
+                        format!("  (attached now: {})", attached.join(", "))
+                    };
                     format!(
-                        "{:<10}  {}/{}/{}/{}/{}/{}/{}  {}",
+                        "{:<10}  {}/{}/{}/{}/{}/{}/{}  {}{attached}",
                         verdict,
                         c.pass,
                         c.warn,

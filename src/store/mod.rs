@@ -21,7 +21,7 @@ use chain::{canonical, hash, verify_chain, Broken, Head, StoredEvent, GENESIS};
 use session::{Body, Session};
 
 /// The schema version this build reads and writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// How many output lines of a run are kept (the last ones).
 pub const OUTPUT_CAP: u64 = 100_000;
@@ -402,6 +402,47 @@ impl Store {
             .await
             .map_err(|e| self.db(e))?;
         Ok(())
+    }
+
+    /// Holds (or renews) a presence lease of `holder` on `session` until `lease` from now.
+    pub async fn attend(
+        &self,
+        session: &str,
+        holder: &str,
+        token: &str,
+        lease: Duration,
+    ) -> Result<(), StoreError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        sqlx::query("INSERT INTO presence (session_id, token, holder, expires_ms) VALUES (?, ?, ?, ?) ON CONFLICT (session_id, token) DO UPDATE SET expires_ms = excluded.expires_ms")
+            .bind(session)
+            .bind(token)
+            .bind(holder)
+            .bind(now + lease.as_millis() as i64)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.db(e))?;
+        Ok(())
+    }
+
+    /// Gives a presence lease up.
+    pub async fn leave(&self, session: &str, token: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM presence WHERE session_id = ? AND token = ?")
+            .bind(session)
+            .bind(token)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.db(e))?;
+        Ok(())
+    }
+
+    /// The operators attached to `session` now: the holders of live presence leases.
+    pub async fn attached(&self, session: &str) -> Result<Vec<String>, StoreError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        sqlx::query_scalar("SELECT DISTINCT holder FROM presence WHERE session_id = ? AND expires_ms > ? ORDER BY holder").bind(session).bind(now).fetch_all(&self.pool).await.map_err(|e| self.db(e))
     }
 
     /// A session's events, in order.

@@ -61,6 +61,8 @@ pub enum Body {
     },
     /// Someone joined (resumed) the session.
     SessionJoined {},
+    /// Someone's process left the session.
+    SessionLeft {},
     /// A run of an item started (its claim).
     RunStarted {
         /// The item.
@@ -295,7 +297,9 @@ impl Session {
                     );
                 }
                 Some(Body::SessionClosed { reason }) => session.closed = Some(reason),
-                Some(Body::SessionStarted { .. } | Body::SessionJoined {}) => {}
+                Some(
+                    Body::SessionStarted { .. } | Body::SessionJoined {} | Body::SessionLeft {},
+                ) => {}
                 None => return Err(event.seq),
             }
         }
