@@ -682,3 +682,77 @@ fn a_second_process_does_not_run_an_item_another_is_running() {
         listed.stdout
     );
 }
+
+#[test]
+fn concurrent_sign_offs_from_eight_processes_lose_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let manual: String = (0..8).map(|n| format!("\n[[item]]\nid = \"m{n}\"\nsection = \"Checks\"\ntitle = \"t\"\nkind = \"manual\"\nhelp = \"h\"\n")).collect::<String>() + "\n[[item]]\nid = \"shared\"\nsection = \"Checks\"\ntitle = \"t\"\nkind = \"manual\"\nhelp = \"h\"\nsignoffs = 9\n";
+    let path = write(dir.path(), "c.toml", &format!("{HEADER}{manual}"));
+    let ran = run_in(dir.path(), &["run", &path, "--json"]);
+    let session = report(&ran.stdout)["session"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let store = store_in(dir.path());
+    // Eight processes at once, each signing its own item and then the shared one.
+    let children: Vec<_> = (0..8)
+        .map(|n| {
+            let (session, store, item, who) = (
+                session.clone(),
+                store.clone(),
+                format!("m{n}"),
+                format!("signer{n}"),
+            );
+            std::thread::spawn(move || {
+                let sign = |item: &str| {
+                    common::relcon()
+                        .args([
+                            "signoff",
+                            item,
+                            "--session",
+                            &session,
+                            "--as",
+                            &who,
+                            "--status",
+                            "done",
+                        ])
+                        .env("RELCON_STORE", &store)
+                        .output()
+                        .expect("signoff runs")
+                };
+                (sign(&item), sign("shared"))
+            })
+        })
+        .collect();
+    for child in children {
+        let (own, shared) = child.join().expect("the signer ran");
+        assert!(
+            own.status.success(),
+            "{}",
+            String::from_utf8_lossy(&own.stderr)
+        );
+        assert!(
+            shared.status.success(),
+            "{}",
+            String::from_utf8_lossy(&shared.stderr)
+        );
+    }
+    let ran = run_in(dir.path(), &["run", &path, "--session", &session, "--json"]);
+    let doc = report(&ran.stdout);
+    for n in 0..8 {
+        assert_eq!(item(&doc, &format!("m{n}"))["status"], "pass", "m{n}");
+    }
+    assert_eq!(
+        item(&doc, "shared")["signoffs"].as_array().map(Vec::len),
+        Some(8),
+        "no sign-off lost or doubled"
+    );
+    assert_eq!(
+        item(&doc, "shared")["summary"]
+            .as_str()
+            .map(|s| s.starts_with("8 of 9")),
+        Some(true),
+        "{}",
+        item(&doc, "shared")
+    );
+}
