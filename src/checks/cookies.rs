@@ -135,10 +135,7 @@ async fn inspect(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
         }
     };
     let path = parsed[url::Position::BeforePath..].to_string();
-    let budget = ctx
-        .deadline
-        .saturating_duration_since(tokio::time::Instant::now())
-        .saturating_sub(Duration::from_millis(200));
+    let budget = ctx.remaining();
     let response = match tokio::time::timeout(budget, client.get(parsed.clone()).send()).await {
         Ok(Ok(response)) => response,
         Ok(Err(err)) => {

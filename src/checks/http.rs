@@ -528,11 +528,7 @@ async fn request(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
     if let Some(body) = &body {
         builder = builder.body(body.clone());
     }
-    // Answer before the engine's deadline, so a hung target is a failure with a reason.
-    let budget = ctx
-        .deadline
-        .saturating_duration_since(tokio::time::Instant::now())
-        .saturating_sub(Duration::from_millis(200));
+    let budget = ctx.remaining();
     let path = parsed[url::Position::BeforePath..].to_string();
     let request_line = format!("{method} {path}");
     let mut transcript = serde_json::json!({

@@ -90,6 +90,14 @@ impl CheckContext<'_> {
                 CheckResult::definitive_error(format!("configuration: {}", err.message()))
             })
     }
+
+    /// The time a network check may still spend: its deadline less a margin, so that it
+    /// answers with its own reason before the engine drops it.
+    pub fn remaining(&self) -> std::time::Duration {
+        self.deadline
+            .saturating_duration_since(tokio::time::Instant::now())
+            .saturating_sub(std::time::Duration::from_millis(200))
+    }
 }
 
 /// Sends a check's output lines as events.

@@ -226,11 +226,7 @@ async fn inspect(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
         .trim_matches(['[', ']'])
         .to_string();
     let port = url.port_or_known_default().unwrap_or(443);
-    let timeout = ctx
-        .deadline
-        .saturating_duration_since(tokio::time::Instant::now())
-        .saturating_sub(Duration::from_millis(200))
-        / 3;
+    let timeout = ctx.remaining() / 3;
     let chain = match fetch_chain(&host, port, timeout).await {
         Ok(chain) if !chain.is_empty() => chain,
         Ok(_) => {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::checklist::values::Values;
+use crate::commands::bad_input;
 use crate::commands::run::{execute, operator, parse_checklist, Setup};
 use crate::demo::sandbox::{Fault, Sandbox};
 use crate::engine::plan::Scope;
@@ -48,32 +49,28 @@ pub async fn run(args: DemoArgs) -> u8 {
             Some(fault) => faults.push(fault),
             None => {
                 let known: Vec<&str> = Fault::ALL.iter().map(|(_, n, _)| *n).collect();
-                eprintln!(
-                    "error: unknown fault `{name}` (faults: {})",
+                return bad_input(format!(
+                    "unknown fault `{name}` (faults: {})",
                     known.join(", ")
-                );
-                return exit::BAD_INPUT;
+                ));
             }
         }
     }
     let dir = match tempfile::Builder::new().prefix("relcon-demo-").tempdir() {
         Ok(dir) => dir,
         Err(err) => {
-            eprintln!("error: cannot make a working directory: {err}");
-            return exit::BAD_INPUT;
+            return bad_input(format!("cannot make a working directory: {err}"));
         }
     };
     let sandbox = match Sandbox::start(&faults, dir.path()).await {
         Ok(sandbox) => sandbox,
         Err(err) => {
-            eprintln!("error: cannot start the sandbox: {err}");
-            return exit::BAD_INPUT;
+            return bad_input(format!("cannot start the sandbox: {err}"));
         }
     };
     let env_path = dir.path().join("demo.env");
     if let Err(err) = std::fs::write(&env_path, sandbox.fill(CONFIGURATION, &fresh_secret())) {
-        eprintln!("error: cannot write {}: {err}", env_path.display());
-        return exit::BAD_INPUT;
+        return bad_input(format!("cannot write {}: {err}", env_path.display()));
     }
     let fault_list = if faults.is_empty() {
         "none".to_string()
@@ -115,8 +112,7 @@ pub async fn run(args: DemoArgs) -> u8 {
     let checklist = match parse_checklist("checklists/authjs-neon.toml", CHECKLIST) {
         Ok(checklist) => checklist,
         Err(err) => {
-            eprintln!("error: {err}");
-            return exit::BAD_INPUT;
+            return bad_input(err);
         }
     };
     let environment = checklist.default_environment.clone();
@@ -129,15 +125,13 @@ pub async fn run(args: DemoArgs) -> u8 {
     ) {
         Ok(values) => values,
         Err(err) => {
-            eprintln!("error: {err}");
-            return exit::BAD_INPUT;
+            return bad_input(err);
         }
     };
     let net = match crate::checks::net::Net::new(Some(&sandbox.ca_path)) {
         Ok(net) => net,
         Err(err) => {
-            eprintln!("error: {err}");
-            return exit::BAD_INPUT;
+            return bad_input(err);
         }
     };
     let store = match crate::store::Store::open(&format!(
@@ -148,8 +142,7 @@ pub async fn run(args: DemoArgs) -> u8 {
     {
         Ok(store) => store,
         Err(err) => {
-            eprintln!("error: {err}");
-            return exit::BAD_INPUT;
+            return bad_input(err);
         }
     };
     let unbuilt: Vec<String> = checklist

@@ -10,12 +10,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::checklist::values::Values;
 use crate::checklist::Checklist;
+use crate::commands::bad_input;
 use crate::engine::event::Emitter;
 use crate::engine::event::ItemResult;
 use crate::engine::plan::{self, Plan, Scope};
 use crate::engine::run::{RunOptions, Runner};
 use crate::engine::status::{Status, Verdict};
-use crate::exit;
 use crate::headless::Printer;
 use crate::redact::Redactor;
 use crate::report::model::Report;
@@ -70,12 +70,6 @@ pub enum SessionChoice {
     Id(String),
     /// The latest open one of the checklist and environment.
     Resume,
-}
-
-/// Bad input, said in one line; exit 2.
-fn bad_input(message: impl std::fmt::Display) -> u8 {
-    eprintln!("error: {message}");
-    exit::BAD_INPUT
 }
 
 /// The operator: `--as`, else git's user.email, else $USER.

@@ -5,18 +5,13 @@
 use std::collections::BTreeMap;
 
 use crate::checklist::Checklist;
+use crate::commands::bad_input;
 use crate::engine::plan::{Plan, Scope};
 use crate::engine::status::Verdict;
 use crate::exit;
 use crate::report::model::{signers_needed, Report};
 use crate::store::session::{Body, Session, SignoffStatus};
 use crate::store::Store;
-
-/// Bad input, said in one line; exit 2.
-fn refuse(message: impl std::fmt::Display) -> u8 {
-    eprintln!("error: {message}");
-    exit::BAD_INPUT
-}
 
 async fn open(url: Option<&str>) -> Result<Store, String> {
     Store::open(
@@ -51,11 +46,11 @@ fn full_report(session: &Session, checklist: &Checklist) -> Result<Report, Strin
 pub async fn list(store: Option<&str>) -> u8 {
     let store = match open(store).await {
         Ok(store) => store,
-        Err(err) => return refuse(err),
+        Err(err) => return bad_input(err),
     };
     let sessions = match store.sessions().await {
         Ok(sessions) => sessions,
-        Err(err) => return refuse(err),
+        Err(err) => return bad_input(err),
     };
     if sessions.is_empty() {
         println!("no sessions in {}", store.url());
@@ -164,21 +159,21 @@ fn evidence_problem(key: &str, value: &str, field: &toml::Table) -> Option<Strin
 pub async fn signoff(args: SignoffArgs) -> u8 {
     let store = match open(args.store.as_deref()).await {
         Ok(store) => store,
-        Err(err) => return refuse(err),
+        Err(err) => return bad_input(err),
     };
     let session = match store.open_session(&args.session, None).await {
         Ok(session) => session,
-        Err(err) => return refuse(err),
+        Err(err) => return bad_input(err),
     };
     if let Some(reason) = &session.closed {
-        return refuse(format!(
+        return bad_input(format!(
             "session {} is closed ({reason}): it accepts no new sign-offs",
             session.id
         ));
     }
     let checklist = match checklist_of(&session) {
         Ok(checklist) => checklist,
-        Err(err) => return refuse(err),
+        Err(err) => return bad_input(err),
     };
     let Some(item) = checklist.item(&args.item) else {
         let hint = crate::checklist::spec::did_you_mean(
@@ -186,20 +181,20 @@ pub async fn signoff(args: SignoffArgs) -> u8 {
             checklist.items.iter().map(|i| i.id.as_str()),
         )
         .map_or(String::new(), |c| format!(" (did you mean `{c}`?)"));
-        return refuse(format!(
+        return bad_input(format!(
             "no item `{}` in checklist {}{hint}",
             args.item, checklist.id
         ));
     };
     if item.kind.automated {
-        return refuse(format!("`{}` is a {} check, not a manual item: it is run (relcon run --session {} --only {}), not signed", item.id, item.kind.name, session.id, item.id));
+        return bad_input(format!("`{}` is a {} check, not a manual item: it is run (relcon run --session {} --only {}), not signed", item.id, item.kind.name, session.id, item.id));
     }
     if let Some(env) = session
         .environment
         .as_deref()
         .filter(|env| !item.runs_in(env))
     {
-        return refuse(format!(
+        return bad_input(format!(
             "`{}` does not apply in {env} (only in {}): there is nothing to sign",
             item.id,
             item.only_in.join(", ")
@@ -210,7 +205,7 @@ pub async fn signoff(args: SignoffArgs) -> u8 {
         .trim()
         .to_string();
     if by.is_empty() {
-        return refuse("the signer's name is empty: give it with --as NAME");
+        return bad_input("the signer's name is empty: give it with --as NAME");
     }
     // One person is one signer, however the name is written.
     let same = |other: &str| other.trim().eq_ignore_ascii_case(&by);
@@ -219,20 +214,20 @@ pub async fn signoff(args: SignoffArgs) -> u8 {
         .get(&item.id)
         .is_some_and(|s| s.iter().any(|s| same(&s.by)))
     {
-        return refuse(format!(
+        return bad_input(format!(
             "{by} has already signed `{}` in session {}; a second signer must be someone else",
             item.id, session.id
         ));
     }
     let note = args.note.clone().unwrap_or_default();
     if args.status == SignoffStatus::Na && note.trim().is_empty() {
-        return refuse(format!(
+        return bad_input(format!(
             "signing `{}` not applicable needs a --note saying why",
             item.id
         ));
     }
     if args.status == SignoffStatus::Failed && note.trim().is_empty() {
-        return refuse(format!(
+        return bad_input(format!(
             "signing `{}` failed needs a --note saying what failed",
             item.id
         ));
@@ -243,7 +238,7 @@ pub async fn signoff(args: SignoffArgs) -> u8 {
             Some((key, value)) if !key.is_empty() => {
                 evidence.insert(key.to_string(), value.to_string());
             }
-            _ => return refuse(format!("--evidence `{pair}` is not KEY=VALUE")),
+            _ => return bad_input(format!("--evidence `{pair}` is not KEY=VALUE")),
         }
     }
     let config = item.resolve(session.environment.as_deref()).config;
@@ -263,7 +258,7 @@ pub async fn signoff(args: SignoffArgs) -> u8 {
                 .iter()
                 .filter_map(|f| f.get("key").and_then(toml::Value::as_str))
                 .collect();
-            return refuse(format!(
+            return bad_input(format!(
                 "`{}` asks for no evidence `{key}` (it asks for: {})",
                 item.id,
                 if known.is_empty() {
@@ -290,14 +285,14 @@ pub async fn signoff(args: SignoffArgs) -> u8 {
                         .get("label")
                         .and_then(toml::Value::as_str)
                         .unwrap_or(key);
-                    return refuse(format!(
+                    return bad_input(format!(
                         "signing `{}` done needs --evidence {key}=… ({label})",
                         item.id
                     ));
                 }
                 Some(value) => {
                     if let Some(problem) = evidence_problem(key, value, field) {
-                        return refuse(problem);
+                        return bad_input(problem);
                     }
                 }
                 None => {}
@@ -312,22 +307,15 @@ pub async fn signoff(args: SignoffArgs) -> u8 {
         signature: None,
     };
     if let Err(err) = store.append(&session.id, &by, &body).await {
-        return refuse(err);
+        return bad_input(err);
     }
     // Acknowledged only now that it is committed.
     let session = match store.open_session(&session.id, None).await {
         Ok(session) => session,
-        Err(err) => return refuse(err),
+        Err(err) => return bad_input(err),
     };
-    let plan_entry = Plan::new(&checklist, session.environment.clone(), &Scope::default())
-        .ok()
-        .and_then(|p| {
-            p.entries
-                .iter()
-                .find(|e| e.item.id == item.id)
-                .map(|e| signers_needed(e))
-        });
-    let (status, summary) = session.signed_status(&item.id, plan_entry.unwrap_or(1));
+    let needed = signers_needed(&item.resolve(session.environment.as_deref()).config);
+    let (status, summary) = session.signed_status(&item.id, needed);
     eprintln!(
         "signed `{}` {} as {by}: {} ({summary})",
         item.id,
@@ -349,7 +337,7 @@ pub async fn signoff(args: SignoffArgs) -> u8 {
                 )
                 .await
             {
-                return refuse(err);
+                return bad_input(err);
             }
             eprintln!("session {} closed: every required item passed", session.id);
         }
@@ -362,14 +350,14 @@ pub async fn signoff(args: SignoffArgs) -> u8 {
 pub async fn close(session_id: &str, by: Option<&str>, store: Option<&str>) -> u8 {
     let store = match open(store).await {
         Ok(store) => store,
-        Err(err) => return refuse(err),
+        Err(err) => return bad_input(err),
     };
     let session = match store.open_session(session_id, None).await {
         Ok(session) => session,
-        Err(err) => return refuse(err),
+        Err(err) => return bad_input(err),
     };
     if let Some(reason) = &session.closed {
-        return refuse(format!("session {session_id} is already closed ({reason})"));
+        return bad_input(format!("session {session_id} is already closed ({reason})"));
     }
     let by = crate::commands::run::operator(by).await;
     if let Err(err) = store
@@ -382,7 +370,7 @@ pub async fn close(session_id: &str, by: Option<&str>, store: Option<&str>) -> u
         )
         .await
     {
-        return refuse(err);
+        return bad_input(err);
     }
     eprintln!("session {session_id} closed by {by}");
     store.close().await;

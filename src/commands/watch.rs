@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use crate::commands::bad_input;
 use crate::exit;
 use crate::store::chain::StoredEvent;
 use crate::store::feed::Feed;
@@ -23,10 +24,6 @@ fn line(event: &StoredEvent) -> String {
 
 /// Prints every event of `session` (those so far, then each new one) until it closes.
 pub async fn run(session: &str, store: Option<&str>) -> u8 {
-    let fail = |message: String| {
-        eprintln!("error: {message}");
-        exit::BAD_INPUT
-    };
     let store = match Store::open(
         &store
             .map(String::from)
@@ -35,21 +32,21 @@ pub async fn run(session: &str, store: Option<&str>) -> u8 {
     .await
     {
         Ok(store) => store,
-        Err(err) => return fail(err.to_string()),
+        Err(err) => return bad_input(err),
     };
     // The log so far is verified before anything is printed.
     if let Err(err) = store.open_session(session, None).await {
-        return fail(err.to_string());
+        return bad_input(err);
     }
     let mut feed = match Feed::new(&store, session, 0).await {
         Ok(feed) => feed,
-        Err(err) => return fail(err.to_string()),
+        Err(err) => return bad_input(err),
     };
     let mut out = std::io::stdout();
     loop {
         let events = match feed.next().await {
             Ok(events) => events,
-            Err(err) => return fail(err.to_string()),
+            Err(err) => return bad_input(err),
         };
         for event in &events {
             // A closed stdout (the reader went away) ends the watch.

@@ -248,9 +248,6 @@ impl Report {
         };
         let mut report = Report::of_run(plan, &results, &info);
         for (item, entry) in report.items.iter_mut().zip(&plan.entries) {
-            if !entry.in_scope && item.summary.is_empty() {
-                item.summary = "left out of this run".into();
-            }
             item.signoffs = session
                 .signoffs
                 .get(&entry.item.id)
@@ -268,10 +265,8 @@ impl Report {
 }
 
 /// How many distinct people must sign a manual item in its environment.
-pub fn signers_needed(entry: &Entry<'_>) -> usize {
-    entry
-        .resolved
-        .config
+pub fn signers_needed(config: &toml::Table) -> usize {
+    config
         .get("signoffs")
         .and_then(toml::Value::as_integer)
         .unwrap_or(1)
@@ -283,7 +278,7 @@ pub fn signers_needed(entry: &Entry<'_>) -> usize {
 pub fn session_result(entry: &Entry<'_>, session: &StoredSession) -> ItemResult {
     let id = entry.item.id.as_str();
     if !entry.item.kind.automated && session.signoffs.contains_key(id) {
-        let (status, summary) = session.signed_status(id, signers_needed(entry));
+        let (status, summary) = session.signed_status(id, signers_needed(&entry.resolved.config));
         return ItemResult::not_run(status, summary);
     }
     match session.record(id) {
