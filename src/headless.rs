@@ -72,6 +72,13 @@ impl<W: Write> Printer<W> {
                 };
                 writeln!(self.out, "  {id:<width$} {mark} {}", printable(line))
             }
+            Event::Waiting { id, holder } => writeln!(
+                self.out,
+                "{} {:<7} {id:<width$}           running ({}) in another process: waiting for its result",
+                Status::Running.symbol(),
+                "wait",
+                printable(holder)
+            ),
             Event::Finished { id, result } => {
                 let duration = if result.attempts > 0 {
                     format_duration(result.duration)

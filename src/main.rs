@@ -211,6 +211,12 @@ fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
 }
 
 fn main() -> ExitCode {
+    // Output piped into `head` that stops reading ends relcon quietly, as it does any Unix
+    // tool, instead of a panic on the next write.
+    // SAFETY: restoring a signal's default disposition at start, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     // Readable reports for the unexpected (a panic); expected failures have their own messages.
     if let Err(err) = color_eyre::install() {
         eprintln!("warning: {err}");

@@ -4,16 +4,15 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Stdio;
 
-use common::{command_item, item, report, run_in, store_in, HEADER};
+use common::{command_item, item, report, Backend, Place, HEADER};
 use relcon::store::chain::{verify_chain, Head};
 use relcon::store::session::{Body, ChecklistCopy};
 use relcon::store::Store;
 
-async fn store_with_events(dir: &Path, count: usize) -> (Store, String) {
-    let store = Store::open(&store_in(dir)).await.expect("store opens");
+async fn store_with_events(place: &Place, count: usize) -> (Store, String) {
+    let store = Store::open(&place.store).await.expect("store opens");
     let checklist = ChecklistCopy {
         id: "c".into(),
         title: "C".into(),
@@ -71,20 +70,18 @@ async fn broken_at(store: &Store) -> (i64, String) {
     }
 }
 
-#[tokio::test]
-async fn an_intact_log_verifies_and_folds() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (store, id) = store_with_events(dir.path(), 5).await;
+async fn an_intact_log_verifies_and_folds(backend: Backend) {
+    let place = Place::new(backend);
+    let (store, id) = store_with_events(&place, 5).await;
     let session = store.open_session(&id, None).await.expect("opens");
     assert_eq!(session.head.count, 5);
     assert_eq!(session.records.len(), 4);
     assert_eq!(session.operators, vec!["alice"]);
 }
 
-#[tokio::test]
-async fn an_edited_event_is_found() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (store, _) = store_with_events(dir.path(), 5).await;
+async fn an_edited_event_is_found(backend: Backend) {
+    let place = Place::new(backend);
+    let (store, _) = store_with_events(&place, 5).await;
     sql(
         &store,
         &["UPDATE events SET payload = replace(payload, 'test', 'forged') WHERE seq = 3"],
@@ -95,10 +92,9 @@ async fn an_edited_event_is_found() {
     assert!(why.contains("edited"), "{why}");
 }
 
-#[tokio::test]
-async fn an_edited_actor_or_time_is_found() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (store, _) = store_with_events(dir.path(), 5).await;
+async fn an_edited_actor_or_time_is_found(backend: Backend) {
+    let place = Place::new(backend);
+    let (store, _) = store_with_events(&place, 5).await;
     sql(
         &store,
         &["UPDATE events SET actor = 'mallory' WHERE seq = 4"],
@@ -107,20 +103,18 @@ async fn an_edited_actor_or_time_is_found() {
     assert_eq!(broken_at(&store).await.0, 4);
 }
 
-#[tokio::test]
-async fn a_deleted_event_is_found() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (store, _) = store_with_events(dir.path(), 5).await;
+async fn a_deleted_event_is_found(backend: Backend) {
+    let place = Place::new(backend);
+    let (store, _) = store_with_events(&place, 5).await;
     sql(&store, &["DELETE FROM events WHERE seq = 3"]).await;
     let (seq, why) = broken_at(&store).await;
     assert_eq!(seq, 3);
     assert!(why.contains("deleted"), "{why}");
 }
 
-#[tokio::test]
-async fn an_inserted_event_is_found() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (store, _) = store_with_events(dir.path(), 5).await;
+async fn an_inserted_event_is_found(backend: Backend) {
+    let place = Place::new(backend);
+    let (store, _) = store_with_events(&place, 5).await;
     // Make room after event 2 and copy event 2 into it, as a forger would.
     sql(&store, &[
         "UPDATE events SET seq = seq + 100 WHERE seq >= 3",
@@ -131,10 +125,9 @@ async fn an_inserted_event_is_found() {
     assert_eq!(broken_at(&store).await.0, 3);
 }
 
-#[tokio::test]
-async fn reordered_events_are_found() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (store, _) = store_with_events(dir.path(), 5).await;
+async fn reordered_events_are_found(backend: Backend) {
+    let place = Place::new(backend);
+    let (store, _) = store_with_events(&place, 5).await;
     sql(
         &store,
         &[
@@ -147,10 +140,9 @@ async fn reordered_events_are_found() {
     assert_eq!(broken_at(&store).await.0, 2);
 }
 
-#[tokio::test]
-async fn a_truncated_tail_is_found_against_a_recorded_head() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (store, id) = store_with_events(dir.path(), 5).await;
+async fn a_truncated_tail_is_found_against_a_recorded_head(backend: Backend) {
+    let place = Place::new(backend);
+    let (store, id) = store_with_events(&place, 5).await;
     let head = store.open_session(&id, None).await.expect("opens").head;
     sql(&store, &["DELETE FROM events WHERE seq = 5"]).await;
     // The shorter log is consistent in itself…
@@ -167,17 +159,16 @@ async fn a_truncated_tail_is_found_against_a_recorded_head() {
     assert!(verify_chain(&id, &store.events(&id).await.expect("events"), Some(&wrong)).is_err());
 }
 
-#[tokio::test]
-async fn a_store_from_a_newer_relcon_is_refused() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (store, _) = store_with_events(dir.path(), 2).await;
+async fn a_store_from_a_newer_relcon_is_refused(backend: Backend) {
+    let place = Place::new(backend);
+    let (store, _) = store_with_events(&place, 2).await;
     sql(
         &store,
         &["UPDATE meta SET value = '99' WHERE key = 'schema_version'"],
     )
     .await;
     store.close().await;
-    let err = Store::open(&store_in(dir.path()))
+    let err = Store::open(&place.store.clone())
         .await
         .expect_err("refused");
     assert!(
@@ -185,37 +176,27 @@ async fn a_store_from_a_newer_relcon_is_refused() {
             .contains("written by a newer relcon (schema version 99; this one knows 3)"),
         "{err}"
     );
-    let ran = run_in(dir.path(), &["sessions"]);
+    let ran = place.run(&["sessions"]);
     assert_eq!(ran.code, 2);
     assert!(ran.stderr.contains("newer relcon"), "{}", ran.stderr);
 }
 
-#[tokio::test]
-async fn two_stores_fingerprint_one_value_differently() {
-    let (a, b) = (
-        tempfile::tempdir().expect("temp dir"),
-        tempfile::tempdir().expect("temp dir"),
-    );
-    let key = |dir: &Path| {
-        let url = store_in(dir);
+async fn two_stores_fingerprint_one_value_differently(backend: Backend) {
+    let (a, b) = (Place::new(backend), Place::new(backend));
+    let key = |place: &Place| {
+        let url = place.store.clone();
         async move { Store::open(&url).await.expect("store").fingerprint_key() }
     };
-    let (key_a, key_b) = (key(a.path()).await, key(b.path()).await);
+    let (key_a, key_b) = (key(&a).await, key(&b).await);
     assert_ne!(key_a, key_b);
-    assert_eq!(key_a, key(a.path()).await, "a store keeps its key");
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    std::fs::write(dir.join(name), text).expect("writes");
-    dir.join(name).display().to_string()
+    assert_eq!(key_a, key(&a).await, "a store keeps its key");
 }
 
 /// Starts `relcon run` in `dir`, and SIGKILLs it once a stderr line satisfies `until`.
-fn run_and_kill(dir: &Path, args: &[&str], until: impl Fn(&[String]) -> bool) -> Vec<String> {
-    let mut child = common::relcon()
+fn run_and_kill(place: &Place, args: &[&str], until: impl Fn(&[String]) -> bool) -> Vec<String> {
+    let mut child = place
+        .relcon()
         .args(args)
-        .current_dir(dir)
-        .env("RELCON_STORE", store_in(dir))
         // A killed runner's claims lapse after 2 s instead of 30.
         .env("RELCON_CLAIM_LEASE", "2s")
         .stdout(Stdio::null())
@@ -229,15 +210,14 @@ fn run_and_kill(dir: &Path, args: &[&str], until: impl Fn(&[String]) -> bool) ->
     seen
 }
 
-#[test]
-fn a_run_killed_with_sigkill_resumes_with_every_acknowledged_result() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let marker = dir.path().join("second-time");
+fn a_run_killed_with_sigkill_resumes_with_every_acknowledged_result(backend: Backend) {
+    let place = Place::new(backend);
+    let marker = place.path().join("second-time");
     let items = command_item("quick", "true", "")
         + &command_item("slow", &format!("test -f {0} || (touch {0}; sleep 60)", marker.display()), "needs = [\"quick\"]")
         + "\n[[item]]\nid = \"sign\"\nsection = \"Checks\"\ntitle = \"Sign\"\nkind = \"manual\"\nhelp = \"Sign it.\"\n";
-    let path = write(dir.path(), "c.toml", &format!("{HEADER}{items}"));
-    let seen = run_and_kill(dir.path(), &["run", &path], |lines| {
+    let path = place.write("c.toml", &format!("{HEADER}{items}"));
+    let seen = run_and_kill(&place, &["run", &path], |lines| {
         lines
             .iter()
             .any(|l| l.contains("pass") && l.contains("quick"))
@@ -248,8 +228,7 @@ fn a_run_killed_with_sigkill_resumes_with_every_acknowledged_result() {
     assert!(seen.iter().any(|l| l.starts_with("session ")));
 
     // Acknowledged results are there; the killed run shows as interrupted, never pass.
-    let ran = run_in(
-        dir.path(),
+    let ran = place.run(
         &["run", &path, "--resume", "--only", "quick", "--json"],
     );
     let doc = report(&ran.stdout);
@@ -269,8 +248,7 @@ fn a_run_killed_with_sigkill_resumes_with_every_acknowledged_result() {
         .as_str()
         .expect("a session id")
         .to_string();
-    let signed = run_in(
-        dir.path(),
+    let signed = place.run(
         &[
             "signoff",
             "sign",
@@ -284,7 +262,7 @@ fn a_run_killed_with_sigkill_resumes_with_every_acknowledged_result() {
     );
     assert_eq!(signed.code, 0, "{}", signed.stderr);
     run_and_kill(
-        dir.path(),
+        &place,
         &["run", &path, "--session", &session],
         |lines| lines.iter().any(|l| l.starts_with("session ")),
     );
@@ -293,7 +271,7 @@ fn a_run_killed_with_sigkill_resumes_with_every_acknowledged_result() {
     // everything passes and the session closes.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let (ran, doc) = loop {
-        let ran = run_in(dir.path(), &["run", &path, "--resume", "--json"]);
+        let ran = place.run(&["run", &path, "--resume", "--json"]);
         let doc = report(&ran.stdout);
         let claimed = item(&doc, "slow")["summary"]
             .as_str()
@@ -318,34 +296,32 @@ fn a_run_killed_with_sigkill_resumes_with_every_acknowledged_result() {
     assert!(doc["events"]["count"].as_i64().is_some_and(|n| n > 5));
 
     // A closed session takes nothing more, and --resume finds no open one.
-    let again = run_in(dir.path(), &["run", &path, "--session", &session]);
+    let again = place.run(&["run", &path, "--session", &session]);
     assert_eq!(again.code, 2);
     assert!(again.stderr.contains("is closed"), "{}", again.stderr);
-    assert_eq!(run_in(dir.path(), &["run", &path, "--resume"]).code, 2);
+    assert_eq!(place.run(&["run", &path, "--resume"]).code, 2);
 }
 
-#[test]
-fn a_tampered_session_is_refused_with_the_first_bad_event() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = write(
-        dir.path(),
+fn a_tampered_session_is_refused_with_the_first_bad_event(backend: Backend) {
+    let place = Place::new(backend);
+    let path = place.write(
         "c.toml",
         &format!(
             "{HEADER}{}",
             command_item("a", "true", "") + &command_item("b", "false", "")
         ),
     );
-    let ran = run_in(dir.path(), &["run", &path, "--json"]);
+    let ran = place.run(&["run", &path, "--json"]);
     let session = report(&ran.stdout)["session"]["id"]
         .as_str()
         .expect("id")
         .to_string();
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
-        let store = Store::open(&store_in(dir.path())).await.expect("store");
+        let store = Store::open(&place.store.clone()).await.expect("store");
         sql(&store, &["UPDATE events SET payload = replace(payload, 'fail', 'pass') WHERE type = 'result'"]).await;
     });
-    let ran = run_in(dir.path(), &["run", &path, "--session", &session]);
+    let ran = place.run(&["run", &path, "--session", &session]);
     assert_eq!(ran.code, 2);
     assert!(
         ran.stderr.contains(&format!(
@@ -354,20 +330,18 @@ fn a_tampered_session_is_refused_with_the_first_bad_event() {
         "{}",
         ran.stderr
     );
-    let listed = run_in(dir.path(), &["sessions"]);
+    let listed = place.run(&["sessions"]);
     assert!(listed.stdout.contains("BROKEN"), "{}", listed.stdout);
 }
 
-#[test]
-fn signoffs_are_checked_before_they_are_recorded() {
-    let dir = tempfile::tempdir().expect("temp dir");
+fn signoffs_are_checked_before_they_are_recorded(backend: Backend) {
+    let place = Place::new(backend);
     let manual = "\n[[item]]\nid = \"backup\"\nsection = \"Checks\"\ntitle = \"Backup\"\nkind = \"manual\"\nhelp = \"Take one.\"\nsignoffs = 2\nevidence = [{ key = \"snapshot_id\", label = \"Snapshot id\", pattern = '^br-' }]\n";
-    let path = write(
-        dir.path(),
+    let path = place.write(
         "c.toml",
         &format!("{HEADER}{manual}{}", command_item("auto", "true", "")),
     );
-    let ran = run_in(dir.path(), &["run", &path, "--json"]);
+    let ran = place.run(&["run", &path, "--json"]);
     let session = report(&ran.stdout)["session"]["id"]
         .as_str()
         .expect("id")
@@ -375,7 +349,7 @@ fn signoffs_are_checked_before_they_are_recorded() {
     let sign = |extra: &[&str]| {
         let mut args = vec!["signoff", "backup", "--session", session.as_str()];
         args.extend_from_slice(extra);
-        run_in(dir.path(), &args)
+        place.run(&args)
     };
     for (extra, message) in [
         (
@@ -403,8 +377,7 @@ fn signoffs_are_checked_before_they_are_recorded() {
         assert_eq!(ran.code, 2, "{extra:?}");
         assert!(ran.stderr.contains(message), "{extra:?}: {}", ran.stderr);
     }
-    let auto = run_in(
-        dir.path(),
+    let auto = place.run(
         &["signoff", "auto", "--session", &session, "--status", "done"],
     );
     assert!(
@@ -415,8 +388,7 @@ fn signoffs_are_checked_before_they_are_recorded() {
         "{}",
         auto.stderr
     );
-    let unknown = run_in(
-        dir.path(),
+    let unknown = place.run(
         &[
             "signoff",
             "bakup",
@@ -457,7 +429,7 @@ fn signoffs_are_checked_before_they_are_recorded() {
         "{}",
         twice.stderr
     );
-    let ran = run_in(dir.path(), &["run", &path, "--session", &session, "--json"]);
+    let ran = place.run(&["run", &path, "--session", &session, "--json"]);
     let doc = report(&ran.stdout);
     assert_eq!(
         (
@@ -489,7 +461,7 @@ fn signoffs_are_checked_before_they_are_recorded() {
         "{}",
         late.stderr
     );
-    let listed = run_in(dir.path(), &["sessions"]);
+    let listed = place.run(&["sessions"]);
     assert!(
         listed.stdout.contains("go (closed)") && listed.stdout.contains("alice, bob"),
         "{}",
@@ -497,22 +469,20 @@ fn signoffs_are_checked_before_they_are_recorded() {
     );
 }
 
-#[test]
-fn output_is_kept_up_to_the_cap_with_a_count_of_the_rest() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = write(
-        dir.path(),
+fn output_is_kept_up_to_the_cap_with_a_count_of_the_rest(backend: Backend) {
+    let place = Place::new(backend);
+    let path = place.write(
         "c.toml",
         &format!("{HEADER}{}", command_item("chatty", "seq 1 100010", "")),
     );
-    let ran = run_in(dir.path(), &["run", &path, "--json"]);
+    let ran = place.run(&["run", &path, "--json"]);
     let session = report(&ran.stdout)["session"]["id"]
         .as_str()
         .expect("id")
         .to_string();
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
-        let store = Store::open(&store_in(dir.path())).await.expect("store");
+        let store = Store::open(&place.store.clone()).await.expect("store");
         let events = store.events(&session).await.expect("events");
         let result = events
             .iter()
@@ -537,19 +507,18 @@ fn output_is_kept_up_to_the_cap_with_a_count_of_the_rest() {
     });
 }
 
-#[test]
-fn resuming_with_a_changed_checklist_is_refused_with_both_digests() {
-    let dir = tempfile::tempdir().expect("temp dir");
+fn resuming_with_a_changed_checklist_is_refused_with_both_digests(backend: Backend) {
+    let place = Place::new(backend);
     let manual = "\n[[item]]\nid = \"sign\"\nsection = \"Checks\"\ntitle = \"Sign\"\nkind = \"manual\"\nhelp = \"Sign it.\"\n";
-    let path = write(dir.path(), "c.toml", &format!("{HEADER}{manual}"));
-    let ran = run_in(dir.path(), &["run", &path, "--json"]);
+    let path = place.write("c.toml", &format!("{HEADER}{manual}"));
+    let ran = place.run(&["run", &path, "--json"]);
     let doc = report(&ran.stdout);
     let before = doc["checklist"]["sha256"]
         .as_str()
         .expect("a digest")
         .to_string();
     std::fs::write(&path, format!("{HEADER}{manual}# edited\n")).expect("edits");
-    let ran = run_in(dir.path(), &["run", &path, "--resume"]);
+    let ran = place.run(&["run", &path, "--resume"]);
     assert_eq!(ran.code, 2);
     assert!(
         ran.stderr.contains(&format!("(session: {before}, file: ")),
@@ -559,9 +528,8 @@ fn resuming_with_a_changed_checklist_is_refused_with_both_digests() {
     assert_eq!(ran.stderr.lines().count(), 1, "{}", ran.stderr);
 }
 
-#[test]
-fn signers_are_people_and_items_must_apply() {
-    let dir = tempfile::tempdir().expect("temp dir");
+fn signers_are_people_and_items_must_apply(backend: Backend) {
+    let place = Place::new(backend);
     let manual = |id: &str, extra: &str| {
         format!("\n[[item]]\nid = \"{id}\"\nsection = \"Checks\"\ntitle = \"t\"\nkind = \"manual\"\nhelp = \"h\"\n{extra}\n")
     };
@@ -575,8 +543,8 @@ fn signers_are_people_and_items_must_apply() {
         "version = 1\ndefault_environment = \"staging\"\n",
         1,
     );
-    let path = write(dir.path(), "c.toml", &text);
-    let ran = run_in(dir.path(), &["run", &path, "--json"]);
+    let path = place.write("c.toml", &text);
+    let ran = place.run(&["run", &path, "--json"]);
     let session = report(&ran.stdout)["session"]["id"]
         .as_str()
         .expect("id")
@@ -584,7 +552,7 @@ fn signers_are_people_and_items_must_apply() {
     let sign = |args: &[&str]| {
         let mut all = vec!["signoff", "--session", session.as_str()];
         all.extend_from_slice(args);
-        run_in(dir.path(), &all)
+        place.run(&all)
     };
     let prod = sign(&["prod", "--as", "alice", "--status", "done"]);
     assert!(
@@ -613,60 +581,40 @@ fn signers_are_people_and_items_must_apply() {
     );
 }
 
-#[test]
-fn a_second_process_does_not_run_an_item_another_is_running() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let log = dir.path().join("runs.log");
+fn two_processes_racing_to_run_one_item_run_it_once(backend: Backend) {
+    let place = Place::new(backend);
+    let log = place.path().join("runs.log");
     let manual = "\n[[item]]\nid = \"sign\"\nsection = \"Checks\"\ntitle = \"Sign\"\nkind = \"manual\"\nhelp = \"Sign it.\"\n";
     let items = command_item(
         "once",
-        &format!("echo RUN >> {}; sleep 3", log.display()),
+        &format!("echo RUN >> {}; sleep 2", log.display()),
         "",
     ) + manual;
-    let path = write(dir.path(), "c.toml", &format!("{HEADER}{items}"));
-    let mut first = common::relcon()
-        .args(["run", &path, "--as", "alice", "--json"])
-        .current_dir(dir.path())
-        .env("RELCON_STORE", store_in(dir.path()))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("relcon starts");
-    let lines = common::line_channel(first.stderr.take().expect("stderr"));
-    let seen = common::read_until(&lines, 30, |seen| {
-        seen.iter()
-            .any(|l| l.contains("start") && l.ends_with("once"))
-    });
-    let session = seen
-        .iter()
-        .find_map(|l| l.strip_prefix("session "))
-        .and_then(|l| l.split(' ').next())
-        .expect("a session id")
+    let path = place.write("c.toml", &format!("{HEADER}{items}"));
+    let made = place.run(&["run", &path, "--only", "sign", "--json"]);
+    let session = report(&made.stdout)["session"]["id"]
+        .as_str()
+        .expect("id")
         .to_string();
-
-    let listed = run_in(dir.path(), &["sessions"]);
-    assert!(
-        listed.stdout.contains("(attached now: alice)"),
-        "{}",
-        listed.stdout
-    );
-    let second = run_in(
-        dir.path(),
-        &["run", &path, "--session", &session, "--as", "bob", "--json"],
-    );
-    let doc = report(&second.stdout);
-    assert_eq!(item(&doc, "once")["status"], "pending");
-    assert!(
-        item(&doc, "once")["summary"]
-            .as_str()
-            .is_some_and(|s| s.starts_with("running (alice) in another process")),
-        "{}",
-        item(&doc, "once")
-    );
-
-    let output = first.wait_with_output().expect("the first run ends");
-    let doc = report(&String::from_utf8_lossy(&output.stdout));
-    assert_eq!(item(&doc, "once")["status"], "pass");
+    // Both start at once; the item runs in one of them, and the other waits for its result.
+    let start = |who: &str| {
+        place
+            .relcon()
+            .args(["run", &path, "--session", &session, "--as", who, "--json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("relcon starts")
+    };
+    let (alice, bob) = (start("alice"), start("bob"));
+    let finish = |child: std::process::Child| {
+        let output = child.wait_with_output().expect("the run ends");
+        (
+            report(&String::from_utf8_lossy(&output.stdout)),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let ((alice, alice_said), (bob, bob_said)) = (finish(alice), finish(bob));
     assert_eq!(
         std::fs::read_to_string(&log)
             .expect("the log")
@@ -675,25 +623,81 @@ fn a_second_process_does_not_run_an_item_another_is_running() {
         1,
         "the item ran once"
     );
-    let listed = run_in(dir.path(), &["sessions"]);
+    for doc in [&alice, &bob] {
+        assert_eq!(item(doc, "once")["status"], "pass", "{}", item(doc, "once"));
+    }
+    let runner = item(&alice, "once")["run_by"].clone();
+    assert_eq!(runner, item(&bob, "once")["run_by"], "both report one run");
+    let waiter_said = if runner == "alice" { bob_said } else { alice_said };
     assert!(
-        !listed.stdout.contains("attached now"),
-        "nobody is attached once both runs ended: {}",
-        listed.stdout
+        waiter_said.contains(&format!(
+            "running ({}) in another process: waiting for its result",
+            runner.as_str().expect("a runner")
+        )),
+        "{waiter_said}"
     );
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let results = rt.block_on(async {
+        let store = Store::open(&place.store).await.expect("store");
+        store
+            .events(&session)
+            .await
+            .expect("events")
+            .into_iter()
+            .filter(|e| e.kind == "result" && e.payload()["item"] == "once")
+            .count()
+    });
+    assert_eq!(results, 1, "one result recorded, by the runner");
 }
 
-#[test]
-fn concurrent_sign_offs_from_eight_processes_lose_nothing() {
-    let dir = tempfile::tempdir().expect("temp dir");
+fn a_dead_runners_claim_lapses_and_a_waiting_process_runs_the_item(backend: Backend) {
+    let place = Place::new(backend);
+    let marker = place.path().join("ran-once");
+    let items = command_item(
+        "slow",
+        &format!("test -f {0} || (touch {0}; sleep 60)", marker.display()),
+        "",
+    );
+    let path = place.write("c.toml", &format!("{HEADER}{items}"));
+    let seen = run_and_kill(&place, &["run", &path, "--as", "alice"], |lines| {
+        lines.iter().any(|l| l.contains("start") && l.ends_with("slow"))
+    });
+    let session = seen
+        .iter()
+        .find_map(|l| l.strip_prefix("session "))
+        .and_then(|l| l.split(' ').next())
+        .expect("a session id")
+        .to_string();
+    // The killed runner's claim lives on for its lease (2 s): the next run waits on it, then
+    // runs the item itself.
+    let started = std::time::Instant::now();
+    let ran = place
+        .relcon()
+        .args(["run", &path, "--session", &session, "--as", "bob", "--json"])
+        .env("RELCON_CLAIM_LEASE", "2s")
+        .output()
+        .expect("relcon runs");
+    let stderr = String::from_utf8_lossy(&ran.stderr);
+    let doc = report(&String::from_utf8_lossy(&ran.stdout));
+    assert_eq!(item(&doc, "slow")["status"], "pass", "{stderr}");
+    assert_eq!(item(&doc, "slow")["run_by"], "bob");
+    assert!(
+        stderr.contains("running (alice) in another process: waiting for its result"),
+        "{stderr}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}
+
+fn concurrent_sign_offs_from_eight_processes_lose_nothing(backend: Backend) {
+    let place = Place::new(backend);
     let manual: String = (0..8).map(|n| format!("\n[[item]]\nid = \"m{n}\"\nsection = \"Checks\"\ntitle = \"t\"\nkind = \"manual\"\nhelp = \"h\"\n")).collect::<String>() + "\n[[item]]\nid = \"shared\"\nsection = \"Checks\"\ntitle = \"t\"\nkind = \"manual\"\nhelp = \"h\"\nsignoffs = 9\n";
-    let path = write(dir.path(), "c.toml", &format!("{HEADER}{manual}"));
-    let ran = run_in(dir.path(), &["run", &path, "--json"]);
+    let path = place.write("c.toml", &format!("{HEADER}{manual}"));
+    let ran = place.run(&["run", &path, "--json"]);
     let session = report(&ran.stdout)["session"]["id"]
         .as_str()
         .expect("id")
         .to_string();
-    let store = store_in(dir.path());
+    let store = place.store.clone();
     // Eight processes at once, each signing its own item and then the shared one.
     let children: Vec<_> = (0..8)
         .map(|n| {
@@ -737,7 +741,7 @@ fn concurrent_sign_offs_from_eight_processes_lose_nothing() {
             String::from_utf8_lossy(&shared.stderr)
         );
     }
-    let ran = run_in(dir.path(), &["run", &path, "--session", &session, "--json"]);
+    let ran = place.run(&["run", &path, "--session", &session, "--json"]);
     let doc = report(&ran.stdout);
     for n in 0..8 {
         assert_eq!(item(&doc, &format!("m{n}"))["status"], "pass", "m{n}");
@@ -756,3 +760,27 @@ fn concurrent_sign_offs_from_eight_processes_lose_nothing() {
         item(&doc, "shared")
     );
 }
+
+crate::on_both_backends_async!(
+    an_intact_log_verifies_and_folds,
+    an_edited_event_is_found,
+    an_edited_actor_or_time_is_found,
+    a_deleted_event_is_found,
+    an_inserted_event_is_found,
+    reordered_events_are_found,
+    a_truncated_tail_is_found_against_a_recorded_head,
+    a_store_from_a_newer_relcon_is_refused,
+    two_stores_fingerprint_one_value_differently
+);
+
+crate::on_both_backends!(
+    a_run_killed_with_sigkill_resumes_with_every_acknowledged_result,
+    a_tampered_session_is_refused_with_the_first_bad_event,
+    signoffs_are_checked_before_they_are_recorded,
+    output_is_kept_up_to_the_cap_with_a_count_of_the_rest,
+    resuming_with_a_changed_checklist_is_refused_with_both_digests,
+    signers_are_people_and_items_must_apply,
+    two_processes_racing_to_run_one_item_run_it_once,
+    a_dead_runners_claim_lapses_and_a_waiting_process_runs_the_item,
+    concurrent_sign_offs_from_eight_processes_lose_nothing
+);

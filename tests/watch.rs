@@ -6,23 +6,21 @@ mod common;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{report, run_in, store_in, HEADER};
+use common::{report, Backend, Place, HEADER};
 
-#[test]
-fn a_watcher_sees_another_process_sign_off_and_the_close() {
-    let dir = tempfile::tempdir().expect("temp dir");
+fn a_watcher_sees_another_process_sign_off_and_the_close(backend: Backend) {
+    let place = Place::new(backend);
     let manual = "\n[[item]]\nid = \"sign\"\nsection = \"Checks\"\ntitle = \"Sign\"\nkind = \"manual\"\nhelp = \"Sign it.\"\n";
-    let path = dir.path().join("c.toml");
-    std::fs::write(&path, format!("{HEADER}{manual}")).expect("writes");
-    let ran = run_in(dir.path(), &["run", &path.display().to_string(), "--json"]);
+    let path = place.write("c.toml", &format!("{HEADER}{manual}"));
+    let ran = place.run(&["run", &path, "--json"]);
     let session = report(&ran.stdout)["session"]["id"]
         .as_str()
         .expect("id")
         .to_string();
 
-    let mut watch = common::relcon()
+    let mut watch = place
+        .relcon()
         .args(["watch", "--session", &session])
-        .env("RELCON_STORE", store_in(dir.path()))
         .stdout(Stdio::piped())
         .spawn()
         .expect("watch starts");
@@ -38,8 +36,7 @@ fn a_watcher_sees_another_process_sign_off_and_the_close() {
     while receiver.recv_timeout(Duration::from_millis(500)).is_ok() {}
 
     let signed_at = Instant::now();
-    let signed = run_in(
-        dir.path(),
+    let signed = place.run(
         &[
             "signoff",
             "sign",
@@ -74,3 +71,5 @@ fn a_watcher_sees_another_process_sign_off_and_the_close() {
     };
     assert!(status.success());
 }
+
+crate::on_both_backends!(a_watcher_sees_another_process_sign_off_and_the_close);

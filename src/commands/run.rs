@@ -20,6 +20,7 @@ use crate::headless::Printer;
 use crate::redact::Redactor;
 use crate::report::model::Report;
 use crate::store::session::{Body, ChecklistCopy, Session};
+use crate::store::claims::StoreClaims;
 use crate::store::Store;
 
 /// The shipped checklist's path under `--root`, used when no checklist is named.
@@ -148,49 +149,6 @@ pub struct Setup {
     pub session: SessionChoice,
     /// Re-run finished automated items of a resumed session.
     pub rerun: bool,
-}
-
-/// Claims through the store, so that processes sharing a session share its claims.
-struct StoreClaims {
-    store: Store,
-    session: String,
-    holder: String,
-}
-
-impl crate::engine::run::Claims for StoreClaims {
-    fn claim<'a>(
-        &'a self,
-        item: &'a str,
-        token: &'a str,
-    ) -> std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<Option<String>, String>> + Send + 'a>,
-    > {
-        Box::pin(async move {
-            self.store
-                .claim(&self.session, item, &self.holder, token, self.lease())
-                .await
-                .map_err(|e| e.to_string())
-        })
-    }
-
-    fn lease(&self) -> Duration {
-        std::env::var("RELCON_CLAIM_LEASE")
-            .ok()
-            .and_then(|d| humantime::parse_duration(&d).ok())
-            .filter(|d| !d.is_zero())
-            .unwrap_or(crate::engine::run::LEASE)
-    }
-
-    fn release<'a>(
-        &'a self,
-        item: &'a str,
-        token: &'a str,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
-        // A failed release only means the lease runs out.
-        Box::pin(async move {
-            let _ = self.store.release(&self.session, item, token).await;
-        })
-    }
 }
 
 /// Runs the command; returns the exit code.
@@ -501,11 +459,7 @@ pub async fn execute(setup: Setup) -> u8 {
         emitter: Emitter::new(engine_sender, redactor.clone()),
         cancel,
         prior,
-        claims: Some(Arc::new(StoreClaims {
-            store: store.clone(),
-            session: session.id.clone(),
-            holder: operator.clone(),
-        })),
+        claims: Some(Arc::new(StoreClaims::new(&store, &session.id, &operator))),
     };
     runner.run().await;
     drop(runner);

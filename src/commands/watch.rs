@@ -42,6 +42,9 @@ pub async fn run(session: &str, store: Option<&str>) -> u8 {
         Ok(feed) => feed,
         Err(err) => return bad_input(err),
     };
+    if let Some(warning) = feed.warning() {
+        eprintln!("warning: {warning}");
+    }
     let mut out = std::io::stdout();
     loop {
         let events = match feed.next().await {

@@ -27,7 +27,7 @@ impl Emitter {
     /// Scrubs and sends an event; a consumer that has gone away is not an error.
     pub fn send(&self, mut event: Event) {
         match &mut event {
-            Event::Started { .. } => {}
+            Event::Started { .. } | Event::Waiting { .. } => {}
             Event::Output { line, .. } => *line = self.redactor.scrub(line).into_owned(),
             Event::Finished { result, .. } => {
                 result.summary = self.redactor.scrub(&result.summary).into_owned();
@@ -68,6 +68,13 @@ pub enum Event {
         stream: Stream,
         /// The line, without its newline.
         line: String,
+    },
+    /// An item another process is running: this run waits for that process's result.
+    Waiting {
+        /// The item.
+        id: String,
+        /// Who runs it.
+        holder: String,
     },
     /// An item settled for this run: it finished, or it was skipped, blocked, left pending.
     Finished {
@@ -135,6 +142,9 @@ pub struct ItemResult {
     pub attempts: u32,
     /// Who ran it.
     pub run_by: Option<String>,
+    /// Another process ran it and recorded this result; this run only saw it, through the
+    /// store, and does not record it again.
+    pub observed: bool,
 }
 
 impl ItemResult {
@@ -148,6 +158,7 @@ impl ItemResult {
             duration: Duration::ZERO,
             attempts: 0,
             run_by: None,
+            observed: false,
         }
     }
 }

@@ -255,22 +255,66 @@ impl Runner<'_> {
         // Another process running the item keeps it; this run does not start it too.
         let token = uuid::Uuid::now_v7().to_string();
         let renewing = CancellationToken::new();
+        // Another process running the item keeps it: this run waits for that result and
+        // reports it, or runs the item itself once the other run ends without a final one
+        // (cancelled, or its process died and its claim lapsed).
         if let Some(claims) = &self.claims {
-            match claims.claim(id, &token).await {
-                Ok(None) => {
-                    let (claims, item, token, renewing) = (claims.clone(), id.to_string(), token.clone(), renewing.clone());
-                    tokio::spawn(async move {
-                        loop {
-                            tokio::select! {
-                                                                () = tokio::time::sleep(claims.lease() / 3) => { let _ = claims.claim(&item, &token).await; }
-                                () = renewing.cancelled() => break,
-                            }
-                        }
-                    });
+            loop {
+                let held = match claims.claim(id, &token).await {
+                    Ok(None) => break,
+                    Ok(Some(held)) => held,
+                    Err(err) => {
+                        return (
+                            i,
+                            ItemResult::not_run(
+                                Status::Error,
+                                format!("cannot claim the item: {err}"),
+                            ),
+                        )
+                    }
+                };
+                self.emitter.send(Event::Waiting {
+                    id: id.to_string(),
+                    holder: held.holder.clone(),
+                });
+                let waited = tokio::select! {
+                    waited = claims.wait(id, &held) => waited,
+                    () = self.cancel.cancelled() => Ok(Some(ItemResult::not_run(
+                        Status::Pending,
+                        format!("running ({}) in another process; cancelled while waiting for its result", held.holder),
+                    ))),
+                };
+                match waited {
+                    Ok(Some(mut result)) => {
+                        result.observed = true;
+                        return (i, result);
+                    }
+                    Ok(None) => {}
+                    Err(err) => {
+                        return (
+                            i,
+                            ItemResult::not_run(
+                                Status::Error,
+                                format!("cannot follow the run in another process: {err}"),
+                            ),
+                        )
+                    }
                 }
-                Ok(Some(holder)) => return (i, ItemResult::not_run(Status::Pending, format!("running ({holder}) in another process; a claim lapses {} after its holder stops", humantime::format_duration(claims.lease())))),
-                Err(err) => return (i, ItemResult::not_run(Status::Error, format!("cannot claim the item: {err}"))),
             }
+            let (claims, item, token, renewing) = (
+                claims.clone(),
+                id.to_string(),
+                token.clone(),
+                renewing.clone(),
+            );
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        () = tokio::time::sleep(claims.lease() / 3) => { let _ = claims.claim(&item, &token).await; }
+                        () = renewing.cancelled() => break,
+                    }
+                }
+            });
         }
         let mut claim = ReleaseOnDrop {
             claims: self.claims.clone(),
@@ -344,6 +388,7 @@ impl Runner<'_> {
             duration: clock.elapsed(),
             attempts: attempt,
             run_by: Some(self.options.operator.clone()),
+            observed: false,
         };
         (i, result)
     }
@@ -394,13 +439,21 @@ enum Readiness {
 /// once. A claim is a lease: its holder renews it while the check runs, and a crashed
 /// holder's claim expires.
 pub trait Claims: Send + Sync {
-    /// Claims `item` with `token` (renewing when the token already holds it); returns the
-    /// holder of another live claim instead.
+    /// Claims `item` with `token` (renewing when the token already holds it); returns
+    /// another live claim instead.
     fn claim<'a>(
         &'a self,
         item: &'a str,
         token: &'a str,
-    ) -> Pin<Box<dyn Future<Output = Result<Option<String>, String>> + Send + 'a>>;
+    ) -> Pin<Box<dyn Future<Output = Result<Option<Held>, String>> + Send + 'a>>;
+    /// Waits for the run behind `held` to end: its final result, or none when it ended
+    /// without one (cancelled, or its holder died and the claim lapsed) and the item may be
+    /// claimed again.
+    fn wait<'a>(
+        &'a self,
+        item: &'a str,
+        held: &'a Held,
+    ) -> Pin<Box<dyn Future<Output = Result<Option<ItemResult>, String>> + Send + 'a>>;
     /// Gives the claim up.
     fn release<'a>(
         &'a self,
@@ -409,6 +462,16 @@ pub trait Claims: Send + Sync {
     ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
     /// How long a claim lives without renewal (it is renewed three times as often).
     fn lease(&self) -> Duration;
+}
+
+/// Another process's live claim on an item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    /// Who holds it.
+    pub holder: String,
+    /// How far the shared log was read before the claim was refused: the holder's result
+    /// comes after it.
+    pub seen: i64,
 }
 
 /// How long a claim lives without renewal, unless `RELCON_CLAIM_LEASE` says otherwise.

@@ -282,17 +282,7 @@ pub fn session_result(entry: &Entry<'_>, session: &StoredSession) -> ItemResult 
         return ItemResult::not_run(status, summary);
     }
     match session.record(id) {
-        Some(record) => ItemResult {
-            status: record.status,
-            summary: record.summary,
-            evidence: record.evidence,
-            started_at: record
-                .started_at
-                .and_then(|t| humantime::parse_rfc3339_weak(&t).ok()),
-            duration: std::time::Duration::from_millis(record.duration_ms),
-            attempts: record.attempts,
-            run_by: record.run_by,
-        },
+        Some(record) => record.into(),
         None if entry.in_scope => ItemResult::not_run(
             Status::Pending,
             if entry.item.kind.automated {

@@ -1,21 +1,25 @@
-//! The store: sessions, results and sign-offs in an append-only, hash-chained event log
-//! (SQLite today, PostgreSQL next, behind this one type), with the output lines of runs
-//! kept up to a cap. A session's state is a fold of its events (see `session`); every open
-//! verifies its chain first.
+//! The store: sessions, results and sign-offs in an append-only, hash-chained event log,
+//! with the output lines of runs kept up to a cap; in a SQLite file or a PostgreSQL
+//! database, behind this one type and one set of queries. A session's state is a fold of
+//! its events (see `session`); every open verifies its chain first.
 
 pub mod chain;
+pub mod claims;
 pub mod feed;
+pub mod location;
 pub mod recorder;
 pub mod session;
 
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
-use sqlx::{Connection, Row};
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyConnection, AnyPool};
+use sqlx::{Any, Connection, Executor, Row};
+
+pub use location::Backend;
+use crate::engine::run::Held;
+use location::Location;
 
 use chain::{canonical, hash, verify_chain, Broken, Head, StoredEvent, GENESIS};
 use session::{Body, Session};
@@ -25,6 +29,10 @@ pub const SCHEMA_VERSION: i64 = 3;
 
 /// How many output lines of a run are kept (the last ones).
 pub const OUTPUT_CAP: u64 = 100_000;
+
+/// How many output lines one INSERT carries (5 parameters each, well under both backends'
+/// limits).
+const OUTPUT_ROWS_PER_INSERT: usize = 200;
 
 /// Why the store refused.
 #[derive(Debug, thiserror::Error)]
@@ -54,10 +62,22 @@ pub enum StoreError {
     /// The session is closed.
     #[error("session {0} is closed: it accepts no new results")]
     Closed(String),
-    /// A URL the store does not understand.
-    #[error("unsupported store URL {0}: use sqlite://PATH")]
-    Url(String),
+    /// A URL the store does not understand or will not use.
+    #[error("{0}")]
+    Url(#[from] location::LocationError),
+    /// The store cannot be reached.
+    #[error("cannot open store {url}: {why}")]
+    Unreachable {
+        /// Which store.
+        url: String,
+        /// What happened.
+        why: String,
+    },
 }
+
+/// How long opening a PostgreSQL store may take: a serverless database waking up (a Neon
+/// compute starting) takes seconds.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// One line of `relcon sessions`.
 #[derive(Debug, Clone)]
@@ -77,8 +97,8 @@ pub struct SessionSummary {
 /// A store.
 #[derive(Debug, Clone)]
 pub struct Store {
-    url: String,
-    pool: SqlitePool,
+    location: Location,
+    pool: AnyPool,
     key: [u8; 32],
 }
 
@@ -95,6 +115,24 @@ pub fn default_url() -> String {
     )
 }
 
+/// A claim on an item, as the store has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimState {
+    /// Nobody claims it.
+    Free,
+    /// Someone runs it now.
+    Live(String),
+    /// Its holder stopped renewing it: the process died.
+    Lapsed(String),
+}
+
+/// Milliseconds since the Unix epoch, the unit of leases.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -102,43 +140,16 @@ fn hex(bytes: &[u8]) -> String {
 impl Store {
     /// Opens (creating when needed) the store at `url`, applying the schema.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let location = location::parse(url)?;
         let db = |source| StoreError::Database {
-            url: url.to_string(),
+            url: location.shown.clone(),
             source,
         };
-        let path = url
-            .strip_prefix("sqlite://")
-            .ok_or_else(|| StoreError::Url(url.to_string()))?;
-        if let Some(parent) = std::path::Path::new(path)
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(parent).map_err(|e| db(sqlx::Error::Io(e)))?;
-        }
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
-            .map_err(db)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // A commit survives the process being killed the moment after.
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(30))
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(db)?;
-        // The store holds the fingerprint key and every result: its owner alone reads it.
-        for file in [
-            path.to_string(),
-            format!("{path}-wal"),
-            format!("{path}-shm"),
-        ] {
-            use std::os::unix::fs::PermissionsExt;
-            if std::path::Path::new(&file).exists() {
-                let _ = std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600));
-            }
-        }
+        let pool = match location.backend {
+            Backend::Sqlite => open_sqlite(&location).await.map_err(db)?,
+            Backend::Postgres => open_postgres(&location).await?,
+        };
         // A store from a newer relcon is refused before anything is written to it.
         let version: Option<String> =
             sqlx::query_scalar("SELECT value FROM meta WHERE key = 'schema_version'")
@@ -150,21 +161,22 @@ impl Store {
             .filter(|v| *v > SCHEMA_VERSION)
         {
             return Err(StoreError::Newer {
-                url: url.to_string(),
+                url: location.shown.clone(),
                 found,
             });
         }
-        sqlx::migrate!("migrations/sqlite")
-            .run(&pool)
-            .await
-            .map_err(|e| db(e.into()))?;
-        sqlx::query("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        match location.backend {
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await,
+            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await,
+        }
+        .map_err(|e| db(e.into()))?;
+        sqlx::query("INSERT INTO meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
             .bind(SCHEMA_VERSION.to_string())
             .execute(&pool)
             .await
             .map_err(db)?;
         // The fingerprint key is made once per store and never leaves it.
-        sqlx::query("INSERT OR IGNORE INTO meta (key, value) VALUES ('hmac_key', ?)")
+        sqlx::query("INSERT INTO meta (key, value) VALUES ('hmac_key', $1) ON CONFLICT (key) DO NOTHING")
             .bind(hex(&rand::random::<[u8; 32]>()))
             .execute(&pool)
             .await
@@ -179,7 +191,7 @@ impl Store {
                 u8::from_str_radix(key_hex.get(2 * i..2 * i + 2).unwrap_or("00"), 16).unwrap_or(0);
         }
         Ok(Store {
-            url: url.to_string(),
+            location,
             pool,
             key,
         })
@@ -187,7 +199,7 @@ impl Store {
 
     fn db(&self, source: sqlx::Error) -> StoreError {
         StoreError::Database {
-            url: self.url.clone(),
+            url: self.location.shown.clone(),
             source,
         }
     }
@@ -197,9 +209,39 @@ impl Store {
         self.db(source)
     }
 
-    /// The store's URL.
+    /// The store's URL, without any password.
     pub fn url(&self) -> &str {
-        &self.url
+        &self.location.shown
+    }
+
+    /// The database the store lives in.
+    pub fn backend(&self) -> Backend {
+        self.location.backend
+    }
+
+    /// Where the store lives (with the URL to connect with).
+    pub(crate) fn location(&self) -> &Location {
+        &self.location
+    }
+
+    /// A write transaction on `session`. Writers of one session take turns: SQLite takes its
+    /// write lock first (IMMEDIATE), so two processes cannot read the same last event and
+    /// both append after it; PostgreSQL takes a per-session advisory lock for the same.
+    /// A transaction dropped before its commit rolls back.
+    async fn write(&self, session: &str) -> Result<sqlx::Transaction<'static, Any>, StoreError> {
+        match self.location.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => {
+                let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('relcon session ' || $1, 0))")
+                    .bind(session)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| self.db(e))?;
+                Ok(tx)
+            }
+        }
+        .map_err(|e| self.db(e))
     }
 
     /// The store's key for fingerprints.
@@ -222,12 +264,8 @@ impl Store {
         else {
             return Err(StoreError::NoSession(id.to_string()));
         };
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(|e| self.db(e))?;
-        sqlx::query("INSERT INTO sessions (id, checklist_id, checklist_sha256, environment, started_at) VALUES (?, ?, ?, ?, ?)")
+        let mut tx = self.write(id).await?;
+        sqlx::query("INSERT INTO sessions (id, checklist_id, checklist_sha256, environment, started_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(id)
             .bind(&checklist.id)
             .bind(&checklist.sha256)
@@ -249,13 +287,7 @@ impl Store {
         actor: &str,
         body: &Body,
     ) -> Result<StoredEvent, StoreError> {
-        // IMMEDIATE takes the write lock first, so two processes cannot take the same seq;
-        // a transaction dropped before its commit rolls back.
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(|e| self.db(e))?;
+        let mut tx = self.write(session).await?;
         let event = self.append_in(&mut tx, session, actor, body).await?;
         tx.commit().await.map_err(|e| self.db(e))?;
         Ok(event)
@@ -272,11 +304,7 @@ impl Store {
         if bodies.is_empty() {
             return Ok(Vec::new());
         }
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(|e| self.db(e))?;
+        let mut tx = self.write(session).await?;
         let mut events = Vec::with_capacity(bodies.len());
         for body in bodies {
             events.push(self.append_in(&mut tx, session, actor, body).await?);
@@ -287,7 +315,7 @@ impl Store {
 
     async fn append_in(
         &self,
-        tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+        tx: &mut sqlx::Transaction<'static, Any>,
         session: &str,
         actor: &str,
         body: &Body,
@@ -297,7 +325,7 @@ impl Store {
             .map_err(|e| self.db(sqlx::Error::Decode(e.into())))?;
         let payload = canonical(&payload).map_err(|e| self.db(sqlx::Error::Decode(e.into())))?;
         let last = sqlx::query(
-            "SELECT seq, hash FROM events WHERE session_id = ? ORDER BY seq DESC LIMIT 1",
+            "SELECT seq, hash FROM events WHERE session_id = $1 ORDER BY seq DESC LIMIT 1",
         )
         .bind(session)
         .fetch_optional(&mut **tx)
@@ -309,7 +337,7 @@ impl Store {
         };
         if seq > 1 {
             let closed: Option<i64> = sqlx::query_scalar(
-                "SELECT seq FROM events WHERE session_id = ? AND type = 'session_closed' LIMIT 1",
+                "SELECT seq FROM events WHERE session_id = $1 AND type = 'session_closed' LIMIT 1",
             )
             .bind(session)
             .fetch_optional(&mut **tx)
@@ -321,7 +349,7 @@ impl Store {
         }
         let at = crate::report::model::timestamp_millis(std::time::SystemTime::now());
         let event_hash = hash(session, seq, &at, actor, &kind, &payload, &prev);
-        sqlx::query("INSERT INTO events (session_id, seq, at, actor, type, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO events (session_id, seq, at, actor, type, payload, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(session)
             .bind(seq)
             .bind(&at)
@@ -346,8 +374,9 @@ impl Store {
     }
 
     /// Claims `item` of `session` for `holder` until `lease` from now, unless another run
-    /// holds an unexpired claim: then returns that holder. Claiming again with the same
-    /// token renews the lease.
+    /// holds an unexpired claim: then returns that claim, with the session's last event
+    /// (the holder's result will come after it). Claiming again with the same token renews
+    /// the lease.
     pub async fn claim(
         &self,
         session: &str,
@@ -355,17 +384,11 @@ impl Store {
         holder: &str,
         token: &str,
         lease: Duration,
-    ) -> Result<Option<String>, StoreError> {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(|e| self.db(e))?;
+    ) -> Result<Option<Held>, StoreError> {
+        let now = now_ms();
+        let mut tx = self.write(session).await?;
         let held = sqlx::query(
-            "SELECT holder, token, expires_ms FROM claims WHERE session_id = ? AND item = ?",
+            "SELECT holder, token, expires_ms FROM claims WHERE session_id = $1 AND item = $2",
         )
         .bind(session)
         .bind(item)
@@ -376,10 +399,20 @@ impl Store {
             let (other, other_token, expires): (String, String, i64) =
                 (row.get(0), row.get(1), row.get(2));
             if other_token != token && expires > now {
-                return Ok(Some(other));
+                let seen: i64 = sqlx::query_scalar(
+                    "SELECT COALESCE(MAX(seq), 0) FROM events WHERE session_id = $1",
+                )
+                .bind(session)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| self.db(e))?;
+                return Ok(Some(Held {
+                    holder: other,
+                    seen,
+                }));
             }
         }
-        sqlx::query("INSERT INTO claims (session_id, item, holder, token, expires_ms) VALUES (?, ?, ?, ?, ?) ON CONFLICT (session_id, item) DO UPDATE SET holder = excluded.holder, token = excluded.token, expires_ms = excluded.expires_ms")
+        sqlx::query("INSERT INTO claims (session_id, item, holder, token, expires_ms) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (session_id, item) DO UPDATE SET holder = excluded.holder, token = excluded.token, expires_ms = excluded.expires_ms")
             .bind(session)
             .bind(item)
             .bind(holder)
@@ -392,9 +425,24 @@ impl Store {
         Ok(None)
     }
 
+    /// The claim on `item` of `session` now.
+    pub async fn claim_state(&self, session: &str, item: &str) -> Result<ClaimState, StoreError> {
+        let row = sqlx::query("SELECT holder, expires_ms FROM claims WHERE session_id = $1 AND item = $2")
+            .bind(session)
+            .bind(item)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.db(e))?;
+        Ok(match row {
+            None => ClaimState::Free,
+            Some(row) if row.get::<i64, _>(1) > now_ms() => ClaimState::Live(row.get(0)),
+            Some(row) => ClaimState::Lapsed(row.get(0)),
+        })
+    }
+
     /// Releases a claim made with `token`.
     pub async fn release(&self, session: &str, item: &str, token: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM claims WHERE session_id = ? AND item = ? AND token = ?")
+        sqlx::query("DELETE FROM claims WHERE session_id = $1 AND item = $2 AND token = $3")
             .bind(session)
             .bind(item)
             .bind(token)
@@ -412,10 +460,8 @@ impl Store {
         token: &str,
         lease: Duration,
     ) -> Result<(), StoreError> {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
-        sqlx::query("INSERT INTO presence (session_id, token, holder, expires_ms) VALUES (?, ?, ?, ?) ON CONFLICT (session_id, token) DO UPDATE SET expires_ms = excluded.expires_ms")
+        let now = now_ms();
+        sqlx::query("INSERT INTO presence (session_id, token, holder, expires_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (session_id, token) DO UPDATE SET expires_ms = excluded.expires_ms")
             .bind(session)
             .bind(token)
             .bind(holder)
@@ -428,7 +474,7 @@ impl Store {
 
     /// Gives a presence lease up.
     pub async fn leave(&self, session: &str, token: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM presence WHERE session_id = ? AND token = ?")
+        sqlx::query("DELETE FROM presence WHERE session_id = $1 AND token = $2")
             .bind(session)
             .bind(token)
             .execute(&self.pool)
@@ -439,10 +485,8 @@ impl Store {
 
     /// The operators attached to `session` now: the holders of live presence leases.
     pub async fn attached(&self, session: &str) -> Result<Vec<String>, StoreError> {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
-        sqlx::query_scalar("SELECT DISTINCT holder FROM presence WHERE session_id = ? AND expires_ms > ? ORDER BY holder").bind(session).bind(now).fetch_all(&self.pool).await.map_err(|e| self.db(e))
+        let now = now_ms();
+        sqlx::query_scalar("SELECT DISTINCT holder FROM presence WHERE session_id = $1 AND expires_ms > $2 ORDER BY holder").bind(session).bind(now).fetch_all(&self.pool).await.map_err(|e| self.db(e))
     }
 
     /// A session's events, in order.
@@ -456,7 +500,7 @@ impl Store {
         session: &str,
         after: i64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let rows = sqlx::query("SELECT seq, at, actor, type, payload, prev_hash, hash FROM events WHERE session_id = ? AND seq > ? ORDER BY seq").bind(session).bind(after).fetch_all(&self.pool).await.map_err(|e| self.db(e))?;
+        let rows = sqlx::query("SELECT seq, at, actor, type, payload, prev_hash, hash FROM events WHERE session_id = $1 AND seq > $2 ORDER BY seq").bind(session).bind(after).fetch_all(&self.pool).await.map_err(|e| self.db(e))?;
         Ok(rows
             .into_iter()
             .map(|row| StoredEvent {
@@ -514,7 +558,7 @@ impl Store {
         environment: Option<&str>,
     ) -> Result<Option<String>, StoreError> {
         let id: Option<String> = sqlx::query_scalar(
-            "SELECT s.id FROM sessions s WHERE s.checklist_id = ? AND s.environment IS ? AND NOT EXISTS (SELECT 1 FROM events e WHERE e.session_id = s.id AND e.type = 'session_closed') ORDER BY s.started_at DESC, s.id DESC LIMIT 1",
+            "SELECT s.id FROM sessions s WHERE s.checklist_id = $1 AND s.environment IS NOT DISTINCT FROM $2 AND NOT EXISTS (SELECT 1 FROM events e WHERE e.session_id = s.id AND e.type = 'session_closed') ORDER BY s.started_at DESC, s.id DESC LIMIT 1",
         )
         .bind(checklist_id)
         .bind(environment)
@@ -533,22 +577,34 @@ impl Store {
         lines: &[(String, String)],
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
-        for (i, (stream, line)) in lines.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO output (session_id, run_id, n, stream, line) VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(session)
-            .bind(run_id)
-            .bind((first + i as u64) as i64)
-            .bind(stream)
-            .bind(line)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| self.db(e))?;
+        // Many rows per statement: one round trip per chunk, not per line.
+        for (c, chunk) in lines.chunks(OUTPUT_ROWS_PER_INSERT).enumerate() {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|r| {
+                    let p = 5 * r;
+                    format!("(${}, ${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4, p + 5)
+                })
+                .collect();
+            let statement = format!(
+                "INSERT INTO output (session_id, run_id, n, stream, line) VALUES {}",
+                rows.join(", ")
+            );
+            let mut query = sqlx::query(&statement);
+            for (r, (stream, line)) in chunk.iter().enumerate() {
+                let n = first + (c * OUTPUT_ROWS_PER_INSERT + r) as u64;
+                // PostgreSQL text cannot hold NUL; the line is shown without it either way.
+                query = query
+                    .bind(session)
+                    .bind(run_id)
+                    .bind(n as i64)
+                    .bind(stream.as_str())
+                    .bind(line.replace('\0', "\u{fffd}"));
+            }
+            query.execute(&mut *tx).await.map_err(|e| self.db(e))?;
         }
         let last = first + lines.len() as u64;
         if last > OUTPUT_CAP {
-            sqlx::query("DELETE FROM output WHERE session_id = ? AND run_id = ? AND n < ?")
+            sqlx::query("DELETE FROM output WHERE session_id = $1 AND run_id = $2 AND n < $3")
                 .bind(session)
                 .bind(run_id)
                 .bind((last - OUTPUT_CAP) as i64)
@@ -566,7 +622,7 @@ impl Store {
         run_id: &str,
     ) -> Result<Vec<(String, String)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT stream, line FROM output WHERE session_id = ? AND run_id = ? ORDER BY n",
+            "SELECT stream, line FROM output WHERE session_id = $1 AND run_id = $2 ORDER BY n",
         )
         .bind(session)
         .bind(run_id)
@@ -582,9 +638,87 @@ impl Store {
     }
 
     /// A connection for tests that tamper with the log on purpose.
-    pub async fn raw(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Sqlite>, StoreError> {
+    pub async fn raw(&self) -> Result<sqlx::pool::PoolConnection<Any>, StoreError> {
         let mut conn = self.pool.acquire().await.map_err(|e| self.db(e))?;
         conn.ping().await.map_err(|e| self.db(e))?;
         Ok(conn)
+    }
+}
+
+async fn open_sqlite(location: &Location) -> Result<AnyPool, sqlx::Error> {
+    let path = location.path.as_deref().unwrap_or_default();
+    if let Some(parent) = std::path::Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent)?;
+    }
+    let pool = AnyPoolOptions::new()
+        .max_connections(4)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                // WAL lets readers work while a writer commits; FULL makes a commit survive
+                // the process being killed the moment after; writers wait their turn.
+                conn.execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON;",
+                )
+                .await
+                .map(|_| ())
+            })
+        })
+        .connect(&location.connect)
+        .await?;
+    // The store holds the fingerprint key and every result: its owner alone reads it.
+    for file in [
+        path.to_string(),
+        format!("{path}-wal"),
+        format!("{path}-shm"),
+    ] {
+        use std::os::unix::fs::PermissionsExt;
+        if std::path::Path::new(&file).exists() {
+            let _ = std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600));
+        }
+    }
+    Ok(pool)
+}
+
+async fn open_postgres(location: &Location) -> Result<AnyPool, StoreError> {
+    let unreachable = |why: String| StoreError::Unreachable {
+        url: location.shown.clone(),
+        why,
+    };
+    // One connection first, so that a refused connection or a wrong password is said at
+    // once and plainly (a pool would retry until its timeout and say only that).
+    match tokio::time::timeout(CONNECT_TIMEOUT, AnyConnection::connect(&location.connect)).await {
+        Ok(Ok(conn)) => {
+            let _ = conn.close().await;
+        }
+        Ok(Err(err)) => return Err(unreachable(connect_error(&err))),
+        Err(_) => {
+            return Err(unreachable(format!(
+                "no answer within {}",
+                humantime::format_duration(CONNECT_TIMEOUT)
+            )))
+        }
+    }
+    AnyPoolOptions::new()
+        .max_connections(4)
+        .acquire_timeout(CONNECT_TIMEOUT)
+        .connect(&location.connect)
+        .await
+        .map_err(|err| unreachable(connect_error(&err)))
+}
+
+/// What went wrong connecting, in words (the server's message for database errors).
+fn connect_error(err: &sqlx::Error) -> String {
+    match err {
+        sqlx::Error::Database(db) => match db.code().as_deref() {
+            Some("28P01" | "28000") => format!("authentication failed: {}", db.message()),
+            Some("3D000") => format!("the database does not exist: {}", db.message()),
+            _ => db.message().to_string(),
+        },
+        sqlx::Error::Io(io) => format!("unreachable: {io}"),
+        sqlx::Error::Tls(tls) => format!("TLS failed: {tls}"),
+        other => other.to_string(),
     }
 }

@@ -103,6 +103,9 @@ async fn record_all(
                         }
                     }
                 }
+                Event::Waiting { .. } => {}
+                // Another process recorded it already.
+                Event::Finished { result, .. } if result.observed => {}
                 Event::Finished { id, result } => {
                     let mut run = runs.remove(id);
                     if let Some(run) = run.as_mut() {

@@ -160,6 +160,23 @@ pub struct Record {
     pub output: Option<(String, OutputDigest)>,
 }
 
+impl From<Record> for crate::engine::event::ItemResult {
+    fn from(record: Record) -> Self {
+        Self {
+            status: record.status,
+            summary: record.summary,
+            evidence: record.evidence,
+            started_at: record
+                .started_at
+                .and_then(|t| humantime::parse_rfc3339_weak(&t).ok()),
+            duration: std::time::Duration::from_millis(record.duration_ms),
+            attempts: record.attempts,
+            run_by: record.run_by,
+            observed: false,
+        }
+    }
+}
+
 /// One sign-off.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Signoff {

@@ -252,3 +252,161 @@ pub fn read_until(
     }
     seen
 }
+
+/// The PostgreSQL server tests use: `RELCON_TEST_PG`, else the local one.
+pub fn test_pg() -> String {
+    std::env::var("RELCON_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// Runs `work` on a thread of its own with a runtime of its own, so that sync and async
+/// tests alike can use it.
+fn on_own_runtime<T: Send + 'static>(
+    work: impl std::future::Future<Output = T> + Send + 'static,
+) -> T {
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+            .block_on(work)
+    })
+    .join()
+    .expect("the database helper ran")
+}
+
+/// A scratch database on the test server, dropped with this value.
+pub struct ScratchDb {
+    /// Its URL.
+    pub url: String,
+    name: String,
+}
+
+impl ScratchDb {
+    /// Creates one; an unreachable server fails the test, loudly.
+    pub fn create() -> Self {
+        use sqlx::{Connection, Executor};
+        let admin = test_pg();
+        let name = format!("relcon_test_{}", uuid::Uuid::now_v7().simple());
+        let (server, create) = (admin.clone(), format!("CREATE DATABASE {name}"));
+        on_own_runtime(async move {
+            let mut conn = sqlx::PgConnection::connect(&server).await.unwrap_or_else(|e| {
+                panic!("the test PostgreSQL at {server} is unreachable (set RELCON_TEST_PG): {e}")
+            });
+            conn.execute(create.as_str()).await.expect("creates a database");
+        });
+        let mut url = url::Url::parse(&admin).expect("RELCON_TEST_PG is a URL");
+        url.set_path(&format!("/{name}"));
+        ScratchDb {
+            url: url.to_string(),
+            name,
+        }
+    }
+}
+
+impl Drop for ScratchDb {
+    fn drop(&mut self) {
+        use sqlx::{Connection, Executor};
+        let (server, drop) = (
+            test_pg(),
+            format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        );
+        on_own_runtime(async move {
+            if let Ok(mut conn) = sqlx::PgConnection::connect(&server).await {
+                let _ = conn.execute(drop.as_str()).await;
+            }
+        });
+    }
+}
+
+/// Which database a test's store lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A working directory and a store on one backend (a SQLite file in the directory, or a
+/// scratch PostgreSQL database).
+pub struct Place {
+    pub dir: tempfile::TempDir,
+    pub store: String,
+    _db: Option<ScratchDb>,
+}
+
+impl Place {
+    pub fn new(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (store, db) = match backend {
+            Backend::Sqlite => (store_in(dir.path()), None),
+            Backend::Postgres => {
+                let db = ScratchDb::create();
+                (db.url.clone(), Some(db))
+            }
+        };
+        Place {
+            dir,
+            store,
+            _db: db,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `relcon` working in this place.
+    pub fn relcon(&self) -> Command {
+        let mut command = relcon();
+        command
+            .current_dir(self.path())
+            .env("RELCON_STORE", &self.store)
+            .env_remove("RUST_BACKTRACE");
+        command
+    }
+
+    /// Runs `relcon` with `args` in this place.
+    pub fn run(&self, args: &[&str]) -> Ran {
+        self.relcon().args(args).output().expect("relcon runs").into()
+    }
+
+    /// Writes a file into the place; returns its path.
+    pub fn write(&self, name: &str, text: &str) -> String {
+        std::fs::write(self.path().join(name), text).expect("writes");
+        self.path().join(name).display().to_string()
+    }
+}
+
+/// Makes `$name(backend)` two tests, `$name::sqlite` and `$name::postgres`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn sqlite() {
+                super::$name($crate::common::Backend::Sqlite)
+            }
+            #[test]
+            fn postgres() {
+                super::$name($crate::common::Backend::Postgres)
+            }
+        }
+    )+};
+}
+
+/// [`on_both_backends`] for async tests.
+#[macro_export]
+macro_rules! on_both_backends_async {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name($crate::common::Backend::Sqlite).await
+            }
+            #[tokio::test]
+            async fn postgres() {
+                super::$name($crate::common::Backend::Postgres).await
+            }
+        }
+    )+};
+}

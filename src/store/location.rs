@@ -1,0 +1,217 @@
+//! Where a store lives: a store URL read into the backend, the URL to connect with, and the
+//! URL to show (never with a password). A PostgreSQL store off loopback is reached with
+//! verified TLS only: the store holds every result and sign-off of a release.
+
+use std::net::IpAddr;
+
+use url::Url;
+
+/// The database a store lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file.
+    Sqlite,
+    /// A PostgreSQL database.
+    Postgres,
+}
+
+/// A store URL, read.
+#[derive(Clone)]
+pub struct Location {
+    /// The backend.
+    pub backend: Backend,
+    /// The URL to connect with (it may hold a password: never shown).
+    pub connect: String,
+    /// The URL to show: the given one with any password replaced by `***`.
+    pub shown: String,
+    /// The SQLite file, for SQLite.
+    pub path: Option<String>,
+}
+
+impl std::fmt::Debug for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.shown)
+    }
+}
+
+/// Why a store URL is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LocationError {
+    /// Neither SQLite nor PostgreSQL.
+    #[error("unsupported store URL {0}: use sqlite://PATH or postgres://USER@HOST/DATABASE")]
+    Scheme(String),
+    /// Not a URL.
+    #[error("store URL {shown} cannot be read: {why}")]
+    Invalid {
+        /// The URL, without its password.
+        shown: String,
+        /// The parser's reason.
+        why: String,
+    },
+    /// Off loopback without verified TLS.
+    #[error("store {shown} is not on this machine, so its TLS must be verified: drop sslmode={mode} (verify-full is the default) or use sslmode=verify-full, with sslrootcert=FILE for a private CA")]
+    Unverified {
+        /// The URL, without its password.
+        shown: String,
+        /// The sslmode asked for.
+        mode: String,
+    },
+}
+
+/// The password of a URL replaced by `***` (also a `password=` parameter); a string that is
+/// not a URL is shown up to its first `@` only.
+pub fn shown(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            let pairs: Vec<(String, String)> = parsed
+                .query_pairs()
+                .map(|(k, v)| {
+                    let v = if k.eq_ignore_ascii_case("password") {
+                        "***".to_string()
+                    } else {
+                        v.into_owned()
+                    };
+                    (k.into_owned(), v)
+                })
+                .collect();
+            if !pairs.is_empty() {
+                parsed.query_pairs_mut().clear().extend_pairs(pairs);
+            }
+            parsed.to_string()
+        }
+        Err(_) => match url.rsplit_once('@') {
+            Some((_, host)) => format!("***@{host}"),
+            None => url.to_string(),
+        },
+    }
+}
+
+/// Reads a store URL.
+pub fn parse(url: &str) -> Result<Location, LocationError> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        if path.is_empty() {
+            return Err(LocationError::Scheme(url.to_string()));
+        }
+        // `?`, `#`, `%` and spaces are parts of the file name, not of the URL.
+        let encoded: String = path
+            .chars()
+            .map(|c| match c {
+                '%' => "%25".to_string(),
+                '?' => "%3F".to_string(),
+                '#' => "%23".to_string(),
+                ' ' => "%20".to_string(),
+                c => c.to_string(),
+            })
+            .collect();
+        return Ok(Location {
+            backend: Backend::Sqlite,
+            connect: format!("sqlite://{encoded}?mode=rwc"),
+            shown: url.to_string(),
+            path: Some(path.to_string()),
+        });
+    }
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(LocationError::Scheme(shown(url)));
+    }
+    let shown = shown(url);
+    let mut parsed = Url::parse(url).map_err(|e| LocationError::Invalid {
+        shown: shown.clone(),
+        why: e.to_string(),
+    })?;
+    let mode = parsed
+        .query_pairs()
+        .find(|(k, _)| k == "sslmode")
+        .map(|(_, v)| v.to_ascii_lowercase());
+    // A `host=` parameter (a socket directory, say) stands for the URL's host.
+    let host = parsed
+        .query_pairs()
+        .find(|(k, _)| k == "host")
+        .map(|(_, v)| v.into_owned())
+        .or_else(|| parsed.host_str().map(String::from))
+        .unwrap_or_default();
+    if !is_local(&host) {
+        match mode.as_deref() {
+            None => {
+                parsed
+                    .query_pairs_mut()
+                    .append_pair("sslmode", "verify-full");
+            }
+            Some("verify-full" | "verify-ca") => {}
+            Some(other) => {
+                return Err(LocationError::Unverified {
+                    shown,
+                    mode: other.to_string(),
+                })
+            }
+        }
+    }
+    Ok(Location {
+        backend: Backend::Postgres,
+        connect: parsed.to_string(),
+        shown,
+        path: None,
+    })
+}
+
+/// Loopback addresses, `localhost` and Unix sockets (an empty host or a directory) are on
+/// this machine.
+fn is_local(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host.is_empty()
+        || host.starts_with('/')
+        || bare.eq_ignore_ascii_case("localhost")
+        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_never_shown() {
+        let location = parse("postgres://alice:s3cret@db.example.com/relcon").expect("valid");
+        assert!(!location.shown.contains("s3cret"), "{}", location.shown);
+        assert!(location.connect.contains("s3cret"));
+        assert!(!format!("{location:?}").contains("s3cret"));
+        assert!(!shown("postgres://a@h/d?password=s3cret").contains("s3cret"));
+        assert!(!shown("not a url:s3cret@host").contains("s3cret"));
+    }
+
+    #[test]
+    fn tls_is_verified_off_loopback() {
+        let remote = parse("postgres://a@db.example.com/relcon").expect("valid");
+        assert!(remote.connect.ends_with("sslmode=verify-full"), "{}", remote.connect);
+        for weak in ["disable", "prefer", "require"] {
+            let err = parse(&format!("postgres://a:pw@db.example.com/r?sslmode={weak}"))
+                .expect_err("refused");
+            assert!(err.to_string().contains(&format!("drop sslmode={weak}")), "{err}");
+            assert!(!err.to_string().contains("pw@"), "{err}");
+        }
+        assert!(parse("postgres://a@db.example.com/r?sslmode=verify-ca").is_ok());
+        for local in [
+            "postgres://a@127.0.0.1:5432/r",
+            "postgres://a@localhost/r?sslmode=disable",
+            "postgresql://a@[::1]/r",
+            "postgres:///r?host=/var/run/postgresql",
+        ] {
+            let location = parse(local).expect("valid");
+            assert!(!location.connect.contains("verify-full"), "{local}");
+        }
+        assert!(parse("postgres://a@10.0.0.1/r?host=/tmp").is_ok(), "a socket is local");
+    }
+
+    #[test]
+    fn sqlite_paths_keep_their_characters() {
+        let location = parse("sqlite:///tmp/a b?c#d%e.sqlite").expect("valid");
+        assert_eq!(location.path.as_deref(), Some("/tmp/a b?c#d%e.sqlite"));
+        assert_eq!(
+            location.connect,
+            "sqlite:///tmp/a%20b%3Fc%23d%25e.sqlite?mode=rwc"
+        );
+        assert!(parse("mysql://x").is_err());
+        assert!(parse("sqlite://").is_err());
+    }
+}
