@@ -228,9 +228,7 @@ fn a_run_killed_with_sigkill_resumes_with_every_acknowledged_result(backend: Bac
     assert!(seen.iter().any(|l| l.starts_with("session ")));
 
     // Acknowledged results are there; the killed run shows as interrupted, never pass.
-    let ran = place.run(
-        &["run", &path, "--resume", "--only", "quick", "--json"],
-    );
+    let ran = place.run(&["run", &path, "--resume", "--only", "quick", "--json"]);
     let doc = report(&ran.stdout);
     assert_eq!(item(&doc, "quick")["status"], "pass");
     assert_eq!(item(&doc, "quick")["attempts"], 1, "not run again");
@@ -248,24 +246,20 @@ fn a_run_killed_with_sigkill_resumes_with_every_acknowledged_result(backend: Bac
         .as_str()
         .expect("a session id")
         .to_string();
-    let signed = place.run(
-        &[
-            "signoff",
-            "sign",
-            "--session",
-            &session,
-            "--as",
-            "alice",
-            "--status",
-            "done",
-        ],
-    );
+    let signed = place.run(&[
+        "signoff",
+        "sign",
+        "--session",
+        &session,
+        "--as",
+        "alice",
+        "--status",
+        "done",
+    ]);
     assert_eq!(signed.code, 0, "{}", signed.stderr);
-    run_and_kill(
-        &place,
-        &["run", &path, "--session", &session],
-        |lines| lines.iter().any(|l| l.starts_with("session ")),
-    );
+    run_and_kill(&place, &["run", &path, "--session", &session], |lines| {
+        lines.iter().any(|l| l.starts_with("session "))
+    });
 
     // Resuming runs what is not finished, once the killed runner's claim has lapsed;
     // everything passes and the session closes.
@@ -377,9 +371,7 @@ fn signoffs_are_checked_before_they_are_recorded(backend: Backend) {
         assert_eq!(ran.code, 2, "{extra:?}");
         assert!(ran.stderr.contains(message), "{extra:?}: {}", ran.stderr);
     }
-    let auto = place.run(
-        &["signoff", "auto", "--session", &session, "--status", "done"],
-    );
+    let auto = place.run(&["signoff", "auto", "--session", &session, "--status", "done"]);
     assert!(
         auto.code == 2
             && auto
@@ -388,16 +380,14 @@ fn signoffs_are_checked_before_they_are_recorded(backend: Backend) {
         "{}",
         auto.stderr
     );
-    let unknown = place.run(
-        &[
-            "signoff",
-            "bakup",
-            "--session",
-            &session,
-            "--status",
-            "done",
-        ],
-    );
+    let unknown = place.run(&[
+        "signoff",
+        "bakup",
+        "--session",
+        &session,
+        "--status",
+        "done",
+    ]);
     assert!(
         unknown.code == 2 && unknown.stderr.contains("did you mean `backup`"),
         "{}",
@@ -628,7 +618,11 @@ fn two_processes_racing_to_run_one_item_run_it_once(backend: Backend) {
     }
     let runner = item(&alice, "once")["run_by"].clone();
     assert_eq!(runner, item(&bob, "once")["run_by"], "both report one run");
-    let waiter_said = if runner == "alice" { bob_said } else { alice_said };
+    let waiter_said = if runner == "alice" {
+        bob_said
+    } else {
+        alice_said
+    };
     assert!(
         waiter_said.contains(&format!(
             "running ({}) in another process: waiting for its result",
@@ -660,7 +654,9 @@ fn a_dead_runners_claim_lapses_and_a_waiting_process_runs_the_item(backend: Back
     );
     let path = place.write("c.toml", &format!("{HEADER}{items}"));
     let seen = run_and_kill(&place, &["run", &path, "--as", "alice"], |lines| {
-        lines.iter().any(|l| l.contains("start") && l.ends_with("slow"))
+        lines
+            .iter()
+            .any(|l| l.contains("start") && l.ends_with("slow"))
     });
     let session = seen
         .iter()

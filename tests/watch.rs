@@ -36,18 +36,16 @@ fn a_watcher_sees_another_process_sign_off_and_the_close(backend: Backend) {
     while receiver.recv_timeout(Duration::from_millis(500)).is_ok() {}
 
     let signed_at = Instant::now();
-    let signed = place.run(
-        &[
-            "signoff",
-            "sign",
-            "--session",
-            &session,
-            "--as",
-            "alice",
-            "--status",
-            "done",
-        ],
-    );
+    let signed = place.run(&[
+        "signoff",
+        "sign",
+        "--session",
+        &session,
+        "--as",
+        "alice",
+        "--status",
+        "done",
+    ]);
     assert_eq!(signed.code, 0, "{}", signed.stderr);
     let event = next("the sign-off");
     assert_eq!(

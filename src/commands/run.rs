@@ -19,8 +19,8 @@ use crate::engine::status::{Status, Verdict};
 use crate::headless::Printer;
 use crate::redact::Redactor;
 use crate::report::model::Report;
-use crate::store::session::{Body, ChecklistCopy, Session};
 use crate::store::claims::StoreClaims;
+use crate::store::session::{Body, ChecklistCopy, Session};
 use crate::store::Store;
 
 /// The shipped checklist's path under `--root`, used when no checklist is named.

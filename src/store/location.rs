@@ -183,11 +183,18 @@ mod tests {
     #[test]
     fn tls_is_verified_off_loopback() {
         let remote = parse("postgres://a@db.example.com/relcon").expect("valid");
-        assert!(remote.connect.ends_with("sslmode=verify-full"), "{}", remote.connect);
+        assert!(
+            remote.connect.ends_with("sslmode=verify-full"),
+            "{}",
+            remote.connect
+        );
         for weak in ["disable", "prefer", "require"] {
             let err = parse(&format!("postgres://a:pw@db.example.com/r?sslmode={weak}"))
                 .expect_err("refused");
-            assert!(err.to_string().contains(&format!("drop sslmode={weak}")), "{err}");
+            assert!(
+                err.to_string().contains(&format!("drop sslmode={weak}")),
+                "{err}"
+            );
             assert!(!err.to_string().contains("pw@"), "{err}");
         }
         assert!(parse("postgres://a@db.example.com/r?sslmode=verify-ca").is_ok());
@@ -200,7 +207,10 @@ mod tests {
             let location = parse(local).expect("valid");
             assert!(!location.connect.contains("verify-full"), "{local}");
         }
-        assert!(parse("postgres://a@10.0.0.1/r?host=/tmp").is_ok(), "a socket is local");
+        assert!(
+            parse("postgres://a@10.0.0.1/r?host=/tmp").is_ok(),
+            "a socket is local"
+        );
     }
 
     #[test]

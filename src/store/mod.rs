@@ -14,11 +14,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use sqlx::any::AnyPoolOptions;
-use sqlx::{AnyConnection, AnyPool};
 use sqlx::{Any, Connection, Executor, Row};
+use sqlx::{AnyConnection, AnyPool};
 
-pub use location::Backend;
 use crate::engine::run::Held;
+pub use location::Backend;
 use location::Location;
 
 use chain::{canonical, hash, verify_chain, Broken, Head, StoredEvent, GENESIS};
@@ -176,11 +176,13 @@ impl Store {
             .await
             .map_err(db)?;
         // The fingerprint key is made once per store and never leaves it.
-        sqlx::query("INSERT INTO meta (key, value) VALUES ('hmac_key', $1) ON CONFLICT (key) DO NOTHING")
-            .bind(hex(&rand::random::<[u8; 32]>()))
-            .execute(&pool)
-            .await
-            .map_err(db)?;
+        sqlx::query(
+            "INSERT INTO meta (key, value) VALUES ('hmac_key', $1) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(hex(&rand::random::<[u8; 32]>()))
+        .execute(&pool)
+        .await
+        .map_err(db)?;
         let key_hex: String = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'hmac_key'")
             .fetch_one(&pool)
             .await
@@ -233,11 +235,13 @@ impl Store {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => {
                 let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
-                sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('relcon session ' || $1, 0))")
-                    .bind(session)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| self.db(e))?;
+                sqlx::query(
+                    "SELECT pg_advisory_xact_lock(hashtextextended('relcon session ' || $1, 0))",
+                )
+                .bind(session)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.db(e))?;
                 Ok(tx)
             }
         }
@@ -427,12 +431,14 @@ impl Store {
 
     /// The claim on `item` of `session` now.
     pub async fn claim_state(&self, session: &str, item: &str) -> Result<ClaimState, StoreError> {
-        let row = sqlx::query("SELECT holder, expires_ms FROM claims WHERE session_id = $1 AND item = $2")
-            .bind(session)
-            .bind(item)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| self.db(e))?;
+        let row = sqlx::query(
+            "SELECT holder, expires_ms FROM claims WHERE session_id = $1 AND item = $2",
+        )
+        .bind(session)
+        .bind(item)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?;
         Ok(match row {
             None => ClaimState::Free,
             Some(row) if row.get::<i64, _>(1) > now_ms() => ClaimState::Live(row.get(0)),
@@ -582,7 +588,14 @@ impl Store {
             let rows: Vec<String> = (0..chunk.len())
                 .map(|r| {
                     let p = 5 * r;
-                    format!("(${}, ${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4, p + 5)
+                    format!(
+                        "(${}, ${}, ${}, ${}, ${})",
+                        p + 1,
+                        p + 2,
+                        p + 3,
+                        p + 4,
+                        p + 5
+                    )
                 })
                 .collect();
             let statement = format!(

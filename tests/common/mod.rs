@@ -290,10 +290,16 @@ impl ScratchDb {
         let name = format!("relcon_test_{}", uuid::Uuid::now_v7().simple());
         let (server, create) = (admin.clone(), format!("CREATE DATABASE {name}"));
         on_own_runtime(async move {
-            let mut conn = sqlx::PgConnection::connect(&server).await.unwrap_or_else(|e| {
-                panic!("the test PostgreSQL at {server} is unreachable (set RELCON_TEST_PG): {e}")
-            });
-            conn.execute(create.as_str()).await.expect("creates a database");
+            let mut conn = sqlx::PgConnection::connect(&server)
+                .await
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "the test PostgreSQL at {server} is unreachable (set RELCON_TEST_PG): {e}"
+                    )
+                });
+            conn.execute(create.as_str())
+                .await
+                .expect("creates a database");
         });
         let mut url = url::Url::parse(&admin).expect("RELCON_TEST_PG is a URL");
         url.set_path(&format!("/{name}"));
@@ -367,7 +373,11 @@ impl Place {
 
     /// Runs `relcon` with `args` in this place.
     pub fn run(&self, args: &[&str]) -> Ran {
-        self.relcon().args(args).output().expect("relcon runs").into()
+        self.relcon()
+            .args(args)
+            .output()
+            .expect("relcon runs")
+            .into()
     }
 
     /// Writes a file into the place; returns its path.
