@@ -37,10 +37,10 @@ enum Command {
     Run(Box<Run>),
     /// List the sessions in the store: checklist, environment, start, verdict, counts, operators.
     #[command(
-        after_help = "Examples:\n  relcon sessions\n  relcon sessions --store sqlite:///srv/relcon/store.sqlite\n\nA session whose event log does not verify is listed as BROKEN."
+        after_help = "Examples:\n  relcon sessions\n  relcon sessions --store sqlite:///srv/relcon/store.sqlite\n  RELCON_STORE=postgres://relcon@db.internal/relcon relcon sessions\n\nA session whose event log does not verify is listed as BROKEN."
     )]
     Sessions {
-        /// The store: sqlite://PATH (default: under the XDG data dir).
+        /// The store: sqlite://PATH or postgres://USER@HOST/DATABASE (default: a SQLite file under the XDG data dir).
         #[arg(long, env = "RELCON_STORE", value_name = "URL")]
         store: Option<String>,
     },
@@ -66,7 +66,7 @@ enum Command {
         /// An evidence field the item asks for (repeatable).
         #[arg(long, value_name = "KEY=VALUE")]
         evidence: Vec<String>,
-        /// The store: sqlite://PATH (default: under the XDG data dir).
+        /// The store: sqlite://PATH or postgres://USER@HOST/DATABASE (default: a SQLite file under the XDG data dir).
         #[arg(long, env = "RELCON_STORE", value_name = "URL")]
         store: Option<String>,
     },
@@ -78,7 +78,7 @@ enum Command {
         /// The session.
         #[arg(long, value_name = "ID")]
         session: String,
-        /// The store: sqlite://PATH (default: under the XDG data dir).
+        /// The store: sqlite://PATH or postgres://USER@HOST/DATABASE (default: a SQLite file under the XDG data dir).
         #[arg(long, env = "RELCON_STORE", value_name = "URL")]
         store: Option<String>,
     },
@@ -93,7 +93,7 @@ enum Command {
         /// Who closes it (default: git user.email, else $USER).
         #[arg(long = "as", value_name = "NAME")]
         by: Option<String>,
-        /// The store: sqlite://PATH (default: under the XDG data dir).
+        /// The store: sqlite://PATH or postgres://USER@HOST/DATABASE (default: a SQLite file under the XDG data dir).
         #[arg(long, env = "RELCON_STORE", value_name = "URL")]
         store: Option<String>,
     },
@@ -173,7 +173,7 @@ struct Run {
     /// An extra trusted CA (PEM) for HTTPS checks, like curl's --cacert.
     #[arg(long, value_name = "FILE")]
     cacert: Option<PathBuf>,
-    /// The store: sqlite://PATH (default: under the XDG data dir).
+    /// The store: sqlite://PATH or postgres://USER@HOST/DATABASE (default: a SQLite file under the XDG data dir).
     #[arg(long, env = "RELCON_STORE", value_name = "URL")]
     store: Option<String>,
     /// Work in this session.
@@ -211,12 +211,6 @@ fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
 }
 
 fn main() -> ExitCode {
-    // Output piped into `head` that stops reading ends relcon quietly, as it does any Unix
-    // tool, instead of a panic on the next write.
-    // SAFETY: restoring a signal's default disposition at start, before any thread exists.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
     // Readable reports for the unexpected (a panic); expected failures have their own messages.
     if let Err(err) = color_eyre::install() {
         eprintln!("warning: {err}");

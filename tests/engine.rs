@@ -53,7 +53,7 @@ async fn at_most_concurrency_checks_run_at_once() {
         match event {
             Event::Started { .. } => running += 1,
             Event::Finished { .. } => running -= 1,
-            Event::Output { .. } => {}
+            Event::Output { .. } | Event::Waiting { .. } => {}
         }
         most = most.max(running);
     }

@@ -9,6 +9,13 @@ pub mod run;
 pub mod session;
 pub mod watch;
 
+/// Writes a line on stdout; false once the reader has gone (a closed pipe, as `| head` leaves
+/// behind), so that the caller stops instead of panicking like `println!`.
+pub(crate) fn print_line(line: impl std::fmt::Display) -> bool {
+    use std::io::Write;
+    writeln!(std::io::stdout().lock(), "{line}").is_ok()
+}
+
 /// Bad input, said in one line on stderr; exit 2.
 pub(crate) fn bad_input(message: impl std::fmt::Display) -> u8 {
     eprintln!("error: {message}");

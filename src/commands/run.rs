@@ -513,7 +513,9 @@ pub async fn execute(setup: Setup) -> u8 {
         let mut document = serde_json::to_value(&report).unwrap_or_default();
         redactor.scrub_json(&mut document);
         match serde_json::to_string_pretty(&document) {
-            Ok(text) => println!("{text}"),
+            Ok(text) => {
+                crate::commands::print_line(text);
+            }
             Err(err) => code = bad_input(format!("cannot write the result document: {err}")),
         }
     }

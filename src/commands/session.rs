@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::checklist::Checklist;
-use crate::commands::bad_input;
+use crate::commands::{bad_input, print_line};
 use crate::engine::plan::{Plan, Scope};
 use crate::engine::status::Verdict;
 use crate::exit;
@@ -53,11 +53,11 @@ pub async fn list(store: Option<&str>) -> u8 {
         Err(err) => return bad_input(err),
     };
     if sessions.is_empty() {
-        println!("no sessions in {}", store.url());
+        print_line(format!("no sessions in {}", store.url()));
         store.close().await;
         return exit::GO;
     }
-    println!("{:<36}  {:<16} {:<11} {:<20}  {:<10}  counts (pass/warn/fail/error/skip/blocked/pending)  operators", "session", "checklist", "environment", "started", "verdict");
+    print_line(format!("{:<36}  {:<16} {:<11} {:<20}  {:<10}  counts (pass/warn/fail/error/skip/blocked/pending)  operators", "session", "checklist", "environment", "started", "verdict"));
     for summary in sessions {
         let line = match store.open_session(&summary.id, None).await {
             Ok(session) => match checklist_of(&session).and_then(|c| full_report(&session, &c)) {
@@ -91,13 +91,16 @@ pub async fn list(store: Option<&str>) -> u8 {
             },
             Err(err) => format!("BROKEN: {err}"),
         };
-        println!(
+        let printed = print_line(format!(
             "{:<36}  {:<16} {:<11} {:<20}  {line}",
             summary.id,
             summary.checklist_id,
             summary.environment.as_deref().unwrap_or("-"),
             summary.started_at
-        );
+        ));
+        if !printed {
+            break;
+        }
     }
     store.close().await;
     exit::GO

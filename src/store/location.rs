@@ -1,6 +1,7 @@
 //! Where a store lives: a store URL read into the backend, the URL to connect with, and the
 //! URL to show (never with a password). A PostgreSQL store off loopback is reached with
-//! verified TLS only: the store holds every result and sign-off of a release.
+//! TLS whose certificate and host name are verified only: the store holds every result and
+//! sign-off of a release.
 
 use std::net::IpAddr;
 
@@ -49,7 +50,7 @@ pub enum LocationError {
         why: String,
     },
     /// Off loopback without verified TLS.
-    #[error("store {shown} is not on this machine, so its TLS must be verified: drop sslmode={mode} (verify-full is the default) or use sslmode=verify-full, with sslrootcert=FILE for a private CA")]
+    #[error("store {shown} is not on this machine, so its certificate and host name must be verified: drop sslmode={mode} (verify-full is the default) or use sslmode=verify-full, with sslrootcert=FILE for a private CA")]
     Unverified {
         /// The URL, without its password.
         shown: String,
@@ -139,7 +140,7 @@ pub fn parse(url: &str) -> Result<Location, LocationError> {
                     .query_pairs_mut()
                     .append_pair("sslmode", "verify-full");
             }
-            Some("verify-full" | "verify-ca") => {}
+            Some("verify-full") => {}
             Some(other) => {
                 return Err(LocationError::Unverified {
                     shown,
@@ -188,7 +189,7 @@ mod tests {
             "{}",
             remote.connect
         );
-        for weak in ["disable", "prefer", "require"] {
+        for weak in ["disable", "prefer", "require", "verify-ca"] {
             let err = parse(&format!("postgres://a:pw@db.example.com/r?sslmode={weak}"))
                 .expect_err("refused");
             assert!(
@@ -197,7 +198,7 @@ mod tests {
             );
             assert!(!err.to_string().contains("pw@"), "{err}");
         }
-        assert!(parse("postgres://a@db.example.com/r?sslmode=verify-ca").is_ok());
+        assert!(parse("postgres://a@db.example.com/r?sslmode=verify-full").is_ok());
         for local in [
             "postgres://a@127.0.0.1:5432/r",
             "postgres://a@localhost/r?sslmode=disable",
