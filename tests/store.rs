@@ -577,7 +577,7 @@ fn two_processes_racing_to_run_one_item_run_it_once(backend: Backend) {
     let manual = "\n[[item]]\nid = \"sign\"\nsection = \"Checks\"\ntitle = \"Sign\"\nkind = \"manual\"\nhelp = \"Sign it.\"\n";
     let items = command_item(
         "once",
-        &format!("echo RUN >> {}; sleep 2", log.display()),
+        &format!("echo RUN >> {}; sleep 3", log.display()),
         "",
     ) + manual;
     let path = place.write("c.toml", &format!("{HEADER}{items}"));
@@ -597,6 +597,19 @@ fn two_processes_racing_to_run_one_item_run_it_once(backend: Backend) {
             .expect("relcon starts")
     };
     let (alice, bob) = (start("alice"), start("bob"));
+    // While both work, both are attached: their presence leases are live.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let listed = place.run(&["sessions"]);
+        if listed.stdout.contains("(attached now: alice, bob)") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never both attached: {}",
+            listed.stdout
+        );
+    }
     let finish = |child: std::process::Child| {
         let output = child.wait_with_output().expect("the run ends");
         (
@@ -642,6 +655,12 @@ fn two_processes_racing_to_run_one_item_run_it_once(backend: Backend) {
             .count()
     });
     assert_eq!(results, 1, "one result recorded, by the runner");
+    let listed = place.run(&["sessions"]);
+    assert!(
+        !listed.stdout.contains("attached now"),
+        "nobody is attached once both runs ended: {}",
+        listed.stdout
+    );
 }
 
 fn a_dead_runners_claim_lapses_and_a_waiting_process_runs_the_item(backend: Backend) {
