@@ -110,9 +110,12 @@ struct Demo {
     /// Only serve the sandbox: print its URL, CA certificate and configuration, until Ctrl-C.
     #[arg(long)]
     serve: bool,
-    /// Print the result document (relcon.report/v1) on stdout.
+    /// Print the result document (relcon.report/v1) on stdout (runs headless).
     #[arg(long)]
     json: bool,
+    /// Run without the console: progress lines on stderr (the default when there is no terminal).
+    #[arg(long)]
+    headless: bool,
     /// How many checks may run at once.
     #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     concurrency: u16,
@@ -250,9 +253,8 @@ fn main() -> ExitCode {
                 },
                 rerun: run.rerun,
                 yes_apply: run.yes_apply,
+                headless: run.headless,
             };
-            // `--headless` is the only mode until the console exists.
-            let _ = run.headless;
             block_on(relcon::commands::run::run(args))
         }
         Command::Sessions { store } => block_on(relcon::commands::session::list(store.as_deref())),
@@ -295,6 +297,7 @@ fn main() -> ExitCode {
                 faults: demo.faults,
                 serve: demo.serve,
                 json: demo.json,
+                headless: demo.headless,
                 concurrency: usize::from(demo.concurrency),
             },
         )),

@@ -28,6 +28,8 @@ pub struct DemoArgs {
     pub serve: bool,
     /// `--json`.
     pub json: bool,
+    /// `--headless`.
+    pub headless: bool,
     /// `--concurrency`.
     pub concurrency: usize,
 }
@@ -178,6 +180,7 @@ pub async fn run(args: DemoArgs) -> u8 {
         },
         json: args.json,
         junit: None,
+        console: crate::commands::run::wants_console(args.headless || args.json),
         store,
         session: crate::commands::run::SessionChoice::New,
         rerun: false,

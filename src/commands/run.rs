@@ -59,6 +59,8 @@ pub struct RunArgs {
     pub rerun: bool,
     /// `--yes-apply`.
     pub yes_apply: bool,
+    /// `--headless`.
+    pub headless: bool,
 }
 
 /// Which session a run works in.
@@ -143,12 +145,24 @@ pub struct Setup {
     pub json: bool,
     /// `--junit`.
     pub junit: Option<PathBuf>,
+    /// Whether the run shows the console (else progress lines on stderr).
+    pub console: bool,
     /// The store.
     pub store: Store,
     /// The session to work in.
     pub session: SessionChoice,
     /// Re-run finished automated items of a resumed session.
     pub rerun: bool,
+}
+
+/// Whether a run shows the console: unless told not to, when it has a terminal to show it on
+/// (stdin and stdout, and a terminal that can draw).
+pub fn wants_console(headless: bool) -> bool {
+    use std::io::IsTerminal;
+    !headless
+        && std::io::stdout().is_terminal()
+        && std::io::stdin().is_terminal()
+        && std::env::var("TERM").map_or(true, |t| t != "dumb")
 }
 
 /// Runs the command; returns the exit code.
@@ -211,6 +225,7 @@ async fn setup(args: &RunArgs) -> Result<Setup, String> {
         },
         json: args.json,
         junit: args.junit.clone(),
+        console: wants_console(args.headless || args.json || args.junit.is_some()),
         store,
         session: args.session.clone(),
         rerun: args.rerun,
@@ -307,6 +322,41 @@ async fn open_session(setup: &Setup, operator: &str) -> Result<Session, String> 
         .map_err(|e| e.to_string())
 }
 
+/// Shows the console over a run until the operator quits (which cancels what still runs) or
+/// `stop` is cancelled (SIGTERM, SIGHUP); the terminal is restored however it ends.
+async fn show_console(
+    plan: &Plan<'_>,
+    session: &Session,
+    store: &Store,
+    redactor: &Redactor,
+    engine: tokio::sync::mpsc::UnboundedReceiver<crate::engine::event::Event>,
+    stop: CancellationToken,
+) -> Result<(), String> {
+    let (mut terminal, guard) =
+        crate::tui::terminal::enter().map_err(|e| format!("cannot take the terminal: {e}"))?;
+    let mut app = crate::tui::app::App::new(plan, &session.id, redactor);
+    let inputs = crate::tui::console::Inputs {
+        terminal: crossterm::event::EventStream::new(),
+        engine: Some(engine),
+        stop: stop.clone(),
+    };
+    let shown = crate::tui::console::run(
+        &mut terminal,
+        plan,
+        session.clone(),
+        store,
+        &mut app,
+        inputs,
+        crate::tui::theme::Theme::from_env(),
+    )
+    .await;
+    drop(guard);
+    if shown.is_err() {
+        stop.cancel();
+    }
+    shown
+}
+
 /// Runs a prepared run: progress on stderr, the document and JUnit as asked; returns the
 /// exit code.
 pub async fn execute(setup: Setup) -> u8 {
@@ -328,6 +378,7 @@ pub async fn execute(setup: Setup) -> u8 {
         options,
         json,
         junit,
+        console,
         store,
         rerun,
         ..
@@ -384,7 +435,9 @@ pub async fn execute(setup: Setup) -> u8 {
             _ = hangup.recv() => {}
             _ = terminate.recv() => {}
         }
-        eprintln!("interrupted: cancelling running checks (finished results are kept)");
+        if !console {
+            eprintln!("interrupted: cancelling running checks (finished results are kept)");
+        }
         on_interrupt.cancel();
     });
     eprintln!(
@@ -436,7 +489,7 @@ pub async fn execute(setup: Setup) -> u8 {
     );
     // What a resumed session already knows is shown first, so the picture is whole.
     for (entry, known) in plan.entries.iter().zip(&prior) {
-        if let (true, Some(result)) = (entry.in_scope && !fresh, known) {
+        if let (true, Some(result)) = (entry.in_scope && !fresh && !console, known) {
             let mut earlier = result.clone();
             earlier.summary = format!("{} (earlier in the session)", earlier.summary);
             printer.event(&crate::engine::event::Event::Finished {
@@ -445,28 +498,45 @@ pub async fn execute(setup: Setup) -> u8 {
             });
         }
     }
-    let printing = tokio::spawn(async move {
-        while let Some(event) = printer_receiver.recv().await {
-            printer.event(&event);
-        }
-        printer
-    });
+    // Headless, progress lines go to stderr; the console takes the events itself.
+    let (printing, for_console) = if console {
+        (None, Some(printer_receiver))
+    } else {
+        let printing = tokio::spawn(async move {
+            while let Some(event) = printer_receiver.recv().await {
+                printer.event(&event);
+            }
+            printer
+        });
+        (Some(printing), None)
+    };
     let runner = Runner {
         plan: &plan,
         values: &values,
         redactor: redactor.clone(),
         options: &options,
         emitter: Emitter::new(engine_sender, redactor.clone()),
-        cancel,
+        cancel: cancel.clone(),
         prior,
         claims: Some(Arc::new(StoreClaims::new(&store, &session.id, &operator))),
     };
-    runner.run().await;
+    if let Some(engine) = for_console {
+        let shown = show_console(&plan, &session, &store, &redactor, engine, cancel.clone());
+        let (_, shown) = tokio::join!(runner.run(), shown);
+        if let Err(err) = shown {
+            eprintln!("error: the console failed ({err}); the run was cancelled");
+        }
+    } else {
+        runner.run().await;
+    }
     drop(runner);
     let recorded = recording.await;
-    let mut printer = match printing.await {
-        Ok(printer) => printer,
-        Err(err) => return bad_input(format!("the progress printer failed: {err}")),
+    let mut printer = match printing {
+        None => Printer::new(std::io::stderr(), std::iter::empty()),
+        Some(printing) => match printing.await {
+            Ok(printer) => printer,
+            Err(err) => return bad_input(format!("the progress printer failed: {err}")),
+        },
     };
     match recorded {
         Ok(Ok(())) => {}

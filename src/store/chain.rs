@@ -92,6 +92,43 @@ pub struct Head {
     pub hash: String,
 }
 
+/// Verifies that `event` follows `head` in `session`'s chain: returns the new head.
+pub fn verify_next(session: &str, head: &Head, event: &StoredEvent) -> Result<Head, Broken> {
+    let broken = |why: &str| Broken {
+        session: session.to_string(),
+        seq: head.count + 1,
+        why: why.to_string(),
+    };
+    let seq = head.count + 1;
+    if event.seq != seq {
+        return Err(broken(&format!(
+            "expected event {seq}, found event {} (deleted, inserted or reordered)",
+            event.seq
+        )));
+    }
+    if event.prev_hash != head.hash {
+        return Err(broken(
+            "it does not follow the event before it (deleted, inserted or reordered)",
+        ));
+    }
+    let computed = hash(
+        session,
+        event.seq,
+        &event.at,
+        &event.actor,
+        &event.kind,
+        &event.payload_json,
+        &event.prev_hash,
+    );
+    if computed != event.hash {
+        return Err(broken("its content does not match its hash (edited)"));
+    }
+    Ok(Head {
+        count: seq,
+        hash: event.hash.clone(),
+    })
+}
+
 /// Verifies a session's events (in stored order) and, when given, that they end at
 /// `expected` (a head printed earlier): returns the head.
 pub fn verify_chain(
@@ -104,42 +141,13 @@ pub fn verify_chain(
         seq,
         why: why.to_string(),
     };
-    let mut prev = GENESIS.to_string();
-    for (index, event) in events.iter().enumerate() {
-        let seq = index as i64 + 1;
-        if event.seq != seq {
-            return Err(broken(
-                seq,
-                &format!(
-                    "expected event {seq}, found event {} (deleted, inserted or reordered)",
-                    event.seq
-                ),
-            ));
-        }
-        if event.prev_hash != prev {
-            return Err(broken(
-                seq,
-                "it does not follow the event before it (deleted, inserted or reordered)",
-            ));
-        }
-        let computed = hash(
-            session,
-            event.seq,
-            &event.at,
-            &event.actor,
-            &event.kind,
-            &event.payload_json,
-            &event.prev_hash,
-        );
-        if computed != event.hash {
-            return Err(broken(seq, "its content does not match its hash (edited)"));
-        }
-        prev = event.hash.clone();
-    }
-    let head = Head {
-        count: events.len() as i64,
-        hash: prev,
+    let mut head = Head {
+        count: 0,
+        hash: GENESIS.to_string(),
     };
+    for event in events {
+        head = verify_next(session, &head, event)?;
+    }
     if let Some(expected) = expected {
         if head.count < expected.count {
             return Err(broken(

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::chain::{Head, StoredEvent};
+use super::chain::{verify_next, Broken, Head, StoredEvent};
 use crate::engine::status::Status;
 
 /// The checklist a session runs, as it was when the session started.
@@ -247,80 +247,99 @@ impl Session {
             head,
         };
         for event in events {
-            if !session.operators.contains(&event.actor) {
-                session.operators.push(event.actor.clone());
+            session.apply(event)?;
+        }
+        Ok(session)
+    }
+
+    /// Follows the log by one event: verified to follow the head, then folded in.
+    pub fn follow(&mut self, event: &StoredEvent) -> Result<(), Broken> {
+        let head = verify_next(&self.id, &self.head, event)?;
+        self.apply(event).map_err(|seq| Broken {
+            session: self.id.clone(),
+            seq,
+            why: "this relcon cannot read it (an unknown event type or payload)".into(),
+        })?;
+        self.head = head;
+        Ok(())
+    }
+
+    /// Adds one more event (verified to follow the head) to the fold.
+    pub fn apply(&mut self, event: &StoredEvent) -> Result<(), i64> {
+        let session = self;
+        if !session.operators.contains(&event.actor) {
+            session.operators.push(event.actor.clone());
+        }
+        match Body::join(&event.kind, &event.payload_json) {
+            Some(Body::RunStarted { item, run_id }) => {
+                session.running.insert(item, (run_id, event.actor.clone()));
             }
-            match Body::join(&event.kind, &event.payload_json) {
-                Some(Body::RunStarted { item, run_id }) => {
-                    session.running.insert(item, (run_id, event.actor.clone()));
-                }
-                Some(Body::Result {
+            Some(Body::Result {
+                item,
+                run_id,
+                status,
+                summary,
+                evidence,
+                started_at,
+                duration_ms,
+                attempts,
+                output,
+            }) => {
+                session.running.remove(&item);
+                let run_by = run_id.is_some().then(|| event.actor.clone());
+                let output = run_id.zip(output);
+                session.records.insert(
                     item,
-                    run_id,
-                    status,
-                    summary,
-                    evidence,
-                    started_at,
-                    duration_ms,
-                    attempts,
-                    output,
-                }) => {
-                    session.running.remove(&item);
-                    let run_by = run_id.is_some().then(|| event.actor.clone());
-                    let output = run_id.zip(output);
-                    session.records.insert(
-                        item,
-                        Record {
-                            status,
-                            summary,
-                            evidence,
-                            started_at,
-                            duration_ms,
-                            attempts,
-                            run_by,
-                            output,
-                        },
-                    );
-                }
-                Some(Body::Signoff {
-                    item,
+                    Record {
+                        status,
+                        summary,
+                        evidence,
+                        started_at,
+                        duration_ms,
+                        attempts,
+                        run_by,
+                        output,
+                    },
+                );
+            }
+            Some(Body::Signoff {
+                item,
+                status,
+                note,
+                evidence,
+                signature,
+            }) => {
+                session.signoffs.entry(item).or_default().push(Signoff {
+                    by: event.actor.clone(),
                     status,
                     note,
                     evidence,
+                    at: event.at.clone(),
                     signature,
-                }) => {
-                    session.signoffs.entry(item).or_default().push(Signoff {
-                        by: event.actor.clone(),
-                        status,
-                        note,
-                        evidence,
-                        at: event.at.clone(),
-                        signature,
-                    });
-                }
-                Some(Body::Skipped { item, reason }) => {
-                    session.records.insert(
-                        item,
-                        Record {
-                            status: Status::Skip,
-                            summary: format!("skipped by {}: {reason}", event.actor),
-                            evidence: serde_json::json!({}),
-                            started_at: None,
-                            duration_ms: 0,
-                            attempts: 0,
-                            run_by: Some(event.actor.clone()),
-                            output: None,
-                        },
-                    );
-                }
-                Some(Body::SessionClosed { reason }) => session.closed = Some(reason),
-                Some(
-                    Body::SessionStarted { .. } | Body::SessionJoined {} | Body::SessionLeft {},
-                ) => {}
-                None => return Err(event.seq),
+                });
             }
+            Some(Body::Skipped { item, reason }) => {
+                session.records.insert(
+                    item,
+                    Record {
+                        status: Status::Skip,
+                        summary: format!("skipped by {}: {reason}", event.actor),
+                        evidence: serde_json::json!({}),
+                        started_at: None,
+                        duration_ms: 0,
+                        attempts: 0,
+                        run_by: Some(event.actor.clone()),
+                        output: None,
+                    },
+                );
+            }
+            Some(Body::SessionClosed { reason }) => session.closed = Some(reason),
+            Some(
+                Body::SessionStarted { .. } | Body::SessionJoined {} | Body::SessionLeft {},
+            ) => {}
+            None => return Err(event.seq),
         }
-        Ok(session)
+        Ok(())
     }
 
     /// An item's result: its latest record, "interrupted" for a run that never finished.

@@ -1,0 +1,467 @@
+//! The console's state and how it changes: the session as the store has it, output lines of
+//! runs, and what the operator is looking at. Nothing here draws or waits; the event loop
+//! feeds it messages and the view draws it.
+
+use std::cell::Cell;
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::time::SystemTime;
+
+use crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::layout::Rect;
+
+use super::keymap::{self, Action};
+use crate::engine::event::{Event, Stream};
+use crate::engine::plan::Plan;
+use crate::engine::status::Status;
+use crate::redact::Redactor;
+use crate::report::model::Report;
+use crate::store::session::Session;
+use crate::store::OUTPUT_CAP;
+
+/// What the console shows of an item that does not change while it runs.
+#[derive(Debug, Clone)]
+pub struct ItemInfo {
+    /// Its id.
+    pub id: String,
+    /// Its section's index in [`App::sections`].
+    pub section: usize,
+    /// Its title.
+    pub title: String,
+    /// Its kind's name.
+    pub kind: &'static str,
+    /// Its help text.
+    pub help: String,
+    /// Its configuration in this environment, as TOML, redacted.
+    pub config: String,
+}
+
+/// The output lines of an item's latest run: the last [`OUTPUT_CAP`], as the store keeps them.
+#[derive(Debug, Clone, Default)]
+pub struct Output {
+    /// The run they belong to, when read from the store.
+    pub run: Option<String>,
+    /// Whether this process is producing them now.
+    pub live: bool,
+    /// (from stderr, line).
+    pub lines: VecDeque<(bool, String)>,
+    /// Lines no longer kept.
+    pub dropped: u64,
+}
+
+/// A line of the list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Row {
+    /// A section heading.
+    Section(usize),
+    /// An item.
+    Item(usize),
+}
+
+/// Which pane has the focus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    /// The list of items.
+    List,
+    /// The selected item's detail.
+    Detail,
+}
+
+/// Where the last frame put things, for the mouse and for paging.
+#[derive(Debug, Default)]
+pub struct Areas {
+    /// The list's inside.
+    pub list: Cell<Rect>,
+    /// The detail pane's inside.
+    pub detail: Cell<Rect>,
+    /// The first row the list showed.
+    pub list_offset: Cell<usize>,
+    /// How many lines the detail pane has in all.
+    pub detail_lines: Cell<usize>,
+}
+
+/// The console's state.
+#[derive(Debug)]
+pub struct App {
+    /// The checklist's title.
+    pub title: String,
+    /// The environment.
+    pub environment: Option<String>,
+    /// Whether it is a production one.
+    pub production: bool,
+    /// The session id.
+    pub session_id: String,
+    /// When the session started.
+    pub started_at: Option<SystemTime>,
+    /// Section names, in order.
+    pub sections: Vec<String>,
+    /// Items, in checklist order.
+    pub items: Vec<ItemInfo>,
+    /// The session's report.
+    pub report: Option<Report>,
+    /// Items running now: id → who.
+    pub running: BTreeMap<String, String>,
+    /// Stored output of each item's latest run: id → run id.
+    pub stored_runs: HashMap<String, String>,
+    /// Operators attached now.
+    pub attached: Vec<String>,
+    /// Output lines per item.
+    pub outputs: HashMap<String, Output>,
+    /// Folded sections.
+    pub collapsed: BTreeSet<usize>,
+    /// The selected row.
+    pub selected: usize,
+    /// The pane with the focus.
+    pub focus: Pane,
+    /// The detail pane's first line.
+    pub detail_scroll: usize,
+    /// Whether the detail pane follows the end of the output.
+    pub follow: bool,
+    /// Whether the help is open.
+    pub help: bool,
+    /// A message for the operator (a store error, say).
+    pub message: Option<String>,
+    /// The spinner's frame.
+    pub spinner: usize,
+    /// Whether the operator asked to leave.
+    pub quit: bool,
+    /// Where the last frame put things.
+    pub areas: Areas,
+}
+
+impl App {
+    /// The console of `plan` in session `session_id`.
+    pub fn new(plan: &Plan<'_>, session_id: &str, redactor: &Redactor) -> Self {
+        let mut sections: Vec<String> = plan.checklist.sections.clone();
+        let items = plan
+            .entries
+            .iter()
+            .map(|entry| {
+                let section = match sections.iter().position(|s| *s == entry.item.section) {
+                    Some(i) => i,
+                    None => {
+                        sections.push(entry.item.section.clone());
+                        sections.len() - 1
+                    }
+                };
+                let config = toml::to_string(&entry.resolved.config).unwrap_or_default();
+                ItemInfo {
+                    id: entry.item.id.clone(),
+                    section,
+                    title: entry.item.title.clone(),
+                    kind: entry.item.kind.name,
+                    help: entry.item.help.trim().to_string(),
+                    config: redactor.scrub(config.trim()).into_owned(),
+                }
+            })
+            .collect();
+        let mut app = App {
+            title: plan.checklist.title.clone(),
+            environment: plan.environment.clone(),
+            production: plan
+                .environment
+                .as_deref()
+                .and_then(|e| plan.checklist.environment(e))
+                .is_some_and(|e| e.production),
+            session_id: session_id.to_string(),
+            started_at: None,
+            sections,
+            items,
+            report: None,
+            running: BTreeMap::new(),
+            stored_runs: HashMap::new(),
+            attached: Vec::new(),
+            outputs: HashMap::new(),
+            collapsed: BTreeSet::new(),
+            selected: 0,
+            focus: Pane::List,
+            detail_scroll: 0,
+            follow: false,
+            help: false,
+            message: None,
+            spinner: 0,
+            quit: false,
+            areas: Areas::default(),
+        };
+        // The first item, not its section's heading, is selected to begin with.
+        app.selected = app
+            .rows()
+            .iter()
+            .position(|r| matches!(r, Row::Item(_)))
+            .unwrap_or(0);
+        app
+    }
+
+    /// Whether this run covers the item (else the list shows it as left out).
+    pub fn in_scope(&self, item: usize) -> bool {
+        let id = &self.items[item].id;
+        self.report
+            .as_ref()
+            .and_then(|r| r.items.iter().find(|i| i.id == *id))
+            .is_none_or(|i| i.in_scope)
+    }
+
+    /// Takes in the session as the store has it now.
+    pub fn refresh(&mut self, plan: &Plan<'_>, session: &Session) {
+        self.report = Some(Report::of_session(plan, session));
+        self.running = session
+            .running
+            .iter()
+            .map(|(item, (_, who))| (item.clone(), who.clone()))
+            .collect();
+        self.stored_runs = session
+            .records
+            .iter()
+            .filter_map(|(item, record)| {
+                record
+                    .output
+                    .as_ref()
+                    .map(|(run, _)| (item.clone(), run.clone()))
+            })
+            .collect();
+        self.started_at = humantime::parse_rfc3339_weak(&session.started_at).ok();
+    }
+
+    /// Takes in an event of this process's engine (already committed to the store).
+    pub fn on_engine(&mut self, event: &Event) {
+        match event {
+            Event::Started { id, attempt, .. } => {
+                let output = self.outputs.entry(id.clone()).or_default();
+                if *attempt == 1 || !output.live {
+                    *output = Output {
+                        live: true,
+                        ..Output::default()
+                    };
+                }
+            }
+            Event::Output { id, stream, line } => {
+                let output = self.outputs.entry(id.clone()).or_default();
+                output.lines.push_back((*stream == Stream::Stderr, line.clone()));
+                if output.lines.len() as u64 > OUTPUT_CAP {
+                    output.lines.pop_front();
+                    output.dropped += 1;
+                }
+            }
+            Event::Finished { id, .. } => {
+                if let Some(output) = self.outputs.get_mut(id) {
+                    output.live = false;
+                }
+            }
+            Event::Waiting { .. } => {}
+        }
+    }
+
+    /// The selected item's stored output to read, when it is not here yet: (item, run id).
+    pub fn wanted_output(&self) -> Option<(String, String)> {
+        let item = self.selected_item()?;
+        let id = &self.items[item].id;
+        let run = self.stored_runs.get(id)?;
+        match self.outputs.get(id) {
+            Some(output) if output.live || output.run.as_ref() == Some(run) => None,
+            // Lines this process saw as they came are the stored ones.
+            Some(output) if output.run.is_none() && !output.lines.is_empty() => None,
+            _ => Some((id.clone(), run.clone())),
+        }
+    }
+
+    /// Takes in a run's stored output.
+    pub fn set_output(&mut self, item: &str, run: &str, lines: Vec<(String, String)>, dropped: u64) {
+        self.outputs.insert(
+            item.to_string(),
+            Output {
+                run: Some(run.to_string()),
+                live: false,
+                lines: lines
+                    .into_iter()
+                    .map(|(stream, line)| (stream == "stderr", line))
+                    .collect(),
+                dropped,
+            },
+        );
+    }
+
+    /// Whether something moves on screen (a check runs): the spinner then ticks.
+    pub fn animating(&self) -> bool {
+        !self.running.is_empty()
+    }
+
+    /// The list's rows, folded sections showing only their heading.
+    pub fn rows(&self) -> Vec<Row> {
+        let mut rows = Vec::with_capacity(self.items.len() + self.sections.len());
+        for (s, _) in self.sections.iter().enumerate() {
+            let mut members = self
+                .items
+                .iter()
+                .enumerate()
+                .filter(|(_, item)| item.section == s)
+                .peekable();
+            if members.peek().is_none() {
+                continue;
+            }
+            rows.push(Row::Section(s));
+            if !self.collapsed.contains(&s) {
+                rows.extend(members.map(|(i, _)| Row::Item(i)));
+            }
+        }
+        rows
+    }
+
+    /// The selected item, when an item (not a heading) is selected.
+    pub fn selected_item(&self) -> Option<usize> {
+        match self.rows().get(self.selected) {
+            Some(Row::Item(i)) => Some(*i),
+            _ => None,
+        }
+    }
+
+    /// An item's status and summary as shown: running items say so and by whom.
+    pub fn status_of(&self, item: usize) -> (Status, String) {
+        let id = &self.items[item].id;
+        if let Some(who) = self.running.get(id) {
+            return (Status::Running, format!("running ({who})"));
+        }
+        self.report
+            .as_ref()
+            .and_then(|r| r.items.iter().find(|i| i.id == *id))
+            .map_or((Status::Pending, "not run yet".into()), |i| {
+                (i.status, i.summary.clone())
+            })
+    }
+
+    /// Handles a key; true when something changed.
+    pub fn on_key(&mut self, key: &KeyEvent) -> bool {
+        let Some(action) = keymap::action(key) else {
+            // Any key closes the help.
+            return std::mem::take(&mut self.help);
+        };
+        // With the help open, any key but quit closes it.
+        if self.help && action != Action::Quit {
+            self.help = false;
+            return true;
+        }
+        self.act(action);
+        true
+    }
+
+    fn page(&self) -> usize {
+        let area = match self.focus {
+            Pane::List => self.areas.list.get(),
+            Pane::Detail => self.areas.detail.get(),
+        };
+        usize::from(area.height).max(2) - 1
+    }
+
+    /// Does what `action` asks.
+    pub fn act(&mut self, action: Action) {
+        let rows = self.rows().len();
+        let last = rows.saturating_sub(1);
+        match (action, self.focus) {
+            (Action::Quit, _) => self.quit = true,
+            (Action::Help, _) => self.help = !self.help,
+            (Action::SwitchPane, Pane::List) => self.focus = Pane::Detail,
+            (Action::SwitchPane, Pane::Detail) => self.focus = Pane::List,
+            (Action::Up, Pane::List) => self.select(self.selected.saturating_sub(1)),
+            (Action::Down, Pane::List) => self.select((self.selected + 1).min(last)),
+            (Action::PageUp, Pane::List) => self.select(self.selected.saturating_sub(self.page())),
+            (Action::PageDown, Pane::List) => self.select((self.selected + self.page()).min(last)),
+            (Action::First, Pane::List) => self.select(0),
+            (Action::Last, Pane::List) => self.select(last),
+            (Action::Up, Pane::Detail) => self.scroll_detail(-1),
+            (Action::Down, Pane::Detail) => self.scroll_detail(1),
+            (Action::PageUp, Pane::Detail) => self.scroll_detail(-(self.page() as isize)),
+            (Action::PageDown, Pane::Detail) => self.scroll_detail(self.page() as isize),
+            (Action::First, Pane::Detail) => {
+                self.detail_scroll = 0;
+                self.follow = false;
+            }
+            (Action::Last, Pane::Detail) => self.follow = true,
+            (Action::Collapse | Action::Expand | Action::Toggle, _) => self.fold(action),
+        }
+    }
+
+    fn select(&mut self, row: usize) {
+        if row != self.selected {
+            self.selected = row;
+            self.detail_scroll = 0;
+            // A running item's pane follows its output.
+            self.follow = self
+                .selected_item()
+                .is_some_and(|i| self.running.contains_key(&self.items[i].id));
+        }
+    }
+
+    fn scroll_detail(&mut self, by: isize) {
+        let total = self.areas.detail_lines.get();
+        let height = usize::from(self.areas.detail.get().height);
+        let bottom = total.saturating_sub(height);
+        let from = if self.follow {
+            bottom
+        } else {
+            self.detail_scroll
+        };
+        self.detail_scroll = from.saturating_add_signed(by).min(bottom);
+        self.follow = false;
+    }
+
+    fn fold(&mut self, action: Action) {
+        let rows = self.rows();
+        let section = match rows.get(self.selected) {
+            Some(Row::Section(s)) => *s,
+            Some(Row::Item(i)) => self.items[*i].section,
+            None => return,
+        };
+        let fold = match action {
+            Action::Collapse => true,
+            Action::Expand => false,
+            _ => !self.collapsed.contains(&section),
+        };
+        if fold {
+            self.collapsed.insert(section);
+        } else {
+            self.collapsed.remove(&section);
+        }
+        // The selection stays on the section's heading.
+        if let Some(at) = self
+            .rows()
+            .iter()
+            .position(|r| *r == Row::Section(section))
+        {
+            self.selected = at;
+        }
+    }
+
+    /// Handles the mouse; true when something changed.
+    pub fn on_mouse(&mut self, mouse: &MouseEvent) -> bool {
+        let (list, detail) = (self.areas.list.get(), self.areas.detail.get());
+        let at = ratatui::layout::Position::new(mouse.column, mouse.row);
+        let pane = if list.contains(at) {
+            Pane::List
+        } else if detail.contains(at) {
+            Pane::Detail
+        } else {
+            return false;
+        };
+        match mouse.kind {
+            MouseEventKind::Down(MouseButton::Left) => {
+                self.focus = pane;
+                if pane == Pane::List {
+                    let row = self.areas.list_offset.get() + usize::from(mouse.row - list.y);
+                    if row < self.rows().len() {
+                        self.select(row);
+                    }
+                }
+                true
+            }
+            MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
+                let down = mouse.kind == MouseEventKind::ScrollDown;
+                let saved = self.focus;
+                self.focus = pane;
+                for _ in 0..3 {
+                    self.act(if down { Action::Down } else { Action::Up });
+                }
+                self.focus = saved;
+                true
+            }
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! The console's event loop: one `select!` over terminal input, this process's engine
+//! events, messages from background tasks (the store's change feed, who is attached, stored
+//! output) and a spinner tick that exists only while a check runs. It draws only after a
+//! change, once whatever was waiting has been taken in; idle, it sleeps.
+
+use std::time::{Duration, SystemTime};
+
+use crossterm::event::{Event as TermEvent, KeyEventKind};
+use futures::{Stream, StreamExt};
+use ratatui::backend::Backend;
+use ratatui::Terminal;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio_util::sync::CancellationToken;
+
+use super::app::App;
+use super::theme::Theme;
+use super::view;
+use crate::engine::event::Event;
+use crate::engine::plan::Plan;
+use crate::store::chain::StoredEvent;
+use crate::store::feed::Feed;
+use crate::store::session::Session;
+use crate::store::Store;
+
+/// How often the spinner turns while something runs.
+const TICK: Duration = Duration::from_millis(100);
+
+/// How often who is attached is asked again (leases lapse without an event).
+const PRESENCE: Duration = Duration::from_secs(5);
+
+/// What background tasks tell the loop.
+#[derive(Debug)]
+pub enum Message {
+    /// Events committed to the session (by any process).
+    Events(Vec<StoredEvent>),
+    /// Who is attached now.
+    Attached(Vec<String>),
+    /// A run's stored output: item, run id, lines, dropped.
+    Output(String, String, Vec<(String, String)>, u64),
+    /// Something went wrong; the operator sees it, the console goes on.
+    Problem(String),
+}
+
+/// Where the console's inputs come from.
+pub struct Inputs<S> {
+    /// Terminal events.
+    pub terminal: S,
+    /// This process's engine events, after the store committed them (none when it runs
+    /// nothing).
+    pub engine: Option<UnboundedReceiver<Event>>,
+    /// Ends the console (SIGTERM, SIGHUP); the console also cancels it when the operator quits,
+    /// which stops running checks.
+    pub stop: CancellationToken,
+}
+
+/// Follows the session in the background: its events, who is attached, stored output.
+fn follow(store: &Store, session: &Session, sender: UnboundedSender<Message>) -> Vec<tokio::task::JoinHandle<()>> {
+    let feed = {
+        let (store, id, seen, sender) = (store.clone(), session.id.clone(), session.head.count, sender.clone());
+        tokio::spawn(async move {
+            let mut feed = match Feed::new(&store, &id, seen).await {
+                Ok(feed) => feed,
+                Err(err) => {
+                    let _ = sender.send(Message::Problem(format!("live updates stopped: {err}")));
+                    return;
+                }
+            };
+            if let Some(warning) = feed.warning() {
+                let _ = sender.send(Message::Problem(warning.to_string()));
+            }
+            loop {
+                match feed.next().await {
+                    Ok(events) => {
+                        if sender.send(Message::Events(events)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(err) => {
+                        let _ = sender.send(Message::Problem(format!("live updates stopped: {err}")));
+                        return;
+                    }
+                }
+            }
+        })
+    };
+    let presence = {
+        let (store, id) = (store.clone(), session.id.clone());
+        tokio::spawn(async move {
+            let mut last = None;
+            loop {
+                if let Ok(attached) = store.attached(&id).await {
+                    if last.as_ref() != Some(&attached) {
+                        last = Some(attached.clone());
+                        if sender.send(Message::Attached(attached)).is_err() {
+                            return;
+                        }
+                    }
+                }
+                tokio::time::sleep(PRESENCE).await;
+            }
+        })
+    };
+    vec![feed, presence]
+}
+
+/// Runs the console on `terminal` until the operator quits or `inputs.stop` is cancelled.
+pub async fn run<B: Backend, S>(
+    terminal: &mut Terminal<B>,
+    plan: &Plan<'_>,
+    mut session: Session,
+    store: &Store,
+    app: &mut App,
+    inputs: Inputs<S>,
+    theme: Theme,
+) -> Result<(), String>
+where
+    S: Stream<Item = std::io::Result<TermEvent>> + Unpin,
+{
+    let Inputs {
+        terminal: mut input,
+        mut engine,
+        stop,
+    } = inputs;
+    let (sender, mut messages) = unbounded_channel();
+    let tasks = follow(store, &session, sender.clone());
+    app.refresh(plan, &session);
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut loading: Option<(String, String)> = None;
+    let mut dirty = true;
+    let outcome = loop {
+        if dirty {
+            if let Err(err) = terminal.draw(|frame| view::draw(frame, app, &theme, SystemTime::now())) {
+                break Err(format!("cannot draw: {err}"));
+            }
+            dirty = false;
+        }
+        if app.quit {
+            break Ok(());
+        }
+        // The selected item's stored output is read in the background, once.
+        if let Some(wanted) = app.wanted_output().filter(|w| loading.as_ref() != Some(w)) {
+            loading = Some(wanted.clone());
+            let (store, session_id, sender) = (store.clone(), session.id.clone(), sender.clone());
+            let dropped = session
+                .records
+                .get(&wanted.0)
+                .and_then(|r| r.output.as_ref())
+                .map_or(0, |(_, digest)| digest.dropped);
+            tokio::spawn(async move {
+                let message = match store.output(&session_id, &wanted.1).await {
+                    Ok(lines) => Message::Output(wanted.0, wanted.1, lines, dropped),
+                    Err(err) => Message::Problem(format!("cannot read the output of {}: {err}", wanted.0)),
+                };
+                let _ = sender.send(message);
+            });
+        }
+        tokio::select! {
+            biased;
+            () = stop.cancelled() => break Ok(()),
+            input = input.next() => match input {
+                Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => dirty |= app.on_key(&key),
+                Some(Ok(TermEvent::Mouse(mouse))) => dirty |= app.on_mouse(&mouse),
+                Some(Ok(TermEvent::Resize(..))) => dirty = true,
+                Some(Ok(_)) => {}
+                Some(Err(err)) => break Err(format!("cannot read the terminal: {err}")),
+                None => break Ok(()),
+            },
+            Some(event) = async { engine.as_mut()?.recv().await }, if engine.is_some() => {
+                app.on_engine(&event);
+                // Whatever else is waiting is taken in before the next frame.
+                while let Some(event) = engine.as_mut().and_then(|e| e.try_recv().ok()) {
+                    app.on_engine(&event);
+                }
+                dirty = true;
+            },
+            message = messages.recv() => {
+                let mut next = message;
+                while let Some(message) = next {
+                    dirty |= take(app, plan, &mut session, message);
+                    next = messages.try_recv().ok();
+                }
+            },
+            _ = tick.tick(), if app.animating() => {
+                app.spinner = app.spinner.wrapping_add(1);
+                dirty = true;
+            },
+        }
+        // An engine whose run ended has nothing more to say.
+        if engine.as_ref().is_some_and(|e| e.is_closed() && e.is_empty()) {
+            engine = None;
+        }
+    };
+    for task in tasks {
+        task.abort();
+    }
+    if app.quit {
+        stop.cancel();
+    }
+    outcome
+}
+
+/// Takes a background message in; true when the screen changes.
+fn take(app: &mut App, plan: &Plan<'_>, session: &mut Session, message: Message) -> bool {
+    match message {
+        Message::Events(events) => {
+            for event in &events {
+                if let Err(err) = session.follow(event) {
+                    app.message = Some(err.to_string());
+                    break;
+                }
+            }
+            app.refresh(plan, session);
+            true
+        }
+        Message::Attached(attached) => {
+            app.attached = attached;
+            true
+        }
+        Message::Output(item, run, lines, dropped) => {
+            app.set_output(&item, &run, lines, dropped);
+            true
+        }
+        Message::Problem(problem) => {
+            app.message = Some(problem);
+            true
+        }
+    }
+}

@@ -1,0 +1,475 @@
+//! Drawing the console: header, list, detail pane, footer and the help overlay. Drawing
+//! reads the state and never changes what it means; it only notes where things went, for
+//! the mouse. Long texts are cut to the window before they are laid out, so a frame costs
+//! the same with 10 output lines or 100,000.
+
+use std::time::SystemTime;
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph, Wrap};
+use ratatui::Frame;
+use unicode_width::UnicodeWidthStr;
+
+use super::app::{App, Pane, Row};
+use super::keymap::{self, KEYMAP};
+use super::theme::Theme;
+use crate::engine::status::Status;
+use crate::headless::format_duration;
+
+const SPINNER: &[&str] = &["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+/// Draws the whole console; `now` is the clock for the elapsed time.
+pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, now: SystemTime) {
+    let [header, body, footer] = Layout::vertical([
+        Constraint::Length(4),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
+    draw_header(frame, header, app, theme, now);
+    let list_width = (body.width * 45 / 100).clamp(34.min(body.width), 72);
+    let [list, detail] =
+        Layout::horizontal([Constraint::Length(list_width), Constraint::Min(10)]).areas(body);
+    draw_list(frame, list, app, theme);
+    draw_detail(frame, detail, app, theme);
+    draw_footer(frame, footer, app, theme);
+    if app.help {
+        draw_help(frame, frame.area(), theme);
+    }
+}
+
+/// One line of text cut to `width` columns (an ellipsis marks the cut).
+fn fit(text: &str, width: usize) -> String {
+    if text.width() <= width {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
+    out
+}
+
+/// Text made safe for a terminal: control characters shown as �, tabs as spaces.
+fn clean(text: &str) -> String {
+    crate::headless::printable(&text.replace('\t', "    "))
+}
+
+fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, now: SystemTime) {
+    let block = Block::default()
+        .borders(Borders::BOTTOM)
+        .title(Span::styled(format!(" relcon · {} ", clean(&app.title)), theme.heading()));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let [first, second, third] = Layout::vertical([Constraint::Length(1); 3]).areas(inner);
+
+    let environment = match (&app.environment, app.production) {
+        (Some(env), true) => Span::styled(format!(" {} (PRODUCTION) ", env.to_uppercase()), theme.production()),
+        (Some(env), false) => Span::styled(env.clone(), Style::new().add_modifier(Modifier::BOLD)),
+        (None, _) => Span::raw("no environment"),
+    };
+    let elapsed = app
+        .started_at
+        .and_then(|t| now.duration_since(t).ok())
+        .map(|d| {
+            let s = d.as_secs();
+            match s {
+                0..60 => format!("{s}s"),
+                60..3600 => format!("{}m {:02}s", s / 60, s % 60),
+                _ => format!("{}h {:02}m", s / 3600, s % 3600 / 60),
+            }
+        })
+        .unwrap_or_else(|| "-".into());
+    let attached = if app.attached.is_empty() {
+        "nobody".to_string()
+    } else {
+        app.attached.join(", ")
+    };
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::raw("environment "),
+            environment,
+            Span::raw(format!("   session {}", app.session_id)),
+            Span::raw(format!("   elapsed {elapsed}")),
+        ])),
+        first,
+    );
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::raw("attached: "),
+            Span::styled(clean(&attached), Style::new().add_modifier(Modifier::BOLD)),
+        ])),
+        second,
+    );
+
+    let (verdict, counts) = match &app.report {
+        Some(report) => (report.verdict.name().to_uppercase(), report.counts.clone()),
+        None => ("LOADING".into(), Default::default()),
+    };
+    let total = counts.pass
+        + counts.warn
+        + counts.fail
+        + counts.error
+        + counts.skip
+        + counts.blocked
+        + counts.pending;
+    let settled = total - counts.pending;
+    let running = app.running.len() as u32;
+    let label = format!(
+        "{settled}/{total} settled  {} {} pass  {} {} warn  {} {} fail  {} {} error  {} {} blocked  {} {} pending{}  verdict {verdict}",
+        Status::Pass.symbol(),
+        counts.pass,
+        Status::Warn.symbol(),
+        counts.warn,
+        Status::Fail.symbol(),
+        counts.fail,
+        Status::Error.symbol(),
+        counts.error,
+        Status::Blocked.symbol(),
+        counts.blocked,
+        Status::Pending.symbol(),
+        counts.pending.saturating_sub(running),
+        if running > 0 { format!("  {} {running} running", Status::Running.symbol()) } else { String::new() },
+    );
+    let verdict_status = match verdict.as_str() {
+        "GO" => Status::Pass,
+        "NO-GO" => Status::Fail,
+        _ => Status::Pending,
+    };
+    let ratio = if total == 0 { 0.0 } else { f64::from(settled) / f64::from(total) };
+    frame.render_widget(
+        Gauge::default()
+            .ratio(ratio)
+            .label(fit(&label, usize::from(third.width)))
+            .gauge_style(theme.status(verdict_status).add_modifier(Modifier::REVERSED))
+            .use_unicode(true),
+        third,
+    );
+}
+
+fn pane_block<'a>(title: &'a str, focused: bool, theme: &Theme) -> Block<'a> {
+    let block = Block::default().borders(Borders::ALL).title(title);
+    if focused {
+        block.border_style(theme.focused_border())
+    } else {
+        block
+    }
+}
+
+fn draw_list(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let focused = app.focus == Pane::List;
+    let block = pane_block(" Checklist ", focused, theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    app.areas.list.set(inner);
+    let rows = app.rows();
+    let height = usize::from(inner.height);
+    // The selection stays in view; the window moves only when it must.
+    let mut offset = app.areas.list_offset.get();
+    if app.selected < offset {
+        offset = app.selected;
+    } else if height > 0 && app.selected >= offset + height {
+        offset = app.selected + 1 - height;
+    }
+    offset = offset.min(rows.len().saturating_sub(height));
+    app.areas.list_offset.set(offset);
+    let width = usize::from(inner.width);
+    let lines: Vec<Line> = rows
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(height)
+        .map(|(n, row)| {
+            let line = match row {
+                Row::Section(s) => {
+                    let folded = app.collapsed.contains(s);
+                    Line::from(Span::styled(
+                        fit(&format!("{} {}", if folded { "▸" } else { "▾" }, clean(&app.sections[*s])), width),
+                        theme.heading(),
+                    ))
+                }
+                Row::Item(i) => item_line(app, *i, width, theme),
+            };
+            if n == app.selected {
+                line.patch_style(theme.selected(focused))
+            } else {
+                line
+            }
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn item_line<'a>(app: &App, i: usize, width: usize, theme: &Theme) -> Line<'a> {
+    let item = &app.items[i];
+    let (status, _) = app.status_of(i);
+    let symbol = if status == Status::Running {
+        SPINNER[app.spinner % SPINNER.len()]
+    } else {
+        status.symbol()
+    };
+    let report = app
+        .report
+        .as_ref()
+        .and_then(|r| r.items.iter().find(|x| x.id == item.id));
+    let duration = report
+        .filter(|r| r.attempts > 0)
+        .map(|r| format_duration(std::time::Duration::from_millis(r.duration_ms)))
+        .unwrap_or_default();
+    let who = if let Some(who) = app.running.get(&item.id) {
+        who.clone()
+    } else {
+        report
+            .map(|r| {
+                let signers: Vec<&str> = r
+                    .signoffs
+                    .iter()
+                    .filter_map(|s| s["by"].as_str())
+                    .collect();
+                if signers.is_empty() {
+                    r.run_by.clone().unwrap_or_default()
+                } else {
+                    signers.join(", ")
+                }
+            })
+            .unwrap_or_default()
+    };
+    // Symbol and status word, id, kind, duration, who: the id gets what the others leave,
+    // and who goes first when the pane is narrow.
+    let (symbol, word, style) = if app.in_scope(i) {
+        (symbol, status.name(), theme.status(status))
+    } else {
+        ("–", "out", Style::new().add_modifier(Modifier::DIM))
+    };
+    let head = format!("  {symbol} {word:<7} ");
+    let kind = format!(" {:<8}", item.kind);
+    let duration = format!(" {duration:>6}");
+    let fixed = head.width() + kind.width() + duration.width();
+    let who_width = width.saturating_sub(fixed + 18).min(16);
+    let who = if who_width >= 4 && !who.is_empty() {
+        format!(" {}", fit(&clean(&who), who_width - 1))
+    } else {
+        String::new()
+    };
+    let id_width = width.saturating_sub(fixed + who.width());
+    Line::from(vec![
+        Span::styled(head, style),
+        Span::raw(format!("{:<id_width$}", fit(&item.id, id_width))),
+        Span::styled(kind, Style::new().add_modifier(Modifier::DIM)),
+        Span::raw(duration),
+        Span::raw(who),
+    ])
+}
+
+/// The detail pane's lines above the output, and the output's heading.
+fn detail_head(app: &App, i: usize, width: usize, theme: &Theme) -> Vec<Line<'static>> {
+    let item = &app.items[i];
+    let (status, summary) = app.status_of(i);
+    let report = app
+        .report
+        .as_ref()
+        .and_then(|r| r.items.iter().find(|x| x.id == item.id));
+    let mut lines = vec![Line::from(vec![
+        Span::styled(clean(&item.id), theme.heading()),
+        Span::raw(format!(" · {}", item.kind)),
+    ])];
+    lines.extend(wrap(&clean(&item.title), width).into_iter().map(Line::from));
+    lines.push(Line::from(Span::styled(
+        format!("{} {}", status.symbol(), status.name()),
+        theme.status(status),
+    )));
+    lines.extend(wrap(&clean(&summary), width).into_iter().map(Line::from));
+    let section = |name: &str, body: Vec<String>, lines: &mut Vec<Line<'static>>| {
+        if body.is_empty() {
+            return;
+        }
+        lines.push(Line::raw(""));
+        lines.push(Line::from(Span::styled(name.to_string(), theme.heading())));
+        lines.extend(body.into_iter().map(Line::from));
+    };
+    if let Some(report) = report {
+        let mut facts = Vec::new();
+        if let Some(who) = &report.run_by {
+            facts.push(format!("run by {}", clean(who)));
+        }
+        if report.attempts > 0 {
+            facts.push(format!(
+                "{} attempt{} in {}",
+                report.attempts,
+                if report.attempts == 1 { "" } else { "s" },
+                format_duration(std::time::Duration::from_millis(report.duration_ms))
+            ));
+        }
+        if let Some(at) = &report.started_at {
+            facts.push(format!("started {at}"));
+        }
+        if !facts.is_empty() {
+            lines.push(Line::raw(facts.join(" · ")));
+        }
+    }
+    section("Help", wrap(&clean(&item.help), width), &mut lines);
+    section(
+        "Configuration",
+        item.config.lines().map(|l| fit(&clean(l), width)).collect(),
+        &mut lines,
+    );
+    if let Some(report) = report {
+        let evidence = report.evidence.as_object().is_some_and(|o| !o.is_empty());
+        if evidence {
+            let text = serde_json::to_string_pretty(&report.evidence).unwrap_or_default();
+            section(
+                "Evidence",
+                text.lines().map(|l| fit(&clean(l), width)).collect(),
+                &mut lines,
+            );
+        }
+        let signoffs: Vec<String> = report
+            .signoffs
+            .iter()
+            .map(|s| {
+                let note = s["note"].as_str().unwrap_or_default();
+                fit(
+                    &clean(&format!(
+                        "{} {} at {}{}",
+                        s["by"].as_str().unwrap_or("?"),
+                        s["status"].as_str().unwrap_or("?"),
+                        s["at"].as_str().unwrap_or("?"),
+                        if note.is_empty() { String::new() } else { format!(": {note}") }
+                    )),
+                    width,
+                )
+            })
+            .collect();
+        section("Sign-offs", signoffs, &mut lines);
+    }
+    if let Some(output) = app.outputs.get(&item.id) {
+        lines.push(Line::raw(""));
+        let mut heading = format!("Output ({} lines", output.lines.len());
+        if output.live {
+            heading.push_str(", live");
+        }
+        heading.push(')');
+        lines.push(Line::from(Span::styled(heading, theme.heading())));
+        if output.dropped > 0 {
+            lines.push(Line::from(Span::styled(
+                format!("… {} lines dropped (the store keeps the last {})", output.dropped, crate::store::OUTPUT_CAP),
+                Style::new().add_modifier(Modifier::ITALIC),
+            )));
+        }
+    }
+    lines
+}
+
+fn draw_detail(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let focused = app.focus == Pane::Detail;
+    let block = pane_block(" Detail ", focused, theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    app.areas.detail.set(inner);
+    let Some(i) = app.selected_item() else {
+        let text = match app.rows().get(app.selected) {
+            Some(Row::Section(s)) => format!("{} — Enter folds or unfolds it.", clean(&app.sections[*s])),
+            _ => String::new(),
+        };
+        app.areas.detail_lines.set(0);
+        frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), inner);
+        return;
+    };
+    let width = usize::from(inner.width);
+    let height = usize::from(inner.height);
+    let head = detail_head(app, i, width, theme);
+    let output = app.outputs.get(&app.items[i].id);
+    let output_len = output.map_or(0, |o| o.lines.len());
+    let total = head.len() + output_len;
+    app.areas.detail_lines.set(total);
+    let bottom = total.saturating_sub(height);
+    let top = if app.follow { bottom } else { app.detail_scroll.min(bottom) };
+    // Only the lines in the window are built.
+    let mut lines: Vec<Line> = head.into_iter().skip(top).take(height).collect();
+    if let Some(output) = output {
+        let first = top.saturating_sub(total - output_len);
+        let room = height - lines.len();
+        lines.extend(output.lines.range(first..(first + room).min(output_len)).map(|(stderr, line)| {
+            let text = fit(&clean(line), width);
+            if *stderr {
+                Line::from(Span::styled(text, theme.status(Status::Warn)))
+            } else {
+                Line::raw(text)
+            }
+        }));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// Words wrapped to `width` columns (a word longer than a line is cut).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(10);
+    let mut out = Vec::new();
+    for paragraph in text.lines() {
+        let mut line = String::new();
+        for word in paragraph.split_whitespace() {
+            if !line.is_empty() && line.width() + 1 + word.width() > width {
+                out.push(std::mem::take(&mut line));
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        out.push(fit(&line, width));
+    }
+    out
+}
+
+fn draw_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let mut spans = Vec::new();
+    if let Some(message) = &app.message {
+        spans.push(Span::styled(format!("{} ", clean(message)), theme.alert()));
+    }
+    for (key, about) in keymap::footer() {
+        spans.push(Span::styled(key, theme.key()));
+        spans.push(Span::raw(format!(" {about}  ")));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn draw_help(frame: &mut Frame, area: Rect, theme: &Theme) {
+    let width = 76.min(area.width);
+    let height = (KEYMAP.len() as u16 + 6).min(area.height);
+    let popup = Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    };
+    let mut lines: Vec<Line> = KEYMAP
+        .iter()
+        .map(|b| {
+            Line::from(vec![
+                Span::styled(format!(" {:<8}", b.label), theme.key()),
+                Span::raw(b.about),
+            ])
+        })
+        .collect();
+    lines.push(Line::raw(""));
+    lines.push(Line::raw(" Mouse: click selects, the wheel scrolls the pane under it."));
+    lines.push(Line::raw(" Any key closes this help."));
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(Span::styled(" Keys ", theme.heading())),
+        ),
+        popup,
+    );
+}
