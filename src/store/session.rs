@@ -334,9 +334,7 @@ impl Session {
                 );
             }
             Some(Body::SessionClosed { reason }) => session.closed = Some(reason),
-            Some(
-                Body::SessionStarted { .. } | Body::SessionJoined {} | Body::SessionLeft {},
-            ) => {}
+            Some(Body::SessionStarted { .. } | Body::SessionJoined {} | Body::SessionLeft {}) => {}
             None => return Err(event.seq),
         }
         Ok(())

@@ -235,7 +235,9 @@ impl App {
             }
             Event::Output { id, stream, line } => {
                 let output = self.outputs.entry(id.clone()).or_default();
-                output.lines.push_back((*stream == Stream::Stderr, line.clone()));
+                output
+                    .lines
+                    .push_back((*stream == Stream::Stderr, line.clone()));
                 if output.lines.len() as u64 > OUTPUT_CAP {
                     output.lines.pop_front();
                     output.dropped += 1;
@@ -264,7 +266,13 @@ impl App {
     }
 
     /// Takes in a run's stored output.
-    pub fn set_output(&mut self, item: &str, run: &str, lines: Vec<(String, String)>, dropped: u64) {
+    pub fn set_output(
+        &mut self,
+        item: &str,
+        run: &str,
+        lines: Vec<(String, String)>,
+        dropped: u64,
+    ) {
         self.outputs.insert(
             item.to_string(),
             Output {
@@ -420,11 +428,7 @@ impl App {
             self.collapsed.remove(&section);
         }
         // The selection stays on the section's heading.
-        if let Some(at) = self
-            .rows()
-            .iter()
-            .position(|r| *r == Row::Section(section))
-        {
+        if let Some(at) = self.rows().iter().position(|r| *r == Row::Section(section)) {
             self.selected = at;
         }
     }

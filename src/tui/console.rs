@@ -54,9 +54,18 @@ pub struct Inputs<S> {
 }
 
 /// Follows the session in the background: its events, who is attached, stored output.
-fn follow(store: &Store, session: &Session, sender: UnboundedSender<Message>) -> Vec<tokio::task::JoinHandle<()>> {
+fn follow(
+    store: &Store,
+    session: &Session,
+    sender: UnboundedSender<Message>,
+) -> Vec<tokio::task::JoinHandle<()>> {
     let feed = {
-        let (store, id, seen, sender) = (store.clone(), session.id.clone(), session.head.count, sender.clone());
+        let (store, id, seen, sender) = (
+            store.clone(),
+            session.id.clone(),
+            session.head.count,
+            sender.clone(),
+        );
         tokio::spawn(async move {
             let mut feed = match Feed::new(&store, &id, seen).await {
                 Ok(feed) => feed,
@@ -76,7 +85,8 @@ fn follow(store: &Store, session: &Session, sender: UnboundedSender<Message>) ->
                         }
                     }
                     Err(err) => {
-                        let _ = sender.send(Message::Problem(format!("live updates stopped: {err}")));
+                        let _ =
+                            sender.send(Message::Problem(format!("live updates stopped: {err}")));
                         return;
                     }
                 }
@@ -130,7 +140,9 @@ where
     let mut dirty = true;
     let outcome = loop {
         if dirty {
-            if let Err(err) = terminal.draw(|frame| view::draw(frame, app, &theme, SystemTime::now())) {
+            if let Err(err) =
+                terminal.draw(|frame| view::draw(frame, app, &theme, SystemTime::now()))
+            {
                 break Err(format!("cannot draw: {err}"));
             }
             dirty = false;
@@ -150,7 +162,9 @@ where
             tokio::spawn(async move {
                 let message = match store.output(&session_id, &wanted.1).await {
                     Ok(lines) => Message::Output(wanted.0, wanted.1, lines, dropped),
-                    Err(err) => Message::Problem(format!("cannot read the output of {}: {err}", wanted.0)),
+                    Err(err) => {
+                        Message::Problem(format!("cannot read the output of {}: {err}", wanted.0))
+                    }
                 };
                 let _ = sender.send(message);
             });
@@ -187,7 +201,10 @@ where
             },
         }
         // An engine whose run ended has nothing more to say.
-        if engine.as_ref().is_some_and(|e| e.is_closed() && e.is_empty()) {
+        if engine
+            .as_ref()
+            .is_some_and(|e| e.is_closed() && e.is_empty())
+        {
             engine = None;
         }
     };

@@ -65,7 +65,10 @@ pub const KEYMAP: &[Binding] = &[
         action: Action::Down,
     },
     Binding {
-        keys: &[(KeyCode::PageUp, NONE), (KeyCode::Char('b'), KeyModifiers::CONTROL)],
+        keys: &[
+            (KeyCode::PageUp, NONE),
+            (KeyCode::Char('b'), KeyModifiers::CONTROL),
+        ],
         label: "PgUp",
         about: "a page up",
         in_footer: false,
@@ -100,7 +103,10 @@ pub const KEYMAP: &[Binding] = &[
         action: Action::Last,
     },
     Binding {
-        keys: &[(KeyCode::Tab, NONE), (KeyCode::BackTab, KeyModifiers::SHIFT)],
+        keys: &[
+            (KeyCode::Tab, NONE),
+            (KeyCode::BackTab, KeyModifiers::SHIFT),
+        ],
         label: "Tab",
         about: "move between the list and the detail pane",
         in_footer: true,
@@ -128,7 +134,10 @@ pub const KEYMAP: &[Binding] = &[
         action: Action::Toggle,
     },
     Binding {
-        keys: &[(KeyCode::Char('?'), NONE), (KeyCode::Char('?'), KeyModifiers::SHIFT)],
+        keys: &[
+            (KeyCode::Char('?'), NONE),
+            (KeyCode::Char('?'), KeyModifiers::SHIFT),
+        ],
         label: "?",
         about: "this help",
         in_footer: true,

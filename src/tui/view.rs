@@ -23,7 +23,7 @@ const SPINNER: &[&str] = &["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧
 /// Draws the whole console; `now` is the clock for the elapsed time.
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, now: SystemTime) {
     let [header, body, footer] = Layout::vertical([
-        Constraint::Length(4),
+        Constraint::Length(5),
         Constraint::Min(3),
         Constraint::Length(1),
     ])
@@ -65,15 +65,29 @@ fn clean(text: &str) -> String {
 }
 
 fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, now: SystemTime) {
-    let block = Block::default()
-        .borders(Borders::BOTTOM)
-        .title(Span::styled(format!(" relcon · {} ", clean(&app.title)), theme.heading()));
+    let block = Block::default().borders(Borders::BOTTOM);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let [first, second, third] = Layout::vertical([Constraint::Length(1); 3]).areas(inner);
+    let [title, first, second, third] = Layout::vertical([Constraint::Length(1); 4]).areas(inner);
+    frame.render_widget(
+        Paragraph::new(Span::styled(
+            fit(
+                &format!("relcon · {}", clean(&app.title)),
+                usize::from(title.width),
+            ),
+            theme.heading(),
+        )),
+        title,
+    );
 
     let environment = match (&app.environment, app.production) {
-        (Some(env), true) => Span::styled(format!(" {} (PRODUCTION) ", env.to_uppercase()), theme.production()),
+        (Some(env), true) if env.eq_ignore_ascii_case("production") => {
+            Span::styled(format!(" {} ", env.to_uppercase()), theme.production())
+        }
+        (Some(env), true) => Span::styled(
+            format!(" {} (production) ", env.to_uppercase()),
+            theme.production(),
+        ),
         (Some(env), false) => Span::styled(env.clone(), Style::new().add_modifier(Modifier::BOLD)),
         (None, _) => Span::raw("no environment"),
     };
@@ -124,33 +138,55 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, now: Sys
         + counts.pending;
     let settled = total - counts.pending;
     let running = app.running.len() as u32;
-    let label = format!(
-        "{settled}/{total} settled  {} {} pass  {} {} warn  {} {} fail  {} {} error  {} {} blocked  {} {} pending{}  verdict {verdict}",
-        Status::Pass.symbol(),
-        counts.pass,
-        Status::Warn.symbol(),
-        counts.warn,
-        Status::Fail.symbol(),
-        counts.fail,
-        Status::Error.symbol(),
-        counts.error,
-        Status::Blocked.symbol(),
-        counts.blocked,
-        Status::Pending.symbol(),
-        counts.pending.saturating_sub(running),
-        if running > 0 { format!("  {} {running} running", Status::Running.symbol()) } else { String::new() },
+    let mut tally = vec![
+        (Status::Pass, counts.pass),
+        (Status::Warn, counts.warn),
+        (Status::Fail, counts.fail),
+        (Status::Error, counts.error),
+        (Status::Blocked, counts.blocked),
+        (Status::Pending, counts.pending.saturating_sub(running)),
+    ];
+    if running > 0 {
+        tally.push((Status::Running, running));
+    }
+    // The verdict first, so a narrow terminal cuts the counts, not the verdict.
+    let long: Vec<String> = tally
+        .iter()
+        .map(|(s, n)| format!("{} {n} {}", s.symbol(), s.name()))
+        .collect();
+    let mut label = format!(
+        "verdict {verdict} · {settled}/{total} settled · {}",
+        long.join("  ")
     );
+    if label.width() > usize::from(third.width) {
+        let short: Vec<String> = tally
+            .iter()
+            .map(|(s, n)| format!("{}{n}", s.symbol()))
+            .collect();
+        label = format!(
+            "verdict {verdict} · {settled}/{total} · {}",
+            short.join(" ")
+        );
+    }
     let verdict_status = match verdict.as_str() {
         "GO" => Status::Pass,
         "NO-GO" => Status::Fail,
         _ => Status::Pending,
     };
-    let ratio = if total == 0 { 0.0 } else { f64::from(settled) / f64::from(total) };
+    let ratio = if total == 0 {
+        0.0
+    } else {
+        f64::from(settled) / f64::from(total)
+    };
     frame.render_widget(
         Gauge::default()
             .ratio(ratio)
             .label(fit(&label, usize::from(third.width)))
-            .gauge_style(theme.status(verdict_status).add_modifier(Modifier::REVERSED))
+            .gauge_style(
+                theme
+                    .status(verdict_status)
+                    .add_modifier(Modifier::REVERSED),
+            )
             .use_unicode(true),
         third,
     );
@@ -193,7 +229,14 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 Row::Section(s) => {
                     let folded = app.collapsed.contains(s);
                     Line::from(Span::styled(
-                        fit(&format!("{} {}", if folded { "▸" } else { "▾" }, clean(&app.sections[*s])), width),
+                        fit(
+                            &format!(
+                                "{} {}",
+                                if folded { "▸" } else { "▾" },
+                                clean(&app.sections[*s])
+                            ),
+                            width,
+                        ),
                         theme.heading(),
                     ))
                 }
@@ -230,11 +273,8 @@ fn item_line<'a>(app: &App, i: usize, width: usize, theme: &Theme) -> Line<'a> {
     } else {
         report
             .map(|r| {
-                let signers: Vec<&str> = r
-                    .signoffs
-                    .iter()
-                    .filter_map(|s| s["by"].as_str())
-                    .collect();
+                let signers: Vec<&str> =
+                    r.signoffs.iter().filter_map(|s| s["by"].as_str()).collect();
                 if signers.is_empty() {
                     r.run_by.clone().unwrap_or_default()
                 } else {
@@ -243,20 +283,30 @@ fn item_line<'a>(app: &App, i: usize, width: usize, theme: &Theme) -> Line<'a> {
             })
             .unwrap_or_default()
     };
-    // Symbol and status word, id, kind, duration, who: the id gets what the others leave,
-    // and who goes first when the pane is narrow.
+    // Symbol and status word, id, kind, duration, who: the id gets what the others leave;
+    // a narrow pane drops who, then the kind, then the word (the symbol always stays).
     let (symbol, word, style) = if app.in_scope(i) {
         (symbol, status.name(), theme.status(status))
     } else {
         ("–", "out", Style::new().add_modifier(Modifier::DIM))
     };
-    let head = format!("  {symbol} {word:<7} ");
-    let kind = format!(" {:<8}", item.kind);
+    let head = if width >= 48 {
+        format!("  {symbol} {word:<7} ")
+    } else {
+        format!("  {symbol} ")
+    };
+    let kind = if width >= 40 {
+        format!(" {:<8}", item.kind)
+    } else {
+        String::new()
+    };
     let duration = format!(" {duration:>6}");
     let fixed = head.width() + kind.width() + duration.width();
+    // Who has a column of its own when there is room for one, filled or not.
     let who_width = width.saturating_sub(fixed + 18).min(16);
-    let who = if who_width >= 4 && !who.is_empty() {
-        format!(" {}", fit(&clean(&who), who_width - 1))
+    let who = if who_width >= 4 {
+        let who = fit(&clean(&who), who_width - 1);
+        format!(" {who:<w$}", w = who_width - 1)
     } else {
         String::new()
     };
@@ -312,16 +362,8 @@ fn detail_head(app: &App, i: usize, width: usize, theme: &Theme) -> Vec<Line<'st
         if let Some(at) = &report.started_at {
             facts.push(format!("started {at}"));
         }
-        if !facts.is_empty() {
-            lines.push(Line::raw(facts.join(" · ")));
-        }
+        lines.extend(wrap(&facts.join(" · "), width).into_iter().map(Line::from));
     }
-    section("Help", wrap(&clean(&item.help), width), &mut lines);
-    section(
-        "Configuration",
-        item.config.lines().map(|l| fit(&clean(l), width)).collect(),
-        &mut lines,
-    );
     if let Some(report) = report {
         let evidence = report.evidence.as_object().is_some_and(|o| !o.is_empty());
         if evidence {
@@ -343,7 +385,11 @@ fn detail_head(app: &App, i: usize, width: usize, theme: &Theme) -> Vec<Line<'st
                         s["by"].as_str().unwrap_or("?"),
                         s["status"].as_str().unwrap_or("?"),
                         s["at"].as_str().unwrap_or("?"),
-                        if note.is_empty() { String::new() } else { format!(": {note}") }
+                        if note.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {note}")
+                        }
                     )),
                     width,
                 )
@@ -351,6 +397,12 @@ fn detail_head(app: &App, i: usize, width: usize, theme: &Theme) -> Vec<Line<'st
             .collect();
         section("Sign-offs", signoffs, &mut lines);
     }
+    section("Help", wrap(&clean(&item.help), width), &mut lines);
+    section(
+        "Configuration",
+        item.config.lines().map(|l| fit(&clean(l), width)).collect(),
+        &mut lines,
+    );
     if let Some(output) = app.outputs.get(&item.id) {
         lines.push(Line::raw(""));
         let mut heading = format!("Output ({} lines", output.lines.len());
@@ -361,7 +413,11 @@ fn detail_head(app: &App, i: usize, width: usize, theme: &Theme) -> Vec<Line<'st
         lines.push(Line::from(Span::styled(heading, theme.heading())));
         if output.dropped > 0 {
             lines.push(Line::from(Span::styled(
-                format!("… {} lines dropped (the store keeps the last {})", output.dropped, crate::store::OUTPUT_CAP),
+                format!(
+                    "… {} lines dropped (the store keeps the last {})",
+                    output.dropped,
+                    crate::store::OUTPUT_CAP
+                ),
                 Style::new().add_modifier(Modifier::ITALIC),
             )));
         }
@@ -377,7 +433,9 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     app.areas.detail.set(inner);
     let Some(i) = app.selected_item() else {
         let text = match app.rows().get(app.selected) {
-            Some(Row::Section(s)) => format!("{} — Enter folds or unfolds it.", clean(&app.sections[*s])),
+            Some(Row::Section(s)) => {
+                format!("{} — Enter folds or unfolds it.", clean(&app.sections[*s]))
+            }
             _ => String::new(),
         };
         app.areas.detail_lines.set(0);
@@ -392,20 +450,29 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let total = head.len() + output_len;
     app.areas.detail_lines.set(total);
     let bottom = total.saturating_sub(height);
-    let top = if app.follow { bottom } else { app.detail_scroll.min(bottom) };
+    let top = if app.follow {
+        bottom
+    } else {
+        app.detail_scroll.min(bottom)
+    };
     // Only the lines in the window are built.
     let mut lines: Vec<Line> = head.into_iter().skip(top).take(height).collect();
     if let Some(output) = output {
         let first = top.saturating_sub(total - output_len);
         let room = height - lines.len();
-        lines.extend(output.lines.range(first..(first + room).min(output_len)).map(|(stderr, line)| {
-            let text = fit(&clean(line), width);
-            if *stderr {
-                Line::from(Span::styled(text, theme.status(Status::Warn)))
-            } else {
-                Line::raw(text)
-            }
-        }));
+        lines.extend(
+            output
+                .lines
+                .range(first..(first + room).min(output_len))
+                .map(|(stderr, line)| {
+                    let text = fit(&clean(line), width);
+                    if *stderr {
+                        Line::from(Span::styled(text, theme.status(Status::Warn)))
+                    } else {
+                        Line::raw(text)
+                    }
+                }),
+        );
     }
     frame.render_widget(Paragraph::new(lines), inner);
 }
@@ -461,7 +528,9 @@ fn draw_help(frame: &mut Frame, area: Rect, theme: &Theme) {
         })
         .collect();
     lines.push(Line::raw(""));
-    lines.push(Line::raw(" Mouse: click selects, the wheel scrolls the pane under it."));
+    lines.push(Line::raw(
+        " Mouse: click selects, the wheel scrolls the pane under it.",
+    ));
     lines.push(Line::raw(" Any key closes this help."));
     frame.render_widget(Clear, popup);
     frame.render_widget(

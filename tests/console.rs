@@ -1,0 +1,300 @@
+//! The console drawn on ratatui's TestBackend, at 120×40 and 80×24, over a real store:
+//! a fresh session, checks running with live output, a failure selected with its evidence,
+//! the help overlay, and a session where another operator signed. Snapshots live in
+//! tests/snapshots/ (review a change with `cargo insta review`, or INSTA_UPDATE=always).
+
+mod common;
+
+use std::time::Duration;
+
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use relcon::checklist::Checklist;
+use relcon::engine::event::{Event, Stream};
+use relcon::engine::plan::{Plan, Scope};
+use relcon::engine::status::Status;
+use relcon::redact::Redactor;
+use relcon::store::session::{Body, ChecklistCopy, SignoffStatus};
+use relcon::store::Store;
+use relcon::tui::app::{App, Pane};
+use relcon::tui::theme::Theme;
+
+const CHECKLIST: &str = r#"sections = ["Health", "Release"]
+
+[checklist]
+id = "shop"
+title = "Shop backend"
+version = 1
+base_url = ["APP_URL"]
+default_environment = "production"
+
+[inputs]
+APP_URL = {}
+
+[environments.production]
+production = true
+
+[[item]]
+id = "health.live"
+section = "Health"
+title = "The service answers"
+kind = "http"
+help = "GET /health answers 200 within the timeout."
+url = "${origin}/health"
+
+[[item]]
+id = "health.ready"
+section = "Health"
+title = "Dependencies are reachable"
+kind = "http"
+help = "GET /ready answers 200: the database and the cache are reachable."
+url = "${origin}/ready"
+
+[[item]]
+id = "build.assets"
+section = "Release"
+title = "Static assets build"
+kind = "command"
+help = "The asset build passes."
+run = ["npm", "run", "build"]
+
+[[item]]
+id = "backup.snapshot"
+section = "Release"
+title = "Backup taken before the migration"
+kind = "manual"
+help = "Take a snapshot and note its id."
+signoffs = 2
+"#;
+
+/// What a scene shows, built through a real store.
+struct Scene {
+    store: Store,
+    session: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Scene {
+    async fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(&common::store_in(dir.path()))
+            .await
+            .expect("store");
+        let checklist = ChecklistCopy {
+            id: "shop".into(),
+            title: "Shop backend".into(),
+            version: 1,
+            sha256: "0".repeat(64),
+            name: "shop.toml".into(),
+            source: CHECKLIST.into(),
+        };
+        store
+            .create_session(
+                "01a2-snapshot",
+                "alice",
+                &Body::SessionStarted {
+                    checklist,
+                    environment: Some("production".into()),
+                    production: true,
+                },
+            )
+            .await
+            .expect("session");
+        Scene {
+            store,
+            session: "01a2-snapshot".into(),
+            _dir: dir,
+        }
+    }
+
+    async fn add(&self, actor: &str, body: Body) {
+        self.store
+            .append(&self.session, actor, &body)
+            .await
+            .expect("append");
+    }
+
+    async fn result(&self, item: &str, status: Status, summary: &str, evidence: serde_json::Value) {
+        let run_id = format!("run-{item}");
+        self.add(
+            "alice",
+            Body::RunStarted {
+                item: item.into(),
+                run_id: run_id.clone(),
+            },
+        )
+        .await;
+        self.add(
+            "alice",
+            Body::Result {
+                item: item.into(),
+                run_id: Some(run_id),
+                status,
+                summary: summary.into(),
+                evidence,
+                started_at: Some("2026-11-26T07:00:00Z".into()),
+                duration_ms: 38,
+                attempts: 1,
+                output: None,
+            },
+        )
+        .await;
+    }
+
+    /// The console over the scene's session, drawn at `width`×`height`.
+    async fn draw(&self, width: u16, height: u16, prepare: impl FnOnce(&mut App)) -> String {
+        let checklist = Checklist::from_bytes("shop.toml", CHECKLIST.as_bytes()).expect("valid");
+        let plan =
+            Plan::new(&checklist, Some("production".into()), &Scope::default()).expect("plan");
+        let session = self
+            .store
+            .open_session(&self.session, None)
+            .await
+            .expect("opens");
+        let redactor = Redactor::with_key([7; 32]);
+        let mut app = App::new(&plan, &self.session, &redactor);
+        app.refresh(&plan, &session);
+        app.attached = vec!["alice".into()];
+        prepare(&mut app);
+        let now = app.started_at.expect("a start") + Duration::from_secs(75);
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
+        terminal
+            .draw(|frame| relcon::tui::view::draw(frame, &app, &Theme::new(false), now))
+            .expect("draws");
+        let buffer = terminal.backend().buffer();
+        let mut screen = String::new();
+        for y in 0..height {
+            let line: String = (0..width)
+                .map(|x| buffer[(x, y)].symbol().to_string())
+                .collect();
+            screen.push_str(line.trim_end());
+            screen.push('\n');
+        }
+        screen
+    }
+}
+
+fn select(app: &mut App, id: &str) {
+    let rows = app.rows();
+    app.selected = rows
+        .iter()
+        .position(|r| matches!(r, relcon::tui::app::Row::Item(i) if app.items[*i].id == id))
+        .expect("the item is listed");
+}
+
+/// The screen with the times the store stamped made constant.
+fn snapshot(name: &str, screen: &str) {
+    let times = regex::Regex::new(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z").expect("a regex");
+    insta::assert_snapshot!(name, times.replace_all(screen, "[time]"));
+}
+
+async fn at_both_sizes(name: &str, scene: &Scene, prepare: impl Fn(&mut App)) {
+    for (width, height) in [(120, 40), (80, 24)] {
+        let screen = scene.draw(width, height, &prepare).await;
+        snapshot(&format!("{name}_{width}x{height}"), &screen);
+    }
+}
+
+#[tokio::test]
+async fn a_fresh_session() {
+    let scene = Scene::new().await;
+    at_both_sizes("fresh", &scene, |_| {}).await;
+}
+
+#[tokio::test]
+async fn checks_running_with_live_output() {
+    let scene = Scene::new().await;
+    scene
+        .result(
+            "health.live",
+            Status::Pass,
+            "GET /health → 200 in 12 ms",
+            serde_json::json!({}),
+        )
+        .await;
+    scene
+        .add(
+            "alice",
+            Body::RunStarted {
+                item: "build.assets".into(),
+                run_id: "run-build".into(),
+            },
+        )
+        .await;
+    at_both_sizes("running", &scene, |app| {
+        app.on_engine(&Event::Started {
+            id: "build.assets".into(),
+            attempt: 1,
+            at: std::time::SystemTime::UNIX_EPOCH,
+        });
+        for n in 1..=30 {
+            app.on_engine(&Event::Output {
+                id: "build.assets".into(),
+                stream: if n % 10 == 0 {
+                    Stream::Stderr
+                } else {
+                    Stream::Stdout
+                },
+                line: format!("step {n} of 30: compiling chunk-{n}.js"),
+            });
+        }
+        select(app, "build.assets");
+        app.follow = true;
+        app.spinner = 3;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_failure_selected_with_its_evidence() {
+    let scene = Scene::new().await;
+    scene
+        .result(
+            "health.live",
+            Status::Pass,
+            "GET /health → 200 in 12 ms",
+            serde_json::json!({}),
+        )
+        .await;
+    scene
+        .result(
+            "health.ready",
+            Status::Fail,
+            "GET /ready → 503 (expected 200)",
+            serde_json::json!({
+                "request": {"method": "GET", "url": "https://shop.example.com/ready"},
+                "response": {"status": 503, "body": "{\"db\":\"timeout\"}"}
+            }),
+        )
+        .await;
+    at_both_sizes("failure", &scene, |app| select(app, "health.ready")).await;
+}
+
+#[tokio::test]
+async fn the_help_overlay() {
+    let scene = Scene::new().await;
+    at_both_sizes("help", &scene, |app| app.help = true).await;
+}
+
+#[tokio::test]
+async fn another_operators_sign_off() {
+    let scene = Scene::new().await;
+    scene
+        .add(
+            "bob",
+            Body::Signoff {
+                item: "backup.snapshot".into(),
+                status: SignoffStatus::Done,
+                note: "snapshot br-cool-12 taken".into(),
+                evidence: Default::default(),
+                signature: None,
+            },
+        )
+        .await;
+    at_both_sizes("signed_by_another", &scene, |app| {
+        app.attached = vec!["alice".into(), "bob".into()];
+        select(app, "backup.snapshot");
+        app.focus = Pane::Detail;
+    })
+    .await;
+}

@@ -1,0 +1,202 @@
+//! The real binary in a pseudo-terminal, its screen read by a terminal emulator (vt100):
+//! `relcon demo` shows its results live, takes keys and mouse clicks, opens the help, and
+//! leaves the terminal as it found it (main screen, cooked mode) when it quits and when it
+//! is sent SIGTERM.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{native_pty_system, CommandBuilder, PtyPair, PtySize};
+
+const ROWS: u16 = 40;
+const COLS: u16 = 120;
+
+/// A program in a pseudo-terminal and what its terminal shows.
+struct Pty {
+    pair: PtyPair,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    writer: Box<dyn Write + Send>,
+    screen: Arc<Mutex<vt100::Parser>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Pty {
+    fn start(args: &[&str]) -> Self {
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows: ROWS,
+                cols: COLS,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("a pseudo-terminal");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_relcon"));
+        command.args(args);
+        command.cwd(dir.path());
+        command.env("TERM", "xterm-256color");
+        command.env("RELCON_STORE", common::store_in(dir.path()));
+        let child = pair.slave.spawn_command(command).expect("relcon starts");
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(ROWS, COLS, 0)));
+        let mut reader = pair.master.try_clone_reader().expect("a reader");
+        let parser = screen.clone();
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buffer) {
+                if n == 0 {
+                    break;
+                }
+                parser.lock().expect("the screen").process(&buffer[..n]);
+            }
+        });
+        let writer = pair.master.take_writer().expect("a writer");
+        Pty {
+            pair,
+            child,
+            writer,
+            screen,
+            _dir: dir,
+        }
+    }
+
+    fn contents(&self) -> String {
+        self.screen.lock().expect("the screen").screen().contents()
+    }
+
+    /// Waits until the screen satisfies `ready`; fails with the screen after `secs`.
+    fn wait_for(&self, what: &str, secs: u64, ready: impl Fn(&str) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let contents = self.contents();
+            if ready(&contents) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never saw {what}; the screen:\n{contents}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).expect("writes");
+        self.writer.flush().expect("flushes");
+    }
+
+    /// Where `text` is on the screen: (column, row), from 0.
+    fn find(&self, text: &str) -> Option<(u16, u16)> {
+        self.contents().lines().enumerate().find_map(|(row, line)| {
+            line.find(text)
+                .map(|at| (line[..at].chars().count() as u16, row as u16))
+        })
+    }
+
+    /// Waits for the program to end; its exit code.
+    fn wait_exit(&mut self, secs: u64) -> u32 {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("waits") {
+                return status.exit_code();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "relcon did not end; the screen:\n{}",
+                self.contents()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The terminal is back as the program found it: the main screen, the cursor shown,
+    /// mouse reporting off, and cooked mode (`stty` run in the same terminal says so).
+    fn assert_restored(&mut self) {
+        {
+            let parser = self.screen.lock().expect("the screen");
+            let screen = parser.screen();
+            assert!(!screen.alternate_screen(), "still on the alternate screen");
+            assert!(!screen.hide_cursor(), "the cursor is still hidden");
+            assert_eq!(
+                screen.mouse_protocol_mode(),
+                vt100::MouseProtocolMode::None,
+                "mouse reporting is still on"
+            );
+        }
+        let mut stty = CommandBuilder::new("stty");
+        stty.arg("-a");
+        let mut child = self.pair.slave.spawn_command(stty).expect("stty runs");
+        let status = child.wait().expect("stty ends");
+        assert!(status.success());
+        self.wait_for("the terminal's modes", 10, |s| s.contains("icanon"));
+        let modes = self.contents();
+        for mode in ["icanon", "echo", "icrnl", "opost"] {
+            assert!(
+                modes.split_whitespace().any(|w| w == mode),
+                "{mode} is off: the terminal was left raw:\n{modes}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_demo_runs_live_takes_keys_and_the_mouse_and_quits_cleanly() {
+    let mut pty = Pty::start(&["demo"]);
+    pty.wait_for("the verdict", 60, |s| s.contains("verdict GO"));
+    assert!(pty.contents().contains("✔ pass"), "{}", pty.contents());
+    assert!(pty
+        .screen
+        .lock()
+        .expect("the screen")
+        .screen()
+        .alternate_screen());
+
+    // The first item is selected; j moves to the next line, a section heading.
+    pty.wait_for("the first item's detail", 10, |s| {
+        s.contains("backup.snapshot · manual")
+    });
+    pty.send(b"j");
+    pty.wait_for("the next line's detail", 10, |s| {
+        s.contains("Migrations — Enter folds or unfolds it.")
+    });
+
+    // A click on an item selects it.
+    let (column, row) = pty.find("secrets.email").expect("secrets.email is listed");
+    pty.send(
+        format!(
+            "\x1b[<0;{};{}M\x1b[<0;{};{}m",
+            column + 1,
+            row + 1,
+            column + 1,
+            row + 1
+        )
+        .as_bytes(),
+    );
+    pty.wait_for("the clicked item's detail", 10, |s| {
+        s.contains("secrets.email · env")
+    });
+
+    pty.send(b"?");
+    pty.wait_for("the help", 10, |s| s.contains("Any key closes this help."));
+    pty.send(b"x");
+    pty.wait_for("the help closed", 10, |s| {
+        !s.contains("Any key closes this help.")
+    });
+
+    pty.send(b"q");
+    assert_eq!(pty.wait_exit(30), 0, "the demo's verdict is go");
+    pty.assert_restored();
+}
+
+#[test]
+fn sigterm_leaves_a_clean_terminal() {
+    let mut pty = Pty::start(&["demo"]);
+    pty.wait_for("the console", 60, |s| s.contains("verdict"));
+    let pid = pty.child.process_id().expect("a pid");
+    // SAFETY: a plain kill(2) of the child this test started.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGTERM) }, 0);
+    pty.wait_exit(30);
+    pty.assert_restored();
+}
