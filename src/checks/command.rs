@@ -136,9 +136,10 @@ async fn forward(reader: impl AsyncRead + Unpin, stream: Stream, sink: OutputSin
                     sink.line(
                         stream,
                         &format!("{}… ({} more bytes)", &text[..cut], text.len() - cut),
-                    );
+                    )
+                    .await;
                 } else {
-                    sink.line(stream, text);
+                    sink.line(stream, text).await;
                 }
                 count += 1;
             }

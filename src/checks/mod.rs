@@ -116,8 +116,9 @@ impl OutputSink {
         }
     }
 
-    /// Sends one line.
-    pub fn line(&self, stream: Stream, line: &str) {
+    /// Sends one line, once there is room for it.
+    pub async fn line(&self, stream: Stream, line: &str) {
+        self.emitter.output_room().await;
         self.emitter.send(Event::Output {
             id: self.id.clone(),
             stream,

@@ -472,12 +472,16 @@ pub async fn execute(setup: Setup) -> u8 {
     }
     let (engine_sender, engine_receiver) = tokio::sync::mpsc::unbounded_channel();
     let (printer_sender, mut printer_receiver) = tokio::sync::mpsc::unbounded_channel();
+    let budget = Arc::new(tokio::sync::Semaphore::new(
+        crate::store::recorder::OUTPUT_BUDGET,
+    ));
     let recording = tokio::spawn(crate::store::recorder::record(
         store.clone(),
         session.id.clone(),
         operator.clone(),
         engine_receiver,
         printer_sender,
+        budget.clone(),
         cancel.clone(),
     ));
     let mut printer = Printer::new(
@@ -515,7 +519,7 @@ pub async fn execute(setup: Setup) -> u8 {
         values: &values,
         redactor: redactor.clone(),
         options: &options,
-        emitter: Emitter::new(engine_sender, redactor.clone()),
+        emitter: Emitter::new(engine_sender, redactor.clone()).with_output_budget(budget),
         cancel: cancel.clone(),
         prior,
         claims: Some(Arc::new(StoreClaims::new(&store, &session.id, &operator))),

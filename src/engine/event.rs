@@ -16,12 +16,34 @@ use crate::redact::Redactor;
 pub struct Emitter {
     sender: UnboundedSender<Event>,
     redactor: Arc<Redactor>,
+    budget: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 impl Emitter {
     /// An emitter sending to `sender`.
     pub fn new(sender: UnboundedSender<Event>, redactor: Arc<Redactor>) -> Self {
-        Self { sender, redactor }
+        Self {
+            sender,
+            redactor,
+            budget: None,
+        }
+    }
+
+    /// Bounds the output lines sent and not yet taken in: a line waits for one of the
+    /// `budget`'s permits, which the consumer gives back as it takes lines in. A check that
+    /// prints faster than the store writes is slowed down instead of filling memory.
+    pub fn with_output_budget(mut self, budget: Arc<tokio::sync::Semaphore>) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// Waits until one more output line may be sent.
+    pub async fn output_room(&self) {
+        if let Some(budget) = &self.budget {
+            if let Ok(permit) = budget.acquire().await {
+                permit.forget();
+            }
+        }
     }
 
     /// Scrubs and sends an event; a consumer that has gone away is not an error.

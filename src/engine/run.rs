@@ -363,14 +363,16 @@ impl Runner<'_> {
                 break;
             }
             let pause = entry.resolved.retry_interval;
-            ctx.output.line(
-                super::event::Stream::Stderr,
-                &format!(
-                    "attempt {attempt} of {attempts}: {}; retrying in {}",
-                    result.summary,
-                    humantime::format_duration(pause)
-                ),
-            );
+            ctx.output
+                .line(
+                    super::event::Stream::Stderr,
+                    &format!(
+                        "attempt {attempt} of {attempts}: {}; retrying in {}",
+                        result.summary,
+                        humantime::format_duration(pause)
+                    ),
+                )
+                .await;
             tokio::select! {
                 () = tokio::time::sleep(pause) => {}
                 () = self.cancel.cancelled() => break,

@@ -1,6 +1,7 @@
 //! The change feed: a session's new events as they are committed by any process.
 //! - SQLite: polls `PRAGMA data_version` on one connection (it changes when another
-//!   connection commits), then reads what follows the last event seen.
+//!   connection commits), then reads what follows the last event seen; every 100 ms after
+//!   a change, slowing to every 500 ms while nothing changes.
 //! - PostgreSQL: LISTENs on `relcon_events` (a trigger notifies each committed event's
 //!   session) and reads on each notification, with a slow poll behind it for notifications
 //!   lost while the listener reconnected. Where LISTEN does not deliver (a transaction-mode
@@ -10,13 +11,17 @@
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
-use sqlx::{Any, Connection};
+use sqlx::Any;
 
 use super::chain::StoredEvent;
 use super::{Backend, Store, StoreError};
 
 /// How often a store is asked whether anything changed, when it cannot say so itself.
 pub const POLL: Duration = Duration::from_millis(100);
+
+/// How far a SQLite feed slows its polling while nothing changes (an idle console then
+/// costs next to nothing; a change is still seen within this).
+const IDLE_POLL: Duration = Duration::from_millis(500);
 
 /// How often a listening feed reads anyway.
 const SAFETY_POLL: Duration = Duration::from_secs(1);
@@ -98,14 +103,18 @@ impl Feed {
     /// Waits until something may have changed.
     async fn changed(&mut self) -> Result<(), StoreError> {
         match &mut self.wake {
-            Wake::DataVersion { conn, version } => loop {
-                tokio::time::sleep(POLL).await;
-                let now = data_version(&self.store, conn).await?;
-                if now != *version {
-                    *version = now;
-                    return Ok(());
+            Wake::DataVersion { conn, version } => {
+                let mut pause = POLL;
+                loop {
+                    tokio::time::sleep(pause).await;
+                    let now = data_version(&self.store, conn).await?;
+                    if now != *version {
+                        *version = now;
+                        return Ok(());
+                    }
+                    pause = (pause * 5 / 4).min(IDLE_POLL);
                 }
-            },
+            }
             Wake::Listen(listener) => {
                 let deadline = tokio::time::Instant::now() + SAFETY_POLL;
                 loop {
@@ -178,7 +187,6 @@ async fn data_version(
     store: &Store,
     conn: &mut sqlx::pool::PoolConnection<Any>,
 ) -> Result<i64, StoreError> {
-    conn.ping().await.map_err(|e| store.error(e))?;
     sqlx::query_scalar("PRAGMA data_version")
         .fetch_one(&mut **conn)
         .await

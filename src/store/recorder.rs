@@ -2,6 +2,9 @@
 //! committed: what the operator sees has been acknowledged by the store.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
 
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio_util::sync::CancellationToken;
@@ -10,8 +13,12 @@ use super::session::{Body, OutputDigest};
 use super::{Store, StoreError, OUTPUT_CAP};
 use crate::engine::event::Event;
 
-/// How many output lines are written at once.
-const BATCH: usize = 256;
+/// How many output lines are written at once (one transaction).
+const BATCH: usize = 2048;
+
+/// How many output lines may wait between the checks and the recorder (see
+/// [`crate::engine::event::Emitter::with_output_budget`]).
+pub const OUTPUT_BUDGET: usize = 8192;
 
 /// How many events at most are committed together.
 const MAX_GROUP: usize = 1024;
@@ -35,17 +42,21 @@ async fn flush(store: &Store, session: &str, run: &mut Run) -> Result<(), StoreE
 }
 
 /// Records `input` in `session` as `actor`, forwarding each event to `output` after its
-/// commit. At the first store error (a closed session, a full disk) it cancels the run:
-/// results that cannot be kept are not worth running for.
+/// commit, and giving each output line's permit back to `budget` once it is taken in. At
+/// the first store error (a closed session, a full disk) it cancels the run: results that
+/// cannot be kept are not worth running for.
 pub async fn record(
     store: Store,
     session: String,
     actor: String,
     input: UnboundedReceiver<Event>,
     output: UnboundedSender<Event>,
+    budget: Arc<Semaphore>,
     cancel: CancellationToken,
 ) -> Result<(), StoreError> {
-    let result = record_all(&store, &session, &actor, input, output).await;
+    let result = record_all(&store, &session, &actor, input, output, &budget).await;
+    // Nothing is taken in any more: no line may wait for room.
+    budget.add_permits(Semaphore::MAX_PERMITS / 2);
     if result.is_err() {
         cancel.cancel();
     }
@@ -58,6 +69,7 @@ async fn record_all(
     actor: &str,
     mut input: UnboundedReceiver<Event>,
     output: UnboundedSender<Event>,
+    budget: &Semaphore,
 ) -> Result<(), StoreError> {
     let mut runs: BTreeMap<String, Run> = BTreeMap::new();
     while let Some(first) = input.recv().await {
@@ -129,6 +141,11 @@ async fn record_all(
             }
         }
         store.append_many(session, actor, &bodies).await?;
+        let lines = batch
+            .iter()
+            .filter(|e| matches!(e, Event::Output { .. }))
+            .count();
+        budget.add_permits(lines);
         for event in batch {
             // The consumer may have gone (a closed terminal): recording goes on regardless.
             let _ = output.send(event);

@@ -1,0 +1,223 @@
+//! The console's speed and weight, measured on the release binary in a pseudo-terminal and
+//! on the drawing code directly. `cargo bench --bench console` prints:
+//! - time to first frame of `relcon demo` (target ≤ 150 ms), over 10 starts;
+//! - render time per frame at 200×60 with 500 items and one item holding output at the
+//!   store's cap (target p99 ≤ 4 ms), over 1,000 frames;
+//! - peak RSS of `relcon run` in the console after a check streams 1,000,000 lines
+//!   (target ≤ 80 MB);
+//! - CPU time the console uses while idle for 10 s (target ≈ 0).
+
+use std::io::Read;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{native_pty_system, CommandBuilder, PtySize};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use relcon::checklist::Checklist;
+use relcon::engine::event::{Event, Stream};
+use relcon::engine::plan::{Plan, Scope};
+use relcon::redact::Redactor;
+use relcon::tui::app::App;
+use relcon::tui::theme::Theme;
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+struct Console {
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    writer: Box<dyn std::io::Write + Send>,
+    screen: Arc<Mutex<vt100::Parser>>,
+    _pair: portable_pty::PtyPair,
+}
+
+impl Console {
+    fn start(args: &[&str], dir: &std::path::Path, rows: u16, cols: u16) -> Self {
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("a pseudo-terminal");
+        let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_relcon"));
+        command.args(args);
+        command.cwd(dir);
+        command.env("TERM", "xterm-256color");
+        command.env(
+            "RELCON_STORE",
+            format!("sqlite://{}", dir.join("store.sqlite").display()),
+        );
+        let child = pair.slave.spawn_command(command).expect("relcon starts");
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
+        let mut reader = pair.master.try_clone_reader().expect("a reader");
+        let parser = screen.clone();
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 65536];
+            while let Ok(n) = reader.read(&mut buffer) {
+                if n == 0 {
+                    break;
+                }
+                parser.lock().expect("screen").process(&buffer[..n]);
+            }
+        });
+        let writer = pair.master.take_writer().expect("a writer");
+        Console {
+            child,
+            writer,
+            screen,
+            _pair: pair,
+        }
+    }
+
+    fn wait_for(&self, secs: u64, ready: impl Fn(&vt100::Screen) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while !ready(self.screen.lock().expect("screen").screen()) {
+            assert!(Instant::now() < deadline, "timed out");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    fn quit(mut self) {
+        let _ = self.writer.write_all(b"q");
+        let _ = self.writer.flush();
+        let _ = self.child.wait();
+    }
+}
+
+/// A process's peak resident set (VmHWM) in kB, and its CPU time (user + system) in ticks.
+fn proc_figures(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let hwm = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0);
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = fields
+        .get(11)
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0)
+        + fields
+            .get(12)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+    (hwm, ticks)
+}
+
+fn first_frame() {
+    let mut times = Vec::new();
+    for _ in 0..10 {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let started = Instant::now();
+        let console = Console::start(&["demo"], dir.path(), 40, 120);
+        console.wait_for(30, |s| {
+            s.alternate_screen() && s.contents().contains("Checklist")
+        });
+        times.push(started.elapsed());
+        console.wait_for(30, |s| s.contents().contains("verdict GO"));
+        console.quit();
+    }
+    times.sort();
+    println!(
+        "time to first frame of `relcon demo` over 10 starts: median {:.0} ms, max {:.0} ms (target ≤ 150 ms)",
+        ms(percentile(&times, 0.5)),
+        ms(times[times.len() - 1])
+    );
+}
+
+fn render() {
+    let mut text = String::from("sections = [\"Bulk\"]\n\n[checklist]\nid = \"bulk\"\ntitle = \"Five hundred items\"\nversion = 1\n");
+    for n in 0..500 {
+        text.push_str(&format!("\n[[item]]\nid = \"bulk.item-{n:03}\"\nsection = \"Bulk\"\ntitle = \"Item {n}\"\nkind = \"command\"\nhelp = \"Runs step {n} of the bulk job and checks that it exits 0.\"\nrun = [\"true\"]\n"));
+    }
+    let checklist = Checklist::from_bytes("bulk.toml", text.as_bytes()).expect("valid");
+    let plan = Plan::new(&checklist, None, &Scope::default()).expect("plan");
+    let mut app = App::new(&plan, "bench", &Redactor::with_key([1; 32]));
+    app.on_engine(&Event::Started {
+        id: "bulk.item-250".into(),
+        attempt: 1,
+        at: std::time::SystemTime::now(),
+    });
+    for n in 0..relcon::store::OUTPUT_CAP + 5_000 {
+        app.on_engine(&Event::Output {
+            id: "bulk.item-250".into(),
+            stream: Stream::Stdout,
+            line: format!("line {n}: compiled module {n} in 12 ms (cache hit)"),
+        });
+    }
+    let mut terminal = Terminal::new(TestBackend::new(200, 60)).expect("terminal");
+    let theme = Theme::new(true);
+    let mut times = Vec::new();
+    for frame in 0..1_000 {
+        // Alternately the item with the full output (following its end, or scrolled
+        // into the middle) and items around it.
+        app.selected = 240 + frame % 20;
+        app.follow = frame % 2 == 0;
+        app.detail_scroll = 50_000;
+        let started = Instant::now();
+        terminal
+            .draw(|f| relcon::tui::view::draw(f, &app, &theme, std::time::SystemTime::now()))
+            .expect("draws");
+        times.push(started.elapsed());
+    }
+    times.sort();
+    println!(
+        "render at 200×60, 500 items, one holding {} output lines: p50 {:.2} ms, p99 {:.2} ms (target p99 ≤ 4 ms)",
+        relcon::store::OUTPUT_CAP,
+        ms(percentile(&times, 0.5)),
+        ms(percentile(&times, 0.99))
+    );
+}
+
+fn memory_and_idle() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let checklist = dir.path().join("stream.toml");
+    std::fs::write(
+        &checklist,
+        "sections = [\"Load\"]\n\n[checklist]\nid = \"stream\"\ntitle = \"A chatty check\"\nversion = 1\n\n[[item]]\nid = \"chatty\"\nsection = \"Load\"\ntitle = \"A million lines\"\nkind = \"command\"\nhelp = \"Prints a million lines.\"\nrun = [\"seq\", \"1\", \"1000000\"]\ntimeout = \"5m\"\n",
+    )
+    .expect("writes");
+    let started = Instant::now();
+    let console = Console::start(
+        &["run", &checklist.display().to_string()],
+        dir.path(),
+        60,
+        200,
+    );
+    console.wait_for(300, |s| s.contents().contains("verdict GO"));
+    let streamed = started.elapsed();
+    let pid = console.child.process_id().expect("a pid");
+    // Let the last frames settle before the idle window.
+    std::thread::sleep(Duration::from_millis(500));
+    let (hwm, before) = proc_figures(pid);
+    std::thread::sleep(Duration::from_secs(10));
+    let (_, after) = proc_figures(pid);
+    let tick = 1000.0 / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    println!(
+        "a check streaming 1,000,000 lines in the console: done in {:.1} s, peak RSS {:.1} MB (target ≤ 80 MB)",
+        streamed.as_secs_f64(),
+        hwm as f64 / 1024.0
+    );
+    println!(
+        "CPU time while idle for 10 s: {:.0} ms (target ≈ 0)",
+        (after - before) as f64 * tick
+    );
+    console.quit();
+}
+
+fn main() {
+    render();
+    first_frame();
+    memory_and_idle();
+}
