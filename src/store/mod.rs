@@ -730,7 +730,12 @@ fn connect_error(err: &sqlx::Error) -> String {
             Some("3D000") => format!("the database does not exist: {}", db.message()),
             _ => db.message().to_string(),
         },
-        sqlx::Error::Io(io) => format!("unreachable: {io}"),
+        sqlx::Error::Io(io) => match io.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
+            Some(tls) => format!(
+                "TLS failed: {tls} (sslrootcert=FILE names the CA that signed the server's certificate)"
+            ),
+            None => format!("unreachable: {io}"),
+        },
         sqlx::Error::Tls(tls) => format!("TLS failed: {tls}"),
         other => other.to_string(),
     }
