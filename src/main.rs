@@ -41,7 +41,7 @@ enum Command {
     )]
     Sessions {
         /// The store: sqlite://PATH or postgres://USER@HOST/DATABASE (default: a SQLite file under the XDG data dir).
-        #[arg(long, env = "RELCON_STORE", value_name = "URL")]
+        #[arg(long, env = "RELCON_STORE", hide_env_values = true, value_name = "URL")]
         store: Option<String>,
     },
     /// Sign off a manual item of a session.
@@ -67,7 +67,7 @@ enum Command {
         #[arg(long, value_name = "KEY=VALUE")]
         evidence: Vec<String>,
         /// The store: sqlite://PATH or postgres://USER@HOST/DATABASE (default: a SQLite file under the XDG data dir).
-        #[arg(long, env = "RELCON_STORE", value_name = "URL")]
+        #[arg(long, env = "RELCON_STORE", hide_env_values = true, value_name = "URL")]
         store: Option<String>,
     },
     /// Print a session's events as JSON lines as they happen, until it closes.
@@ -79,7 +79,7 @@ enum Command {
         #[arg(long, value_name = "ID")]
         session: String,
         /// The store: sqlite://PATH or postgres://USER@HOST/DATABASE (default: a SQLite file under the XDG data dir).
-        #[arg(long, env = "RELCON_STORE", value_name = "URL")]
+        #[arg(long, env = "RELCON_STORE", hide_env_values = true, value_name = "URL")]
         store: Option<String>,
     },
     /// Close a session: it accepts no new results after.
@@ -94,7 +94,7 @@ enum Command {
         #[arg(long = "as", value_name = "NAME")]
         by: Option<String>,
         /// The store: sqlite://PATH or postgres://USER@HOST/DATABASE (default: a SQLite file under the XDG data dir).
-        #[arg(long, env = "RELCON_STORE", value_name = "URL")]
+        #[arg(long, env = "RELCON_STORE", hide_env_values = true, value_name = "URL")]
         store: Option<String>,
     },
     /// Run the shipped checklist against a built-in sandbox that behaves like an Auth.js backend.
@@ -177,7 +177,7 @@ struct Run {
     #[arg(long, value_name = "FILE")]
     cacert: Option<PathBuf>,
     /// The store: sqlite://PATH or postgres://USER@HOST/DATABASE (default: a SQLite file under the XDG data dir).
-    #[arg(long, env = "RELCON_STORE", value_name = "URL")]
+    #[arg(long, env = "RELCON_STORE", hide_env_values = true, value_name = "URL")]
     store: Option<String>,
     /// Work in this session.
     #[arg(long, value_name = "ID", conflicts_with = "resume")]

@@ -703,6 +703,126 @@ fn a_dead_runners_claim_lapses_and_a_waiting_process_runs_the_item(backend: Back
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
 }
 
+/// Starts `relcon` in `place` with `args`; its stderr lines arrive on the channel.
+fn spawn(place: &Place, args: &[&str]) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    let mut child = place
+        .relcon()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("relcon starts");
+    let lines = common::line_channel(child.stderr.take().expect("stderr"));
+    (child, lines)
+}
+
+fn an_item_another_process_finished_meanwhile_is_not_run_again(backend: Backend) {
+    let place = Place::new(backend);
+    let log = place.path().join("runs.log");
+    let manual = "\n[[item]]\nid = \"sign\"\nsection = \"Checks\"\ntitle = \"Sign\"\nkind = \"manual\"\nhelp = \"Sign it.\"\n";
+    let items = command_item("slow", "sleep 2", "")
+        + &command_item("fast", &format!("echo RUN >> {}", log.display()), "")
+        + manual;
+    let path = place.write("c.toml", &format!("{HEADER}{items}"));
+    let made = place.run(&["run", &path, "--only", "sign", "--json"]);
+    let session = report(&made.stdout)["session"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    // Bob runs everything one at a time: slow first, fast after it.
+    let (bob, bob_said) = spawn(
+        &place,
+        &[
+            "run",
+            &path,
+            "--session",
+            &session,
+            "--as",
+            "bob",
+            "--concurrency",
+            "1",
+            "--json",
+        ],
+    );
+    common::read_until(&bob_said, 30, |seen| {
+        seen.iter()
+            .any(|l| l.contains("start") && l.ends_with("slow"))
+    });
+    // Meanwhile alice runs fast alone, to the end.
+    let alice = place.run(&[
+        "run",
+        &path,
+        "--session",
+        &session,
+        "--as",
+        "alice",
+        "--only",
+        "fast",
+        "--json",
+    ]);
+    assert_eq!(
+        item(&report(&alice.stdout), "fast")["status"],
+        "pass",
+        "{}",
+        alice.stderr
+    );
+    let output = bob.wait_with_output().expect("bob's run ends");
+    let doc = report(&String::from_utf8_lossy(&output.stdout));
+    assert_eq!(item(&doc, "fast")["status"], "pass");
+    assert_eq!(
+        item(&doc, "fast")["run_by"],
+        "alice",
+        "bob reports alice's run"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&log)
+            .expect("the log")
+            .lines()
+            .count(),
+        1,
+        "fast ran once"
+    );
+}
+
+fn a_process_that_leaves_while_waiting_does_not_overwrite_the_runners_results(backend: Backend) {
+    let place = Place::new(backend);
+    let items: String = (1..=6)
+        .map(|n| command_item(&format!("s{n}"), "sleep 2", ""))
+        .collect();
+    let path = place.write("c.toml", &format!("{HEADER}{items}"));
+    let (alice, alice_said) = spawn(&place, &["run", &path, "--as", "alice", "--json"]);
+    let seen = common::read_until(&alice_said, 30, |seen| {
+        seen.iter().filter(|l| l.contains("start")).count() == 6
+    });
+    let session = seen
+        .iter()
+        .find_map(|l| l.strip_prefix("session "))
+        .and_then(|l| l.split(' ').next())
+        .expect("a session id")
+        .to_string();
+    // Bob joins: every item is alice's, so he waits on all six (on one feed)…
+    let (mut bob, bob_said) = spawn(
+        &place,
+        &["run", &path, "--session", &session, "--as", "bob", "--json"],
+    );
+    common::read_until(&bob_said, 30, |seen| {
+        seen.iter()
+            .filter(|l| l.contains("waiting for its result"))
+            .count()
+            == 6
+    });
+    // …and leaves before alice is done.
+    // SAFETY: a plain kill(2) of the child this test started.
+    assert_eq!(unsafe { libc::kill(bob.id() as i32, libc::SIGTERM) }, 0);
+    let _ = bob.wait();
+    let output = alice.wait_with_output().expect("alice's run ends");
+    let doc = report(&String::from_utf8_lossy(&output.stdout));
+    for n in 1..=6 {
+        assert_eq!(item(&doc, &format!("s{n}"))["status"], "pass", "s{n}");
+    }
+    assert_eq!(doc["verdict"], "go");
+}
+
 fn concurrent_sign_offs_from_eight_processes_lose_nothing(backend: Backend) {
     let place = Place::new(backend);
     let manual: String = (0..8).map(|n| format!("\n[[item]]\nid = \"m{n}\"\nsection = \"Checks\"\ntitle = \"t\"\nkind = \"manual\"\nhelp = \"h\"\n")).collect::<String>() + "\n[[item]]\nid = \"shared\"\nsection = \"Checks\"\ntitle = \"t\"\nkind = \"manual\"\nhelp = \"h\"\nsignoffs = 9\n";
@@ -797,5 +917,7 @@ crate::on_both_backends!(
     signers_are_people_and_items_must_apply,
     two_processes_racing_to_run_one_item_run_it_once,
     a_dead_runners_claim_lapses_and_a_waiting_process_runs_the_item,
-    concurrent_sign_offs_from_eight_processes_lose_nothing
+    concurrent_sign_offs_from_eight_processes_lose_nothing,
+    an_item_another_process_finished_meanwhile_is_not_run_again,
+    a_process_that_leaves_while_waiting_does_not_overwrite_the_runners_results,
 );

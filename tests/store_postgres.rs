@@ -72,6 +72,22 @@ fn a_remote_store_without_verified_tls_is_refused_before_connecting() {
         .expect("relcon runs");
     let stderr = String::from_utf8_lossy(&ran.stderr);
     assert_eq!(ran.status.code(), Some(2), "{stderr}");
+    // Help shows where the store comes from, never its value.
+    for command in ["run", "sessions", "signoff", "watch", "close"] {
+        let help = place
+            .relcon()
+            .args([command, "--help"])
+            .env(
+                "RELCON_STORE",
+                format!("postgres://relcon:{CANARY}@db.invalid/relcon"),
+            )
+            .output()
+            .expect("relcon runs");
+        assert!(
+            !String::from_utf8_lossy(&help.stdout).contains(CANARY),
+            "{command} --help"
+        );
+    }
     assert!(
         stderr.contains("host name must be verified: drop sslmode=require"),
         "{stderr}"

@@ -522,7 +522,13 @@ pub async fn execute(setup: Setup) -> u8 {
         emitter: Emitter::new(engine_sender, redactor.clone()).with_output_budget(budget),
         cancel: cancel.clone(),
         prior,
-        claims: Some(Arc::new(StoreClaims::new(&store, &session.id, &operator))),
+        claims: Some(Arc::new(StoreClaims::new(
+            &store,
+            &session.id,
+            &operator,
+            session.head.count,
+            !console,
+        ))),
     };
     if let Some(engine) = for_console {
         let shown = show_console(&plan, &session, &store, &redactor, engine, cancel.clone());

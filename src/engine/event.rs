@@ -164,9 +164,12 @@ pub struct ItemResult {
     pub attempts: u32,
     /// Who ran it.
     pub run_by: Option<String>,
-    /// Another process ran it and recorded this result; this run only saw it, through the
-    /// store, and does not record it again.
+    /// Not to be recorded: another process ran the item and recorded this result (this run
+    /// saw it through the store), or this run has nothing new to say of it (it never
+    /// started it before being cancelled).
     pub observed: bool,
+    /// The claim this run held on the item: it ends in the commit of this result.
+    pub claim: Option<String>,
 }
 
 impl ItemResult {
@@ -181,6 +184,7 @@ impl ItemResult {
             attempts: 0,
             run_by: None,
             observed: false,
+            claim: None,
         }
     }
 }

@@ -4,9 +4,7 @@
 //! what finished.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -62,7 +60,7 @@ pub struct Runner<'r> {
     /// are not run again. Empty: none.
     pub prior: Vec<Option<ItemResult>>,
     /// Claims shared with other processes, when the run works in a shared session.
-    pub claims: Option<Arc<dyn Claims>>,
+    pub claims: Option<Arc<dyn super::claims::Claims>>,
 }
 
 impl Runner<'_> {
@@ -145,16 +143,18 @@ impl Runner<'_> {
         drop(running);
         for (i, entry) in entries.iter().enumerate() {
             if results[i].is_none() && entry.in_scope {
-                let reason = if started[i] {
-                    "cancelled"
-                } else {
-                    "not run: the run was cancelled"
-                };
-                self.settle(
-                    &mut results,
-                    i,
-                    ItemResult::not_run(Status::Pending, reason),
+                // An item this run never started keeps what the session knows of it (another
+                // process may have finished it meanwhile): its "not run" is not recorded.
+                let mut result = ItemResult::not_run(
+                    Status::Pending,
+                    if started[i] {
+                        "cancelled"
+                    } else {
+                        "not run: the run was cancelled"
+                    },
                 );
+                result.observed = !started[i];
+                self.settle(&mut results, i, result);
             }
         }
         results
@@ -252,75 +252,25 @@ impl Runner<'_> {
         } else {
             1 + entry.resolved.retries
         };
-        // Another process running the item keeps it; this run does not start it too.
-        let token = uuid::Uuid::now_v7().to_string();
-        let renewing = CancellationToken::new();
         // Another process running the item keeps it: this run waits for that result and
-        // reports it, or runs the item itself once the other run ends without a final one
-        // (cancelled, or its process died and its claim lapsed).
-        if let Some(claims) = &self.claims {
-            loop {
-                let held = match claims.claim(id, &token).await {
-                    Ok(None) => break,
-                    Ok(Some(held)) => held,
-                    Err(err) => {
-                        return (
-                            i,
-                            ItemResult::not_run(
-                                Status::Error,
-                                format!("cannot claim the item: {err}"),
-                            ),
-                        )
-                    }
-                };
-                self.emitter.send(Event::Waiting {
-                    id: id.to_string(),
-                    holder: held.holder.clone(),
-                });
-                let waited = tokio::select! {
-                    waited = claims.wait(id, &held) => waited,
-                    () = self.cancel.cancelled() => Ok(Some(ItemResult::not_run(
-                        Status::Pending,
-                        format!("running ({}) in another process; cancelled while waiting for its result", held.holder),
-                    ))),
-                };
-                match waited {
-                    Ok(Some(mut result)) => {
-                        result.observed = true;
-                        return (i, result);
-                    }
-                    Ok(None) => {}
-                    Err(err) => {
-                        return (
-                            i,
-                            ItemResult::not_run(
-                                Status::Error,
-                                format!("cannot follow the run in another process: {err}"),
-                            ),
-                        )
-                    }
-                }
-            }
-            let (claims, item, token, renewing) = (
-                claims.clone(),
-                id.to_string(),
-                token.clone(),
-                renewing.clone(),
-            );
-            tokio::spawn(async move {
-                loop {
-                    tokio::select! {
-                        () = tokio::time::sleep(claims.lease() / 3) => { let _ = claims.claim(&item, &token).await; }
-                        () = renewing.cancelled() => break,
-                    }
-                }
-            });
-        }
-        let mut claim = ReleaseOnDrop {
-            claims: self.claims.clone(),
-            item: id.to_string(),
-            token: token.clone(),
-            renewing,
+        // reports it, or runs the item itself once the other run ends without a final one.
+        let token = uuid::Uuid::now_v7().to_string();
+        let item_cancel = self.cancel.child_token();
+        let claim = match &self.claims {
+            Some(claims) => match super::claims::acquire(
+                claims,
+                id,
+                &token,
+                &self.emitter,
+                &self.cancel,
+                item_cancel.clone(),
+            )
+            .await
+            {
+                Ok(claim) => Some(claim),
+                Err(result) => return (i, result),
+            },
+            None => None,
         };
         let started_at = SystemTime::now();
         let clock = tokio::time::Instant::now();
@@ -343,7 +293,7 @@ impl Runner<'_> {
                 net: &self.options.net,
                 deadline: tokio::time::Instant::now() + timeout,
                 timeout,
-                cancel: self.cancel.child_token(),
+                cancel: item_cancel.child_token(),
                 output: OutputSink::new(id, self.emitter.clone()),
             };
             result = match tokio::time::timeout(timeout + WIND_DOWN, (entry.item.kind.run)(&ctx))
@@ -378,10 +328,19 @@ impl Runner<'_> {
                 () = self.cancel.cancelled() => break,
             }
         }
-        if self.cancel.is_cancelled() && !result.status.is_final() {
+        let lost = claim.as_ref().is_some_and(super::claims::Claim::lost);
+        if lost {
+            result = CheckResult::new(
+                Status::Pending,
+                "stopped: its claim lapsed (was this process paused?) and another process took the item over",
+            );
+        } else if self.cancel.is_cancelled() && !result.status.is_final() {
             result = CheckResult::new(Status::Pending, "cancelled");
         }
-        claim.release().await;
+        let claim = match claim {
+            Some(claim) => claim.finish().await,
+            None => None,
+        };
         let result = ItemResult {
             status: result.status,
             summary: result.summary,
@@ -390,44 +349,11 @@ impl Runner<'_> {
             duration: clock.elapsed(),
             attempts: attempt,
             run_by: Some(self.options.operator.clone()),
-            observed: false,
+            // The run that took the item over records its result, not this one.
+            observed: lost,
+            claim,
         };
         (i, result)
-    }
-}
-
-/// Stops renewing a claim and releases it when the run of the item ends, however it ends.
-struct ReleaseOnDrop {
-    claims: Option<Arc<dyn Claims>>,
-    item: String,
-    token: String,
-    renewing: CancellationToken,
-}
-
-impl ReleaseOnDrop {
-    /// Stops renewing and releases the claim now.
-    async fn release(&mut self) {
-        self.renewing.cancel();
-        if let Some(claims) = self.claims.take() {
-            claims.release(&self.item, &self.token).await;
-        }
-    }
-}
-
-impl Drop for ReleaseOnDrop {
-    fn drop(&mut self) {
-        self.renewing.cancel();
-        if let Some(claims) = self.claims.take() {
-            let (item, token) = (
-                std::mem::take(&mut self.item),
-                std::mem::take(&mut self.token),
-            );
-            // Released in the background: a drop cannot wait. A lost release only means the
-            // lease runs out.
-            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                runtime.spawn(async move { claims.release(&item, &token).await });
-            }
-        }
     }
 }
 
@@ -437,44 +363,4 @@ enum Readiness {
     Blocked(String),
 }
 
-/// Claims items so that two processes working one session do not run the same item at
-/// once. A claim is a lease: its holder renews it while the check runs, and a crashed
-/// holder's claim expires.
-pub trait Claims: Send + Sync {
-    /// Claims `item` with `token` (renewing when the token already holds it); returns
-    /// another live claim instead.
-    fn claim<'a>(
-        &'a self,
-        item: &'a str,
-        token: &'a str,
-    ) -> Pin<Box<dyn Future<Output = Result<Option<Held>, String>> + Send + 'a>>;
-    /// Waits for the run behind `held` to end: its final result, or none when it ended
-    /// without one (cancelled, or its holder died and the claim lapsed) and the item may be
-    /// claimed again.
-    fn wait<'a>(
-        &'a self,
-        item: &'a str,
-        held: &'a Held,
-    ) -> Pin<Box<dyn Future<Output = Result<Option<ItemResult>, String>> + Send + 'a>>;
-    /// Gives the claim up.
-    fn release<'a>(
-        &'a self,
-        item: &'a str,
-        token: &'a str,
-    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
-    /// How long a claim lives without renewal (it is renewed three times as often).
-    fn lease(&self) -> Duration;
-}
-
-/// Another process's live claim on an item.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Held {
-    /// Who holds it.
-    pub holder: String,
-    /// How far the shared log was read before the claim was refused: the holder's result
-    /// comes after it.
-    pub seen: i64,
-}
-
-/// How long a claim lives without renewal, unless `RELCON_CLAIM_LEASE` says otherwise.
-pub const LEASE: Duration = Duration::from_secs(30);
+pub use super::claims::{Claims, LEASE};

@@ -1,31 +1,42 @@
-//! The engine's claims kept in the store, so that processes sharing a session share them:
-//! a claim is a lease its runner renews; a process refused a claim waits for the holder's
-//! result through the change feed.
+//! The engine's claims kept in the store, so that processes sharing a session share them.
+//! A run refused a claim follows the session through one change feed per process (shared
+//! by every item it waits on) until the holder's result arrives or its lease lapses.
 
-use std::future::Future;
-use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::feed::Feed;
-use super::session::Body;
-use super::{ClaimState, Store};
-use crate::engine::event::ItemResult;
-use crate::engine::run::{Claims, Held, LEASE};
+use tokio::sync::{broadcast, OnceCell};
 
-/// How often a waiting process looks at the claim it waits on.
+use super::chain::StoredEvent;
+use super::feed::Feed;
+use super::leases::{ClaimOutcome, ClaimState};
+use super::session::{result_record, Body};
+use super::Store;
+use crate::engine::claims::{Boxed, Claimed, Claims, Held, LEASE};
+use crate::engine::event::ItemResult;
+
+/// How often a waiting run looks at the claim it waits on.
 const LOOK: Duration = Duration::from_millis(500);
 
-/// Claims of one operator in one session.
+/// Claims of one operator's run in one session.
 pub struct StoreClaims {
     store: Store,
     session: String,
     holder: String,
     lease: Duration,
+    since: i64,
+    announce: bool,
+    events: OnceCell<(
+        broadcast::Sender<Arc<Vec<StoredEvent>>>,
+        tokio::task::AbortHandle,
+    )>,
 }
 
 impl StoreClaims {
-    /// Claims of `holder` in `session`, with the lease `RELCON_CLAIM_LEASE` sets (30 s unless).
-    pub fn new(store: &Store, session: &str, holder: &str) -> Self {
+    /// Claims of `holder`'s run in `session`, which started after event `since`, with the
+    /// lease `RELCON_CLAIM_LEASE` sets (else 30 s). `announce`: say on stderr when live
+    /// updates fall back to polling (not under the console, which says so itself).
+    pub fn new(store: &Store, session: &str, holder: &str, since: i64, announce: bool) -> Self {
         let lease = std::env::var("RELCON_CLAIM_LEASE")
             .ok()
             .and_then(|d| humantime::parse_duration(&d).ok())
@@ -36,41 +47,94 @@ impl StoreClaims {
             session: session.to_string(),
             holder: holder.to_string(),
             lease,
+            since,
+            announce,
+            events: OnceCell::new(),
         }
     }
 
-    async fn wait_for(&self, item: &str, held: &Held) -> Result<Option<ItemResult>, String> {
-        let mut feed = Feed::new(&self.store, &self.session, held.seen)
+    /// The session's new events, from the one feed this run keeps.
+    async fn subscribe(&self) -> Result<broadcast::Receiver<Arc<Vec<StoredEvent>>>, String> {
+        let (sender, _) = self
+            .events
+            .get_or_try_init(|| async {
+                let seen = self
+                    .store
+                    .last_seq(&self.session)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let mut feed = Feed::new(&self.store, &self.session, seen)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if let (true, Some(warning)) = (self.announce, feed.warning()) {
+                    eprintln!("warning: {warning}");
+                }
+                let (sender, _) = broadcast::channel(256);
+                let publish = sender.clone();
+                let task = tokio::spawn(async move {
+                    loop {
+                        match feed.next().await {
+                            Ok(events) => {
+                                let _ = publish.send(Arc::new(events));
+                            }
+                            // Waiters also look at the claim itself; the feed tries again.
+                            Err(_) => tokio::time::sleep(Duration::from_secs(1)).await,
+                        }
+                    }
+                });
+                Ok::<_, String>((sender, task.abort_handle()))
+            })
+            .await?;
+        Ok(sender.subscribe())
+    }
+
+    /// A result for `item` recorded after `seen`: Some(final result), Some(None) for a run
+    /// that ended without one, None when there is none yet.
+    async fn recorded(&self, item: &str, seen: i64) -> Result<Option<Option<ItemResult>>, String> {
+        let record = self
+            .store
+            .result_since(&self.session, item, seen)
             .await
             .map_err(|e| e.to_string())?;
-        if let Some(warning) = feed.warning() {
-            eprintln!("warning: {warning}");
+        Ok(record.map(|r| Some(ItemResult::from(r)).filter(|r| r.status.is_final())))
+    }
+
+    async fn wait_for(&self, item: &str, held: &Held) -> Result<Option<ItemResult>, String> {
+        let mut events = self.subscribe().await?;
+        // What was committed before the subscription is read from the log.
+        if let Some(result) = self.recorded(item, held.seen).await? {
+            return Ok(result);
         }
-        // A released claim whose result has not arrived yet: its holder is recording it.
-        let mut released: Option<tokio::time::Instant> = None;
+        let mut look = tokio::time::interval(LOOK);
+        look.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // A claim released with its result committed in the same transaction is never seen
+        // free without the result; free without one means its holder gave up (a dropped
+        // run), and the item is runnable after one more look.
         loop {
             tokio::select! {
-                events = feed.next() => {
-                    let events = events.map_err(|e| e.to_string())?;
-                    let finished = events.iter().any(|event| {
-                        matches!(Body::join(&event.kind, &event.payload_json), Some(Body::Result { item: done, .. }) if done == item)
-                    });
-                    if finished {
-                        let session = self.store.open_session(&self.session, None).await.map_err(|e| e.to_string())?;
-                        let result: Option<ItemResult> = session.record(item).map(Into::into);
-                        // Only a final result stands; a cancelled run is this process's to do.
-                        return Ok(result.filter(|r| r.status.is_final()));
-                    }
-                }
-                () = tokio::time::sleep(LOOK) => {
-                    match self.store.claim_state(&self.session, item).await.map_err(|e| e.to_string())? {
-                        ClaimState::Live(_) => released = None,
-                        ClaimState::Lapsed(_) => return Ok(None),
-                        ClaimState::Free => {
-                            if released.get_or_insert_with(tokio::time::Instant::now).elapsed() > self.lease {
-                                return Ok(None);
-                            }
+                batch = events.recv() => match batch {
+                    Ok(batch) => {
+                        let found = batch.iter().rev().find_map(|event| {
+                            let body = Body::join(&event.kind, &event.payload_json)?;
+                            let (done, record) = result_record(body, &event.actor)?;
+                            (done == item).then_some(record)
+                        });
+                        if let Some(record) = found {
+                            let result = ItemResult::from(record);
+                            return Ok(Some(result).filter(|r| r.status.is_final()));
                         }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        if let Some(result) = self.recorded(item, held.seen).await? {
+                            return Ok(result);
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return Err("live updates stopped".into()),
+                },
+                _ = look.tick() => {
+                    let state = self.store.claim_state(&self.session, item).await.map_err(|e| e.to_string())?;
+                    if matches!(state, ClaimState::Free | ClaimState::Lapsed(_)) {
+                        return Ok(self.recorded(item, held.seen).await?.flatten());
                     }
                 }
             }
@@ -78,15 +142,41 @@ impl StoreClaims {
     }
 }
 
+impl Drop for StoreClaims {
+    fn drop(&mut self) {
+        if let Some((_, task)) = self.events.get() {
+            task.abort();
+        }
+    }
+}
+
 impl Claims for StoreClaims {
-    fn claim<'a>(
-        &'a self,
-        item: &'a str,
-        token: &'a str,
-    ) -> Pin<Box<dyn Future<Output = Result<Option<Held>, String>> + Send + 'a>> {
+    fn claim<'a>(&'a self, item: &'a str, token: &'a str) -> Boxed<'a, Result<Claimed, String>> {
+        Box::pin(async move {
+            let claim = self
+                .store
+                .claim(
+                    &self.session,
+                    item,
+                    &self.holder,
+                    token,
+                    self.lease,
+                    self.since,
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(match claim {
+                ClaimOutcome::Granted => Claimed::Granted,
+                ClaimOutcome::Held(held) => Claimed::Held(held),
+                ClaimOutcome::Settled(record) => Claimed::Settled(record.into()),
+            })
+        })
+    }
+
+    fn renew<'a>(&'a self, item: &'a str, token: &'a str) -> Boxed<'a, Result<bool, String>> {
         Box::pin(async move {
             self.store
-                .claim(&self.session, item, &self.holder, token, self.lease)
+                .renew(&self.session, item, token, self.lease)
                 .await
                 .map_err(|e| e.to_string())
         })
@@ -96,22 +186,18 @@ impl Claims for StoreClaims {
         &'a self,
         item: &'a str,
         held: &'a Held,
-    ) -> Pin<Box<dyn Future<Output = Result<Option<ItemResult>, String>> + Send + 'a>> {
+    ) -> Boxed<'a, Result<Option<ItemResult>, String>> {
         Box::pin(self.wait_for(item, held))
     }
 
-    fn lease(&self) -> Duration {
-        self.lease
-    }
-
-    fn release<'a>(
-        &'a self,
-        item: &'a str,
-        token: &'a str,
-    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+    fn release<'a>(&'a self, item: &'a str, token: &'a str) -> Boxed<'a, ()> {
         // A failed release only means the lease runs out.
         Box::pin(async move {
             let _ = self.store.release(&self.session, item, token).await;
         })
+    }
+
+    fn lease(&self) -> Duration {
+        self.lease
     }
 }

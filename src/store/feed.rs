@@ -11,7 +11,6 @@
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
-use sqlx::Any;
 
 use super::chain::StoredEvent;
 use super::{Backend, Store, StoreError};
@@ -35,7 +34,7 @@ const CHANNEL: &str = "relcon_events";
 enum Wake {
     /// SQLite: one connection whose data_version is compared.
     DataVersion {
-        conn: sqlx::pool::PoolConnection<Any>,
+        conn: Box<sqlx::AnyConnection>,
         version: i64,
     },
     /// PostgreSQL with working LISTEN.
@@ -58,7 +57,13 @@ impl Feed {
     pub async fn new(store: &Store, session: &str, seen: i64) -> Result<Self, StoreError> {
         let (wake, warning) = match store.backend() {
             Backend::Sqlite => {
-                let mut conn = store.raw().await?;
+                // A connection of its own, outside the store's pool: a feed holds it for as
+                // long as it lives.
+                let mut conn = Box::new(
+                    <sqlx::AnyConnection as sqlx::Connection>::connect(&store.location().connect)
+                        .await
+                        .map_err(|e| store.error(e))?,
+                );
                 let version = data_version(store, &mut conn).await?;
                 (Wake::DataVersion { conn, version }, None)
             }
@@ -183,12 +188,9 @@ async fn listen(store: &Store) -> Result<PgListener, String> {
     Ok(listener)
 }
 
-async fn data_version(
-    store: &Store,
-    conn: &mut sqlx::pool::PoolConnection<Any>,
-) -> Result<i64, StoreError> {
+async fn data_version(store: &Store, conn: &mut sqlx::AnyConnection) -> Result<i64, StoreError> {
     sqlx::query_scalar("PRAGMA data_version")
-        .fetch_one(&mut **conn)
+        .fetch_one(conn)
         .await
         .map_err(|e| store.error(e))
 }

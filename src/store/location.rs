@@ -122,19 +122,40 @@ pub fn parse(url: &str) -> Result<Location, LocationError> {
         shown: shown.clone(),
         why: e.to_string(),
     })?;
-    let mode = parsed
+    // Each of these may be given once: with two, the connector would take the last one and
+    // the check here might have read the other.
+    for key in ["sslmode", "ssl-mode", "host", "hostaddr"] {
+        if parsed.query_pairs().filter(|(k, _)| k == key).count() > 1 {
+            return Err(LocationError::Invalid {
+                shown,
+                why: format!("`{key}` is given more than once"),
+            });
+        }
+    }
+    let modes: Vec<String> = parsed
         .query_pairs()
-        .find(|(k, _)| k == "sslmode")
-        .map(|(_, v)| v.to_ascii_lowercase());
-    // A `host=` parameter (a socket directory, say) stands for the URL's host.
-    let host = parsed
+        .filter(|(k, _)| k == "sslmode" || k == "ssl-mode")
+        .map(|(_, v)| v.to_ascii_lowercase())
+        .collect();
+    if modes.len() > 1 {
+        return Err(LocationError::Invalid {
+            shown,
+            why: "give sslmode once (not also ssl-mode)".into(),
+        });
+    }
+    // Every place the connector may go must be on this machine for the store to count as
+    // local: the URL's host, a `host=` (a socket directory, say) and a `hostaddr=`.
+    let mut hosts: Vec<String> = parsed
         .query_pairs()
-        .find(|(k, _)| k == "host")
+        .filter(|(k, _)| k == "host" || k == "hostaddr")
         .map(|(_, v)| v.into_owned())
-        .or_else(|| parsed.host_str().map(String::from))
-        .unwrap_or_default();
-    if !is_local(&host) {
-        match mode.as_deref() {
+        .collect();
+    let overridden = parsed.query_pairs().any(|(k, _)| k == "host");
+    if !overridden {
+        hosts.push(parsed.host_str().unwrap_or_default().to_string());
+    }
+    if !hosts.iter().all(|h| is_local(h)) {
+        match modes.first().map(String::as_str) {
             None => {
                 parsed
                     .query_pairs_mut()

@@ -6,6 +6,7 @@
 pub mod chain;
 pub mod claims;
 pub mod feed;
+pub mod leases;
 pub mod location;
 pub mod recorder;
 pub mod session;
@@ -17,7 +18,6 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::{Any, Connection, Executor, Row};
 use sqlx::{AnyConnection, AnyPool};
 
-use crate::engine::run::Held;
 pub use location::Backend;
 use location::Location;
 
@@ -115,24 +115,6 @@ pub fn default_url() -> String {
     )
 }
 
-/// A claim on an item, as the store has it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ClaimState {
-    /// Nobody claims it.
-    Free,
-    /// Someone runs it now.
-    Live(String),
-    /// Its holder stopped renewing it: the process died.
-    Lapsed(String),
-}
-
-/// Milliseconds since the Unix epoch, the unit of leases.
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -199,7 +181,7 @@ impl Store {
         })
     }
 
-    fn db(&self, source: sqlx::Error) -> StoreError {
+    pub(crate) fn db(&self, source: sqlx::Error) -> StoreError {
         StoreError::Database {
             url: self.location.shown.clone(),
             source,
@@ -230,7 +212,10 @@ impl Store {
     /// write lock first (IMMEDIATE), so two processes cannot read the same last event and
     /// both append after it; PostgreSQL takes a per-session advisory lock for the same.
     /// A transaction dropped before its commit rolls back.
-    async fn write(&self, session: &str) -> Result<sqlx::Transaction<'static, Any>, StoreError> {
+    pub(crate) async fn write(
+        &self,
+        session: &str,
+    ) -> Result<sqlx::Transaction<'static, Any>, StoreError> {
         match self.location.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => {
@@ -298,20 +283,28 @@ impl Store {
     }
 
     /// Appends several events in one transaction (one commit, one fsync): what arrives
-    /// together is acknowledged together.
+    /// together is acknowledged together. The claims in `releases` (item, token) end in the
+    /// same commit as the results they were taken for, so nobody sees an item neither
+    /// claimed nor finished.
     pub async fn append_many(
         &self,
         session: &str,
         actor: &str,
         bodies: &[Body],
+        releases: &[(String, String)],
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        if bodies.is_empty() {
+        if bodies.is_empty() && releases.is_empty() {
             return Ok(Vec::new());
         }
         let mut tx = self.write(session).await?;
         let mut events = Vec::with_capacity(bodies.len());
         for body in bodies {
             events.push(self.append_in(&mut tx, session, actor, body).await?);
+        }
+        for (item, token) in releases {
+            leases::release_in(&mut tx, session, item, token)
+                .await
+                .map_err(|e| self.db(e))?;
         }
         tx.commit().await.map_err(|e| self.db(e))?;
         Ok(events)
@@ -375,124 +368,6 @@ impl Store {
             prev_hash: prev,
             hash: event_hash,
         })
-    }
-
-    /// Claims `item` of `session` for `holder` until `lease` from now, unless another run
-    /// holds an unexpired claim: then returns that claim, with the session's last event
-    /// (the holder's result will come after it). Claiming again with the same token renews
-    /// the lease.
-    pub async fn claim(
-        &self,
-        session: &str,
-        item: &str,
-        holder: &str,
-        token: &str,
-        lease: Duration,
-    ) -> Result<Option<Held>, StoreError> {
-        let now = now_ms();
-        let mut tx = self.write(session).await?;
-        let held = sqlx::query(
-            "SELECT holder, token, expires_ms FROM claims WHERE session_id = $1 AND item = $2",
-        )
-        .bind(session)
-        .bind(item)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(|e| self.db(e))?;
-        if let Some(row) = held {
-            let (other, other_token, expires): (String, String, i64) =
-                (row.get(0), row.get(1), row.get(2));
-            if other_token != token && expires > now {
-                let seen: i64 = sqlx::query_scalar(
-                    "SELECT COALESCE(MAX(seq), 0) FROM events WHERE session_id = $1",
-                )
-                .bind(session)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(|e| self.db(e))?;
-                return Ok(Some(Held {
-                    holder: other,
-                    seen,
-                }));
-            }
-        }
-        sqlx::query("INSERT INTO claims (session_id, item, holder, token, expires_ms) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (session_id, item) DO UPDATE SET holder = excluded.holder, token = excluded.token, expires_ms = excluded.expires_ms")
-            .bind(session)
-            .bind(item)
-            .bind(holder)
-            .bind(token)
-            .bind(now + lease.as_millis() as i64)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| self.db(e))?;
-        tx.commit().await.map_err(|e| self.db(e))?;
-        Ok(None)
-    }
-
-    /// The claim on `item` of `session` now.
-    pub async fn claim_state(&self, session: &str, item: &str) -> Result<ClaimState, StoreError> {
-        let row = sqlx::query(
-            "SELECT holder, expires_ms FROM claims WHERE session_id = $1 AND item = $2",
-        )
-        .bind(session)
-        .bind(item)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(|e| self.db(e))?;
-        Ok(match row {
-            None => ClaimState::Free,
-            Some(row) if row.get::<i64, _>(1) > now_ms() => ClaimState::Live(row.get(0)),
-            Some(row) => ClaimState::Lapsed(row.get(0)),
-        })
-    }
-
-    /// Releases a claim made with `token`.
-    pub async fn release(&self, session: &str, item: &str, token: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM claims WHERE session_id = $1 AND item = $2 AND token = $3")
-            .bind(session)
-            .bind(item)
-            .bind(token)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| self.db(e))?;
-        Ok(())
-    }
-
-    /// Holds (or renews) a presence lease of `holder` on `session` until `lease` from now.
-    pub async fn attend(
-        &self,
-        session: &str,
-        holder: &str,
-        token: &str,
-        lease: Duration,
-    ) -> Result<(), StoreError> {
-        let now = now_ms();
-        sqlx::query("INSERT INTO presence (session_id, token, holder, expires_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (session_id, token) DO UPDATE SET expires_ms = excluded.expires_ms")
-            .bind(session)
-            .bind(token)
-            .bind(holder)
-            .bind(now + lease.as_millis() as i64)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| self.db(e))?;
-        Ok(())
-    }
-
-    /// Gives a presence lease up.
-    pub async fn leave(&self, session: &str, token: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM presence WHERE session_id = $1 AND token = $2")
-            .bind(session)
-            .bind(token)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| self.db(e))?;
-        Ok(())
-    }
-
-    /// The operators attached to `session` now: the holders of live presence leases.
-    pub async fn attached(&self, session: &str) -> Result<Vec<String>, StoreError> {
-        let now = now_ms();
-        sqlx::query_scalar("SELECT DISTINCT holder FROM presence WHERE session_id = $1 AND expires_ms > $2 ORDER BY holder").bind(session).bind(now).fetch_all(&self.pool).await.map_err(|e| self.db(e))
     }
 
     /// A session's events, in order.

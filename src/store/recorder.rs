@@ -83,6 +83,7 @@ async fn record_all(
             }
         }
         let mut bodies = Vec::new();
+        let mut releases = Vec::new();
         for event in &batch {
             match event {
                 Event::Started { id, attempt, .. } => {
@@ -116,9 +117,12 @@ async fn record_all(
                     }
                 }
                 Event::Waiting { .. } => {}
-                // Another process recorded it already.
+                // Another process recorded it already, or this run has nothing to say of it.
                 Event::Finished { result, .. } if result.observed => {}
                 Event::Finished { id, result } => {
+                    if let Some(token) = &result.claim {
+                        releases.push((id.clone(), token.clone()));
+                    }
                     let mut run = runs.remove(id);
                     if let Some(run) = run.as_mut() {
                         flush(store, session, run).await?;
@@ -140,7 +144,9 @@ async fn record_all(
                 }
             }
         }
-        store.append_many(session, actor, &bodies).await?;
+        store
+            .append_many(session, actor, &bodies, &releases)
+            .await?;
         let lines = batch
             .iter()
             .filter(|e| matches!(e, Event::Output { .. }))

@@ -160,6 +160,39 @@ pub struct Record {
     pub output: Option<(String, OutputDigest)>,
 }
 
+/// A result event's item and record (`actor` recorded it); none for other events.
+pub fn result_record(body: Body, actor: &str) -> Option<(String, Record)> {
+    let Body::Result {
+        item,
+        run_id,
+        status,
+        summary,
+        evidence,
+        started_at,
+        duration_ms,
+        attempts,
+        output,
+    } = body
+    else {
+        return None;
+    };
+    let run_by = run_id.is_some().then(|| actor.to_string());
+    let output = run_id.zip(output);
+    Some((
+        item,
+        Record {
+            status,
+            summary,
+            evidence,
+            started_at,
+            duration_ms,
+            attempts,
+            run_by,
+            output,
+        },
+    ))
+}
+
 impl From<Record> for crate::engine::event::ItemResult {
     fn from(record: Record) -> Self {
         Self {
@@ -173,6 +206,7 @@ impl From<Record> for crate::engine::event::ItemResult {
             attempts: record.attempts,
             run_by: record.run_by,
             observed: false,
+            claim: None,
         }
     }
 }
@@ -274,33 +308,11 @@ impl Session {
             Some(Body::RunStarted { item, run_id }) => {
                 session.running.insert(item, (run_id, event.actor.clone()));
             }
-            Some(Body::Result {
-                item,
-                run_id,
-                status,
-                summary,
-                evidence,
-                started_at,
-                duration_ms,
-                attempts,
-                output,
-            }) => {
-                session.running.remove(&item);
-                let run_by = run_id.is_some().then(|| event.actor.clone());
-                let output = run_id.zip(output);
-                session.records.insert(
-                    item,
-                    Record {
-                        status,
-                        summary,
-                        evidence,
-                        started_at,
-                        duration_ms,
-                        attempts,
-                        run_by,
-                        output,
-                    },
-                );
+            Some(body @ Body::Result { .. }) => {
+                if let Some((item, record)) = result_record(body, &event.actor) {
+                    session.running.remove(&item);
+                    session.records.insert(item, record);
+                }
             }
             Some(Body::Signoff {
                 item,

@@ -1,0 +1,258 @@
+//! Leases in the store, outside the event log: claims (which process runs an item now) and
+//! presence (which processes are attached to a session now). A lease lives until a time its
+//! holder keeps pushing forward; times are the database's clock, so that processes on
+//! machines whose clocks disagree still agree on whose lease is live.
+
+use std::time::Duration;
+
+use sqlx::Row;
+
+use super::location::Backend;
+use super::session::{result_record, Body, Record};
+use super::{Store, StoreError};
+
+pub use crate::engine::claims::Held;
+
+/// What asking for a claim gave.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClaimOutcome {
+    /// The item is this process's to run.
+    Granted,
+    /// Another process runs it now.
+    Held(Held),
+    /// Another process ran it since this one started, to this final result.
+    Settled(Record),
+}
+
+/// A claim on an item, as the store has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimState {
+    /// Nobody claims it.
+    Free,
+    /// Someone runs it now.
+    Live(String),
+    /// Its holder stopped renewing it: the process died.
+    Lapsed(String),
+}
+
+impl Store {
+    /// The database's clock, in milliseconds since the Unix epoch, as SQL.
+    fn now_sql(&self) -> &'static str {
+        match self.backend() {
+            Backend::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)",
+            Backend::Postgres => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+        }
+    }
+
+    /// Claims `item` of `session` for `holder` (this run's `token`) for `lease`, unless
+    /// another process ran it to a final result after event `since` (when this process
+    /// started) or holds a live claim on it now.
+    pub async fn claim(
+        &self,
+        session: &str,
+        item: &str,
+        holder: &str,
+        token: &str,
+        lease: Duration,
+        since: i64,
+    ) -> Result<ClaimOutcome, StoreError> {
+        let mut tx = self.write(session).await?;
+        if let Some(record) = latest_result(&mut tx, session, item, since)
+            .await
+            .map_err(|e| self.db(e))?
+            .filter(|r| r.status.is_final())
+        {
+            return Ok(ClaimOutcome::Settled(record));
+        }
+        let now = self.now_sql();
+        let held = sqlx::query(&format!("SELECT holder, token, CAST(CASE WHEN expires_ms > {now} THEN 1 ELSE 0 END AS BIGINT) FROM claims WHERE session_id = $1 AND item = $2"))
+            .bind(session)
+            .bind(item)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| self.db(e))?;
+        if let Some(row) = held {
+            let (other, other_token, live): (String, String, bool) =
+                (row.get(0), row.get(1), row.get::<i64, _>(2) != 0);
+            if other_token != token && live {
+                let seen: i64 = sqlx::query_scalar(
+                    "SELECT COALESCE(MAX(seq), 0) FROM events WHERE session_id = $1",
+                )
+                .bind(session)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| self.db(e))?;
+                return Ok(ClaimOutcome::Held(Held {
+                    holder: other,
+                    seen,
+                }));
+            }
+        }
+        sqlx::query(&format!("INSERT INTO claims (session_id, item, holder, token, expires_ms) VALUES ($1, $2, $3, $4, {now} + $5) ON CONFLICT (session_id, item) DO UPDATE SET holder = excluded.holder, token = excluded.token, expires_ms = excluded.expires_ms"))
+            .bind(session)
+            .bind(item)
+            .bind(holder)
+            .bind(token)
+            .bind(lease.as_millis() as i64)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.db(e))?;
+        tx.commit().await.map_err(|e| self.db(e))?;
+        Ok(ClaimOutcome::Granted)
+    }
+
+    /// Pushes the claim made with `token` `lease` into the future; false when it is no
+    /// longer this token's (it lapsed and another process took it).
+    pub async fn renew(
+        &self,
+        session: &str,
+        item: &str,
+        token: &str,
+        lease: Duration,
+    ) -> Result<bool, StoreError> {
+        let updated = sqlx::query(&format!("UPDATE claims SET expires_ms = {} + $1 WHERE session_id = $2 AND item = $3 AND token = $4", self.now_sql()))
+            .bind(lease.as_millis() as i64)
+            .bind(session)
+            .bind(item)
+            .bind(token)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.db(e))?;
+        Ok(updated.rows_affected() > 0)
+    }
+
+    /// The claim on `item` of `session` now.
+    pub async fn claim_state(&self, session: &str, item: &str) -> Result<ClaimState, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT holder, CAST(CASE WHEN expires_ms > {} THEN 1 ELSE 0 END AS BIGINT) FROM claims WHERE session_id = $1 AND item = $2",
+            self.now_sql()
+        ))
+        .bind(session)
+        .bind(item)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?;
+        Ok(match row {
+            None => ClaimState::Free,
+            Some(row) if row.get::<i64, _>(1) != 0 => ClaimState::Live(row.get(0)),
+            Some(row) => ClaimState::Lapsed(row.get(0)),
+        })
+    }
+
+    /// The items of `session` someone runs now, with who.
+    pub async fn live_claims(&self, session: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT item, holder FROM claims WHERE session_id = $1 AND expires_ms > {} ORDER BY item",
+            self.now_sql()
+        ))
+        .bind(session)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?;
+        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    /// The latest result recorded for `item` of `session` after event `since`.
+    pub async fn result_since(
+        &self,
+        session: &str,
+        item: &str,
+        since: i64,
+    ) -> Result<Option<Record>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(|e| self.db(e))?;
+        latest_result(&mut conn, session, item, since)
+            .await
+            .map_err(|e| self.db(e))
+    }
+
+    /// The number of the session's last event (0 when it has none).
+    pub async fn last_seq(&self, session: &str) -> Result<i64, StoreError> {
+        sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events WHERE session_id = $1")
+            .bind(session)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| self.db(e))
+    }
+
+    /// Releases a claim made with `token` (a run that ended without a result to record).
+    pub async fn release(&self, session: &str, item: &str, token: &str) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(|e| self.db(e))?;
+        release_in(&mut conn, session, item, token)
+            .await
+            .map_err(|e| self.db(e))
+    }
+
+    /// Holds (or renews) a presence lease of `holder` on `session` for `lease`.
+    pub async fn attend(
+        &self,
+        session: &str,
+        holder: &str,
+        token: &str,
+        lease: Duration,
+    ) -> Result<(), StoreError> {
+        sqlx::query(&format!("INSERT INTO presence (session_id, token, holder, expires_ms) VALUES ($1, $2, $3, {} + $4) ON CONFLICT (session_id, token) DO UPDATE SET expires_ms = excluded.expires_ms", self.now_sql()))
+            .bind(session)
+            .bind(token)
+            .bind(holder)
+            .bind(lease.as_millis() as i64)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.db(e))?;
+        Ok(())
+    }
+
+    /// Gives a presence lease up.
+    pub async fn leave(&self, session: &str, token: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM presence WHERE session_id = $1 AND token = $2")
+            .bind(session)
+            .bind(token)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.db(e))?;
+        Ok(())
+    }
+
+    /// The operators attached to `session` now: the holders of live presence leases.
+    pub async fn attached(&self, session: &str) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar(&format!("SELECT DISTINCT holder FROM presence WHERE session_id = $1 AND expires_ms > {} ORDER BY holder", self.now_sql()))
+            .bind(session)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.db(e))
+    }
+}
+
+/// The latest result recorded for `item` of `session` after event `since`.
+pub(crate) async fn latest_result(
+    conn: &mut sqlx::AnyConnection,
+    session: &str,
+    item: &str,
+    since: i64,
+) -> Result<Option<Record>, sqlx::Error> {
+    let rows = sqlx::query("SELECT actor, payload FROM events WHERE session_id = $1 AND seq > $2 AND type = 'result' ORDER BY seq")
+        .bind(session)
+        .bind(since)
+        .fetch_all(conn)
+        .await?;
+    Ok(rows.into_iter().rev().find_map(|row| {
+        let body = Body::join("result", &row.get::<String, _>(1))?;
+        let (done, record) = result_record(body, &row.get::<String, _>(0))?;
+        (done == item).then_some(record)
+    }))
+}
+
+/// Deletes the claim made with `token`, within a transaction or on a connection.
+pub(crate) async fn release_in(
+    conn: &mut sqlx::AnyConnection,
+    session: &str,
+    item: &str,
+    token: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM claims WHERE session_id = $1 AND item = $2 AND token = $3")
+        .bind(session)
+        .bind(item)
+        .bind(token)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
