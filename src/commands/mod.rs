@@ -16,8 +16,15 @@ pub(crate) fn print_line(line: impl std::fmt::Display) -> bool {
     writeln!(std::io::stdout().lock(), "{line}").is_ok()
 }
 
+/// A line on stderr. Unlike `eprintln!`, a terminal that has gone (a dropped SSH
+/// connection) is no reason to panic before the run has cleaned up.
+pub(crate) fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
 /// Bad input, said in one line on stderr; exit 2.
 pub(crate) fn bad_input(message: impl std::fmt::Display) -> u8 {
-    eprintln!("error: {message}");
+    say(&format!("error: {message}"));
     exit::BAD_INPUT
 }

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::checklist::values::Values;
 use crate::checklist::Checklist;
-use crate::commands::bad_input;
+use crate::commands::{bad_input, say};
 use crate::engine::event::Emitter;
 use crate::engine::event::ItemResult;
 use crate::engine::plan::{self, Plan, Scope};
@@ -323,23 +323,18 @@ async fn open_session(setup: &Setup, operator: &str) -> Result<Session, String> 
 }
 
 /// Shows the console over a run until the operator quits (which cancels what still runs) or
-/// `stop` is cancelled (SIGTERM, SIGHUP); the terminal is restored however it ends.
+/// a signal ends it; the terminal is restored however it ends.
 async fn show_console(
     plan: &Plan<'_>,
     session: &Session,
     store: &Store,
     redactor: &Redactor,
-    engine: tokio::sync::mpsc::UnboundedReceiver<crate::engine::event::Event>,
-    stop: CancellationToken,
+    inputs: crate::tui::console::Inputs<crossterm::event::EventStream>,
 ) -> Result<(), String> {
+    let run = inputs.run.clone();
     let (mut terminal, guard) =
         crate::tui::terminal::enter().map_err(|e| format!("cannot take the terminal: {e}"))?;
     let mut app = crate::tui::app::App::new(plan, &session.id, redactor);
-    let inputs = crate::tui::console::Inputs {
-        terminal: crossterm::event::EventStream::new(),
-        engine: Some(engine),
-        stop: stop.clone(),
-    };
     let shown = crate::tui::console::run(
         &mut terminal,
         plan,
@@ -352,7 +347,10 @@ async fn show_console(
     .await;
     drop(guard);
     if shown.is_err() {
-        stop.cancel();
+        run.cancel();
+    }
+    if app.animating() && run.is_cancelled() {
+        say("cancelling running checks (finished results are kept)…");
     }
     shown
 }
@@ -420,7 +418,10 @@ pub async fn execute(setup: Setup) -> u8 {
         })
         .collect();
     let cancel = CancellationToken::new();
-    let on_interrupt = cancel.clone();
+    // The console ends on a signal too, but not when the run stops for another reason (the
+    // store refused a result): then it says why and stays.
+    let stop = CancellationToken::new();
+    let (on_interrupt, console_stop) = (cancel.clone(), stop.clone());
     // Ctrl-C, a dropped SSH connection (SIGHUP) and SIGTERM all stop the run the same way.
     tokio::spawn(async move {
         use tokio::signal::unix::{signal, SignalKind};
@@ -436,15 +437,16 @@ pub async fn execute(setup: Setup) -> u8 {
             _ = terminate.recv() => {}
         }
         if !console {
-            eprintln!("interrupted: cancelling running checks (finished results are kept)");
+            say("interrupted: cancelling running checks (finished results are kept)");
         }
         on_interrupt.cancel();
+        console_stop.cancel();
     });
-    eprintln!(
+    say(&format!(
         "session {} ({})",
         session.id,
         if fresh { "new" } else { "resumed" }
-    );
+    ));
     // While this process works in the session it holds a presence lease: it is one of the
     // "operators attached" that other terminals see.
     let presence = uuid::Uuid::now_v7().to_string();
@@ -530,17 +532,44 @@ pub async fn execute(setup: Setup) -> u8 {
             !console,
         ))),
     };
-    if let Some(engine) = for_console {
-        let shown = show_console(&plan, &session, &store, &redactor, engine, cancel.clone());
-        let (_, shown) = tokio::join!(runner.run(), shown);
+    let recorded = if let Some(engine) = for_console {
+        let (problems, problems_seen) = tokio::sync::mpsc::unbounded_channel();
+        let running = async move {
+            runner.run().await;
+            drop(runner);
+            let recorded = recording.await;
+            if let Ok(Err(err)) = &recorded {
+                let _ = problems.send(format!(
+                    "the store refused a result ({err}); the run stopped"
+                ));
+            }
+            recorded
+        };
+        let shown = show_console(
+            &plan,
+            &session,
+            &store,
+            &redactor,
+            crate::tui::console::Inputs {
+                terminal: crossterm::event::EventStream::new(),
+                engine: Some(engine),
+                problems: Some(problems_seen),
+                stop,
+                run: cancel.clone(),
+            },
+        );
+        let (recorded, shown) = tokio::join!(running, shown);
         if let Err(err) = shown {
-            eprintln!("error: the console failed ({err}); the run was cancelled");
+            say(&format!(
+                "error: the console failed ({err}); the run was cancelled"
+            ));
         }
+        recorded
     } else {
         runner.run().await;
-    }
-    drop(runner);
-    let recorded = recording.await;
+        drop(runner);
+        recording.await
+    };
     let mut printer = match printing {
         None => Printer::new(std::io::stderr(), std::iter::empty()),
         Some(printing) => match printing.await {
@@ -584,9 +613,37 @@ pub async fn execute(setup: Setup) -> u8 {
             },
             Err(err) => return bad_input(err),
         }
-        eprintln!("session {} closed: every required item passed", session.id);
+        say(&format!(
+            "session {} closed: every required item passed",
+            session.id
+        ));
     }
     let report = Report::of_session(&plan, &session);
+    if console {
+        // The console is gone: what needs attention is said once more, in lines that stay.
+        let mut lines = Printer::new(
+            std::io::stderr(),
+            plan.entries
+                .iter()
+                .filter(|e| e.in_scope)
+                .map(|e| e.item.id.as_str()),
+        );
+        for entry in plan.entries.iter().filter(|e| e.in_scope) {
+            let result = crate::report::model::session_result(entry, &session);
+            if !matches!(result.status, Status::Pass | Status::Skip) {
+                lines.event(&crate::engine::event::Event::Finished {
+                    id: entry.item.id.clone(),
+                    result,
+                });
+            }
+        }
+        if session.closed.is_none() {
+            say(&format!(
+                "the session stays open: resume it with relcon run {} --session {}",
+                checklist.source.name, session.id
+            ));
+        }
+    }
     printer.verdict(&report);
     let mut code = report.verdict.exit_code();
     if json {

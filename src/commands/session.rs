@@ -190,7 +190,7 @@ pub async fn signoff(args: SignoffArgs) -> u8 {
         ));
     };
     if item.kind.automated {
-        return bad_input(format!("`{}` is a {} check, not a manual item: it is run (relcon run --session {} --only {}), not signed", item.id, item.kind.name, session.id, item.id));
+        return bad_input(format!("`{}` is a {} check, not a manual item: it is run (relcon run {} --session {} --only {}), not signed", item.id, item.kind.name, session.checklist.name, session.id, item.id));
     }
     if let Some(env) = session
         .environment

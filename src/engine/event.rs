@@ -50,7 +50,14 @@ impl Emitter {
     pub fn send(&self, mut event: Event) {
         match &mut event {
             Event::Started { .. } | Event::Waiting { .. } => {}
-            Event::Output { line, .. } => *line = self.redactor.scrub(line).into_owned(),
+            // Escape sequences go first: a secret split by colour codes is whole again
+            // before it is looked for.
+            Event::Output { line, .. } => {
+                *line = self
+                    .redactor
+                    .scrub(&crate::headless::plain_line(line))
+                    .into_owned()
+            }
             Event::Finished { result, .. } => {
                 result.summary = self.redactor.scrub(&result.summary).into_owned();
                 self.redactor.scrub_json(&mut result.evidence);

@@ -92,6 +92,10 @@ pub struct App {
     pub session_id: String,
     /// When the session started.
     pub started_at: Option<SystemTime>,
+    /// Why the session is closed, when it is.
+    pub closed: Option<String>,
+    /// The widest kind name, for the list's kind column.
+    pub kind_width: usize,
     /// Section names, in order.
     pub sections: Vec<String>,
     /// Items, in checklist order.
@@ -100,6 +104,13 @@ pub struct App {
     pub report: Option<Report>,
     /// Items running now: id → who.
     pub running: BTreeMap<String, String>,
+    /// The runs of those items: id → run id.
+    pub running_runs: BTreeMap<String, String>,
+    /// Runs whose claim was found lapsed (their process died): shown as interrupted.
+    pub stale_runs: BTreeSet<String>,
+    /// Whether the operator scrolled the detail pane since selecting the item (else a
+    /// running item's pane follows its output).
+    pub scrolled: bool,
     /// Stored output of each item's latest run: id → run id.
     pub stored_runs: HashMap<String, String>,
     /// Operators attached now.
@@ -154,6 +165,12 @@ impl App {
                 }
             })
             .collect();
+        let kind_width = plan
+            .entries
+            .iter()
+            .map(|e| e.item.kind.name.len())
+            .max()
+            .unwrap_or(0);
         let mut app = App {
             title: plan.checklist.title.clone(),
             environment: plan.environment.clone(),
@@ -164,10 +181,15 @@ impl App {
                 .is_some_and(|e| e.production),
             session_id: session_id.to_string(),
             started_at: None,
+            closed: None,
+            kind_width,
             sections,
             items,
             report: None,
             running: BTreeMap::new(),
+            running_runs: BTreeMap::new(),
+            stale_runs: BTreeSet::new(),
+            scrolled: false,
             stored_runs: HashMap::new(),
             attached: Vec::new(),
             outputs: HashMap::new(),
@@ -208,6 +230,11 @@ impl App {
             .iter()
             .map(|(item, (_, who))| (item.clone(), who.clone()))
             .collect();
+        self.running_runs = session
+            .running
+            .iter()
+            .map(|(item, (run, _))| (item.clone(), run.clone()))
+            .collect();
         self.stored_runs = session
             .records
             .iter()
@@ -219,6 +246,7 @@ impl App {
             })
             .collect();
         self.started_at = humantime::parse_rfc3339_weak(&session.started_at).ok();
+        self.closed = session.closed.clone();
     }
 
     /// Takes in an event of this process's engine (already committed to the store).
@@ -287,9 +315,40 @@ impl App {
         );
     }
 
+    /// Takes in the items whose claims are live now: runs not among them died.
+    pub fn claims_live(&mut self, live: &BTreeSet<String>) -> bool {
+        let stale: BTreeSet<String> = self
+            .running_runs
+            .iter()
+            .filter(|(item, _)| !live.contains(*item))
+            .map(|(_, run)| run.clone())
+            .collect();
+        let changed = stale != self.stale_runs;
+        self.stale_runs = stale;
+        changed
+    }
+
+    /// Whether `item` runs now (its run started and its runner lives).
+    pub fn is_running(&self, item: &str) -> bool {
+        self.running_runs
+            .get(item)
+            .is_some_and(|run| !self.stale_runs.contains(run))
+    }
+
     /// Whether something moves on screen (a check runs): the spinner then ticks.
     pub fn animating(&self) -> bool {
-        !self.running.is_empty()
+        self.running_runs.keys().any(|item| self.is_running(item))
+    }
+
+    /// Whether the detail pane shows the end of the output: asked for, or the item is
+    /// producing it and the operator has not scrolled away.
+    pub fn following(&self, item: usize) -> bool {
+        self.follow
+            || (!self.scrolled
+                && self
+                    .outputs
+                    .get(&self.items[item].id)
+                    .is_some_and(|o| o.live || self.is_running(&self.items[item].id)))
     }
 
     /// The list's rows, folded sections showing only their heading.
@@ -324,7 +383,7 @@ impl App {
     /// An item's status and summary as shown: running items say so and by whom.
     pub fn status_of(&self, item: usize) -> (Status, String) {
         let id = &self.items[item].id;
-        if let Some(who) = self.running.get(id) {
+        if let Some(who) = self.running.get(id).filter(|_| self.is_running(id)) {
             return (Status::Running, format!("running ({who})"));
         }
         self.report
@@ -380,6 +439,7 @@ impl App {
             (Action::First, Pane::Detail) => {
                 self.detail_scroll = 0;
                 self.follow = false;
+                self.scrolled = true;
             }
             (Action::Last, Pane::Detail) => self.follow = true,
             (Action::Collapse | Action::Expand | Action::Toggle, _) => self.fold(action),
@@ -390,10 +450,8 @@ impl App {
         if row != self.selected {
             self.selected = row;
             self.detail_scroll = 0;
-            // A running item's pane follows its output.
-            self.follow = self
-                .selected_item()
-                .is_some_and(|i| self.running.contains_key(&self.items[i].id));
+            self.follow = false;
+            self.scrolled = false;
         }
     }
 
@@ -401,13 +459,13 @@ impl App {
         let total = self.areas.detail_lines.get();
         let height = usize::from(self.areas.detail.get().height);
         let bottom = total.saturating_sub(height);
-        let from = if self.follow {
-            bottom
-        } else {
-            self.detail_scroll
+        let from = match self.selected_item() {
+            Some(i) if self.following(i) => bottom,
+            _ => self.detail_scroll,
         };
         self.detail_scroll = from.saturating_add_signed(by).min(bottom);
         self.follow = false;
+        self.scrolled = true;
     }
 
     fn fold(&mut self, action: Action) {

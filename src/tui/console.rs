@@ -9,7 +9,10 @@ use crossterm::event::{Event as TermEvent, KeyEventKind};
 use futures::{Stream, StreamExt};
 use ratatui::backend::Backend;
 use ratatui::Terminal;
+use std::sync::Arc;
+
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::app::App;
@@ -25,8 +28,9 @@ use crate::store::Store;
 /// How often the spinner turns while something runs.
 const TICK: Duration = Duration::from_millis(100);
 
-/// How often who is attached is asked again (leases lapse without an event).
-const PRESENCE: Duration = Duration::from_secs(5);
+/// How often who is attached, and which claims live, is asked again (leases lapse without
+/// an event); joining and leaving ask at once.
+const PRESENCE: Duration = Duration::from_secs(3);
 
 /// What background tasks tell the loop.
 #[derive(Debug)]
@@ -35,6 +39,8 @@ pub enum Message {
     Events(Vec<StoredEvent>),
     /// Who is attached now.
     Attached(Vec<String>),
+    /// The items whose claims are live now.
+    Claims(std::collections::BTreeSet<String>),
     /// A run's stored output: item, run id, lines, dropped.
     Output(String, String, Vec<(String, String)>, u64),
     /// Something went wrong; the operator sees it, the console goes on.
@@ -48,9 +54,12 @@ pub struct Inputs<S> {
     /// This process's engine events, after the store committed them (none when it runs
     /// nothing).
     pub engine: Option<UnboundedReceiver<Event>>,
-    /// Ends the console (SIGTERM, SIGHUP); the console also cancels it when the operator quits,
-    /// which stops running checks.
+    /// What went wrong elsewhere in this process (the store refused a result, say).
+    pub problems: Option<UnboundedReceiver<String>>,
+    /// Ends the console (SIGTERM, SIGHUP).
     pub stop: CancellationToken,
+    /// This process's run: cancelled when the operator quits.
+    pub run: CancellationToken,
 }
 
 /// Follows the session in the background: its events, who is attached, stored output.
@@ -58,38 +67,47 @@ fn follow(
     store: &Store,
     session: &Session,
     sender: UnboundedSender<Message>,
+    presence_now: Arc<Notify>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let feed = {
-        let (store, id, seen, sender) = (
-            store.clone(),
-            session.id.clone(),
-            session.head.count,
-            sender.clone(),
-        );
+        let (store, id, sender) = (store.clone(), session.id.clone(), sender.clone());
+        let mut seen = session.head.count;
         tokio::spawn(async move {
-            let mut feed = match Feed::new(&store, &id, seen).await {
-                Ok(feed) => feed,
-                Err(err) => {
-                    let _ = sender.send(Message::Problem(format!("live updates stopped: {err}")));
-                    return;
-                }
-            };
-            if let Some(warning) = feed.warning() {
-                let _ = sender.send(Message::Problem(warning.to_string()));
-            }
+            // A feed that fails is made again, after a pause that grows to 30 s; the
+            // operator sees why meanwhile.
+            let mut pause = Duration::from_secs(1);
             loop {
-                match feed.next().await {
-                    Ok(events) => {
-                        if sender.send(Message::Events(events)).is_err() {
-                            return;
+                match Feed::new(&store, &id, seen).await {
+                    Ok(mut feed) => {
+                        if let Some(warning) = feed.warning() {
+                            let _ = sender.send(Message::Problem(warning.to_string()));
+                        }
+                        loop {
+                            match feed.next().await {
+                                Ok(events) => {
+                                    pause = Duration::from_secs(1);
+                                    seen = events.last().map_or(seen, |e| e.seq);
+                                    if sender.send(Message::Events(events)).is_err() {
+                                        return;
+                                    }
+                                }
+                                Err(err) => {
+                                    let _ = sender.send(Message::Problem(format!(
+                                        "live updates interrupted ({err}); trying again"
+                                    )));
+                                    break;
+                                }
+                            }
                         }
                     }
                     Err(err) => {
-                        let _ =
-                            sender.send(Message::Problem(format!("live updates stopped: {err}")));
-                        return;
+                        let _ = sender.send(Message::Problem(format!(
+                            "live updates interrupted ({err}); trying again"
+                        )));
                     }
                 }
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(30));
             }
         })
     };
@@ -106,7 +124,16 @@ fn follow(
                         }
                     }
                 }
-                tokio::time::sleep(PRESENCE).await;
+                if let Ok(claims) = store.live_claims(&id).await {
+                    let live = claims.into_iter().map(|(item, _)| item).collect();
+                    if sender.send(Message::Claims(live)).is_err() {
+                        return;
+                    }
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(PRESENCE) => {}
+                    () = presence_now.notified() => {}
+                }
             }
         })
     };
@@ -129,10 +156,14 @@ where
     let Inputs {
         terminal: mut input,
         mut engine,
+        mut problems,
         stop,
+        run,
     } = inputs;
     let (sender, mut messages) = unbounded_channel();
-    let tasks = follow(store, &session, sender.clone());
+    let presence_now = Arc::new(Notify::new());
+    let tasks = follow(store, &session, sender.clone(), presence_now.clone());
+    let panicked = super::terminal::panicked();
     app.refresh(plan, &session);
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -172,6 +203,11 @@ where
         tokio::select! {
             biased;
             () = stop.cancelled() => break Ok(()),
+            () = panicked.cancelled() => break Err("relcon failed (see the report above)".into()),
+            Some(problem) = async { problems.as_mut()?.recv().await }, if problems.is_some() => {
+                app.message = Some(problem);
+                dirty = true;
+            },
             input = input.next() => match input {
                 Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => dirty |= app.on_key(&key),
                 Some(Ok(TermEvent::Mouse(mouse))) => dirty |= app.on_mouse(&mouse),
@@ -191,7 +227,7 @@ where
             message = messages.recv() => {
                 let mut next = message;
                 while let Some(message) = next {
-                    dirty |= take(app, plan, &mut session, message);
+                    dirty |= take(app, plan, &mut session, message, &presence_now);
                     next = messages.try_recv().ok();
                 }
             },
@@ -212,13 +248,19 @@ where
         task.abort();
     }
     if app.quit {
-        stop.cancel();
+        run.cancel();
     }
     outcome
 }
 
 /// Takes a background message in; true when the screen changes.
-fn take(app: &mut App, plan: &Plan<'_>, session: &mut Session, message: Message) -> bool {
+fn take(
+    app: &mut App,
+    plan: &Plan<'_>,
+    session: &mut Session,
+    message: Message,
+    presence_now: &Notify,
+) -> bool {
     match message {
         Message::Events(events) => {
             for event in &events {
@@ -227,9 +269,17 @@ fn take(app: &mut App, plan: &Plan<'_>, session: &mut Session, message: Message)
                     break;
                 }
             }
+            // Someone came or went: who is attached is asked now, not at the next poll.
+            if events
+                .iter()
+                .any(|e| e.kind == "session_joined" || e.kind == "session_left")
+            {
+                presence_now.notify_one();
+            }
             app.refresh(plan, session);
             true
         }
+        Message::Claims(live) => app.claims_live(&live),
         Message::Attached(attached) => {
             app.attached = attached;
             true

@@ -4,7 +4,7 @@
 //! restores before the panic is reported, so the report is readable.
 
 use std::io::{stdout, Stdout};
-use std::sync::Once;
+use std::sync::{Once, OnceLock};
 
 use crossterm::cursor::Show;
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
@@ -14,6 +14,7 @@ use crossterm::terminal::{
 };
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
+use tokio_util::sync::CancellationToken;
 
 /// Restores the terminal when dropped.
 pub struct Guard(());
@@ -30,6 +31,9 @@ pub fn enter() -> std::io::Result<(Terminal<CrosstermBackend<Stdout>>, Guard)> {
     HOOK.call_once(|| {
         let reported = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
+            // A panic anywhere ends the console: the terminal is given back first, so the
+            // report is readable, and the console does not draw on after it.
+            panicked().cancel();
             restore();
             reported(info);
         }));
@@ -39,6 +43,12 @@ pub fn enter() -> std::io::Result<(Terminal<CrosstermBackend<Stdout>>, Guard)> {
     execute!(stdout(), EnterAlternateScreen, EnableMouseCapture)?;
     let terminal = Terminal::new(CrosstermBackend::new(stdout()))?;
     Ok((terminal, guard))
+}
+
+/// Cancelled when anything in the process panics while a console may be up.
+pub fn panicked() -> CancellationToken {
+    static PANICKED: OnceLock<CancellationToken> = OnceLock::new();
+    PANICKED.get_or_init(CancellationToken::new).clone()
 }
 
 /// Leaves the console's modes (harmless when not in them).

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 use unicode_width::UnicodeWidthStr;
 
@@ -29,7 +29,9 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, now: SystemTime) {
     ])
     .areas(frame.area());
     draw_header(frame, header, app, theme, now);
-    let list_width = (body.width * 45 / 100).clamp(34.min(body.width), 72);
+    let list_width = u16::try_from(u32::from(body.width) * 45 / 100)
+        .unwrap_or(u16::MAX)
+        .clamp(34.min(body.width), 72);
     let [list, detail] =
         Layout::horizontal([Constraint::Length(list_width), Constraint::Min(10)]).areas(body);
     draw_list(frame, list, app, theme);
@@ -91,6 +93,8 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, now: Sys
         (Some(env), false) => Span::styled(env.clone(), Style::new().add_modifier(Modifier::BOLD)),
         (None, _) => Span::raw("no environment"),
     };
+    // The clock moves only while the screen does (something runs); idle, the start time
+    // says it without redrawing.
     let elapsed = app
         .started_at
         .and_then(|t| now.duration_since(t).ok())
@@ -103,6 +107,18 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, now: Sys
             }
         })
         .unwrap_or_else(|| "-".into());
+    let started = app
+        .started_at
+        .map(|t| {
+            let text = humantime::format_rfc3339_seconds(t).to_string();
+            format!("started {} UTC", text.get(11..19).unwrap_or(&text))
+        })
+        .unwrap_or_default();
+    let clock = if app.animating() {
+        format!("{started} · elapsed {elapsed}")
+    } else {
+        started
+    };
     let attached = if app.attached.is_empty() {
         "nobody".to_string()
     } else {
@@ -112,16 +128,24 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, now: Sys
         Paragraph::new(Line::from(vec![
             Span::raw("environment "),
             environment,
-            Span::raw(format!("   session {}", app.session_id)),
-            Span::raw(format!("   elapsed {elapsed}")),
+            Span::raw(format!("   session {}   {clock}", app.session_id)),
         ])),
         first,
     );
     frame.render_widget(
-        Paragraph::new(Line::from(vec![
-            Span::raw("attached: "),
-            Span::styled(clean(&attached), Style::new().add_modifier(Modifier::BOLD)),
-        ])),
+        Paragraph::new(Line::from(
+            [
+                vec![
+                    Span::raw("attached: "),
+                    Span::styled(clean(&attached), Style::new().add_modifier(Modifier::BOLD)),
+                ],
+                app.closed
+                    .iter()
+                    .map(|why| Span::styled(format!("   CLOSED: {}", clean(why)), theme.alert()))
+                    .collect(),
+            ]
+            .concat(),
+        )),
         second,
     );
 
@@ -144,6 +168,7 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, now: Sys
         (Status::Fail, counts.fail),
         (Status::Error, counts.error),
         (Status::Blocked, counts.blocked),
+        (Status::Skip, counts.skip),
         (Status::Pending, counts.pending.saturating_sub(running)),
     ];
     if running > 0 {
@@ -173,21 +198,29 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, now: Sys
         "NO-GO" => Status::Fail,
         _ => Status::Pending,
     };
-    let ratio = if total == 0 {
-        0.0
+    // Progress is a band behind the text (reversed, in the verdict's colour) as wide as
+    // the share of settled items; the text stays readable over it and past it.
+    let width = usize::from(third.width);
+    let text = format!("{:<width$}", fit(&label, width));
+    let filled = if total == 0 {
+        0
     } else {
-        f64::from(settled) / f64::from(total)
+        width * settled as usize / total as usize
     };
+    let split = text
+        .char_indices()
+        .nth(filled)
+        .map_or(text.len(), |(at, _)| at);
     frame.render_widget(
-        Gauge::default()
-            .ratio(ratio)
-            .label(fit(&label, usize::from(third.width)))
-            .gauge_style(
+        Paragraph::new(Line::from(vec![
+            Span::styled(
+                text[..split].to_string(),
                 theme
                     .status(verdict_status)
                     .add_modifier(Modifier::REVERSED),
-            )
-            .use_unicode(true),
+            ),
+            Span::styled(text[split..].to_string(), theme.status(verdict_status)),
+        ])),
         third,
     );
 }
@@ -228,10 +261,16 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             let line = match row {
                 Row::Section(s) => {
                     let folded = app.collapsed.contains(s);
+                    // A folded section still says what it holds, worst first.
+                    let tally = if folded {
+                        section_tally(app, *s)
+                    } else {
+                        String::new()
+                    };
                     Line::from(Span::styled(
                         fit(
                             &format!(
-                                "{} {}",
+                                "{} {}{tally}",
                                 if folded { "▸" } else { "▾" },
                                 clean(&app.sections[*s])
                             ),
@@ -252,6 +291,36 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
+/// A folded section's items counted by status, worst first: `  ✘1 ✔3`.
+fn section_tally(app: &App, section: usize) -> String {
+    let order = [
+        Status::Fail,
+        Status::Error,
+        Status::Blocked,
+        Status::Running,
+        Status::Warn,
+        Status::Pending,
+        Status::Skip,
+        Status::Pass,
+    ];
+    let statuses: Vec<Status> = (0..app.items.len())
+        .filter(|&i| app.items[i].section == section && app.in_scope(i))
+        .map(|i| app.status_of(i).0)
+        .collect();
+    let parts: Vec<String> = order
+        .iter()
+        .filter_map(|status| {
+            let n = statuses.iter().filter(|s| *s == status).count();
+            (n > 0).then(|| format!("{}{n}", status.symbol()))
+        })
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("  {}", parts.join(" "))
+    }
+}
+
 fn item_line<'a>(app: &App, i: usize, width: usize, theme: &Theme) -> Line<'a> {
     let item = &app.items[i];
     let (status, _) = app.status_of(i);
@@ -268,7 +337,11 @@ fn item_line<'a>(app: &App, i: usize, width: usize, theme: &Theme) -> Line<'a> {
         .filter(|r| r.attempts > 0)
         .map(|r| format_duration(std::time::Duration::from_millis(r.duration_ms)))
         .unwrap_or_default();
-    let who = if let Some(who) = app.running.get(&item.id) {
+    let who = if let Some(who) = app
+        .running
+        .get(&item.id)
+        .filter(|_| app.is_running(&item.id))
+    {
         who.clone()
     } else {
         report
@@ -296,7 +369,8 @@ fn item_line<'a>(app: &App, i: usize, width: usize, theme: &Theme) -> Line<'a> {
         format!("  {symbol} ")
     };
     let kind = if width >= 40 {
-        format!(" {:<8}", item.kind)
+        let w = app.kind_width.min(14);
+        format!(" {:<w$}", fit(item.kind, w))
     } else {
         String::new()
     };
@@ -333,11 +407,30 @@ fn detail_head(app: &App, i: usize, width: usize, theme: &Theme) -> Vec<Line<'st
         Span::raw(format!(" · {}", item.kind)),
     ])];
     lines.extend(wrap(&clean(&item.title), width).into_iter().map(Line::from));
-    lines.push(Line::from(Span::styled(
-        format!("{} {}", status.symbol(), status.name()),
-        theme.status(status),
-    )));
+    if app.in_scope(i) {
+        lines.push(Line::from(Span::styled(
+            format!("{} {}", status.symbol(), status.name()),
+            theme.status(status),
+        )));
+    } else {
+        lines.push(Line::raw("– out"));
+    }
     lines.extend(wrap(&clean(&summary), width).into_iter().map(Line::from));
+    // Until the console has its sign-off dialog, the command that signs.
+    if item.kind == "manual" && app.in_scope(i) && status == Status::Pending {
+        lines.push(Line::raw(""));
+        lines.extend(
+            wrap(
+                &format!(
+                    "Sign off from a shell: relcon signoff {} --session {} --status done|failed|na [--note TEXT]",
+                    item.id, app.session_id
+                ),
+                width,
+            )
+            .into_iter()
+            .map(Line::from),
+        );
+    }
     let section = |name: &str, body: Vec<String>, lines: &mut Vec<Line<'static>>| {
         if body.is_empty() {
             return;
@@ -370,16 +463,18 @@ fn detail_head(app: &App, i: usize, width: usize, theme: &Theme) -> Vec<Line<'st
             let text = serde_json::to_string_pretty(&report.evidence).unwrap_or_default();
             section(
                 "Evidence",
-                text.lines().map(|l| fit(&clean(l), width)).collect(),
+                text.lines()
+                    .flat_map(|l| wrap_code(&clean(l), width))
+                    .collect(),
                 &mut lines,
             );
         }
         let signoffs: Vec<String> = report
             .signoffs
             .iter()
-            .map(|s| {
+            .flat_map(|s| {
                 let note = s["note"].as_str().unwrap_or_default();
-                fit(
+                wrap(
                     &clean(&format!(
                         "{} {} at {}{}",
                         s["by"].as_str().unwrap_or("?"),
@@ -400,12 +495,16 @@ fn detail_head(app: &App, i: usize, width: usize, theme: &Theme) -> Vec<Line<'st
     section("Help", wrap(&clean(&item.help), width), &mut lines);
     section(
         "Configuration",
-        item.config.lines().map(|l| fit(&clean(l), width)).collect(),
+        item.config
+            .lines()
+            .flat_map(|l| wrap_code(&clean(l), width))
+            .collect(),
         &mut lines,
     );
     if let Some(output) = app.outputs.get(&item.id) {
         lines.push(Line::raw(""));
-        let mut heading = format!("Output ({} lines", output.lines.len());
+        let count = output.lines.len();
+        let mut heading = format!("Output ({count} line{}", if count == 1 { "" } else { "s" });
         if output.live {
             heading.push_str(", live");
         }
@@ -450,7 +549,7 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let total = head.len() + output_len;
     app.areas.detail_lines.set(total);
     let bottom = total.saturating_sub(height);
-    let top = if app.follow {
+    let top = if app.following(i) {
         bottom
     } else {
         app.detail_scroll.min(bottom)
@@ -477,9 +576,9 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-/// Words wrapped to `width` columns (a word longer than a line is cut).
+/// Words wrapped to `width` columns; a word longer than a line is broken across lines.
 fn wrap(text: &str, width: usize) -> Vec<String> {
-    let width = width.max(10);
+    let width = width.max(4);
     let mut out = Vec::new();
     for paragraph in text.lines() {
         let mut line = String::new();
@@ -491,10 +590,46 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
                 line.push(' ');
             }
             line.push_str(word);
+            while line.width() > width {
+                let rest = split_at_width(&mut line, width);
+                out.push(std::mem::replace(&mut line, rest));
+            }
         }
-        out.push(fit(&line, width));
+        out.push(line);
     }
     out
+}
+
+/// A line of code or data broken every `width` columns, nothing dropped.
+fn wrap_code(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(4);
+    let mut line = text.to_string();
+    let mut out = Vec::new();
+    while line.width() > width {
+        let rest = split_at_width(&mut line, width);
+        out.push(std::mem::replace(&mut line, rest));
+    }
+    out.push(line);
+    out
+}
+
+/// Cuts `line` after `width` columns; returns what followed.
+fn split_at_width(line: &mut String, width: usize) -> String {
+    let mut used = 0;
+    let mut at = line.len();
+    for (i, c) in line.char_indices() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w > width {
+            at = i;
+            break;
+        }
+        used += w;
+    }
+    // At least one character moves on, so a character wider than the line cannot loop.
+    if at == 0 {
+        at = line.chars().next().map_or(line.len(), char::len_utf8);
+    }
+    line.split_off(at)
 }
 
 fn draw_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
