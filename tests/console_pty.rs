@@ -179,10 +179,10 @@ fn the_demo_runs_live_takes_keys_and_the_mouse_and_quits_cleanly() {
     });
 
     pty.send(b"?");
-    pty.wait_for("the help", 10, |s| s.contains("Any key closes this help."));
+    pty.wait_for("the help", 10, |s| s.contains("any key closes this help"));
     pty.send(b"x");
     pty.wait_for("the help closed", 10, |s| {
-        !s.contains("Any key closes this help.")
+        !s.contains("any key closes this help")
     });
 
     pty.send(b"q");

@@ -83,6 +83,17 @@ pub struct Broken {
     pub why: String,
 }
 
+impl Broken {
+    /// Event `seq` of `session` is one this relcon cannot read.
+    pub fn unreadable(session: &str, seq: i64) -> Self {
+        Broken {
+            session: session.to_string(),
+            seq,
+            why: "this relcon cannot read it (an unknown event type or payload)".into(),
+        }
+    }
+}
+
 /// The count and the last hash of a chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Head {

@@ -408,13 +408,7 @@ impl Store {
             return Err(StoreError::NoSession(id.to_string()));
         }
         let head = verify_chain(id, &events, expected)?;
-        Session::fold(&events, head).map_err(|seq| {
-            StoreError::Broken(Broken {
-                session: id.to_string(),
-                seq,
-                why: "this relcon cannot read it (an unknown event type or payload)".into(),
-            })
-        })
+        Session::fold(&events, head).map_err(|seq| StoreError::Broken(Broken::unreadable(id, seq)))
     }
 
     /// Every session, newest first.

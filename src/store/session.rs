@@ -289,11 +289,8 @@ impl Session {
     /// Follows the log by one event: verified to follow the head, then folded in.
     pub fn follow(&mut self, event: &StoredEvent) -> Result<(), Broken> {
         let head = verify_next(&self.id, &self.head, event)?;
-        self.apply(event).map_err(|seq| Broken {
-            session: self.id.clone(),
-            seq,
-            why: "this relcon cannot read it (an unknown event type or payload)".into(),
-        })?;
+        self.apply(event)
+            .map_err(|seq| Broken::unreadable(&self.id, seq))?;
         self.head = head;
         Ok(())
     }

@@ -46,6 +46,8 @@ pub struct Output {
     pub lines: VecDeque<(bool, String)>,
     /// Lines no longer kept.
     pub dropped: u64,
+    /// When they were read from the store.
+    pub read_at: Option<std::time::Instant>,
 }
 
 /// A line of the list.
@@ -284,6 +286,21 @@ impl App {
     pub fn wanted_output(&self) -> Option<(String, String)> {
         let item = self.selected_item()?;
         let id = &self.items[item].id;
+        // Another process's run, still going: its stored lines are read again each second.
+        if self.is_running(id) && !self.outputs.get(id).is_some_and(|o| o.live) {
+            let run = self.running_runs.get(id)?;
+            return match self.outputs.get(id) {
+                Some(output)
+                    if output.run.as_ref() == Some(run)
+                        && output
+                            .read_at
+                            .is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(1)) =>
+                {
+                    None
+                }
+                _ => Some((id.clone(), run.clone())),
+            };
+        }
         let run = self.stored_runs.get(id)?;
         match self.outputs.get(id) {
             Some(output) if output.live || output.run.as_ref() == Some(run) => None,
@@ -311,6 +328,7 @@ impl App {
                     .map(|(stream, line)| (stream == "stderr", line))
                     .collect(),
                 dropped,
+                read_at: Some(std::time::Instant::now()),
             },
         );
     }

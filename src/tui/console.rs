@@ -227,7 +227,7 @@ where
             message = messages.recv() => {
                 let mut next = message;
                 while let Some(message) = next {
-                    dirty |= take(app, plan, &mut session, message, &presence_now);
+                    dirty |= take(app, plan, &mut session, message, &presence_now, &mut loading);
                     next = messages.try_recv().ok();
                 }
             },
@@ -260,6 +260,7 @@ fn take(
     session: &mut Session,
     message: Message,
     presence_now: &Notify,
+    loading: &mut Option<(String, String)>,
 ) -> bool {
     match message {
         Message::Events(events) => {
@@ -285,6 +286,7 @@ fn take(
             true
         }
         Message::Output(item, run, lines, dropped) => {
+            *loading = None;
             app.set_output(&item, &run, lines, dropped);
             true
         }

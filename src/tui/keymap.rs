@@ -40,8 +40,8 @@ pub struct Binding {
     pub label: &'static str,
     /// What it does, as shown.
     pub about: &'static str,
-    /// Whether the footer shows it (the help shows every binding).
-    pub in_footer: bool,
+    /// Its name in the footer, when the footer shows it (the help shows every binding).
+    pub footer: Option<&'static str>,
     /// The action.
     pub action: Action,
 }
@@ -54,14 +54,14 @@ pub const KEYMAP: &[Binding] = &[
         keys: &[(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)],
         label: "↑/k",
         about: "previous line (scrolls the detail pane when it has the focus)",
-        in_footer: false,
+        footer: None,
         action: Action::Up,
     },
     Binding {
         keys: &[(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)],
         label: "↓/j",
         about: "next line (scrolls the detail pane when it has the focus)",
-        in_footer: false,
+        footer: Some("move"),
         action: Action::Down,
     },
     Binding {
@@ -71,7 +71,7 @@ pub const KEYMAP: &[Binding] = &[
         ],
         label: "PgUp",
         about: "a page up",
-        in_footer: false,
+        footer: None,
         action: Action::PageUp,
     },
     Binding {
@@ -81,14 +81,14 @@ pub const KEYMAP: &[Binding] = &[
         ],
         label: "PgDn",
         about: "a page down",
-        in_footer: false,
+        footer: None,
         action: Action::PageDown,
     },
     Binding {
         keys: &[(KeyCode::Home, NONE), (KeyCode::Char('g'), NONE)],
         label: "Home/g",
         about: "first line",
-        in_footer: false,
+        footer: None,
         action: Action::First,
     },
     Binding {
@@ -99,7 +99,7 @@ pub const KEYMAP: &[Binding] = &[
         ],
         label: "End/G",
         about: "last line (in the detail pane: follow the output)",
-        in_footer: false,
+        footer: None,
         action: Action::Last,
     },
     Binding {
@@ -109,28 +109,28 @@ pub const KEYMAP: &[Binding] = &[
         ],
         label: "Tab",
         about: "move between the list and the detail pane",
-        in_footer: true,
+        footer: Some("pane"),
         action: Action::SwitchPane,
     },
     Binding {
         keys: &[(KeyCode::Left, NONE), (KeyCode::Char('h'), NONE)],
         label: "←/h",
         about: "fold the section",
-        in_footer: false,
+        footer: None,
         action: Action::Collapse,
     },
     Binding {
         keys: &[(KeyCode::Right, NONE), (KeyCode::Char('l'), NONE)],
         label: "→/l",
         about: "unfold the section",
-        in_footer: false,
+        footer: None,
         action: Action::Expand,
     },
     Binding {
         keys: &[(KeyCode::Enter, NONE), (KeyCode::Char(' '), NONE)],
         label: "Enter",
         about: "fold or unfold the section",
-        in_footer: true,
+        footer: Some("fold"),
         action: Action::Toggle,
     },
     Binding {
@@ -140,7 +140,7 @@ pub const KEYMAP: &[Binding] = &[
         ],
         label: "?",
         about: "this help",
-        in_footer: true,
+        footer: Some("help"),
         action: Action::Help,
     },
     Binding {
@@ -150,7 +150,7 @@ pub const KEYMAP: &[Binding] = &[
         ],
         label: "q",
         about: "quit (running checks are cancelled; the session can be resumed)",
-        in_footer: true,
+        footer: Some("quit"),
         action: Action::Quit,
     },
 ];
@@ -167,22 +167,12 @@ pub fn action(key: &KeyEvent) -> Option<Action> {
         .map(|b| b.action)
 }
 
-/// The footer: the movement keys in one hint, then each footer binding.
+/// The footer: (keys, name) of each binding that has a footer name.
 pub fn footer() -> Vec<(&'static str, &'static str)> {
-    let mut hints = vec![("↑↓/jk", "move")];
-    hints.extend(KEYMAP.iter().filter(|b| b.in_footer).map(|b| {
-        (
-            b.label,
-            match b.action {
-                Action::SwitchPane => "pane",
-                Action::Toggle => "fold",
-                Action::Help => "help",
-                Action::Quit => "quit",
-                _ => b.about,
-            },
-        )
-    }));
-    hints
+    KEYMAP
+        .iter()
+        .filter_map(|b| b.footer.map(|name| (b.label, name)))
+        .collect()
 }
 
 #[cfg(test)]

@@ -666,14 +666,12 @@ fn draw_help(frame: &mut Frame, area: Rect, theme: &Theme) {
     lines.push(Line::raw(
         " Mouse: click selects, the wheel scrolls the pane under it.",
     ));
-    lines.push(Line::raw(" Any key closes this help."));
     frame.render_widget(Clear, popup);
     frame.render_widget(
-        Paragraph::new(lines).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(Span::styled(" Keys ", theme.heading())),
-        ),
+        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(Span::styled(
+            " Keys · any key closes this help ",
+            theme.heading(),
+        ))),
         popup,
     );
 }
