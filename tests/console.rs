@@ -300,3 +300,76 @@ async fn another_operators_sign_off() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn filters_and_search() {
+    let scene = Scene::new().await;
+    scene
+        .result(
+            "health.live",
+            Status::Pass,
+            "GET /health → 200 in 12 ms",
+            serde_json::json!({}),
+        )
+        .await;
+    scene
+        .result(
+            "health.ready",
+            Status::Fail,
+            "GET /ready → 503 (expected 200)",
+            serde_json::json!({}),
+        )
+        .await;
+    at_both_sizes("filter_failed", &scene, |app| {
+        app.act(relcon::tui::keymap::Action::Filter);
+    })
+    .await;
+    at_both_sizes("search_typing", &scene, |app| {
+        app.act(relcon::tui::keymap::Action::Search);
+        for c in "snap".chars() {
+            app.on_key(&crossterm::event::KeyEvent::from(
+                crossterm::event::KeyCode::Char(c),
+            ));
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn next_failure_and_quitting_while_checks_run_here() {
+    use crossterm::event::{KeyCode, KeyEvent};
+    use relcon::tui::keymap::Action;
+    let scene = Scene::new().await;
+    scene
+        .result(
+            "health.ready",
+            Status::Fail,
+            "GET /ready → 503",
+            serde_json::json!({}),
+        )
+        .await;
+    scene
+        .draw(80, 24, |app| {
+            select(app, "backup.snapshot");
+            app.act(Action::NextFailure);
+            assert_eq!(
+                app.selected_item().map(|i| app.items[i].id.clone()),
+                Some("health.ready".into()),
+                "n wraps around to the failure"
+            );
+            // A check running here: q asks first; another key stays, q twice leaves.
+            app.on_engine(&Event::Started {
+                id: "build.assets".into(),
+                attempt: 1,
+                at: std::time::SystemTime::UNIX_EPOCH,
+            });
+            app.on_key(&KeyEvent::from(KeyCode::Char('q')));
+            assert!(app.confirm_quit && !app.quit);
+            app.on_key(&KeyEvent::from(KeyCode::Char('x')));
+            assert!(!app.confirm_quit && !app.quit);
+            app.on_key(&KeyEvent::from(KeyCode::Char('q')));
+            app.on_key(&KeyEvent::from(KeyCode::Char('q')));
+            assert!(app.quit);
+        })
+        .await;
+}

@@ -59,6 +59,53 @@ pub enum Row {
     Item(usize),
 }
 
+/// Which items the list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Filter {
+    /// Every item.
+    #[default]
+    All,
+    /// Failed and errored items.
+    Failed,
+    /// Items not settled yet: pending, running, blocked.
+    Pending,
+    /// Manual items.
+    Manual,
+}
+
+impl Filter {
+    /// The next filter in the cycle.
+    pub fn next(self) -> Self {
+        match self {
+            Filter::All => Filter::Failed,
+            Filter::Failed => Filter::Pending,
+            Filter::Pending => Filter::Manual,
+            Filter::Manual => Filter::All,
+        }
+    }
+
+    /// Its name, as the list's title shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Filter::All => "all",
+            Filter::Failed => "failed",
+            Filter::Pending => "pending",
+            Filter::Manual => "manual",
+        }
+    }
+
+    fn admits(self, status: Status, kind: &str) -> bool {
+        match self {
+            Filter::All => true,
+            Filter::Failed => matches!(status, Status::Fail | Status::Error),
+            Filter::Pending => {
+                matches!(status, Status::Pending | Status::Running | Status::Blocked)
+            }
+            Filter::Manual => kind == "manual",
+        }
+    }
+}
+
 /// Which pane has the focus.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
@@ -137,6 +184,16 @@ pub struct App {
     pub spinner: usize,
     /// Whether the operator asked to leave.
     pub quit: bool,
+    /// Whether leaving waits for a confirmation (checks run in this process).
+    pub confirm_quit: bool,
+    /// Which items the list shows.
+    pub filter: Filter,
+    /// Text ids or titles must contain, when searching.
+    pub search: Option<String>,
+    /// Whether keys type into the search.
+    pub searching: bool,
+    /// An item whose result and evidence the operator asked to save.
+    pub save: Option<usize>,
     /// Where the last frame put things.
     pub areas: Areas,
 }
@@ -204,6 +261,11 @@ impl App {
             message: None,
             spinner: 0,
             quit: false,
+            confirm_quit: false,
+            filter: Filter::All,
+            search: None,
+            searching: false,
+            save: None,
             areas: Areas::default(),
         };
         // The first item, not its section's heading, is selected to begin with.
@@ -217,11 +279,7 @@ impl App {
 
     /// Whether this run covers the item (else the list shows it as left out).
     pub fn in_scope(&self, item: usize) -> bool {
-        let id = &self.items[item].id;
-        self.report
-            .as_ref()
-            .and_then(|r| r.items.iter().find(|i| i.id == *id))
-            .is_none_or(|i| i.in_scope)
+        self.report_item(item).is_none_or(|i| i.in_scope)
     }
 
     /// Takes in the session as the store has it now.
@@ -377,7 +435,7 @@ impl App {
                 .items
                 .iter()
                 .enumerate()
-                .filter(|(_, item)| item.section == s)
+                .filter(|(i, item)| item.section == s && self.shown(*i))
                 .peekable();
             if members.peek().is_none() {
                 continue;
@@ -388,6 +446,31 @@ impl App {
             }
         }
         rows
+    }
+
+    /// Item `i`'s entry in the report (the report lists the plan's items in order).
+    pub fn report_item(&self, i: usize) -> Option<&crate::report::model::ReportItem> {
+        let id = &self.items.get(i)?.id;
+        let items = &self.report.as_ref()?.items;
+        items
+            .get(i)
+            .filter(|r| r.id == *id)
+            .or_else(|| items.iter().find(|r| r.id == *id))
+    }
+
+    /// Whether the filter and the search let item `i` into the list.
+    fn shown(&self, i: usize) -> bool {
+        let item = &self.items[i];
+        let found = self.search.as_deref().is_none_or(|text| {
+            let text = text.to_lowercase();
+            item.id.to_lowercase().contains(&text) || item.title.to_lowercase().contains(&text)
+        });
+        found && self.filter.admits(self.status_of(i).0, item.kind)
+    }
+
+    /// Whether checks run in this process now (quitting would cancel them).
+    pub fn running_here(&self) -> bool {
+        self.outputs.values().any(|o| o.live)
     }
 
     /// The selected item, when an item (not a heading) is selected.
@@ -404,9 +487,7 @@ impl App {
         if let Some(who) = self.running.get(id).filter(|_| self.is_running(id)) {
             return (Status::Running, format!("running ({who})"));
         }
-        self.report
-            .as_ref()
-            .and_then(|r| r.items.iter().find(|i| i.id == *id))
+        self.report_item(item)
             .map_or((Status::Pending, "not run yet".into()), |i| {
                 (i.status, i.summary.clone())
             })
@@ -414,6 +495,18 @@ impl App {
 
     /// Handles a key; true when something changed.
     pub fn on_key(&mut self, key: &KeyEvent) -> bool {
+        if self.searching {
+            self.type_search(key);
+            return true;
+        }
+        if self.confirm_quit {
+            // q again leaves; anything else stays.
+            self.confirm_quit = false;
+            if keymap::action(key) == Some(Action::Quit) {
+                self.quit = true;
+            }
+            return true;
+        }
         let Some(action) = keymap::action(key) else {
             // Any key closes the help.
             return std::mem::take(&mut self.help);
@@ -425,6 +518,44 @@ impl App {
         }
         self.act(action);
         true
+    }
+
+    fn type_search(&mut self, key: &KeyEvent) {
+        use crossterm::event::KeyCode;
+        let text = self.search.get_or_insert_with(String::new);
+        match key.code {
+            KeyCode::Char(c)
+                if !key
+                    .modifiers
+                    .contains(crossterm::event::KeyModifiers::CONTROL) =>
+            {
+                text.push(c)
+            }
+            KeyCode::Backspace => {
+                text.pop();
+            }
+            KeyCode::Enter => self.searching = false,
+            KeyCode::Esc => {
+                self.searching = false;
+                self.search = None;
+            }
+            _ => {}
+        }
+        if self.search.as_deref() == Some("") && !self.searching {
+            self.search = None;
+        }
+        self.select_first_item();
+    }
+
+    /// Selects the list's first item (after the list changed under the selection).
+    fn select_first_item(&mut self) {
+        let row = self
+            .rows()
+            .iter()
+            .position(|r| matches!(r, Row::Item(_)))
+            .unwrap_or(0);
+        self.selected = usize::MAX;
+        self.select(row);
     }
 
     fn page(&self) -> usize {
@@ -440,7 +571,30 @@ impl App {
         let rows = self.rows().len();
         let last = rows.saturating_sub(1);
         match (action, self.focus) {
+            (Action::Quit, _) if self.running_here() => self.confirm_quit = true,
             (Action::Quit, _) => self.quit = true,
+            (Action::Filter, _) => {
+                self.filter = self.filter.next();
+                self.select_first_item();
+            }
+            (Action::Search, _) => {
+                self.searching = true;
+                self.search.get_or_insert_with(String::new);
+            }
+            (Action::NextFailure, _) => {
+                let rows = self.rows();
+                let failed = |row: &Row| matches!(row, Row::Item(i) if matches!(self.status_of(*i).0, Status::Fail | Status::Error));
+                let next = (self.selected + 1..rows.len())
+                    .chain(0..=self.selected.min(rows.len().saturating_sub(1)))
+                    .find(|&r| failed(&rows[r]));
+                if let Some(row) = next {
+                    self.focus = Pane::List;
+                    self.select(row);
+                } else {
+                    self.message = Some("no failed item".into());
+                }
+            }
+            (Action::SaveEvidence, _) => self.save = self.selected_item(),
             (Action::Help, _) => self.help = !self.help,
             (Action::SwitchPane, Pane::List) => self.focus = Pane::Detail,
             (Action::SwitchPane, Pane::Detail) => self.focus = Pane::List,

@@ -181,6 +181,23 @@ where
         if app.quit {
             break Ok(());
         }
+        // An item's result and evidence saved to a file, as the operator asked.
+        if let Some(i) = app.save.take() {
+            if let Some(entry) = app.report_item(i) {
+                let path = std::env::current_dir()
+                    .unwrap_or_default()
+                    .join(format!("relcon-{}-{}.json", entry.id, session.id));
+                let text = serde_json::to_string_pretty(entry).unwrap_or_default() + "\n";
+                let (sender, id) = (sender.clone(), entry.id.clone());
+                tokio::spawn(async move {
+                    let said = match tokio::fs::write(&path, text).await {
+                        Ok(()) => format!("saved {id}'s result and evidence to {}", path.display()),
+                        Err(err) => format!("cannot save to {}: {err}", path.display()),
+                    };
+                    let _ = sender.send(Message::Problem(said));
+                });
+            }
+        }
         // The selected item's stored output is read in the background, once.
         if let Some(wanted) = app.wanted_output().filter(|w| loading.as_ref() != Some(w)) {
             loading = Some(wanted.clone());

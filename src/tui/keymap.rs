@@ -28,6 +28,14 @@ pub enum Action {
     Toggle,
     /// Show or hide the help.
     Help,
+    /// Show all items, then only failed, pending or manual ones.
+    Filter,
+    /// Type text that ids and titles must contain.
+    Search,
+    /// Select the next failed item.
+    NextFailure,
+    /// Save the selected item's result and evidence to a file.
+    SaveEvidence,
     /// Leave the console.
     Quit,
 }
@@ -134,6 +142,34 @@ pub const KEYMAP: &[Binding] = &[
         action: Action::Toggle,
     },
     Binding {
+        keys: &[(KeyCode::Char('f'), NONE)],
+        label: "f",
+        about: "show all items, then only failed, pending, manual ones",
+        footer: Some("filter"),
+        action: Action::Filter,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('/'), NONE)],
+        label: "/",
+        about: "search ids and titles (Enter keeps the search, Esc clears it)",
+        footer: Some("search"),
+        action: Action::Search,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('n'), NONE)],
+        label: "n",
+        about: "next failed item",
+        footer: None,
+        action: Action::NextFailure,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('e'), NONE)],
+        label: "e",
+        about: "save the item's result and evidence to a JSON file (its path is shown)",
+        footer: None,
+        action: Action::SaveEvidence,
+    },
+    Binding {
         keys: &[
             (KeyCode::Char('?'), NONE),
             (KeyCode::Char('?'), KeyModifiers::SHIFT),
@@ -149,7 +185,7 @@ pub const KEYMAP: &[Binding] = &[
             (KeyCode::Char('c'), KeyModifiers::CONTROL),
         ],
         label: "q",
-        about: "quit (running checks are cancelled; the session can be resumed)",
+        about: "quit (asks first while checks run here: they are cancelled; the session can be resumed)",
         footer: Some("quit"),
         action: Action::Quit,
     },

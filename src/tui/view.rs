@@ -236,10 +236,25 @@ fn pane_block<'a>(title: &'a str, focused: bool, theme: &Theme) -> Block<'a> {
 
 fn draw_list(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let focused = app.focus == Pane::List;
-    let block = pane_block(" Checklist ", focused, theme);
+    let mut title = String::from(" Checklist ");
+    if app.filter != super::app::Filter::All {
+        title.push_str(&format!("· {} ", app.filter.name()));
+    }
+    if let Some(text) = &app.search {
+        title.push_str(&format!("· /{} ", clean(text)));
+    }
+    let block = pane_block(&title, focused, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     app.areas.list.set(inner);
+    if app.rows().is_empty() {
+        frame.render_widget(
+            Paragraph::new("No item matches: f changes the filter, / the search.")
+                .wrap(Wrap { trim: false }),
+            inner,
+        );
+        return;
+    }
     let rows = app.rows();
     let height = usize::from(inner.height);
     // The selection stays in view; the window moves only when it must.
@@ -329,10 +344,7 @@ fn item_line<'a>(app: &App, i: usize, width: usize, theme: &Theme) -> Line<'a> {
     } else {
         status.symbol()
     };
-    let report = app
-        .report
-        .as_ref()
-        .and_then(|r| r.items.iter().find(|x| x.id == item.id));
+    let report = app.report_item(i);
     let duration = report
         .filter(|r| r.attempts > 0)
         .map(|r| format_duration(std::time::Duration::from_millis(r.duration_ms)))
@@ -398,10 +410,7 @@ fn item_line<'a>(app: &App, i: usize, width: usize, theme: &Theme) -> Line<'a> {
 fn detail_head(app: &App, i: usize, width: usize, theme: &Theme) -> Vec<Line<'static>> {
     let item = &app.items[i];
     let (status, summary) = app.status_of(i);
-    let report = app
-        .report
-        .as_ref()
-        .and_then(|r| r.items.iter().find(|x| x.id == item.id));
+    let report = app.report_item(i);
     let mut lines = vec![Line::from(vec![
         Span::styled(clean(&item.id), theme.heading()),
         Span::raw(format!(" · {}", item.kind)),
@@ -633,6 +642,34 @@ fn split_at_width(line: &mut String, width: usize) -> String {
 }
 
 fn draw_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    if app.confirm_quit {
+        let text = format!(
+            "Checks are running here: q again cancels them and quits (the session stays open: relcon run … --session {}); any other key stays.",
+            app.session_id
+        );
+        frame.render_widget(
+            Paragraph::new(Span::styled(
+                fit(&text, usize::from(area.width)),
+                theme.alert(),
+            )),
+            area,
+        );
+        return;
+    }
+    if app.searching {
+        let text = format!(
+            "/{}▏  Enter keeps the search, Esc clears it",
+            clean(app.search.as_deref().unwrap_or_default())
+        );
+        frame.render_widget(
+            Paragraph::new(Span::styled(
+                fit(&text, usize::from(area.width)),
+                theme.key(),
+            )),
+            area,
+        );
+        return;
+    }
     let mut spans = Vec::new();
     if let Some(message) = &app.message {
         spans.push(Span::styled(format!("{} ", clean(message)), theme.alert()));
@@ -646,7 +683,7 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 
 fn draw_help(frame: &mut Frame, area: Rect, theme: &Theme) {
     let width = 76.min(area.width);
-    let height = (KEYMAP.len() as u16 + 6).min(area.height);
+    let height = (KEYMAP.len() as u16 + 4).min(area.height);
     let popup = Rect {
         x: area.x + (area.width - width) / 2,
         y: area.y + (area.height - height) / 2,
