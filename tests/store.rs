@@ -823,6 +823,66 @@ fn a_process_that_leaves_while_waiting_does_not_overwrite_the_runners_results(ba
     assert_eq!(doc["verdict"], "go");
 }
 
+fn one_person_signing_one_item_from_four_processes_at_once_signs_it_once(backend: Backend) {
+    let place = Place::new(backend);
+    let manual = "\n[[item]]\nid = \"shared\"\nsection = \"Checks\"\ntitle = \"t\"\nkind = \"manual\"\nhelp = \"h\"\nsignoffs = 2\n";
+    let path = place.write("c.toml", &format!("{HEADER}{manual}"));
+    let ran = place.run(&["run", &path, "--json"]);
+    let session = report(&ran.stdout)["session"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            place
+                .relcon()
+                .args([
+                    "signoff",
+                    "shared",
+                    "--session",
+                    &session,
+                    "--as",
+                    "alice",
+                    "--status",
+                    "done",
+                ])
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("signoff starts")
+        })
+        .collect();
+    let outcomes: Vec<(bool, String)> = children
+        .into_iter()
+        .map(|child| {
+            let output = child.wait_with_output().expect("signoff ends");
+            (
+                output.status.success(),
+                String::from_utf8_lossy(&output.stderr).into_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes.iter().filter(|(ok, _)| *ok).count(),
+        1,
+        "{outcomes:?}"
+    );
+    for (ok, said) in &outcomes {
+        assert!(
+            *ok || said.contains("alice has already signed `shared`"),
+            "{said}"
+        );
+    }
+    let doc = report(
+        &place
+            .run(&["run", &path, "--session", &session, "--json"])
+            .stdout,
+    );
+    assert_eq!(
+        item(&doc, "shared")["signoffs"].as_array().map(Vec::len),
+        Some(1)
+    );
+}
+
 fn concurrent_sign_offs_from_eight_processes_lose_nothing(backend: Backend) {
     let place = Place::new(backend);
     let manual: String = (0..8).map(|n| format!("\n[[item]]\nid = \"m{n}\"\nsection = \"Checks\"\ntitle = \"t\"\nkind = \"manual\"\nhelp = \"h\"\n")).collect::<String>() + "\n[[item]]\nid = \"shared\"\nsection = \"Checks\"\ntitle = \"t\"\nkind = \"manual\"\nhelp = \"h\"\nsignoffs = 9\n";
@@ -918,6 +978,7 @@ crate::on_both_backends!(
     two_processes_racing_to_run_one_item_run_it_once,
     a_dead_runners_claim_lapses_and_a_waiting_process_runs_the_item,
     concurrent_sign_offs_from_eight_processes_lose_nothing,
+    one_person_signing_one_item_from_four_processes_at_once_signs_it_once,
     an_item_another_process_finished_meanwhile_is_not_run_again,
     a_process_that_leaves_while_waiting_does_not_overwrite_the_runners_results,
 );

@@ -11,6 +11,7 @@ use crate::engine::status::Verdict;
 use crate::exit;
 use crate::report::model::{signers_needed, Report};
 use crate::store::session::{Body, Session, SignoffStatus};
+use crate::store::signing::{self, Flags, Request};
 use crate::store::Store;
 
 async fn open(url: Option<&str>) -> Result<Store, String> {
@@ -22,18 +23,7 @@ async fn open(url: Option<&str>) -> Result<Store, String> {
     .map_err(|e| e.to_string())
 }
 
-/// The checklist a session started with.
-fn checklist_of(session: &Session) -> Result<Checklist, String> {
-    Checklist::from_bytes(&session.checklist.name, session.checklist.source.as_bytes()).map_err(
-        |invalid| {
-            format!(
-                "the checklist copy of session {} does not validate ({} errors)",
-                session.id,
-                invalid.problems.len()
-            )
-        },
-    )
-}
+use crate::store::signing::checklist_of;
 
 /// The report of the whole session (every item in scope).
 fn full_report(session: &Session, checklist: &Checklist) -> Result<Report, String> {
@@ -125,38 +115,6 @@ pub struct SignoffArgs {
     pub store: Option<String>,
 }
 
-/// Checks an evidence value against its field's format and pattern.
-fn evidence_problem(key: &str, value: &str, field: &toml::Table) -> Option<String> {
-    match field
-        .get("format")
-        .and_then(toml::Value::as_str)
-        .unwrap_or("text")
-    {
-        "url"
-            if url::Url::parse(value)
-                .map(|u| !u.has_host())
-                .unwrap_or(true) =>
-        {
-            return Some(format!("evidence `{key}` must be a URL"))
-        }
-        "digest"
-            if !value
-                .strip_prefix("sha256:")
-                .is_some_and(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit())) =>
-        {
-            return Some(format!(
-                "evidence `{key}` must be a digest such as sha256:<64 hex>"
-            ))
-        }
-        _ => {}
-    }
-    let pattern = field.get("pattern").and_then(toml::Value::as_str)?;
-    match regex::Regex::new(pattern) {
-        Ok(re) if !re.is_match(value) => Some(format!("evidence `{key}` must match {pattern}")),
-        _ => None,
-    }
-}
-
 /// `relcon signoff`: checks the sign-off against the item, records it, and closes the
 /// session when that completes it.
 pub async fn signoff(args: SignoffArgs) -> u8 {
@@ -168,73 +126,10 @@ pub async fn signoff(args: SignoffArgs) -> u8 {
         Ok(session) => session,
         Err(err) => return bad_input(err),
     };
-    if let Some(reason) = &session.closed {
-        return bad_input(format!(
-            "session {} is closed ({reason}): it accepts no new sign-offs",
-            session.id
-        ));
-    }
     let checklist = match checklist_of(&session) {
         Ok(checklist) => checklist,
         Err(err) => return bad_input(err),
     };
-    let Some(item) = checklist.item(&args.item) else {
-        let hint = crate::checklist::spec::did_you_mean(
-            &args.item,
-            checklist.items.iter().map(|i| i.id.as_str()),
-        )
-        .map_or(String::new(), |c| format!(" (did you mean `{c}`?)"));
-        return bad_input(format!(
-            "no item `{}` in checklist {}{hint}",
-            args.item, checklist.id
-        ));
-    };
-    if item.kind.automated {
-        return bad_input(format!("`{}` is a {} check, not a manual item: it is run (relcon run {} --session {} --only {}), not signed", item.id, item.kind.name, session.checklist.name, session.id, item.id));
-    }
-    if let Some(env) = session
-        .environment
-        .as_deref()
-        .filter(|env| !item.runs_in(env))
-    {
-        return bad_input(format!(
-            "`{}` does not apply in {env} (only in {}): there is nothing to sign",
-            item.id,
-            item.only_in.join(", ")
-        ));
-    }
-    let by = crate::commands::run::operator(args.by.as_deref())
-        .await
-        .trim()
-        .to_string();
-    if by.is_empty() {
-        return bad_input("the signer's name is empty: give it with --as NAME");
-    }
-    // One person is one signer, however the name is written.
-    let same = |other: &str| other.trim().eq_ignore_ascii_case(&by);
-    if session
-        .signoffs
-        .get(&item.id)
-        .is_some_and(|s| s.iter().any(|s| same(&s.by)))
-    {
-        return bad_input(format!(
-            "{by} has already signed `{}` in session {}; a second signer must be someone else",
-            item.id, session.id
-        ));
-    }
-    let note = args.note.clone().unwrap_or_default();
-    if args.status == SignoffStatus::Na && note.trim().is_empty() {
-        return bad_input(format!(
-            "signing `{}` not applicable needs a --note saying why",
-            item.id
-        ));
-    }
-    if args.status == SignoffStatus::Failed && note.trim().is_empty() {
-        return bad_input(format!(
-            "signing `{}` failed needs a --note saying what failed",
-            item.id
-        ));
-    }
     let mut evidence = BTreeMap::new();
     for pair in &args.evidence {
         match pair.split_once('=') {
@@ -244,74 +139,32 @@ pub async fn signoff(args: SignoffArgs) -> u8 {
             _ => return bad_input(format!("--evidence `{pair}` is not KEY=VALUE")),
         }
     }
-    let config = item.resolve(session.environment.as_deref()).config;
-    let fields: Vec<&toml::Table> = config
-        .get("evidence")
-        .and_then(toml::Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(toml::Value::as_table)
-        .collect();
-    for key in evidence.keys() {
-        if !fields
-            .iter()
-            .any(|f| f.get("key").and_then(toml::Value::as_str) == Some(key))
-        {
-            let known: Vec<&str> = fields
-                .iter()
-                .filter_map(|f| f.get("key").and_then(toml::Value::as_str))
-                .collect();
-            return bad_input(format!(
-                "`{}` asks for no evidence `{key}` (it asks for: {})",
-                item.id,
-                if known.is_empty() {
-                    "nothing".to_string()
-                } else {
-                    known.join(", ")
-                }
-            ));
-        }
-    }
-    if args.status == SignoffStatus::Done {
-        for field in &fields {
-            let key = field
-                .get("key")
-                .and_then(toml::Value::as_str)
-                .unwrap_or_default();
-            let required = field
-                .get("required")
-                .and_then(toml::Value::as_bool)
-                .unwrap_or(true);
-            match evidence.get(key) {
-                None if required => {
-                    let label = field
-                        .get("label")
-                        .and_then(toml::Value::as_str)
-                        .unwrap_or(key);
-                    return bad_input(format!(
-                        "signing `{}` done needs --evidence {key}=… ({label})",
-                        item.id
-                    ));
-                }
-                Some(value) => {
-                    if let Some(problem) = evidence_problem(key, value, field) {
-                        return bad_input(problem);
-                    }
-                }
-                None => {}
-            }
-        }
-    }
-    let body = Body::Signoff {
-        item: item.id.clone(),
+    let by = crate::commands::run::operator(args.by.as_deref())
+        .await
+        .trim()
+        .to_string();
+    let request = Request {
+        item: args.item.clone(),
+        by: by.clone(),
         status: args.status,
-        note,
+        note: args.note.clone().unwrap_or_default(),
         evidence,
-        signature: None,
     };
-    if let Err(err) = store.append(&session.id, &by, &body).await {
-        return bad_input(err);
+    // Checked against the session as it is when the sign-off is written, with other
+    // writers kept out: two signing at once cannot both be "the first".
+    match store
+        .append_decided(&session.id, &by, |now| {
+            signing::check(now, &checklist, &request, Flags::CLI)
+        })
+        .await
+    {
+        Ok(Ok(_)) => {}
+        Ok(Err(refused)) => return bad_input(refused),
+        Err(err) => return bad_input(err),
     }
+    let Some(item) = checklist.item(&args.item) else {
+        return bad_input(format!("no item `{}`", args.item));
+    };
     // Acknowledged only now that it is committed.
     let session = match store.open_session(&session.id, None).await {
         Ok(session) => session,

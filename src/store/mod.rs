@@ -10,6 +10,7 @@ pub mod leases;
 pub mod location;
 pub mod recorder;
 pub mod session;
+pub mod signing;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -381,20 +382,38 @@ impl Store {
         session: &str,
         after: i64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let rows = sqlx::query("SELECT seq, at, actor, type, payload, prev_hash, hash FROM events WHERE session_id = $1 AND seq > $2 ORDER BY seq").bind(session).bind(after).fetch_all(&self.pool).await.map_err(|e| self.db(e))?;
-        Ok(rows
-            .into_iter()
-            .map(|row| StoredEvent {
-                session: session.to_string(),
-                seq: row.get(0),
-                at: row.get(1),
-                actor: row.get(2),
-                kind: row.get(3),
-                payload_json: row.get(4),
-                prev_hash: row.get(5),
-                hash: row.get(6),
-            })
-            .collect())
+        let mut conn = self.pool.acquire().await.map_err(|e| self.db(e))?;
+        read_events(&mut conn, session, after)
+            .await
+            .map_err(|e| self.db(e))
+    }
+
+    /// Appends the event `decide` makes of the session as it is at that moment, with every
+    /// other writer of the session kept out in between: a rule such as "one sign-off per
+    /// person" holds however many processes sign at once. `decide` refusing is `Ok(Err)`.
+    pub async fn append_decided(
+        &self,
+        session: &str,
+        actor: &str,
+        decide: impl FnOnce(&Session) -> Result<Body, String>,
+    ) -> Result<Result<StoredEvent, String>, StoreError> {
+        let mut tx = self.write(session).await?;
+        let events = read_events(&mut tx, session, 0)
+            .await
+            .map_err(|e| self.db(e))?;
+        if events.is_empty() {
+            return Err(StoreError::NoSession(session.to_string()));
+        }
+        let head = verify_chain(session, &events, None)?;
+        let folded = Session::fold(&events, head)
+            .map_err(|seq| StoreError::Broken(Broken::unreadable(session, seq)))?;
+        let body = match decide(&folded) {
+            Ok(body) => body,
+            Err(refused) => return Ok(Err(refused)),
+        };
+        let event = self.append_in(&mut tx, session, actor, &body).await?;
+        tx.commit().await.map_err(|e| self.db(e))?;
+        Ok(Ok(event))
     }
 
     /// Opens a session: its chain verified (against `expected` when given), its events folded.
@@ -525,6 +544,32 @@ impl Store {
         conn.ping().await.map_err(|e| self.db(e))?;
         Ok(conn)
     }
+}
+
+/// A session's events after `after`, in order, on `conn` (a transaction's or the pool's).
+async fn read_events(
+    conn: &mut sqlx::AnyConnection,
+    session: &str,
+    after: i64,
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    let rows = sqlx::query("SELECT seq, at, actor, type, payload, prev_hash, hash FROM events WHERE session_id = $1 AND seq > $2 ORDER BY seq")
+        .bind(session)
+        .bind(after)
+        .fetch_all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| StoredEvent {
+            session: session.to_string(),
+            seq: row.get(0),
+            at: row.get(1),
+            actor: row.get(2),
+            kind: row.get(3),
+            payload_json: row.get(4),
+            prev_hash: row.get(5),
+            hash: row.get(6),
+        })
+        .collect())
 }
 
 async fn open_sqlite(location: &Location) -> Result<AnyPool, sqlx::Error> {

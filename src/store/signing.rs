@@ -1,0 +1,253 @@
+//! The rules of a sign-off, whichever way it is made (the command line, the console): the
+//! item must be a manual one that applies in the session's environment, the signer a named
+//! person who has not signed it yet, a failed or not-applicable sign-off needs a note, and
+//! a done one the evidence its item asks for, in the form asked.
+
+use std::collections::BTreeMap;
+
+use super::session::{Body, Session, SignoffStatus};
+use crate::checklist::Checklist;
+
+/// A sign-off as asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// The item.
+    pub item: String,
+    /// Who signs.
+    pub by: String,
+    /// How.
+    pub status: SignoffStatus,
+    /// The note.
+    pub note: String,
+    /// Evidence fields.
+    pub evidence: BTreeMap<String, String>,
+}
+
+/// How a refusal names what is missing: as the command line's flags or the console's fields.
+#[derive(Debug, Clone, Copy)]
+pub struct Flags {
+    note: &'static str,
+    evidence: &'static str,
+    name: &'static str,
+}
+
+impl Flags {
+    /// `relcon signoff`.
+    pub const CLI: Flags = Flags {
+        note: "a --note",
+        evidence: "--evidence ",
+        name: "give it with --as NAME",
+    };
+    /// The console's sign-off dialog.
+    pub const CONSOLE: Flags = Flags {
+        note: "a note",
+        evidence: "the field ",
+        name: "start relcon with --as NAME",
+    };
+}
+
+/// One evidence field an item asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    /// Its key.
+    pub key: String,
+    /// Its label.
+    pub label: String,
+    /// Whether a done sign-off needs it.
+    pub required: bool,
+    /// Its definition (format, pattern).
+    pub spec: toml::Table,
+}
+
+/// The evidence fields of an item's configuration.
+pub fn fields(config: &toml::Table) -> Vec<Field> {
+    config
+        .get("evidence")
+        .and_then(toml::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(toml::Value::as_table)
+        .map(|f| {
+            let key = f
+                .get("key")
+                .and_then(toml::Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            Field {
+                label: f
+                    .get("label")
+                    .and_then(toml::Value::as_str)
+                    .unwrap_or(&key)
+                    .to_string(),
+                key,
+                required: f
+                    .get("required")
+                    .and_then(toml::Value::as_bool)
+                    .unwrap_or(true),
+                spec: f.clone(),
+            }
+        })
+        .collect()
+}
+
+/// The checklist a session started with.
+pub fn checklist_of(session: &Session) -> Result<Checklist, String> {
+    Checklist::from_bytes(&session.checklist.name, session.checklist.source.as_bytes()).map_err(
+        |invalid| {
+            format!(
+                "the checklist copy of session {} does not validate ({} errors)",
+                session.id,
+                invalid.problems.len()
+            )
+        },
+    )
+}
+
+/// The sign-off event `request` makes in `session`, or why it is refused.
+pub fn check(
+    session: &Session,
+    checklist: &Checklist,
+    request: &Request,
+    flags: Flags,
+) -> Result<Body, String> {
+    if let Some(reason) = &session.closed {
+        return Err(format!(
+            "session {} is closed ({reason}): it accepts no new sign-offs",
+            session.id
+        ));
+    }
+    let Some(item) = checklist.item(&request.item) else {
+        let hint = crate::checklist::spec::did_you_mean(
+            &request.item,
+            checklist.items.iter().map(|i| i.id.as_str()),
+        )
+        .map_or(String::new(), |c| format!(" (did you mean `{c}`?)"));
+        return Err(format!(
+            "no item `{}` in checklist {}{hint}",
+            request.item, checklist.id
+        ));
+    };
+    if item.kind.automated {
+        return Err(format!("`{}` is a {} check, not a manual item: it is run (relcon run {} --session {} --only {}), not signed", item.id, item.kind.name, session.checklist.name, session.id, item.id));
+    }
+    if let Some(env) = session
+        .environment
+        .as_deref()
+        .filter(|env| !item.runs_in(env))
+    {
+        return Err(format!(
+            "`{}` does not apply in {env} (only in {}): there is nothing to sign",
+            item.id,
+            item.only_in.join(", ")
+        ));
+    }
+    let by = request.by.trim();
+    if by.is_empty() {
+        return Err(format!("the signer's name is empty: {}", flags.name));
+    }
+    // One person is one signer, however the name is written.
+    let same = |other: &str| other.trim().eq_ignore_ascii_case(by);
+    if session
+        .signoffs
+        .get(&item.id)
+        .is_some_and(|s| s.iter().any(|s| same(&s.by)))
+    {
+        return Err(format!(
+            "{by} has already signed `{}` in session {}; a second signer must be someone else",
+            item.id, session.id
+        ));
+    }
+    let note = request.note.clone();
+    if request.status == SignoffStatus::Na && note.trim().is_empty() {
+        return Err(format!(
+            "signing `{}` not applicable needs {} saying why",
+            item.id, flags.note
+        ));
+    }
+    if request.status == SignoffStatus::Failed && note.trim().is_empty() {
+        return Err(format!(
+            "signing `{}` failed needs {} saying what failed",
+            item.id, flags.note
+        ));
+    }
+    let config = item.resolve(session.environment.as_deref()).config;
+    let fields = fields(&config);
+    for key in request.evidence.keys() {
+        if !fields.iter().any(|f| f.key == *key) {
+            let known: Vec<&str> = fields.iter().map(|f| f.key.as_str()).collect();
+            return Err(format!(
+                "`{}` asks for no evidence `{key}` (it asks for: {})",
+                item.id,
+                if known.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    known.join(", ")
+                }
+            ));
+        }
+    }
+    // Empty fields are fields not given.
+    let evidence: BTreeMap<String, String> = request
+        .evidence
+        .iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if request.status == SignoffStatus::Done {
+        for field in &fields {
+            match evidence.get(&field.key) {
+                None if field.required => {
+                    return Err(format!(
+                        "signing `{}` done needs {}{}=… ({})",
+                        item.id, flags.evidence, field.key, field.label
+                    ));
+                }
+                Some(value) => {
+                    if let Some(problem) = evidence_problem(&field.key, value, &field.spec) {
+                        return Err(problem);
+                    }
+                }
+                None => {}
+            }
+        }
+    }
+    Ok(Body::Signoff {
+        item: item.id.clone(),
+        status: request.status,
+        note,
+        evidence,
+        signature: None,
+    })
+}
+
+/// Checks an evidence value against its field's format and pattern.
+fn evidence_problem(key: &str, value: &str, field: &toml::Table) -> Option<String> {
+    match field
+        .get("format")
+        .and_then(toml::Value::as_str)
+        .unwrap_or("text")
+    {
+        "url"
+            if url::Url::parse(value)
+                .map(|u| !u.has_host())
+                .unwrap_or(true) =>
+        {
+            return Some(format!("evidence `{key}` must be a URL"))
+        }
+        "digest"
+            if !value
+                .strip_prefix("sha256:")
+                .is_some_and(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit())) =>
+        {
+            return Some(format!(
+                "evidence `{key}` must be a digest such as sha256:<64 hex>"
+            ))
+        }
+        _ => {}
+    }
+    let pattern = field.get("pattern").and_then(toml::Value::as_str)?;
+    match regex::Regex::new(pattern) {
+        Ok(re) if !re.is_match(value) => Some(format!("evidence `{key}` must match {pattern}")),
+        _ => None,
+    }
+}
