@@ -373,3 +373,36 @@ async fn next_failure_and_quitting_while_checks_run_here() {
         })
         .await;
 }
+
+#[tokio::test]
+async fn the_sign_off_dialog() {
+    use crossterm::event::{KeyCode, KeyEvent};
+    let scene = Scene::new().await;
+    scene
+        .add(
+            "bob",
+            Body::Signoff {
+                item: "backup.snapshot".into(),
+                status: SignoffStatus::Done,
+                note: "snapshot br-cool-12 taken".into(),
+                evidence: Default::default(),
+                signature: None,
+            },
+        )
+        .await;
+    at_both_sizes("signoff_dialog", &scene, |app| {
+        app.operator = "alice".into();
+        select(app, "backup.snapshot");
+        app.act(relcon::tui::keymap::Action::SignOff);
+        for code in [KeyCode::Char('f'), KeyCode::Tab]
+            .into_iter()
+            .chain("restore test failed:".chars().map(KeyCode::Char))
+            .chain([KeyCode::Enter])
+            .chain("branch br-x is empty".chars().map(KeyCode::Char))
+        {
+            app.on_key(&KeyEvent::from(code));
+        }
+        app.signed(Err("the store refused: example".into()));
+    })
+    .await;
+}

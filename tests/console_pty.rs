@@ -20,11 +20,19 @@ struct Pty {
     child: Box<dyn portable_pty::Child + Send + Sync>,
     writer: Box<dyn Write + Send>,
     screen: Arc<Mutex<vt100::Parser>>,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Pty {
     fn start(args: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut pty = Self::start_in(dir.path(), args);
+        pty._dir = Some(dir);
+        pty
+    }
+
+    /// Starts `relcon args` in `dir`, with the store in `dir`.
+    fn start_in(dir: &std::path::Path, args: &[&str]) -> Self {
         let pair = native_pty_system()
             .openpty(PtySize {
                 rows: ROWS,
@@ -33,12 +41,11 @@ impl Pty {
                 pixel_height: 0,
             })
             .expect("a pseudo-terminal");
-        let dir = tempfile::tempdir().expect("temp dir");
         let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_relcon"));
         command.args(args);
-        command.cwd(dir.path());
+        command.cwd(dir);
         command.env("TERM", "xterm-256color");
-        command.env("RELCON_STORE", common::store_in(dir.path()));
+        command.env("RELCON_STORE", common::store_in(dir));
         let child = pair.slave.spawn_command(command).expect("relcon starts");
         let screen = Arc::new(Mutex::new(vt100::Parser::new(ROWS, COLS, 0)));
         let mut reader = pair.master.try_clone_reader().expect("a reader");
@@ -58,7 +65,7 @@ impl Pty {
             child,
             writer,
             screen,
-            _dir: dir,
+            _dir: None,
         }
     }
 
@@ -199,4 +206,81 @@ fn sigterm_leaves_a_clean_terminal() {
     assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGTERM) }, 0);
     pty.wait_exit(30);
     pty.assert_restored();
+}
+
+const SIGNED: &str = r#"sections = ["Release"]
+
+[checklist]
+id = "release"
+title = "Release"
+version = 1
+
+[[item]]
+id = "backup"
+section = "Release"
+title = "Backup taken"
+kind = "manual"
+help = "Take a snapshot."
+evidence = [{ key = "snapshot_id", label = "Snapshot id", pattern = '^br-' }]
+
+[[item]]
+id = "notes"
+section = "Release"
+title = "Release notes published"
+kind = "manual"
+help = "Publish them."
+"#;
+
+/// The session id the console's header shows.
+fn session_of(pty: &Pty) -> String {
+    let contents = pty.contents();
+    contents
+        .split_whitespace()
+        .skip_while(|w| *w != "session")
+        .nth(1)
+        .expect("a session id in the header")
+        .to_string()
+}
+
+#[test]
+fn a_sign_off_made_in_one_console_appears_in_the_other() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("c.toml"), SIGNED).expect("writes");
+    let mut alice = Pty::start_in(dir.path(), &["run", "c.toml", "--as", "alice"]);
+    alice.wait_for("alice's console", 30, |s| s.contains("backup · manual"));
+    let session = session_of(&alice);
+    let mut bob = Pty::start_in(
+        dir.path(),
+        &["run", "c.toml", "--session", &session, "--as", "bob"],
+    );
+    bob.wait_for("bob's console", 30, |s| s.contains("backup · manual"));
+    alice.wait_for("bob attached", 10, |s| s.contains("attached: alice, bob"));
+
+    // Bob signs backup through the dialog; a wrong snapshot id is refused in the dialog.
+    bob.send(b"s");
+    bob.wait_for("the dialog", 10, |s| s.contains("signing as bob"));
+    bob.send(b"\t\tnope\r");
+    bob.wait_for("the refusal", 10, |s| s.contains("must match ^br-"));
+    bob.send(b"\x7f\x7f\x7f\x7fbr-7\r");
+    let signed_at = Instant::now();
+    bob.wait_for("the sign-off recorded", 10, |s| {
+        s.contains("signed backup done as bob")
+    });
+    alice.wait_for("bob's sign-off", 10, |s| s.contains("bob done at"));
+    assert!(
+        signed_at.elapsed() < Duration::from_secs(2),
+        "seen after {:?}",
+        signed_at.elapsed()
+    );
+    assert!(alice.contents().contains("✔ pass"), "{}", alice.contents());
+
+    bob.send(b"q");
+    assert_eq!(bob.wait_exit(30), 3, "notes is still to sign: incomplete");
+    bob.assert_restored();
+    alice.wait_for("bob gone", 10, |s| {
+        s.contains("attached: alice") && !s.contains("alice, bob")
+    });
+    alice.send(b"q");
+    alice.wait_exit(30);
+    alice.assert_restored();
 }

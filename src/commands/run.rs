@@ -329,12 +329,14 @@ async fn show_console(
     session: &Session,
     store: &Store,
     redactor: &Redactor,
+    operator: &str,
     inputs: crate::tui::console::Inputs<crossterm::event::EventStream>,
 ) -> Result<(), String> {
     let run = inputs.run.clone();
     let (mut terminal, guard) =
         crate::tui::terminal::enter().map_err(|e| format!("cannot take the terminal: {e}"))?;
     let mut app = crate::tui::app::App::new(plan, &session.id, redactor);
+    app.operator = operator.to_string();
     let shown = crate::tui::console::run(
         &mut terminal,
         plan,
@@ -550,6 +552,7 @@ pub async fn execute(setup: Setup) -> u8 {
             &session,
             &store,
             &redactor,
+            &operator,
             crate::tui::console::Inputs {
                 terminal: crossterm::event::EventStream::new(),
                 engine: Some(engine),

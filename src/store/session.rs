@@ -46,6 +46,17 @@ pub enum SignoffStatus {
     Na,
 }
 
+impl SignoffStatus {
+    /// Its name, as the command line takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            SignoffStatus::Done => "done",
+            SignoffStatus::Failed => "failed",
+            SignoffStatus::Na => "na",
+        }
+    }
+}
+
 /// What happened, as stored in an event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "payload", rename_all = "snake_case")]

@@ -33,6 +33,8 @@ pub struct ItemInfo {
     pub help: String,
     /// Its configuration in this environment, as TOML, redacted.
     pub config: String,
+    /// The evidence a sign-off of it gives (manual items).
+    pub evidence: Vec<crate::store::signing::Field>,
 }
 
 /// The output lines of an item's latest run: the last [`OUTPUT_CAP`], as the store keeps them.
@@ -194,6 +196,12 @@ pub struct App {
     pub searching: bool,
     /// An item whose result and evidence the operator asked to save.
     pub save: Option<usize>,
+    /// Who this console signs as.
+    pub operator: String,
+    /// The sign-off dialog, when open.
+    pub dialog: Option<super::dialog::SignoffDialog>,
+    /// A sign-off to record.
+    pub submit: Option<crate::store::signing::Request>,
     /// Where the last frame put things.
     pub areas: Areas,
 }
@@ -215,6 +223,7 @@ impl App {
                 };
                 let config = toml::to_string(&entry.resolved.config).unwrap_or_default();
                 ItemInfo {
+                    evidence: crate::store::signing::fields(&entry.resolved.config),
                     id: entry.item.id.clone(),
                     section,
                     title: entry.item.title.clone(),
@@ -266,6 +275,9 @@ impl App {
             search: None,
             searching: false,
             save: None,
+            operator: String::new(),
+            dialog: None,
+            submit: None,
             areas: Areas::default(),
         };
         // The first item, not its section's heading, is selected to begin with.
@@ -495,6 +507,14 @@ impl App {
 
     /// Handles a key; true when something changed.
     pub fn on_key(&mut self, key: &KeyEvent) -> bool {
+        if let Some(dialog) = &mut self.dialog {
+            match dialog.on_key(key) {
+                super::dialog::Outcome::Stay => {}
+                super::dialog::Outcome::Cancel => self.dialog = None,
+                super::dialog::Outcome::Submit(request) => self.submit = Some(request),
+            }
+            return true;
+        }
         if self.searching {
             self.type_search(key);
             return true;
@@ -558,6 +578,56 @@ impl App {
         self.select(row);
     }
 
+    fn open_signoff(&mut self) {
+        let Some(i) = self.selected_item() else {
+            self.message = Some("select a manual item to sign it off".into());
+            return;
+        };
+        let item = &self.items[i];
+        let refusal = if item.kind != "manual" {
+            Some(format!(
+                "{} is a {} check: it is run, not signed",
+                item.id, item.kind
+            ))
+        } else if !self.in_scope(i) {
+            Some(format!("{} is left out of this run", item.id))
+        } else {
+            self.closed
+                .as_ref()
+                .map(|why| format!("the session is closed ({why})"))
+        };
+        if let Some(refusal) = refusal {
+            self.message = Some(refusal);
+            return;
+        }
+        let (_, progress) = self.status_of(i);
+        self.dialog = Some(super::dialog::SignoffDialog::new(
+            &item.id,
+            &item.title,
+            &progress,
+            &self.operator,
+            item.evidence.clone(),
+        ));
+    }
+
+    /// Takes in the store's answer to a sign-off: the dialog closes, or says why not.
+    pub fn signed(&mut self, outcome: Result<String, String>) {
+        match outcome {
+            Ok(said) => {
+                self.dialog = None;
+                self.message = Some(said);
+            }
+            Err(refused) => {
+                if let Some(dialog) = &mut self.dialog {
+                    dialog.sending = false;
+                    dialog.error = Some(refused);
+                } else {
+                    self.message = Some(refused);
+                }
+            }
+        }
+    }
+
     fn page(&self) -> usize {
         let area = match self.focus {
             Pane::List => self.areas.list.get(),
@@ -595,6 +665,7 @@ impl App {
                 }
             }
             (Action::SaveEvidence, _) => self.save = self.selected_item(),
+            (Action::SignOff, _) => self.open_signoff(),
             (Action::Help, _) => self.help = !self.help,
             (Action::SwitchPane, Pane::List) => self.focus = Pane::Detail,
             (Action::SwitchPane, Pane::Detail) => self.focus = Pane::List,

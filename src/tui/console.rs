@@ -23,6 +23,7 @@ use crate::engine::plan::Plan;
 use crate::store::chain::StoredEvent;
 use crate::store::feed::Feed;
 use crate::store::session::Session;
+use crate::store::signing;
 use crate::store::Store;
 
 /// How often the spinner turns while something runs.
@@ -45,6 +46,8 @@ pub enum Message {
     Output(String, String, Vec<(String, String)>, u64),
     /// Something went wrong; the operator sees it, the console goes on.
     Problem(String),
+    /// The store's answer to a sign-off.
+    Signed(Result<String, String>),
 }
 
 /// Where the console's inputs come from.
@@ -181,6 +184,29 @@ where
         if app.quit {
             break Ok(());
         }
+        // A sign-off, checked against the session as it is when it is written.
+        if let Some(request) = app.submit.take() {
+            let (store, id, sender) = (store.clone(), session.id.clone(), sender.clone());
+            let checklist = plan.checklist.clone();
+            tokio::spawn(async move {
+                let appended = store
+                    .append_decided(&id, &request.by, |now| {
+                        signing::check(now, &checklist, &request, signing::Flags::CONSOLE)
+                    })
+                    .await;
+                let outcome = match appended {
+                    Ok(Ok(_)) => Ok(format!(
+                        "signed {} {} as {}",
+                        request.item,
+                        request.status.name(),
+                        request.by
+                    )),
+                    Ok(Err(refused)) => Err(refused),
+                    Err(err) => Err(err.to_string()),
+                };
+                let _ = sender.send(Message::Signed(outcome));
+            });
+        }
         // An item's result and evidence saved to a file, as the operator asked.
         if let Some(i) = app.save.take() {
             if let Some(entry) = app.report_item(i) {
@@ -305,6 +331,10 @@ fn take(
         Message::Output(item, run, lines, dropped) => {
             *loading = None;
             app.set_output(&item, &run, lines, dropped);
+            true
+        }
+        Message::Signed(outcome) => {
+            app.signed(outcome);
             true
         }
         Message::Problem(problem) => {

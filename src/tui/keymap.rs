@@ -36,6 +36,8 @@ pub enum Action {
     NextFailure,
     /// Save the selected item's result and evidence to a file.
     SaveEvidence,
+    /// Sign the selected manual item off.
+    SignOff,
     /// Leave the console.
     Quit,
 }
@@ -161,6 +163,13 @@ pub const KEYMAP: &[Binding] = &[
         about: "next failed item",
         footer: None,
         action: Action::NextFailure,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('s'), NONE)],
+        label: "s",
+        about: "sign the selected manual item off (Tab moves, Ctrl-S or Enter on the last field signs, Esc closes)",
+        footer: Some("sign"),
+        action: Action::SignOff,
     },
     Binding {
         keys: &[(KeyCode::Char('e'), NONE)],

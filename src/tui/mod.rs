@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod console;
+pub mod dialog;
 pub mod keymap;
 pub mod terminal;
 pub mod theme;

@@ -13,10 +13,12 @@ use ratatui::Frame;
 use unicode_width::UnicodeWidthStr;
 
 use super::app::{App, Pane, Row};
+use super::dialog::SignoffDialog;
 use super::keymap::{self, KEYMAP};
 use super::theme::Theme;
 use crate::engine::status::Status;
 use crate::headless::format_duration;
+use crate::store::session::SignoffStatus;
 
 const SPINNER: &[&str] = &["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
@@ -37,6 +39,9 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, now: SystemTime) {
     draw_list(frame, list, app, theme);
     draw_detail(frame, detail, app, theme);
     draw_footer(frame, footer, app, theme);
+    if let Some(dialog) = &app.dialog {
+        draw_dialog(frame, frame.area(), dialog, theme);
+    }
     if app.help {
         draw_help(frame, frame.area(), theme);
     }
@@ -431,7 +436,7 @@ fn detail_head(app: &App, i: usize, width: usize, theme: &Theme) -> Vec<Line<'st
         lines.extend(
             wrap(
                 &format!(
-                    "Sign off from a shell: relcon signoff {} --session {} --status done|failed|na [--note TEXT]",
+                    "s signs it off here; from a shell: relcon signoff {} --session {} --status done|failed|na [--note TEXT]",
                     item.id, app.session_id
                 ),
                 width,
@@ -679,6 +684,129 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         spans.push(Span::raw(format!(" {about}  ")));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn draw_dialog(frame: &mut Frame, area: Rect, dialog: &SignoffDialog, theme: &Theme) {
+    let width = 72.min(area.width);
+    let inner_width = usize::from(width.saturating_sub(2));
+    let focus = |n: usize, text: String| {
+        if dialog.focus == n {
+            Span::styled(text, theme.selected(true))
+        } else {
+            Span::raw(text)
+        }
+    };
+    let mut lines = vec![
+        Line::from(format!(
+            "{} · {}",
+            clean(&dialog.item),
+            clean(&dialog.title)
+        )),
+        Line::from(format!("now: {}", clean(&dialog.progress))),
+        Line::from(vec![
+            Span::raw("signing as "),
+            Span::styled(clean(&dialog.signer), theme.heading()),
+        ]),
+        Line::raw(""),
+    ];
+    let choice = |status: SignoffStatus, label: &str| {
+        let mark = if dialog.status == status {
+            "(•)"
+        } else {
+            "( )"
+        };
+        format!("{mark} {label}  ")
+    };
+    lines.push(Line::from(vec![
+        Span::raw("status  "),
+        focus(
+            0,
+            choice(SignoffStatus::Done, "d done")
+                + &choice(SignoffStatus::Failed, "f failed")
+                + &choice(SignoffStatus::Na, "n not applicable"),
+        ),
+    ]));
+    lines.push(Line::raw(""));
+    let needs_note = dialog.status != SignoffStatus::Done;
+    lines.push(Line::from(format!(
+        "note{}",
+        if needs_note { " (required)" } else { "" }
+    )));
+    let note_lines: Vec<String> = if dialog.note.is_empty() {
+        vec![String::new()]
+    } else {
+        dialog
+            .note
+            .split('\n')
+            .flat_map(|l| wrap_code(&clean(l), inner_width.saturating_sub(2)))
+            .collect()
+    };
+    let last_note = note_lines.len().saturating_sub(1);
+    for (n, line) in note_lines.into_iter().enumerate() {
+        let cursor = if dialog.focus == 1 && n == last_note {
+            "▏"
+        } else {
+            ""
+        };
+        lines.push(Line::from(vec![
+            Span::raw("  "),
+            focus(1, format!("{line}{cursor}")),
+        ]));
+    }
+    for (n, (field, value)) in dialog.fields.iter().enumerate() {
+        lines.push(Line::raw(""));
+        let required = if field.required && dialog.status == SignoffStatus::Done {
+            " (required)"
+        } else {
+            ""
+        };
+        lines.push(Line::from(format!("{}{required}", clean(&field.label))));
+        let cursor = if dialog.focus == n + 2 { "▏" } else { "" };
+        lines.push(Line::from(vec![
+            Span::raw("  "),
+            focus(
+                n + 2,
+                fit(
+                    &format!("{}{cursor}", clean(value)),
+                    inner_width.saturating_sub(2),
+                ),
+            ),
+        ]));
+    }
+    lines.push(Line::raw(""));
+    if let Some(error) = &dialog.error {
+        lines.extend(
+            wrap(&clean(error), inner_width)
+                .into_iter()
+                .map(|l| Line::from(Span::styled(l, theme.alert()))),
+        );
+    }
+    let hint = if dialog.sending {
+        "signing…"
+    } else {
+        "Tab moves · Ctrl-S (or Enter on the last field) signs · Esc closes"
+    };
+    lines.push(Line::from(Span::styled(
+        fit(hint, inner_width),
+        theme.key(),
+    )));
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let popup = Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    };
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(theme.focused_border())
+                .title(Span::styled(" Sign off ", theme.heading())),
+        ),
+        popup,
+    );
 }
 
 fn draw_help(frame: &mut Frame, area: Rect, theme: &Theme) {
