@@ -811,26 +811,28 @@ fn draw_dialog(frame: &mut Frame, area: Rect, dialog: &SignoffDialog, theme: &Th
 
 fn draw_help(frame: &mut Frame, area: Rect, theme: &Theme) {
     let width = 76.min(area.width);
-    let height = (KEYMAP.len() as u16 + 4).min(area.height);
+    let about_width = usize::from(width).saturating_sub(12);
+    let mut lines: Vec<Line> = Vec::new();
+    for binding in KEYMAP {
+        for (n, part) in wrap(binding.about, about_width).into_iter().enumerate() {
+            let key = if n == 0 { binding.label } else { "" };
+            lines.push(Line::from(vec![
+                Span::styled(format!(" {key:<8}"), theme.key()),
+                Span::raw(part),
+            ]));
+        }
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::raw(
+        " Mouse: click selects, the wheel scrolls the pane under it.",
+    ));
+    let height = (lines.len() as u16 + 2).min(area.height);
     let popup = Rect {
         x: area.x + (area.width - width) / 2,
         y: area.y + (area.height - height) / 2,
         width,
         height,
     };
-    let mut lines: Vec<Line> = KEYMAP
-        .iter()
-        .map(|b| {
-            Line::from(vec![
-                Span::styled(format!(" {:<8}", b.label), theme.key()),
-                Span::raw(b.about),
-            ])
-        })
-        .collect();
-    lines.push(Line::raw(""));
-    lines.push(Line::raw(
-        " Mouse: click selects, the wheel scrolls the pane under it.",
-    ));
     frame.render_widget(Clear, popup);
     frame.render_widget(
         Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(Span::styled(
