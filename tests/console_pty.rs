@@ -284,3 +284,71 @@ fn a_sign_off_made_in_one_console_appears_in_the_other() {
     alice.wait_exit(30);
     alice.assert_restored();
 }
+
+const CONTROLLED: &str = r#"sections = ["Checks"]
+
+[checklist]
+id = "controlled"
+title = "Controlled"
+version = 1
+
+[[item]]
+id = "flaky"
+section = "Checks"
+title = "Fails the first time"
+kind = "command"
+help = "Fails once."
+run = ["sh", "-c", "test -f marker || { touch marker; exit 1; }"]
+
+[[item]]
+id = "slow"
+section = "Checks"
+title = "Takes its time"
+kind = "command"
+help = "Sleeps."
+run = ["sleep", "120"]
+
+[[item]]
+id = "optional"
+section = "Checks"
+title = "Not needed today"
+kind = "command"
+help = "Exits 1."
+run = ["false"]
+"#;
+
+#[test]
+fn the_console_runs_cancels_and_skips_items() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("c.toml"), CONTROLLED).expect("writes");
+    let mut pty = Pty::start_in(dir.path(), &["run", "c.toml", "--as", "alice"]);
+    pty.wait_for("flaky failed and slow running", 30, |s| {
+        s.contains("✘ fail    flaky") && s.contains("running slow")
+    });
+
+    // Cancel slow, the running check.
+    pty.send(b"j");
+    pty.wait_for("slow selected", 10, |s| s.contains("slow · command"));
+    pty.send(b"c");
+    pty.wait_for("slow cancelled", 20, |s| s.contains("· pending slow"));
+
+    // Run flaky again: it passes this time.
+    pty.send(b"k");
+    pty.wait_for("flaky selected", 10, |s| s.contains("flaky · command"));
+    pty.send(b"r");
+    pty.wait_for("flaky passed", 20, |s| s.contains("✔ pass    flaky"));
+
+    // Skip optional, with a reason.
+    pty.send(b"jj");
+    pty.wait_for("optional selected", 10, |s| {
+        s.contains("optional · command")
+    });
+    pty.send(b"xnot today\r");
+    pty.wait_for("optional skipped", 20, |s| {
+        s.contains("↷ skip    optional") && s.contains("skipped by alice: not today")
+    });
+
+    pty.send(b"q");
+    assert_eq!(pty.wait_exit(30), 3, "slow is still to run: incomplete");
+    pty.assert_restored();
+}

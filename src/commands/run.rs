@@ -357,6 +357,128 @@ async fn show_console(
     shown
 }
 
+/// What the console's operator asks of the run besides the first one: runs of chosen
+/// items, cancelling one.
+struct Asking<'a> {
+    checklist: &'a Checklist,
+    environment: &'a Option<String>,
+    values: &'a Values,
+    redactor: &'a Arc<Redactor>,
+    options: &'a RunOptions,
+    emitter: Emitter,
+    cancel: &'a CancellationToken,
+    cancels: &'a crate::engine::run::Cancels,
+    store: &'a Store,
+    session: &'a str,
+    operator: &'a str,
+    problems: tokio::sync::mpsc::UnboundedSender<String>,
+}
+
+impl<'a> Asking<'a> {
+    /// Starts what `request` asks for; a run to drive to its end, if it is one.
+    fn start(
+        &self,
+        request: crate::tui::console::Request,
+    ) -> Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>> {
+        match request {
+            crate::tui::console::Request::Cancel(item) => {
+                if let Some(token) = self.cancels.lock().ok().and_then(|c| c.get(&item).cloned()) {
+                    token.cancel();
+                }
+                None
+            }
+            crate::tui::console::Request::Run(items) => {
+                let (checklist, environment, values, redactor, options) = (
+                    self.checklist,
+                    self.environment.clone(),
+                    self.values,
+                    self.redactor.clone(),
+                    self.options,
+                );
+                let (emitter, cancel, cancels, store, session, operator, problems) = (
+                    self.emitter.clone(),
+                    self.cancel.child_token(),
+                    self.cancels.clone(),
+                    self.store.clone(),
+                    self.session.to_string(),
+                    self.operator.to_string(),
+                    self.problems.clone(),
+                );
+                Some(Box::pin(async move {
+                    // The session as it is now decides what runs: these items, again.
+                    let now = match store.open_session(&session, None).await {
+                        Ok(now) => now,
+                        Err(err) => {
+                            let _ = problems.send(format!("cannot run: {err}"));
+                            return;
+                        }
+                    };
+                    let scope = Scope {
+                        only: items,
+                        ..Scope::default()
+                    };
+                    let plan = match Plan::new(checklist, environment, &scope) {
+                        Ok(plan) => plan,
+                        Err(err) => {
+                            let _ = problems.send(format!("cannot run: {err}"));
+                            return;
+                        }
+                    };
+                    let runner = Runner {
+                        plan: &plan,
+                        values,
+                        redactor,
+                        options,
+                        emitter,
+                        cancel,
+                        prior: prior_results(&plan, &now, true),
+                        claims: Some(Arc::new(StoreClaims::new(
+                            &store,
+                            &session,
+                            &operator,
+                            now.head.count,
+                            false,
+                        ))),
+                        cancels: Some(cancels),
+                    };
+                    runner.run().await;
+                }))
+            }
+        }
+    }
+}
+
+/// What a session already knows that a run keeps instead of running again: finished results
+/// (unless `rerun`) and manual items' sign-offs. Pending, blocked and interrupted items run.
+/// Items left out of the run keep what the session knows of them, so their dependents can
+/// use it.
+fn prior_results(plan: &Plan<'_>, session: &Session, rerun: bool) -> Vec<Option<ItemResult>> {
+    plan.entries
+        .iter()
+        .map(|entry| {
+            let known = session.record(&entry.item.id).is_some()
+                || session.signoffs.contains_key(&entry.item.id);
+            let result = crate::report::model::session_result(entry, session);
+            // Skips by condition or environment and blocked items are judged again: this run's
+            // values may differ. An operator's skip stands.
+            let finished = matches!(
+                result.status,
+                Status::Pass | Status::Warn | Status::Fail | Status::Error
+            ) || (result.status == Status::Skip
+                && result.summary.starts_with("skipped by "));
+            let keep = known
+                && if !entry.in_scope {
+                    true
+                } else if entry.item.kind.automated {
+                    !rerun && finished
+                } else {
+                    session.signoffs.contains_key(&entry.item.id)
+                };
+            keep.then_some(result)
+        })
+        .collect()
+}
+
 /// Runs a prepared run: progress on stderr, the document and JUnit as asked; returns the
 /// exit code.
 pub async fn execute(setup: Setup) -> u8 {
@@ -394,31 +516,7 @@ pub async fn execute(setup: Setup) -> u8 {
     // What the session already knows is not run again: finished results (unless --rerun)
     // and manual items' sign-offs. Pending, blocked and interrupted items run. Items left
     // out of this run keep what the session knows of them, so their dependents can use it.
-    let prior: Vec<Option<ItemResult>> = plan
-        .entries
-        .iter()
-        .map(|entry| {
-            let known = session.record(&entry.item.id).is_some()
-                || session.signoffs.contains_key(&entry.item.id);
-            let result = crate::report::model::session_result(entry, &session);
-            // Skips by condition or environment and blocked items are judged again: this run's
-            // values may differ. An operator's skip stands.
-            let finished = matches!(
-                result.status,
-                Status::Pass | Status::Warn | Status::Fail | Status::Error
-            ) || (result.status == Status::Skip
-                && result.summary.starts_with("skipped by "));
-            let keep = known
-                && if !entry.in_scope {
-                    true
-                } else if entry.item.kind.automated {
-                    !rerun && finished
-                } else {
-                    session.signoffs.contains_key(&entry.item.id)
-                };
-            keep.then_some(result)
-        })
-        .collect();
+    let prior = prior_results(&plan, &session, rerun);
     let cancel = CancellationToken::new();
     // The console ends on a signal too, but not when the run stops for another reason (the
     // store refused a result): then it says why and stays.
@@ -518,12 +616,14 @@ pub async fn execute(setup: Setup) -> u8 {
         });
         (Some(printing), None)
     };
+    let cancels: crate::engine::run::Cancels = Arc::default();
+    let emitter = Emitter::new(engine_sender, redactor.clone()).with_output_budget(budget);
     let runner = Runner {
         plan: &plan,
         values: &values,
         redactor: redactor.clone(),
         options: &options,
-        emitter: Emitter::new(engine_sender, redactor.clone()).with_output_budget(budget),
+        emitter: emitter.clone(),
         cancel: cancel.clone(),
         prior,
         claims: Some(Arc::new(StoreClaims::new(
@@ -533,12 +633,51 @@ pub async fn execute(setup: Setup) -> u8 {
             session.head.count,
             !console,
         ))),
+        cancels: Some(cancels.clone()),
     };
     let recorded = if let Some(engine) = for_console {
         let (problems, problems_seen) = tokio::sync::mpsc::unbounded_channel();
+        let (requests, mut asked) = tokio::sync::mpsc::unbounded_channel();
+        let asking = Asking {
+            checklist: &checklist,
+            environment: &plan.environment,
+            values: &values,
+            redactor: &redactor,
+            options: &options,
+            emitter,
+            cancel: &cancel,
+            cancels: &cancels,
+            store: &store,
+            session: &session.id,
+            operator: &operator,
+            problems: problems.clone(),
+        };
         let running = async move {
-            runner.run().await;
-            drop(runner);
+            // The first run, then whatever the operator asks for from the console, each in
+            // a run of its own, until the console closes.
+            let mut runs: futures::stream::FuturesUnordered<
+                std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>>,
+            > = futures::stream::FuturesUnordered::new();
+            runs.push(Box::pin(async move {
+                runner.run().await;
+            }));
+            let mut open = true;
+            loop {
+                tokio::select! {
+                    Some(()) = futures::StreamExt::next(&mut runs), if !runs.is_empty() => {}
+                    request = asked.recv(), if open => match request {
+                        Some(request) => {
+                            if let Some(run) = asking.start(request) {
+                                runs.push(run);
+                            }
+                        }
+                        None => open = false,
+                    },
+                    else => break,
+                }
+            }
+            drop(runs);
+            drop(asking);
             let recorded = recording.await;
             if let Ok(Err(err)) = &recorded {
                 let _ = problems.send(format!(
@@ -557,6 +696,7 @@ pub async fn execute(setup: Setup) -> u8 {
                 terminal: crossterm::event::EventStream::new(),
                 engine: Some(engine),
                 problems: Some(problems_seen),
+                requests: Some(requests),
                 stop,
                 run: cancel.clone(),
             },
@@ -571,6 +711,7 @@ pub async fn execute(setup: Setup) -> u8 {
     } else {
         runner.run().await;
         drop(runner);
+        drop(emitter);
         recording.await
     };
     let mut printer = match printing {

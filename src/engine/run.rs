@@ -61,7 +61,13 @@ pub struct Runner<'r> {
     pub prior: Vec<Option<ItemResult>>,
     /// Claims shared with other processes, when the run works in a shared session.
     pub claims: Option<Arc<dyn super::claims::Claims>>,
+    /// Where each running item's own cancel token is kept, so that one check can be
+    /// cancelled alone (from the console).
+    pub cancels: Option<Cancels>,
 }
+
+/// The cancel tokens of running items, by item id.
+pub type Cancels = Arc<std::sync::Mutex<HashMap<String, CancellationToken>>>;
 
 impl Runner<'_> {
     /// Runs the plan; returns each entry's result (`None` for items left out of the run).
@@ -256,6 +262,11 @@ impl Runner<'_> {
         // reports it, or runs the item itself once the other run ends without a final one.
         let token = uuid::Uuid::now_v7().to_string();
         let item_cancel = self.cancel.child_token();
+        if let Some(cancels) = &self.cancels {
+            if let Ok(mut cancels) = cancels.lock() {
+                cancels.insert(id.to_string(), item_cancel.clone());
+            }
+        }
         let claim = match &self.claims {
             Some(claims) => match super::claims::acquire(
                 claims,

@@ -61,6 +61,15 @@ pub enum Row {
     Item(usize),
 }
 
+/// What the console asks of this process's engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// Run these items (again).
+    Run(Vec<String>),
+    /// Cancel this item's running check.
+    Cancel(String),
+}
+
 /// Which items the list shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Filter {
@@ -202,6 +211,14 @@ pub struct App {
     pub dialog: Option<super::dialog::SignoffDialog>,
     /// A sign-off to record.
     pub submit: Option<crate::store::signing::Request>,
+    /// What the engine is asked to do, oldest first.
+    pub requests: Vec<Request>,
+    /// The item being skipped and the reason typed so far.
+    pub skipping: Option<(usize, String)>,
+    /// A skip to record: (item, reason).
+    pub skip: Option<(String, String)>,
+    /// Whether this console can run items (it has an engine).
+    pub can_run: bool,
     /// Where the last frame put things.
     pub areas: Areas,
 }
@@ -278,6 +295,10 @@ impl App {
             operator: String::new(),
             dialog: None,
             submit: None,
+            requests: Vec::new(),
+            skipping: None,
+            skip: None,
+            can_run: false,
             areas: Areas::default(),
         };
         // The first item, not its section's heading, is selected to begin with.
@@ -519,6 +540,22 @@ impl App {
             self.type_search(key);
             return true;
         }
+        if let Some((i, reason)) = &mut self.skipping {
+            use crossterm::event::KeyCode;
+            match key.code {
+                KeyCode::Char(c) => reason.push(c),
+                KeyCode::Backspace => {
+                    reason.pop();
+                }
+                KeyCode::Esc => self.skipping = None,
+                KeyCode::Enter if !reason.trim().is_empty() => {
+                    self.skip = Some((self.items[*i].id.clone(), reason.trim().to_string()));
+                    self.skipping = None;
+                }
+                _ => {}
+            }
+            return true;
+        }
         if self.confirm_quit {
             // q again leaves; anything else stays.
             self.confirm_quit = false;
@@ -576,6 +613,39 @@ impl App {
             .unwrap_or(0);
         self.selected = usize::MAX;
         self.select(row);
+    }
+
+    /// The item `i` if this console may run it now, else none (and the operator is told why).
+    fn runnable(&mut self, i: Option<usize>) -> Option<usize> {
+        let Some(i) = i else {
+            self.message = Some("select an item to run it".into());
+            return None;
+        };
+        let item = &self.items[i];
+        let refusal = if !self.can_run {
+            Some("this console runs nothing".to_string())
+        } else if item.kind == "manual" {
+            Some(format!("{} is a manual item: s signs it off", item.id))
+        } else if !self.in_scope(i) {
+            Some(format!("{} is left out of this run", item.id))
+        } else if self.is_running(&item.id) {
+            Some(format!(
+                "{} is running ({}); wait for its result",
+                item.id,
+                self.running.get(&item.id).cloned().unwrap_or_default()
+            ))
+        } else {
+            self.closed
+                .as_ref()
+                .map(|why| format!("the session is closed ({why})"))
+        };
+        match refusal {
+            Some(refusal) => {
+                self.message = Some(refusal);
+                None
+            }
+            None => Some(i),
+        }
     }
 
     fn open_signoff(&mut self) {
@@ -666,6 +736,61 @@ impl App {
             }
             (Action::SaveEvidence, _) => self.save = self.selected_item(),
             (Action::SignOff, _) => self.open_signoff(),
+            (Action::Run, _) => {
+                if let Some(i) = self.runnable(self.selected_item()) {
+                    self.requests
+                        .push(Request::Run(vec![self.items[i].id.clone()]));
+                }
+            }
+            (Action::RunAll | Action::RerunFailed, _) => {
+                let wanted: Vec<String> = (0..self.items.len())
+                    .filter(|&i| {
+                        let status = self.status_of(i).0;
+                        self.items[i].kind != "manual"
+                            && self.in_scope(i)
+                            && !self.is_running(&self.items[i].id)
+                            && if action == Action::RunAll {
+                                !matches!(status, Status::Pass | Status::Skip)
+                            } else {
+                                matches!(status, Status::Fail | Status::Error)
+                            }
+                    })
+                    .map(|i| self.items[i].id.clone())
+                    .collect();
+                if !self.can_run {
+                    self.message = Some("this console runs nothing".into());
+                } else if wanted.is_empty() {
+                    self.message = Some("nothing to run".into());
+                } else {
+                    self.message = Some(format!("running {} items", wanted.len()));
+                    self.requests.push(Request::Run(wanted));
+                }
+            }
+            (Action::Cancel, _) => match self.selected_item() {
+                Some(i) if self.outputs.get(&self.items[i].id).is_some_and(|o| o.live) => {
+                    self.requests
+                        .push(Request::Cancel(self.items[i].id.clone()));
+                }
+                Some(i) if self.is_running(&self.items[i].id) => {
+                    self.message = Some(format!(
+                        "{} runs in another process ({}): it is cancelled there",
+                        self.items[i].id,
+                        self.running
+                            .get(&self.items[i].id)
+                            .cloned()
+                            .unwrap_or_default()
+                    ));
+                }
+                _ => self.message = Some("nothing runs here to cancel".into()),
+            },
+            (Action::Skip, _) => match self.selected_item() {
+                Some(i) if self.is_running(&self.items[i].id) => {
+                    self.message =
+                        Some(format!("{} is running: cancel it first", self.items[i].id));
+                }
+                Some(i) if self.in_scope(i) => self.skipping = Some((i, String::new())),
+                _ => self.message = Some("select an item of this run to skip it".into()),
+            },
             (Action::Help, _) => self.help = !self.help,
             (Action::SwitchPane, Pane::List) => self.focus = Pane::Detail,
             (Action::SwitchPane, Pane::Detail) => self.focus = Pane::List,

@@ -16,6 +16,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::app::App;
+pub use super::app::Request;
 use super::theme::Theme;
 use super::view;
 use crate::engine::event::Event;
@@ -59,6 +60,8 @@ pub struct Inputs<S> {
     pub engine: Option<UnboundedReceiver<Event>>,
     /// What went wrong elsewhere in this process (the store refused a result, say).
     pub problems: Option<UnboundedReceiver<String>>,
+    /// Where the operator's requests to the engine go (none: this console runs nothing).
+    pub requests: Option<UnboundedSender<Request>>,
     /// Ends the console (SIGTERM, SIGHUP).
     pub stop: CancellationToken,
     /// This process's run: cancelled when the operator quits.
@@ -160,9 +163,11 @@ where
         terminal: mut input,
         mut engine,
         mut problems,
+        requests,
         stop,
         run,
     } = inputs;
+    app.can_run = requests.is_some();
     let (sender, mut messages) = unbounded_channel();
     let presence_now = Arc::new(Notify::new());
     let tasks = follow(store, &session, sender.clone(), presence_now.clone());
@@ -183,6 +188,32 @@ where
         }
         if app.quit {
             break Ok(());
+        }
+        // What the operator asked of the engine.
+        for request in std::mem::take(&mut app.requests) {
+            if let Some(requests) = &requests {
+                let _ = requests.send(request);
+            }
+        }
+        // A skip, recorded as the operator's.
+        if let Some((item, reason)) = app.skip.take() {
+            let (store, id, sender, by) = (
+                store.clone(),
+                session.id.clone(),
+                sender.clone(),
+                app.operator.clone(),
+            );
+            tokio::spawn(async move {
+                let body = crate::store::session::Body::Skipped {
+                    item: item.clone(),
+                    reason,
+                };
+                let said = match store.append(&id, &by, &body).await {
+                    Ok(_) => format!("skipped {item}"),
+                    Err(err) => format!("cannot skip {item}: {err}"),
+                };
+                let _ = sender.send(Message::Problem(said));
+            });
         }
         // A sign-off, checked against the session as it is when it is written.
         if let Some(request) = app.submit.take() {

@@ -38,6 +38,16 @@ pub enum Action {
     SaveEvidence,
     /// Sign the selected manual item off.
     SignOff,
+    /// Run (or run again) the selected item.
+    Run,
+    /// Run every automated item that has not passed.
+    RunAll,
+    /// Run the failed items again.
+    RerunFailed,
+    /// Cancel the selected item's running check.
+    Cancel,
+    /// Skip the selected item, with a reason.
+    Skip,
     /// Leave the console.
     Quit,
 }
@@ -163,6 +173,47 @@ pub const KEYMAP: &[Binding] = &[
         about: "next failed item",
         footer: None,
         action: Action::NextFailure,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('r'), NONE)],
+        label: "r",
+        about: "run the selected item (again)",
+        footer: Some("run"),
+        action: Action::Run,
+    },
+    Binding {
+        keys: &[
+            (KeyCode::Char('R'), NONE),
+            (KeyCode::Char('R'), KeyModifiers::SHIFT),
+        ],
+        label: "R",
+        about: "run every automated item that has not passed",
+        footer: None,
+        action: Action::RunAll,
+    },
+    Binding {
+        keys: &[
+            (KeyCode::Char('F'), NONE),
+            (KeyCode::Char('F'), KeyModifiers::SHIFT),
+        ],
+        label: "F",
+        about: "run the failed items again",
+        footer: None,
+        action: Action::RerunFailed,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('c'), NONE)],
+        label: "c",
+        about: "cancel the selected item's running check",
+        footer: None,
+        action: Action::Cancel,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('x'), NONE)],
+        label: "x",
+        about: "skip the selected item, with a reason (recorded)",
+        footer: None,
+        action: Action::Skip,
     },
     Binding {
         keys: &[(KeyCode::Char('s'), NONE)],

@@ -661,6 +661,21 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         );
         return;
     }
+    if let Some((i, reason)) = &app.skipping {
+        let text = format!(
+            "skip {} because: {}▏  Enter records it, Esc does not",
+            app.items[*i].id,
+            clean(reason)
+        );
+        frame.render_widget(
+            Paragraph::new(Span::styled(
+                fit(&text, usize::from(area.width)),
+                theme.key(),
+            )),
+            area,
+        );
+        return;
+    }
     if app.searching {
         let text = format!(
             "/{}▏  Enter keeps the search, Esc clears it",

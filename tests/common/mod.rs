@@ -175,6 +175,7 @@ pub async fn run_checklist_with(
         cancel,
         prior: Vec::new(),
         claims: None,
+        cancels: None,
     };
     let results = runner.run().await;
     drop(runner);
