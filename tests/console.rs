@@ -299,6 +299,12 @@ async fn another_operators_sign_off() {
         app.focus = Pane::Detail;
     })
     .await;
+    at_both_sizes("pair_view", &scene, |app| {
+        app.attached = vec!["alice".into(), "bob".into()];
+        app.claims_live(&[("build.assets".into(), "alice".into())]);
+        app.act(relcon::tui::keymap::Action::Pair);
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -219,6 +219,10 @@ pub struct App {
     pub skip: Option<(String, String)>,
     /// Whether this console can run items (it has an engine).
     pub can_run: bool,
+    /// The live claims: (item, who runs it).
+    pub claims: Vec<(String, String)>,
+    /// Whether the pair-run view is open.
+    pub pair: bool,
     /// Where the last frame put things.
     pub areas: Areas,
 }
@@ -299,6 +303,8 @@ impl App {
             skipping: None,
             skip: None,
             can_run: false,
+            claims: Vec::new(),
+            pair: false,
             areas: Areas::default(),
         };
         // The first item, not its section's heading, is selected to begin with.
@@ -424,15 +430,18 @@ impl App {
         );
     }
 
-    /// Takes in the items whose claims are live now: runs not among them died.
-    pub fn claims_live(&mut self, live: &BTreeSet<String>) -> bool {
+    /// Takes in the live claims (item, holder): runs not among them died.
+    pub fn claims_live(&mut self, claims: &[(String, String)]) -> bool {
+        let live: BTreeSet<&str> = claims.iter().map(|(item, _)| item.as_str()).collect();
+        let claims_changed = self.claims != claims;
+        self.claims = claims.to_vec();
         let stale: BTreeSet<String> = self
             .running_runs
             .iter()
-            .filter(|(item, _)| !live.contains(*item))
+            .filter(|(item, _)| !live.contains(item.as_str()))
             .map(|(_, run)| run.clone())
             .collect();
-        let changed = stale != self.stale_runs;
+        let changed = stale != self.stale_runs || (claims_changed && self.pair);
         self.stale_runs = stale;
         changed
     }
@@ -565,12 +574,16 @@ impl App {
             return true;
         }
         let Some(action) = keymap::action(key) else {
-            // Any key closes the help.
-            return std::mem::take(&mut self.help);
-        };
-        // With the help open, any key but quit closes it.
-        if self.help && action != Action::Quit {
+            // Any key closes the help and the pair-run view.
+            let open = self.help || self.pair;
             self.help = false;
+            self.pair = false;
+            return open;
+        };
+        // With the help or the pair-run view open, any key but quit closes it.
+        if (self.help || self.pair) && action != Action::Quit {
+            self.help = false;
+            self.pair = false;
             return true;
         }
         self.act(action);
@@ -736,6 +749,7 @@ impl App {
             }
             (Action::SaveEvidence, _) => self.save = self.selected_item(),
             (Action::SignOff, _) => self.open_signoff(),
+            (Action::Pair, _) => self.pair = !self.pair,
             (Action::Run, _) => {
                 if let Some(i) = self.runnable(self.selected_item()) {
                     self.requests

@@ -42,7 +42,7 @@ pub enum Message {
     /// Who is attached now.
     Attached(Vec<String>),
     /// The items whose claims are live now.
-    Claims(std::collections::BTreeSet<String>),
+    Claims(Vec<(String, String)>),
     /// A run's stored output: item, run id, lines, dropped.
     Output(String, String, Vec<(String, String)>, u64),
     /// Something went wrong; the operator sees it, the console goes on.
@@ -131,8 +131,7 @@ fn follow(
                     }
                 }
                 if let Ok(claims) = store.live_claims(&id).await {
-                    let live = claims.into_iter().map(|(item, _)| item).collect();
-                    if sender.send(Message::Claims(live)).is_err() {
+                    if sender.send(Message::Claims(claims)).is_err() {
                         return;
                     }
                 }

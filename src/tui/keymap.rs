@@ -48,6 +48,8 @@ pub enum Action {
     Cancel,
     /// Skip the selected item, with a reason.
     Skip,
+    /// Show who works the session: attached, running what, signed what.
+    Pair,
     /// Leave the console.
     Quit,
 }
@@ -150,7 +152,7 @@ pub const KEYMAP: &[Binding] = &[
         keys: &[(KeyCode::Enter, NONE), (KeyCode::Char(' '), NONE)],
         label: "Enter",
         about: "fold or unfold the section",
-        footer: Some("fold"),
+        footer: None,
         action: Action::Toggle,
     },
     Binding {
@@ -164,7 +166,7 @@ pub const KEYMAP: &[Binding] = &[
         keys: &[(KeyCode::Char('/'), NONE)],
         label: "/",
         about: "search ids and titles (Enter keeps the search, Esc clears it)",
-        footer: Some("search"),
+        footer: None,
         action: Action::Search,
     },
     Binding {
@@ -214,6 +216,13 @@ pub const KEYMAP: &[Binding] = &[
         about: "skip the selected item, with a reason (recorded)",
         footer: None,
         action: Action::Skip,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('p'), NONE)],
+        label: "p",
+        about: "who works this session: attached, running what, signed what",
+        footer: Some("people"),
+        action: Action::Pair,
     },
     Binding {
         keys: &[(KeyCode::Char('s'), NONE)],

@@ -42,6 +42,9 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, now: SystemTime) {
     if let Some(dialog) = &app.dialog {
         draw_dialog(frame, frame.area(), dialog, theme);
     }
+    if app.pair {
+        draw_pair(frame, frame.area(), app, theme);
+    }
     if app.help {
         draw_help(frame, frame.area(), theme);
     }
@@ -819,6 +822,84 @@ fn draw_dialog(frame: &mut Frame, area: Rect, dialog: &SignoffDialog, theme: &Th
                 .borders(Borders::ALL)
                 .border_style(theme.focused_border())
                 .title(Span::styled(" Sign off ", theme.heading())),
+        ),
+        popup,
+    );
+}
+
+/// The pair-run view: everyone who worked the session, attached or not, with what each
+/// runs now and what each signed.
+fn draw_pair(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let width = 76.min(area.width);
+    let inner = usize::from(width.saturating_sub(2));
+    let mut people: Vec<String> = app.attached.clone();
+    if let Some(report) = &app.report {
+        for who in &report.session.operators {
+            if !people.contains(who) {
+                people.push(who.clone());
+            }
+        }
+    }
+    let mut lines = Vec::new();
+    for who in &people {
+        let attached = app.attached.contains(who);
+        lines.push(Line::from(vec![
+            Span::styled(clean(who), theme.heading()),
+            Span::raw(if attached {
+                "  attached now"
+            } else {
+                "  not attached"
+            }),
+        ]));
+        let running: Vec<&str> = app
+            .claims
+            .iter()
+            .filter(|(_, holder)| holder == who)
+            .map(|(item, _)| item.as_str())
+            .collect();
+        let signed: Vec<String> = app
+            .report
+            .iter()
+            .flat_map(|r| r.items.iter())
+            .flat_map(|item| {
+                item.signoffs
+                    .iter()
+                    .filter(|s| s["by"].as_str() == Some(who.as_str()))
+                    .map(|s| format!("{} {}", item.id, s["status"].as_str().unwrap_or("?")))
+            })
+            .collect();
+        for (what, list) in [
+            ("running", running.join(", ")),
+            ("signed", signed.join(", ")),
+        ] {
+            if !list.is_empty() {
+                lines.extend(
+                    wrap(
+                        &format!("{what}: {}", clean(&list)),
+                        inner.saturating_sub(2),
+                    )
+                    .into_iter()
+                    .map(|l| Line::raw(format!("  {l}"))),
+                );
+            }
+        }
+    }
+    if lines.is_empty() {
+        lines.push(Line::raw("nobody yet"));
+    }
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let popup = Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    };
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(Span::styled(" People · any key closes ", theme.heading())),
         ),
         popup,
     );
