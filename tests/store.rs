@@ -883,6 +883,75 @@ fn one_person_signing_one_item_from_four_processes_at_once_signs_it_once(backend
     );
 }
 
+fn two_runs_finishing_one_session_both_say_go(backend: Backend) {
+    let place = Place::new(backend);
+    let items = command_item("init", "true", "")
+        + &command_item("a", "sleep 1", "")
+        + &command_item("b", "sleep 1", "");
+    let path = place.write("c.toml", &format!("{HEADER}{items}"));
+    let made = place.run(&["run", &path, "--only", "init", "--json"]);
+    let session = report(&made.stdout)["session"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let start = |who: &str| {
+        place
+            .relcon()
+            .args(["run", &path, "--session", &session, "--as", who, "--json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("relcon starts")
+    };
+    let (alice, bob) = (start("alice"), start("bob"));
+    for child in [alice, bob] {
+        let output = child.wait_with_output().expect("the run ends");
+        let said = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{said}");
+        assert_eq!(
+            report(&String::from_utf8_lossy(&output.stdout))["verdict"],
+            "go",
+            "{said}"
+        );
+    }
+}
+
+fn printed_output_survives_a_kill(backend: Backend) {
+    let place = Place::new(backend);
+    let items = command_item(
+        "ticks",
+        "for i in 1 2 3; do echo tick $i; done; sleep 60",
+        "",
+    );
+    let path = place.write("c.toml", &format!("{HEADER}{items}"));
+    let seen = run_and_kill(&place, &["run", &path], |lines| {
+        lines.iter().any(|l| l.ends_with("tick 3"))
+    });
+    let session = seen
+        .iter()
+        .find_map(|l| l.strip_prefix("session "))
+        .and_then(|l| l.split(' ').next())
+        .expect("a session id")
+        .to_string();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let lines = rt.block_on(async {
+        let store = Store::open(&place.store).await.expect("store");
+        let events = store.events(&session).await.expect("events");
+        let run = events
+            .iter()
+            .find(|e| e.kind == "run_started")
+            .and_then(|e| e.payload()["run_id"].as_str().map(String::from))
+            .expect("a run");
+        store.output(&session, &run).await.expect("output")
+    });
+    let texts: Vec<&str> = lines.iter().map(|(_, l)| l.as_str()).collect();
+    assert_eq!(
+        texts,
+        ["tick 1", "tick 2", "tick 3"],
+        "every line shown was kept"
+    );
+}
+
 fn concurrent_sign_offs_from_eight_processes_lose_nothing(backend: Backend) {
     let place = Place::new(backend);
     let manual: String = (0..8).map(|n| format!("\n[[item]]\nid = \"m{n}\"\nsection = \"Checks\"\ntitle = \"t\"\nkind = \"manual\"\nhelp = \"h\"\n")).collect::<String>() + "\n[[item]]\nid = \"shared\"\nsection = \"Checks\"\ntitle = \"t\"\nkind = \"manual\"\nhelp = \"h\"\nsignoffs = 9\n";
@@ -978,6 +1047,8 @@ crate::on_both_backends!(
     two_processes_racing_to_run_one_item_run_it_once,
     a_dead_runners_claim_lapses_and_a_waiting_process_runs_the_item,
     concurrent_sign_offs_from_eight_processes_lose_nothing,
+    two_runs_finishing_one_session_both_say_go,
+    printed_output_survives_a_kill,
     one_person_signing_one_item_from_four_processes_at_once_signs_it_once,
     an_item_another_process_finished_meanwhile_is_not_run_again,
     a_process_that_leaves_while_waiting_does_not_overwrite_the_runners_results,

@@ -750,17 +750,22 @@ pub async fn execute(setup: Setup) -> u8 {
                 },
             )
             .await;
-        match closed.map(|_| ()).and(Ok(())) {
-            Ok(()) => match store.open_session(&session.id, None).await {
-                Ok(reopened) => session = reopened,
-                Err(err) => return bad_input(err),
-            },
+        // Another process may close it first (both saw go): closed is closed.
+        let closed_here = match closed {
+            Ok(_) => true,
+            Err(crate::store::StoreError::Closed(_)) => false,
+            Err(err) => return bad_input(err),
+        };
+        match store.open_session(&session.id, None).await {
+            Ok(reopened) => session = reopened,
             Err(err) => return bad_input(err),
         }
-        say(&format!(
-            "session {} closed: every required item passed",
-            session.id
-        ));
+        if closed_here {
+            say(&format!(
+                "session {} closed: every required item passed",
+                session.id
+            ));
+        }
     }
     let report = Report::of_session(&plan, &session);
     if console {

@@ -144,6 +144,11 @@ async fn record_all(
                 }
             }
         }
+        // Output lines are committed before they are shown, like everything else: another
+        // console sees them as they come, and a killed run keeps what it printed.
+        for run in runs.values_mut() {
+            flush(store, session, run).await?;
+        }
         store
             .append_many(session, actor, &bodies, &releases)
             .await?;
