@@ -367,5 +367,9 @@ fn the_console_runs_cancels_and_skips_items() {
 
     pty.send(b"q");
     assert_eq!(pty.wait_exit(30), 3, "slow is still to run: incomplete");
+    pty.wait_for("the way back", 10, |s| {
+        s.contains("resume it with relcon run c.toml --store sqlite://")
+            && s.contains("--as alice --session")
+    });
     pty.assert_restored();
 }

@@ -191,6 +191,20 @@ async fn execute(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
+    // A runner killed outright (SIGKILL) takes its check's program with it, so that the run
+    // that takes the item over does not run beside a leftover. (Its own children are the
+    // program's to stop.)
+    let parent = std::process::id();
+    // SAFETY: between fork and exec, only async-signal-safe calls: prctl, getppid, _exit.
+    unsafe {
+        command.pre_exec(move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            if libc::getppid() as u32 != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
     for name in BASE_ENV {
         if let Ok(value) = std::env::var(name) {
             command.env(name, value);

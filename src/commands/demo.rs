@@ -195,6 +195,7 @@ pub async fn run(args: DemoArgs) -> u8 {
         store,
         session: crate::commands::run::SessionChoice::New,
         rerun: false,
+        resume: None,
     };
     let code = execute(setup).await;
     drop(sandbox);

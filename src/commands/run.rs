@@ -153,6 +153,60 @@ pub struct Setup {
     pub session: SessionChoice,
     /// Re-run finished automated items of a resumed session.
     pub rerun: bool,
+    /// The command line that takes this run's session up again, but for `--session ID`
+    /// (none for a throwaway store).
+    pub resume: Option<String>,
+}
+
+/// `relcon run` with what this run was given that finds its session and its configuration
+/// again: checklist, root, environment, env files, scope, and the store when one was named
+/// (its password shown as `***`, to be put back).
+fn resume_command(args: &RunArgs, checklist: &Path) -> String {
+    fn quoted(arg: &str) -> String {
+        if !arg.is_empty()
+            && arg
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/._-:=@%+,".contains(c))
+        {
+            arg.to_string()
+        } else {
+            format!("'{}'", arg.replace('\'', "'\\''"))
+        }
+    }
+    let mut line = vec![
+        "relcon".to_string(),
+        "run".to_string(),
+        quoted(&checklist.display().to_string()),
+    ];
+    let mut flag = |name: &str, value: &str| {
+        line.push(name.to_string());
+        line.push(quoted(value));
+    };
+    if let Some(root) = &args.root {
+        flag("--root", &root.display().to_string());
+    }
+    if let Some(environment) = &args.environment {
+        flag("--env", environment);
+    }
+    for file in &args.env_files {
+        flag("--env-file", &file.display().to_string());
+    }
+    if let Some(store) = &args.store {
+        flag("--store", &crate::store::location::shown(store));
+    }
+    if !args.scope.only.is_empty() {
+        flag("--only", &args.scope.only.join(","));
+    }
+    if !args.scope.skip.is_empty() {
+        flag("--skip", &args.scope.skip.join(","));
+    }
+    if let Some(who) = &args.operator {
+        flag("--as", who);
+    }
+    if args.scope.automated_only {
+        line.push("--automated-only".into());
+    }
+    line.join(" ")
 }
 
 /// Whether a run shows the console: unless told not to, when it has a terminal to show it on
@@ -229,6 +283,7 @@ async fn setup(args: &RunArgs) -> Result<Setup, String> {
         store,
         session: args.session.clone(),
         rerun: args.rerun,
+        resume: Some(resume_command(args, &path)),
     })
 }
 
@@ -348,6 +403,10 @@ async fn show_console(
     )
     .await;
     drop(guard);
+    // The guard gave the terminal back. Dropped, the ratatui terminal would show the cursor
+    // again and, on a terminal that has gone (a dropped SSH connection), print its failure
+    // with `eprintln!`, which panics there, before the run has cleaned up.
+    std::mem::forget(terminal);
     if shown.is_err() {
         run.cancel();
     }
@@ -503,6 +562,7 @@ pub async fn execute(setup: Setup) -> u8 {
         console,
         store,
         rerun,
+        resume,
         ..
     } = setup;
     let plan = match Plan::new(&checklist, environment, &scope) {
@@ -550,7 +610,7 @@ pub async fn execute(setup: Setup) -> u8 {
     // While this process works in the session it holds a presence lease: it is one of the
     // "operators attached" that other terminals see.
     let presence = uuid::Uuid::now_v7().to_string();
-    let lease = crate::engine::run::LEASE;
+    let lease = crate::engine::claims::lease();
     if let Err(err) = store.attend(&session.id, &operator, &presence, lease).await {
         return bad_input(err);
     }
@@ -786,10 +846,18 @@ pub async fn execute(setup: Setup) -> u8 {
                 });
             }
         }
-        if session.closed.is_none() {
+        if let (None, Some(resume)) = (&session.closed, &resume) {
             say(&format!(
-                "the session stays open: resume it with relcon run {} --session {}",
-                checklist.source.name, session.id
+                "the session stays open: resume it with {resume} --session {}",
+                session.id
+            ));
+        }
+    }
+    if !console && cancel.is_cancelled() {
+        if let (None, Some(resume)) = (&session.closed, &resume) {
+            say(&format!(
+                "the session stays open: resume it with {resume} --session {}",
+                session.id
             ));
         }
     }

@@ -18,6 +18,16 @@ use super::status::Status;
 /// How long a claim lives without renewal, unless `RELCON_CLAIM_LEASE` says otherwise.
 pub const LEASE: Duration = Duration::from_secs(30);
 
+/// The lease of claims and presence: `RELCON_CLAIM_LEASE` (a duration such as "10s"), else
+/// [`LEASE`]. A crashed process's claims and presence lapse after it.
+pub fn lease() -> Duration {
+    std::env::var("RELCON_CLAIM_LEASE")
+        .ok()
+        .and_then(|d| humantime::parse_duration(&d).ok())
+        .filter(|d| !d.is_zero())
+        .unwrap_or(LEASE)
+}
+
 /// A boxed future, as trait objects return them.
 pub type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 

@@ -12,7 +12,7 @@ use super::feed::Feed;
 use super::leases::{ClaimOutcome, ClaimState};
 use super::session::{result_record, Body};
 use super::Store;
-use crate::engine::claims::{Boxed, Claimed, Claims, Held, LEASE};
+use crate::engine::claims::{Boxed, Claimed, Claims, Held};
 use crate::engine::event::ItemResult;
 
 /// How often a waiting run looks at the claim it waits on.
@@ -37,11 +37,7 @@ impl StoreClaims {
     /// lease `RELCON_CLAIM_LEASE` sets (else 30 s). `announce`: say on stderr when live
     /// updates fall back to polling (not under the console, which says so itself).
     pub fn new(store: &Store, session: &str, holder: &str, since: i64, announce: bool) -> Self {
-        let lease = std::env::var("RELCON_CLAIM_LEASE")
-            .ok()
-            .and_then(|d| humantime::parse_duration(&d).ok())
-            .filter(|d| !d.is_zero())
-            .unwrap_or(LEASE);
+        let lease = crate::engine::claims::lease();
         StoreClaims {
             store: store.clone(),
             session: session.to_string(),

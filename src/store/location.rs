@@ -152,7 +152,10 @@ pub fn parse(url: &str) -> Result<Location, LocationError> {
         .collect();
     let overridden = parsed.query_pairs().any(|(k, _)| k == "host");
     if !overridden {
-        hosts.push(parsed.host_str().unwrap_or_default().to_string());
+        // A socket directory may be written in the host, percent-encoded (%2Fvar%2Frun…).
+        let host = parsed.host_str().unwrap_or_default();
+        let host = percent_decode(host);
+        hosts.push(host);
     }
     if !hosts.iter().all(|h| is_local(h)) {
         match modes.first().map(String::as_str) {
@@ -176,6 +179,31 @@ pub fn parse(url: &str) -> Result<Location, LocationError> {
         shown,
         path: None,
     })
+}
+
+/// `%XX` escapes of `text` decoded (text that does not decode stays as it is).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(high), Some(low)) => {
+                out.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (byte, _, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| text.to_string())
 }
 
 /// Loopback addresses, `localhost` and Unix sockets (an empty host or a directory) are on

@@ -169,7 +169,11 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, now: Sys
         + counts.blocked
         + counts.pending;
     let settled = total - counts.pending;
-    let running = app.running.len() as u32;
+    let running = app
+        .running
+        .keys()
+        .filter(|item| app.is_running(item))
+        .count() as u32;
     let mut tally = vec![
         (Status::Pass, counts.pass),
         (Status::Warn, counts.warn),
@@ -378,7 +382,9 @@ fn item_line<'a>(app: &App, i: usize, width: usize, theme: &Theme) -> Line<'a> {
     };
     // Symbol and status word, id, kind, duration, who: the id gets what the others leave;
     // a narrow pane drops who, then the kind, then the word (the symbol always stays).
-    let (symbol, word, style) = if app.in_scope(i) {
+    // An item left out of this run shows what the session knows of it, if anything.
+    let known = app.in_scope(i) || status != Status::Pending || app.is_running(&item.id);
+    let (symbol, word, style) = if known {
         (symbol, status.name(), theme.status(status))
     } else {
         ("–", "out", Style::new().add_modifier(Modifier::DIM))
