@@ -93,6 +93,11 @@ impl<W: Write> Printer<W> {
                 printable(holder)
             ),
             Event::Finished { id, result } => {
+                // Another process's result says whose it is.
+                let by = match (&result.run_by, result.observed) {
+                    (Some(who), true) => format!(" (run by {})", printable(who)),
+                    _ => String::new(),
+                };
                 let duration = if result.attempts > 0 {
                     format_duration(result.duration)
                 } else {
@@ -103,7 +108,7 @@ impl<W: Write> Printer<W> {
                     "{} {:<7} {id:<width$} {duration:>8}  {}",
                     result.status.symbol(),
                     result.status.name(),
-                    printable(&result.summary)
+                    printable(&result.summary) + &by
                 )
             }
         };

@@ -643,6 +643,10 @@ fn two_processes_racing_to_run_one_item_run_it_once(backend: Backend) {
         )),
         "{waiter_said}"
     );
+    assert!(
+        waiter_said.contains(&format!("(run by {})", runner.as_str().expect("a runner"))),
+        "the waiter says whose result it reports: {waiter_said}"
+    );
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let results = rt.block_on(async {
         let store = Store::open(&place.store).await.expect("store");

@@ -120,7 +120,7 @@ pub fn parse(url: &str) -> Result<Location, LocationError> {
     let shown = shown(url);
     let mut parsed = Url::parse(url).map_err(|e| LocationError::Invalid {
         shown: shown.clone(),
-        why: e.to_string(),
+        why: format!("{e} (in a user name or password, write @ as %40, : as %3A and / as %2F)"),
     })?;
     // Each of these may be given once: with two, the connector would take the last one and
     // the check here might have read the other.
