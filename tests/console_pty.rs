@@ -355,6 +355,21 @@ fn the_console_runs_cancels_and_skips_items() {
     pty.send(b"r");
     pty.wait_for("flaky passed", 20, |s| s.contains("✔ pass    flaky"));
 
+    // Its result and evidence, saved to a file whose path is shown.
+    pty.send(b"e");
+    pty.wait_for("the saved file", 10, |s| {
+        s.contains("saved flaky's result and evidence to")
+    });
+    let saved = std::fs::read_dir(dir.path())
+        .expect("the directory")
+        .filter_map(Result::ok)
+        .find(|e| e.file_name().to_string_lossy().starts_with("relcon-flaky-"))
+        .expect("a saved file");
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(saved.path()).expect("reads")).expect("JSON");
+    assert_eq!(saved["status"], "pass");
+    assert_eq!(saved["run_by"], "alice");
+
     // Skip optional, with a reason.
     pty.send(b"jj");
     pty.wait_for("optional selected", 10, |s| {
