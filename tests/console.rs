@@ -412,3 +412,35 @@ async fn the_sign_off_dialog() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn keys_on_an_empty_list_do_nothing_harmful() {
+    use relcon::tui::keymap::Action;
+    let scene = Scene::new().await;
+    scene
+        .draw(80, 24, |app| {
+            // Nothing failed: the failed filter leaves no row at all.
+            app.act(Action::Filter);
+            assert!(app.rows().is_empty());
+            for action in [
+                Action::NextFailure,
+                Action::Down,
+                Action::Last,
+                Action::PageDown,
+                Action::Toggle,
+                Action::Run,
+                Action::Cancel,
+                Action::Skip,
+                Action::SignOff,
+                Action::SaveEvidence,
+            ] {
+                app.act(action);
+            }
+            assert!(app.save.is_none() && app.dialog.is_none() && app.requests.is_empty());
+            assert_eq!(
+                app.message.as_deref(),
+                Some("select a manual item to sign it off")
+            );
+        })
+        .await;
+}

@@ -249,6 +249,11 @@ async fn execute(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
     let status = match ended {
         Ok(status) => status,
         Err(why) => {
+            // The readers go too: a program that left the group may hold a pipe open, and a
+            // reader left behind would keep the run's event channel open with it.
+            for reader in [&stdout, &stderr].into_iter().flatten() {
+                reader.abort();
+            }
             group.signal(libc::SIGTERM);
             if tokio::time::timeout(GRACE, child.wait()).await.is_err() {
                 group.signal(libc::SIGKILL);
@@ -281,10 +286,12 @@ async fn execute(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
     // Whatever the program left running in its group goes with it, so its pipes close.
     drop(group);
     let mut lines = 0;
-    for reader in [stdout, stderr].into_iter().flatten() {
-        // A process that left the group may still hold a pipe: do not wait for it forever.
-        if let Ok(Ok(count)) = tokio::time::timeout(Duration::from_secs(1), reader).await {
-            lines += count;
+    for mut reader in [stdout, stderr].into_iter().flatten() {
+        // A process that left the group may still hold a pipe: do not wait for it forever,
+        // and do not leave its reader behind.
+        match tokio::time::timeout(Duration::from_secs(1), &mut reader).await {
+            Ok(Ok(count)) => lines += count,
+            _ => reader.abort(),
         }
     }
     let evidence = |code: Option<i32>| serde_json::json!({ "command": shown, "exit_code": code, "output_lines": lines });

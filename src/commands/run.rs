@@ -383,15 +383,19 @@ async fn show_console(
     plan: &Plan<'_>,
     session: &Session,
     store: &Store,
-    redactor: &Redactor,
+    redactor: &Arc<Redactor>,
     operator: &str,
     inputs: crate::tui::console::Inputs<crossterm::event::EventStream>,
 ) -> Result<(), String> {
     let run = inputs.run.clone();
-    let (mut terminal, guard) =
-        crate::tui::terminal::enter().map_err(|e| format!("cannot take the terminal: {e}"))?;
+    let (mut terminal, guard) = crate::tui::terminal::enter().map_err(|e| {
+        // Without a console, there is nothing to show the run on: it stops.
+        run.cancel();
+        format!("cannot take the terminal: {e}")
+    })?;
     let mut app = crate::tui::app::App::new(plan, &session.id, redactor);
     app.operator = operator.to_string();
+    app.redactor = Some(redactor.clone());
     let shown = crate::tui::console::run(
         &mut terminal,
         plan,
@@ -697,6 +701,24 @@ pub async fn execute(setup: Setup) -> u8 {
     };
     let recorded = if let Some(engine) = for_console {
         let (problems, problems_seen) = tokio::sync::mpsc::unbounded_channel();
+        // A store that refuses a result stops the run: the console, still open, says why.
+        let recording = {
+            let problems = problems.clone();
+            tokio::spawn(async move {
+                let recorded = recording.await;
+                if let Ok(Err(err)) = &recorded {
+                    let _ = problems.send(format!(
+                        "the store refused a result ({err}); the run stopped"
+                    ));
+                }
+                recorded.unwrap_or_else(|err| {
+                    Err(crate::store::StoreError::Unreachable {
+                        url: String::new(),
+                        why: format!("the recorder failed: {err}"),
+                    })
+                })
+            })
+        };
         let (requests, mut asked) = tokio::sync::mpsc::unbounded_channel();
         let asking = Asking {
             checklist: &checklist,
@@ -738,13 +760,7 @@ pub async fn execute(setup: Setup) -> u8 {
             }
             drop(runs);
             drop(asking);
-            let recorded = recording.await;
-            if let Ok(Err(err)) = &recorded {
-                let _ = problems.send(format!(
-                    "the store refused a result ({err}); the run stopped"
-                ));
-            }
-            recorded
+            recording.await
         };
         let shown = show_console(
             &plan,

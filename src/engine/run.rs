@@ -262,11 +262,6 @@ impl Runner<'_> {
         // reports it, or runs the item itself once the other run ends without a final one.
         let token = uuid::Uuid::now_v7().to_string();
         let item_cancel = self.cancel.child_token();
-        if let Some(cancels) = &self.cancels {
-            if let Ok(mut cancels) = cancels.lock() {
-                cancels.insert(id.to_string(), item_cancel.clone());
-            }
-        }
         let claim = match &self.claims {
             Some(claims) => match super::claims::acquire(
                 claims,
@@ -283,6 +278,13 @@ impl Runner<'_> {
             },
             None => None,
         };
+        // Registered once the item is this run's to run (a run waiting on another's claim
+        // must not take the token that cancels the running check).
+        if let Some(cancels) = &self.cancels {
+            if let Ok(mut cancels) = cancels.lock() {
+                cancels.insert(id.to_string(), item_cancel.clone());
+            }
+        }
         let started_at = SystemTime::now();
         let clock = tokio::time::Instant::now();
         let mut attempt = 0;
@@ -352,6 +354,11 @@ impl Runner<'_> {
             Some(claim) => claim.finish().await,
             None => None,
         };
+        if let Some(cancels) = &self.cancels {
+            if let Ok(mut cancels) = cancels.lock() {
+                cancels.remove(id);
+            }
+        }
         let result = ItemResult {
             status: result.status,
             summary: result.summary,

@@ -73,9 +73,15 @@ impl Store {
             }
             Backend::Sqlite => {
                 use sqlx::Connection;
-                let mut conn = self.pool.acquire().await.map_err(|e| self.db(e))?;
+                // The connection goes back to the pool as durable as it came, or not at all:
+                // however this ends (an error, or the claim abandoned midway), the guard
+                // closes it unless it was set back to FULL.
+                let mut guard = Lenient(self.pool.acquire().await.map_err(|e| self.db(e))?.into());
+                let Some(conn) = guard.0.as_mut() else {
+                    return Err(self.db(sqlx::Error::PoolClosed));
+                };
                 sqlx::query("PRAGMA synchronous = NORMAL")
-                    .execute(&mut *conn)
+                    .execute(&mut **conn)
                     .await
                     .map_err(|e| self.db(e))?;
                 let outcome = async {
@@ -90,13 +96,12 @@ impl Store {
                     Ok::<_, StoreError>(outcome)
                 }
                 .await;
-                // The connection goes back to the pool as durable as it came, or not at all.
                 if sqlx::query("PRAGMA synchronous = FULL")
-                    .execute(&mut *conn)
+                    .execute(&mut **conn)
                     .await
-                    .is_err()
+                    .is_ok()
                 {
-                    conn.detach();
+                    guard.release();
                 }
                 outcome
             }
@@ -275,6 +280,25 @@ impl Store {
             .fetch_all(&self.pool)
             .await
             .map_err(|e| self.db(e))
+    }
+}
+
+/// A pooled SQLite connection set to commit without waiting for the disk: dropped before
+/// [`Lenient::release`], it is closed instead of going back to the pool.
+struct Lenient(Option<sqlx::pool::PoolConnection<sqlx::Any>>);
+
+impl Lenient {
+    /// The connection is durable again: it may go back to the pool.
+    fn release(&mut self) {
+        drop(self.0.take());
+    }
+}
+
+impl Drop for Lenient {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.take() {
+            let _ = conn.detach();
+        }
     }
 }
 

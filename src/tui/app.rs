@@ -219,6 +219,8 @@ pub struct App {
     pub skip: Option<(String, String)>,
     /// Whether this console can run items (it has an engine).
     pub can_run: bool,
+    /// What saved files are scrubbed with (secrets this process knows).
+    pub redactor: Option<std::sync::Arc<Redactor>>,
     /// The live claims: (item, who runs it).
     pub claims: Vec<(String, String)>,
     /// Whether the pair-run view is open.
@@ -303,6 +305,7 @@ impl App {
             skipping: None,
             skip: None,
             can_run: false,
+            redactor: None,
             claims: Vec::new(),
             pair: false,
             areas: Areas::default(),
@@ -551,8 +554,12 @@ impl App {
         }
         if let Some((i, reason)) = &mut self.skipping {
             use crossterm::event::KeyCode;
+            let control = key
+                .modifiers
+                .contains(crossterm::event::KeyModifiers::CONTROL);
             match key.code {
-                KeyCode::Char(c) => reason.push(c),
+                KeyCode::Char('c') if control => self.skipping = None,
+                KeyCode::Char(c) if !control => reason.push(c),
                 KeyCode::Backspace => {
                     reason.pop();
                 }
@@ -738,8 +745,8 @@ impl App {
                 let rows = self.rows();
                 let failed = |row: &Row| matches!(row, Row::Item(i) if matches!(self.status_of(*i).0, Status::Fail | Status::Error));
                 let next = (self.selected + 1..rows.len())
-                    .chain(0..=self.selected.min(rows.len().saturating_sub(1)))
-                    .find(|&r| failed(&rows[r]));
+                    .chain(0..self.selected.saturating_add(1).min(rows.len()))
+                    .find(|&r| rows.get(r).is_some_and(failed));
                 if let Some(row) = next {
                     self.focus = Pane::List;
                     self.select(row);
@@ -801,6 +808,12 @@ impl App {
                 Some(i) if self.is_running(&self.items[i].id) => {
                     self.message =
                         Some(format!("{} is running: cancel it first", self.items[i].id));
+                }
+                Some(i) if self.items[i].kind == "manual" => {
+                    self.message = Some(format!(
+                        "{} is a manual item: s signs it not applicable, with a note",
+                        self.items[i].id
+                    ));
                 }
                 Some(i) if self.in_scope(i) => self.skipping = Some((i, String::new())),
                 _ => self.message = Some("select an item of this run to skip it".into()),

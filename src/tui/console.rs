@@ -202,13 +202,34 @@ where
                 sender.clone(),
                 app.operator.clone(),
             );
+            let manual = plan
+                .checklist
+                .item(&item)
+                .is_some_and(|i| !i.kind.automated);
             tokio::spawn(async move {
-                let body = crate::store::session::Body::Skipped {
-                    item: item.clone(),
-                    reason,
-                };
-                let said = match store.append(&id, &by, &body).await {
-                    Ok(_) => format!("skipped {item}"),
+                // Checked against the session as it is when the skip is written.
+                let appended = store
+                    .append_decided(&id, &by, |now| {
+                        if let Some(why) = &now.closed {
+                            return Err(format!("the session is closed ({why})"));
+                        }
+                        if manual {
+                            return Err(format!(
+                                "{item} is a manual item: it is signed, not skipped"
+                            ));
+                        }
+                        if let Some((_, who)) = now.running.get(&item) {
+                            return Err(format!("{item} is running ({who}): cancel it first"));
+                        }
+                        Ok(crate::store::session::Body::Skipped {
+                            item: item.clone(),
+                            reason,
+                        })
+                    })
+                    .await;
+                let said = match appended {
+                    Ok(Ok(_)) => format!("skipped {item}"),
+                    Ok(Err(refused)) => format!("cannot skip: {refused}"),
                     Err(err) => format!("cannot skip {item}: {err}"),
                 };
                 let _ = sender.send(Message::Problem(said));
@@ -243,7 +264,12 @@ where
                 let path = std::env::current_dir()
                     .unwrap_or_default()
                     .join(format!("relcon-{}-{}.json", entry.id, session.id));
-                let text = serde_json::to_string_pretty(entry).unwrap_or_default() + "\n";
+                let mut value = serde_json::to_value(entry).unwrap_or_default();
+                // Scrubbed like every other output of relcon.
+                if let Some(redactor) = &app.redactor {
+                    redactor.scrub_json(&mut value);
+                }
+                let text = serde_json::to_string_pretty(&value).unwrap_or_default() + "\n";
                 let (sender, id) = (sender.clone(), entry.id.clone());
                 tokio::spawn(async move {
                     let said = match tokio::fs::write(&path, text).await {
