@@ -814,6 +814,27 @@ fn draw_dialog(frame: &mut Frame, area: Rect, dialog: &SignoffDialog, theme: &Th
         fit(hint, inner_width),
         theme.key(),
     )));
+    draw_popup(
+        frame,
+        area,
+        width,
+        " Sign off ",
+        lines,
+        theme.focused_border(),
+        theme,
+    );
+}
+
+/// A box of `lines`, `width` wide and as high as they need, in the middle of `area`.
+fn draw_popup(
+    frame: &mut Frame,
+    area: Rect,
+    width: u16,
+    title: &str,
+    lines: Vec<Line>,
+    border: Style,
+    theme: &Theme,
+) {
     let height = (lines.len() as u16 + 2).min(area.height);
     let popup = Rect {
         x: area.x + (area.width - width) / 2,
@@ -826,8 +847,8 @@ fn draw_dialog(frame: &mut Frame, area: Rect, dialog: &SignoffDialog, theme: &Th
         Paragraph::new(lines).block(
             Block::default()
                 .borders(Borders::ALL)
-                .border_style(theme.focused_border())
-                .title(Span::styled(" Sign off ", theme.heading())),
+                .border_style(border)
+                .title(Span::styled(title, theme.heading())),
         ),
         popup,
     );
@@ -893,21 +914,14 @@ fn draw_pair(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if lines.is_empty() {
         lines.push(Line::raw("nobody yet"));
     }
-    let height = (lines.len() as u16 + 2).min(area.height);
-    let popup = Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y + (area.height - height) / 2,
+    draw_popup(
+        frame,
+        area,
         width,
-        height,
-    };
-    frame.render_widget(Clear, popup);
-    frame.render_widget(
-        Paragraph::new(lines).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(Span::styled(" People · any key closes ", theme.heading())),
-        ),
-        popup,
+        " People · any key closes ",
+        lines,
+        Style::new(),
+        theme,
     );
 }
 
@@ -928,19 +942,13 @@ fn draw_help(frame: &mut Frame, area: Rect, theme: &Theme) {
     lines.push(Line::raw(
         " Mouse: click selects, the wheel scrolls the pane under it.",
     ));
-    let height = (lines.len() as u16 + 2).min(area.height);
-    let popup = Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y + (area.height - height) / 2,
+    draw_popup(
+        frame,
+        area,
         width,
-        height,
-    };
-    frame.render_widget(Clear, popup);
-    frame.render_widget(
-        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(Span::styled(
-            " Keys · any key closes this help ",
-            theme.heading(),
-        ))),
-        popup,
+        " Keys · any key closes this help ",
+        lines,
+        Style::new(),
+        theme,
     );
 }
