@@ -464,10 +464,7 @@ fn out_of_scope_needs_met_earlier_in_the_session_count() {
         &(command_item("a", "true", "") + &command_item("b", "true", "needs = [\"a\"]") + manual),
     );
     let ran = run_in(dir.path(), &["run", &path, "--only", "a", "--json"]);
-    let session = report(&ran.stdout)["session"]["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+    let session = common::session_id(&report(&ran.stdout));
     // b alone: a is out of scope but passed earlier in the session, so b runs.
     let ran = run_in(
         dir.path(),

@@ -242,10 +242,7 @@ fn a_run_killed_with_sigkill_resumes_with_every_acknowledged_result(backend: Bac
     );
 
     // A sign-off, then a run killed right after it: the sign-off stays.
-    let session = doc["session"]["id"]
-        .as_str()
-        .expect("a session id")
-        .to_string();
+    let session = common::session_id(&doc);
     let signed = place.run(&[
         "signoff",
         "sign",
@@ -306,10 +303,7 @@ fn a_tampered_session_is_refused_with_the_first_bad_event(backend: Backend) {
         ),
     );
     let ran = place.run(&["run", &path, "--json"]);
-    let session = report(&ran.stdout)["session"]["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+    let session = common::session_id(&report(&ran.stdout));
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
         let store = Store::open(&place.store.clone()).await.expect("store");
@@ -336,10 +330,7 @@ fn signoffs_are_checked_before_they_are_recorded(backend: Backend) {
         &format!("{HEADER}{manual}{}", command_item("auto", "true", "")),
     );
     let ran = place.run(&["run", &path, "--json"]);
-    let session = report(&ran.stdout)["session"]["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+    let session = common::session_id(&report(&ran.stdout));
     let sign = |extra: &[&str]| {
         let mut args = vec!["signoff", "backup", "--session", session.as_str()];
         args.extend_from_slice(extra);
@@ -466,10 +457,7 @@ fn output_is_kept_up_to_the_cap_with_a_count_of_the_rest(backend: Backend) {
         &format!("{HEADER}{}", command_item("chatty", "seq 1 100010", "")),
     );
     let ran = place.run(&["run", &path, "--json"]);
-    let session = report(&ran.stdout)["session"]["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+    let session = common::session_id(&report(&ran.stdout));
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
         let store = Store::open(&place.store.clone()).await.expect("store");
@@ -535,10 +523,7 @@ fn signers_are_people_and_items_must_apply(backend: Backend) {
     );
     let path = place.write("c.toml", &text);
     let ran = place.run(&["run", &path, "--json"]);
-    let session = report(&ran.stdout)["session"]["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+    let session = common::session_id(&report(&ran.stdout));
     let sign = |args: &[&str]| {
         let mut all = vec!["signoff", "--session", session.as_str()];
         all.extend_from_slice(args);
@@ -582,10 +567,7 @@ fn two_processes_racing_to_run_one_item_run_it_once(backend: Backend) {
     ) + manual;
     let path = place.write("c.toml", &format!("{HEADER}{items}"));
     let made = place.run(&["run", &path, "--only", "sign", "--json"]);
-    let session = report(&made.stdout)["session"]["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+    let session = common::session_id(&report(&made.stdout));
     // Both start at once; the item runs in one of them, and the other waits for its result.
     let start = |who: &str| {
         place
@@ -681,12 +663,7 @@ fn a_dead_runners_claim_lapses_and_a_waiting_process_runs_the_item(backend: Back
             .iter()
             .any(|l| l.contains("start") && l.ends_with("slow"))
     });
-    let session = seen
-        .iter()
-        .find_map(|l| l.strip_prefix("session "))
-        .and_then(|l| l.split(' ').next())
-        .expect("a session id")
-        .to_string();
+    let session = common::announced_session(&seen);
     // The killed runner's claim lives on for its lease (2 s): the next run waits on it, then
     // runs the item itself.
     let started = std::time::Instant::now();
@@ -729,10 +706,7 @@ fn an_item_another_process_finished_meanwhile_is_not_run_again(backend: Backend)
         + manual;
     let path = place.write("c.toml", &format!("{HEADER}{items}"));
     let made = place.run(&["run", &path, "--only", "sign", "--json"]);
-    let session = report(&made.stdout)["session"]["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+    let session = common::session_id(&report(&made.stdout));
     // Bob runs everything one at a time: slow first, fast after it.
     let (bob, bob_said) = spawn(
         &place,
@@ -798,12 +772,7 @@ fn a_process_that_leaves_while_waiting_does_not_overwrite_the_runners_results(ba
     let seen = common::read_until(&alice_said, 30, |seen| {
         seen.iter().filter(|l| l.contains("start")).count() == 6
     });
-    let session = seen
-        .iter()
-        .find_map(|l| l.strip_prefix("session "))
-        .and_then(|l| l.split(' ').next())
-        .expect("a session id")
-        .to_string();
+    let session = common::announced_session(&seen);
     // Bob joins: every item is alice's, so he waits on all six (on one feed)…
     let (mut bob, bob_said) = spawn(
         &place,
@@ -832,10 +801,7 @@ fn one_person_signing_one_item_from_four_processes_at_once_signs_it_once(backend
     let manual = "\n[[item]]\nid = \"shared\"\nsection = \"Checks\"\ntitle = \"t\"\nkind = \"manual\"\nhelp = \"h\"\nsignoffs = 2\n";
     let path = place.write("c.toml", &format!("{HEADER}{manual}"));
     let ran = place.run(&["run", &path, "--json"]);
-    let session = report(&ran.stdout)["session"]["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+    let session = common::session_id(&report(&ran.stdout));
     let children: Vec<_> = (0..4)
         .map(|_| {
             place
@@ -894,10 +860,7 @@ fn two_runs_finishing_one_session_both_say_go(backend: Backend) {
         + &command_item("b", "sleep 1", "");
     let path = place.write("c.toml", &format!("{HEADER}{items}"));
     let made = place.run(&["run", &path, "--only", "init", "--json"]);
-    let session = report(&made.stdout)["session"]["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+    let session = common::session_id(&report(&made.stdout));
     let start = |who: &str| {
         place
             .relcon()
@@ -931,12 +894,7 @@ fn printed_output_survives_a_kill(backend: Backend) {
     let seen = run_and_kill(&place, &["run", &path], |lines| {
         lines.iter().any(|l| l.ends_with("tick 3"))
     });
-    let session = seen
-        .iter()
-        .find_map(|l| l.strip_prefix("session "))
-        .and_then(|l| l.split(' ').next())
-        .expect("a session id")
-        .to_string();
+    let session = common::announced_session(&seen);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let lines = rt.block_on(async {
         let store = Store::open(&place.store).await.expect("store");
@@ -961,10 +919,7 @@ fn concurrent_sign_offs_from_eight_processes_lose_nothing(backend: Backend) {
     let manual: String = (0..8).map(|n| format!("\n[[item]]\nid = \"m{n}\"\nsection = \"Checks\"\ntitle = \"t\"\nkind = \"manual\"\nhelp = \"h\"\n")).collect::<String>() + "\n[[item]]\nid = \"shared\"\nsection = \"Checks\"\ntitle = \"t\"\nkind = \"manual\"\nhelp = \"h\"\nsignoffs = 9\n";
     let path = place.write("c.toml", &format!("{HEADER}{manual}"));
     let ran = place.run(&["run", &path, "--json"]);
-    let session = report(&ran.stdout)["session"]["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+    let session = common::session_id(&report(&ran.stdout));
     let store = place.store.clone();
     // Eight processes at once, each signing its own item and then the shared one.
     let children: Vec<_> = (0..8)

@@ -152,10 +152,7 @@ fn a_feed_without_notifications_polls_and_says_so() {
     let manual = "\n[[item]]\nid = \"sign\"\nsection = \"Checks\"\ntitle = \"Sign\"\nkind = \"manual\"\nhelp = \"Sign it.\"\n";
     let path = place.write("c.toml", &format!("{HEADER}{manual}"));
     let ran = place.run(&["run", &path, "--json"]);
-    let session = report(&ran.stdout)["session"]["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+    let session = common::session_id(&report(&ran.stdout));
 
     // The watcher reaches the database through the relay (plain TCP: no TLS to relay).
     let mut relayed = url::Url::parse(&place.store).expect("a URL");

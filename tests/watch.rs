@@ -13,10 +13,7 @@ fn a_watcher_sees_another_process_sign_off_and_the_close(backend: Backend) {
     let manual = "\n[[item]]\nid = \"sign\"\nsection = \"Checks\"\ntitle = \"Sign\"\nkind = \"manual\"\nhelp = \"Sign it.\"\n";
     let path = place.write("c.toml", &format!("{HEADER}{manual}"));
     let ran = place.run(&["run", &path, "--json"]);
-    let session = report(&ran.stdout)["session"]["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+    let session = common::session_id(&report(&ran.stdout));
 
     let mut watch = place
         .relcon()

@@ -98,6 +98,24 @@ pub fn report(stdout: &str) -> serde_json::Value {
     document
 }
 
+/// The session id of a result document.
+pub fn session_id(report: &serde_json::Value) -> String {
+    report["session"]["id"]
+        .as_str()
+        .expect("a session id")
+        .to_string()
+}
+
+/// The session id a run announced on stderr (`session ID (new)`).
+pub fn announced_session(lines: &[String]) -> String {
+    lines
+        .iter()
+        .find_map(|l| l.strip_prefix("session "))
+        .and_then(|l| l.split(' ').next())
+        .expect("a session id")
+        .to_string()
+}
+
 /// The report's item `id`.
 pub fn item<'r>(report: &'r serde_json::Value, id: &str) -> &'r serde_json::Value {
     report["items"]
