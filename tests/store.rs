@@ -197,8 +197,8 @@ fn run_and_kill(place: &Place, args: &[&str], until: impl Fn(&[String]) -> bool)
     let mut child = place
         .relcon()
         .args(args)
-        // A killed runner's claims lapse after 2 s instead of 30.
-        .env("RELCON_CLAIM_LEASE", "2s")
+        // A killed runner's claims lapse after 5 s instead of 30 (long enough for the next run to find it live, even on a busy machine).
+        .env("RELCON_CLAIM_LEASE", "5s")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -664,7 +664,7 @@ fn a_dead_runners_claim_lapses_and_a_waiting_process_runs_the_item(backend: Back
             .any(|l| l.contains("start") && l.ends_with("slow"))
     });
     let session = common::announced_session(&seen);
-    // The killed runner's claim lives on for its lease (2 s): the next run waits on it, then
+    // The killed runner's claim lives on for its lease (5 s): the next run waits on it, then
     // runs the item itself.
     let started = std::time::Instant::now();
     let ran = place
