@@ -197,7 +197,8 @@ fn run_and_kill(place: &Place, args: &[&str], until: impl Fn(&[String]) -> bool)
     let mut child = place
         .relcon()
         .args(args)
-        // A killed runner's claims lapse after 5 s instead of 30 (long enough for the next run to find it live, even on a busy machine).
+        // A killed runner's claims lapse after 5 s instead of 30: long enough for the next
+        // run to find them live, even on a busy machine.
         .env("RELCON_CLAIM_LEASE", "5s")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
