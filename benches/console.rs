@@ -7,11 +7,6 @@
 //!   (target ≤ 80 MB);
 //! - CPU time the console uses while idle for 10 s (target ≈ 0).
 
-use std::io::Read;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-use portable_pty::{native_pty_system, CommandBuilder, PtySize};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use relcon::checklist::Checklist;
@@ -20,6 +15,18 @@ use relcon::engine::plan::{Plan, Scope};
 use relcon::redact::Redactor;
 use relcon::tui::app::App;
 use relcon::tui::theme::Theme;
+use std::time::{Duration, Instant};
+
+#[path = "../tests/common/pty.rs"]
+mod pty;
+
+use pty::Pty;
+
+/// Leaves the console with q and waits for it to end.
+fn quit(mut console: Pty) {
+    console.send(b"q");
+    let _ = console.child.wait();
+}
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
@@ -27,68 +34,6 @@ fn ms(d: Duration) -> f64 {
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-struct Console {
-    child: Box<dyn portable_pty::Child + Send + Sync>,
-    writer: Box<dyn std::io::Write + Send>,
-    screen: Arc<Mutex<vt100::Parser>>,
-    _pair: portable_pty::PtyPair,
-}
-
-impl Console {
-    fn start(args: &[&str], dir: &std::path::Path, rows: u16, cols: u16) -> Self {
-        let pair = native_pty_system()
-            .openpty(PtySize {
-                rows,
-                cols,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .expect("a pseudo-terminal");
-        let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_relcon"));
-        command.args(args);
-        command.cwd(dir);
-        command.env("TERM", "xterm-256color");
-        command.env(
-            "RELCON_STORE",
-            format!("sqlite://{}", dir.join("store.sqlite").display()),
-        );
-        let child = pair.slave.spawn_command(command).expect("relcon starts");
-        let screen = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
-        let mut reader = pair.master.try_clone_reader().expect("a reader");
-        let parser = screen.clone();
-        std::thread::spawn(move || {
-            let mut buffer = [0u8; 65536];
-            while let Ok(n) = reader.read(&mut buffer) {
-                if n == 0 {
-                    break;
-                }
-                parser.lock().expect("screen").process(&buffer[..n]);
-            }
-        });
-        let writer = pair.master.take_writer().expect("a writer");
-        Console {
-            child,
-            writer,
-            screen,
-            _pair: pair,
-        }
-    }
-
-    fn wait_for(&self, secs: u64, ready: impl Fn(&vt100::Screen) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        while !ready(self.screen.lock().expect("screen").screen()) {
-            assert!(Instant::now() < deadline, "timed out");
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    }
-
-    fn quit(mut self) {
-        let _ = self.writer.write_all(b"q");
-        let _ = self.writer.flush();
-        let _ = self.child.wait();
-    }
 }
 
 /// A process's peak resident set (VmHWM) in kB, and its CPU time (user + system) in ticks.
@@ -120,16 +65,16 @@ fn first_frame() {
     for _ in 0..10 {
         let dir = tempfile::tempdir().expect("temp dir");
         let started = Instant::now();
-        let console = Console::start(&["demo"], dir.path(), 40, 120);
-        console.wait_for(30, |s| {
+        let console = Pty::start_in(dir.path(), &["demo"], 40, 120);
+        console.wait_until("the first frame", 30, |s| {
             s.alternate_screen() && s.contents().contains("Checklist")
         });
         times.push(started.elapsed());
-        console.wait_for(30, |s| {
+        console.wait_until("the automated results", 30, |s| {
             let text = s.contents();
             text.contains("✔ pass    security.tls") && !text.contains(" running")
         });
-        console.quit();
+        quit(console);
     }
     times.sort();
     println!(
@@ -192,13 +137,13 @@ fn memory_and_idle() {
     )
     .expect("writes");
     let started = Instant::now();
-    let console = Console::start(
-        &["run", &checklist.display().to_string()],
+    let console = Pty::start_in(
         dir.path(),
+        &["run", &checklist.display().to_string()],
         60,
         200,
     );
-    console.wait_for(300, |s| s.contents().contains("verdict GO"));
+    console.wait_for("the verdict", 300, |s| s.contains("verdict GO"));
     let streamed = started.elapsed();
     let pid = console.child.process_id().expect("a pid");
     // Let the last frames settle before the idle window.
@@ -216,7 +161,7 @@ fn memory_and_idle() {
         "CPU time while idle for 10 s: {:.0} ms (target ≈ 0)",
         (after - before) as f64 * tick
     );
-    console.quit();
+    quit(console);
 }
 
 fn main() {

@@ -5,148 +5,9 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use portable_pty::{native_pty_system, CommandBuilder, PtyPair, PtySize};
-
-const ROWS: u16 = 40;
-const COLS: u16 = 120;
-
-/// A program in a pseudo-terminal and what its terminal shows.
-struct Pty {
-    pair: PtyPair,
-    child: Box<dyn portable_pty::Child + Send + Sync>,
-    writer: Box<dyn Write + Send>,
-    screen: Arc<Mutex<vt100::Parser>>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl Pty {
-    fn start(args: &[&str]) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut pty = Self::start_in(dir.path(), args);
-        pty._dir = Some(dir);
-        pty
-    }
-
-    /// Starts `relcon args` in `dir`, with the store in `dir`.
-    fn start_in(dir: &std::path::Path, args: &[&str]) -> Self {
-        let pair = native_pty_system()
-            .openpty(PtySize {
-                rows: ROWS,
-                cols: COLS,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .expect("a pseudo-terminal");
-        let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_relcon"));
-        command.args(args);
-        command.cwd(dir);
-        command.env("TERM", "xterm-256color");
-        command.env("RELCON_STORE", common::store_in(dir));
-        let child = pair.slave.spawn_command(command).expect("relcon starts");
-        let screen = Arc::new(Mutex::new(vt100::Parser::new(ROWS, COLS, 0)));
-        let mut reader = pair.master.try_clone_reader().expect("a reader");
-        let parser = screen.clone();
-        std::thread::spawn(move || {
-            let mut buffer = [0u8; 8192];
-            while let Ok(n) = reader.read(&mut buffer) {
-                if n == 0 {
-                    break;
-                }
-                parser.lock().expect("the screen").process(&buffer[..n]);
-            }
-        });
-        let writer = pair.master.take_writer().expect("a writer");
-        Pty {
-            pair,
-            child,
-            writer,
-            screen,
-            _dir: None,
-        }
-    }
-
-    fn contents(&self) -> String {
-        self.screen.lock().expect("the screen").screen().contents()
-    }
-
-    /// Waits until the screen satisfies `ready`; fails with the screen after `secs`.
-    fn wait_for(&self, what: &str, secs: u64, ready: impl Fn(&str) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            let contents = self.contents();
-            if ready(&contents) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "never saw {what}; the screen:\n{contents}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn send(&mut self, bytes: &[u8]) {
-        self.writer.write_all(bytes).expect("writes");
-        self.writer.flush().expect("flushes");
-    }
-
-    /// Where `text` is on the screen: (column, row), from 0.
-    fn find(&self, text: &str) -> Option<(u16, u16)> {
-        self.contents().lines().enumerate().find_map(|(row, line)| {
-            line.find(text)
-                .map(|at| (line[..at].chars().count() as u16, row as u16))
-        })
-    }
-
-    /// Waits for the program to end; its exit code.
-    fn wait_exit(&mut self, secs: u64) -> u32 {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("waits") {
-                return status.exit_code();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "relcon did not end; the screen:\n{}",
-                self.contents()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// The terminal is back as the program found it: the main screen, the cursor shown,
-    /// mouse reporting off, and cooked mode (`stty` run in the same terminal says so).
-    fn assert_restored(&mut self) {
-        {
-            let parser = self.screen.lock().expect("the screen");
-            let screen = parser.screen();
-            assert!(!screen.alternate_screen(), "still on the alternate screen");
-            assert!(!screen.hide_cursor(), "the cursor is still hidden");
-            assert_eq!(
-                screen.mouse_protocol_mode(),
-                vt100::MouseProtocolMode::None,
-                "mouse reporting is still on"
-            );
-        }
-        let mut stty = CommandBuilder::new("stty");
-        stty.arg("-a");
-        let mut child = self.pair.slave.spawn_command(stty).expect("stty runs");
-        let status = child.wait().expect("stty ends");
-        assert!(status.success());
-        self.wait_for("the terminal's modes", 10, |s| s.contains("icanon"));
-        let modes = self.contents();
-        for mode in ["icanon", "echo", "icrnl", "opost"] {
-            assert!(
-                modes.split_whitespace().any(|w| w == mode),
-                "{mode} is off: the terminal was left raw:\n{modes}"
-            );
-        }
-    }
-}
+use common::pty::Pty;
 
 #[test]
 fn the_demo_runs_live_takes_keys_and_the_mouse_and_quits_cleanly() {
@@ -158,12 +19,7 @@ fn the_demo_runs_live_takes_keys_and_the_mouse_and_quits_cleanly() {
             .all(|id| s.contains(&format!("✔ pass    {id}")))
             && !s.contains(" running")
     });
-    assert!(pty
-        .screen
-        .lock()
-        .expect("the screen")
-        .screen()
-        .alternate_screen());
+    assert!(pty.with_screen(vt100::Screen::alternate_screen));
 
     // The first item is selected: the backup, signed off in the dialog.
     pty.wait_for("the first item's detail", 10, |s| {
@@ -263,12 +119,14 @@ fn session_of(pty: &Pty) -> String {
 fn a_sign_off_made_in_one_console_appears_in_the_other() {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(dir.path().join("c.toml"), SIGNED).expect("writes");
-    let mut alice = Pty::start_in(dir.path(), &["run", "c.toml", "--as", "alice"]);
+    let mut alice = Pty::start_in(dir.path(), &["run", "c.toml", "--as", "alice"], 40, 120);
     alice.wait_for("alice's console", 30, |s| s.contains("backup · manual"));
     let session = session_of(&alice);
     let mut bob = Pty::start_in(
         dir.path(),
         &["run", "c.toml", "--session", &session, "--as", "bob"],
+        40,
+        120,
     );
     bob.wait_for("bob's console", 30, |s| s.contains("backup · manual"));
     alice.wait_for("bob attached", 10, |s| s.contains("attached: alice, bob"));
@@ -338,7 +196,7 @@ run = ["false"]
 fn the_console_runs_cancels_and_skips_items() {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(dir.path().join("c.toml"), CONTROLLED).expect("writes");
-    let mut pty = Pty::start_in(dir.path(), &["run", "c.toml", "--as", "alice"]);
+    let mut pty = Pty::start_in(dir.path(), &["run", "c.toml", "--as", "alice"], 40, 120);
     pty.wait_for("flaky failed and slow running", 30, |s| {
         s.contains("✘ fail    flaky") && s.contains("running slow")
     });

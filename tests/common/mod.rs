@@ -2,6 +2,8 @@
 //! and the report schema that every `--json` output is validated against.
 #![allow(dead_code)] // each test file uses its own part of this module
 
+pub mod pty;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
