@@ -4,6 +4,7 @@
 
 pub mod authjs_adapter;
 pub mod authjs_session;
+pub mod catalog;
 pub mod command;
 pub mod cookies;
 pub mod env;
@@ -11,9 +12,11 @@ pub mod http;
 pub mod jsonpath;
 pub mod manual;
 pub mod net;
+pub mod pg;
 pub mod scan;
 pub mod sql_migration;
 pub mod sql_role;
+pub mod sql_script;
 pub mod tls;
 
 use std::future::Future;

@@ -1,7 +1,7 @@
 //! What the network checks share: the trusted roots (the system's, plus `--cacert`), HTTP
 //! clients built on them, and reading a response body with a cap.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +13,7 @@ use rustls::{ClientConfig, RootCertStore};
 #[derive(Debug, Clone)]
 pub struct Net {
     roots: Arc<RootCertStore>,
+    cacert: Option<PathBuf>,
 }
 
 /// The crypto provider every TLS connection uses.
@@ -44,7 +45,13 @@ impl Net {
         }
         Ok(Self {
             roots: Arc::new(roots),
+            cacert: cacert.map(Path::to_path_buf),
         })
+    }
+
+    /// The `--cacert` file, for connectors that read their roots from a file.
+    pub fn cacert(&self) -> Option<&Path> {
+        self.cacert.as_deref()
     }
 
     /// The trusted roots.

@@ -1,8 +1,19 @@
 //! `sql.migration`: a migration file verified in a rolled-back transaction, or applied, with
 //! expected tables and an idempotency proof.
 
-use super::KindSpec;
-use crate::checklist::spec::{Key, Ty};
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::postgres::PgConnection;
+use sqlx::{Connection as _, Executor as _};
+
+use super::sql_script::{self, Statement};
+use super::{catalog, pg, CheckContext, KindSpec, RunFuture};
+use crate::checklist::spec::{parse_duration, Key, Ty};
+use crate::engine::event::{CheckResult, Stream};
+use crate::engine::status::Status;
 
 /// Keys of one expected table.
 pub const TABLE_KEYS: &[Key] = &[
@@ -62,8 +73,8 @@ pub const SPEC: KindSpec = KindSpec {
     automated: true,
     writes: |config| config.get("mode").and_then(toml::Value::as_str) == Some("apply"),
     check,
-    run: super::not_implemented,
-    built: false,
+    run,
+    built: true,
 };
 
 /// A suggested foreign key names what it references.
@@ -79,4 +90,571 @@ fn check(config: &toml::Table) -> Vec<super::Problem> {
         .filter(|(_, s)| s.contains_key("foreign_key") != s.contains_key("references") || (!s.contains_key("foreign_key") && !s.contains_key("unique")))
         .map(|(index, _)| super::Problem::new("suggest", format!("suggestion {} needs `unique`, or `foreign_key` with `references`", index + 1), "write `unique = [\"col\"]` or `foreign_key = \"col\"` and `references = \"table\"`").at(index))
         .collect()
+}
+
+#[derive(Debug, Deserialize)]
+struct Config {
+    connection: String,
+    file: String,
+    mode: Option<String>,
+    #[serde(default)]
+    prove_idempotent: bool,
+    schema: Option<String>,
+    #[serde(default)]
+    expect_tables: Vec<ExpectedTable>,
+    #[serde(default)]
+    suggest: Vec<Suggestion>,
+    lock_timeout: Option<String>,
+    statement_timeout: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ExpectedTable {
+    name: String,
+    schema: Option<String>,
+    #[serde(default)]
+    columns: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Suggestion {
+    table: String,
+    unique: Option<Vec<String>>,
+    foreign_key: Option<String>,
+    references: Option<String>,
+    note: Option<String>,
+}
+
+fn run<'a>(ctx: &'a CheckContext<'a>) -> RunFuture<'a> {
+    Box::pin(async move {
+        match ctx.config::<Config>() {
+            Ok(config) => migrate(ctx, &config).await,
+            Err(result) => result,
+        }
+    })
+}
+
+/// Why a migration did not get through, in words.
+struct Stop {
+    status: Status,
+    summary: String,
+    evidence: serde_json::Value,
+}
+
+async fn migrate(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
+    let apply = config.mode.as_deref() == Some("apply");
+    let timeout = |value: &Option<String>, default: u64| {
+        value
+            .as_deref()
+            .and_then(|v| parse_duration(v).ok())
+            .unwrap_or(Duration::from_secs(default))
+    };
+    let lock_timeout = timeout(&config.lock_timeout, 5);
+    let statement_timeout = timeout(&config.statement_timeout, 60);
+    let target = match pg::target(ctx, &config.connection) {
+        Ok(target) => target,
+        Err(result) => return result,
+    };
+    let path = ctx.root.join(&config.file);
+    let source = match std::fs::read_to_string(&path) {
+        Ok(source) => source,
+        Err(err) => {
+            return CheckResult::definitive_error(format!(
+                "cannot read {}: {err}",
+                path.display()
+            ))
+        }
+    };
+    let statements = sql_script::split(&source);
+    let refused: Vec<String> = statements
+        .iter()
+        .filter_map(|s| {
+            s.refusal()
+                .map(|why| format!("{}:{}: `{}`: {why}", config.file, s.line, s.head()))
+        })
+        .collect();
+    if let Some(first) = refused.first() {
+        let more = match refused.len() {
+            1 => String::new(),
+            n => format!(" (and {} more)", n - 1),
+        };
+        return CheckResult {
+            retryable: false,
+            ..CheckResult::new(Status::Fail, format!("{first}{more}"))
+                .with_evidence(json!({ "file": config.file, "refused": refused }))
+        };
+    }
+    if statements.is_empty() {
+        return CheckResult::definitive_error(format!("{} holds no statement", config.file));
+    }
+    let mut conn = match pg::connect(ctx, &target).await {
+        Ok(conn) => conn,
+        Err(result) => return result,
+    };
+    let mode = if apply { "apply: committed" } else { "verify: rolled back" };
+    ctx.output
+        .line(
+            Stream::Stdout,
+            &format!(
+                "{} statements from {} on {} ({mode}; lock_timeout {}, statement_timeout {})",
+                statements.len(),
+                config.file,
+                target.shown,
+                humantime::format_duration(lock_timeout),
+                humantime::format_duration(statement_timeout)
+            ),
+        )
+        .await;
+    let outcome = transaction(ctx, config, &mut conn, &statements, apply, (lock_timeout, statement_timeout)).await;
+    let _ = conn.close().await;
+    let mut evidence = json!({
+        "connection": target.evidence(),
+        "file": config.file,
+        "mode": if apply { "apply" } else { "verify" },
+        "statements": statements.len(),
+        "lock_timeout": humantime::format_duration(lock_timeout).to_string(),
+        "statement_timeout": humantime::format_duration(statement_timeout).to_string(),
+    });
+    let pooler = target.pooler.then(|| {
+        format!(
+            "{} is a -pooler host (PgBouncer, transaction mode): run migrations on the direct host",
+            target.input
+        )
+    });
+    let done = match outcome {
+        Err(stop) => {
+            merge(&mut evidence, stop.evidence);
+            return CheckResult::new(stop.status, stop.summary).with_evidence(evidence);
+        }
+        Ok(done) => done,
+    };
+    merge(&mut evidence, done.evidence);
+    let (status, summary) = if let Some(first) = done.failures.first() {
+        let more = match done.failures.len() {
+            1 => String::new(),
+            n => format!(" (and {} more)", n - 1),
+        };
+        (Status::Fail, format!("{first}{more}"))
+    } else if let Some(warning) = &pooler {
+        (Status::Warn, warning.clone())
+    } else {
+        (Status::Pass, done.summary)
+    };
+    if let Some(warning) = pooler {
+        evidence["warnings"] = json!([warning]);
+    }
+    CheckResult::new(status, summary).with_evidence(evidence)
+}
+
+/// What a transaction that got through found.
+struct Done {
+    summary: String,
+    failures: Vec<String>,
+    evidence: serde_json::Value,
+}
+
+/// Runs the migration (twice, with the proof) in one transaction, committed or rolled back.
+async fn transaction(
+    ctx: &CheckContext<'_>,
+    config: &Config,
+    conn: &mut PgConnection,
+    statements: &[Statement],
+    apply: bool,
+    (lock_timeout, statement_timeout): (Duration, Duration),
+) -> Result<Done, Stop> {
+    let sql_stop = |what: &str, err: sqlx::Error| Stop {
+        status: Status::Error,
+        summary: format!("{what}: {}", pg::describe(&err)),
+        evidence: json!({}),
+    };
+    conn.execute("BEGIN")
+        .await
+        .map_err(|e| sql_stop("cannot begin a transaction", e))?;
+    conn.execute(
+        format!(
+            "SET LOCAL lock_timeout = {}; SET LOCAL statement_timeout = {}",
+            pg::setting_ms(lock_timeout),
+            pg::setting_ms(statement_timeout)
+        )
+        .as_str(),
+    )
+    .await
+    .map_err(|e| sql_stop("cannot set the timeouts", e))?;
+    let mut locks = Locks::existing(conn)
+        .await
+        .map_err(|e| sql_stop("cannot read the catalog", e))?;
+    let started = Instant::now();
+    apply_all(ctx, config, conn, statements, &mut locks, "").await?;
+    let applied = started.elapsed();
+    let mut failures = expected_tables(config, conn)
+        .await
+        .map_err(|e| sql_stop("cannot read the tables", e))?;
+    let advice = suggestions(config, conn)
+        .await
+        .map_err(|e| sql_stop("cannot read the constraints", e))?;
+    let mut proof = serde_json::Value::Null;
+    let mut compared = 0;
+    if config.prove_idempotent {
+        conn.execute("SAVEPOINT relcon_idempotency")
+            .await
+            .map_err(|e| sql_stop("cannot set a savepoint", e))?;
+        let before = catalog::snapshot(conn)
+            .await
+            .map_err(|e| sql_stop("cannot snapshot the catalog", e))?;
+        apply_all(ctx, config, conn, statements, &mut locks, "second apply: ").await?;
+        let after = catalog::snapshot(conn)
+            .await
+            .map_err(|e| sql_stop("cannot snapshot the catalog", e))?;
+        let changes = catalog::diff(&before, &after);
+        compared = before.len();
+        for change in &changes {
+            ctx.output
+                .line(Stream::Stdout, &format!("second apply: {change}"))
+                .await;
+        }
+        if !changes.is_empty() {
+            failures.push(format!(
+                "re-applying changed the catalog: {}",
+                changes.join("; ")
+            ));
+        }
+        proof = json!({ "objects_compared": compared, "changes": changes });
+        conn.execute("ROLLBACK TO SAVEPOINT relcon_idempotency")
+            .await
+            .map_err(|e| sql_stop("cannot roll back to the savepoint", e))?;
+    }
+    let end = if apply && failures.is_empty() { "COMMIT" } else { "ROLLBACK" };
+    conn.execute(end)
+        .await
+        .map_err(|e| sql_stop(&format!("{end} failed"), e))?;
+    let held = locks.held(Instant::now());
+    ctx.output
+        .line(
+            Stream::Stdout,
+            &match end {
+                "COMMIT" => "committed".to_string(),
+                _ => "rolled back".to_string(),
+            },
+        )
+        .await;
+    let tables = config.expect_tables.len();
+    let summary = match (config.prove_idempotent, end) {
+        (true, _) => format!(
+            "re-applying changed nothing ({compared} catalog objects compared; rolled back)"
+        ),
+        (false, "COMMIT") => format!(
+            "{} statements applied and committed in {} ms; {tables} expected tables as expected",
+            statements.len(),
+            applied.as_millis()
+        ),
+        _ => format!(
+            "{} statements applied in {} ms and rolled back; {tables} expected tables as expected",
+            statements.len(),
+            applied.as_millis()
+        ),
+    };
+    Ok(Done {
+        summary,
+        failures,
+        evidence: json!({
+            "outcome": if end == "COMMIT" { "committed" } else { "rolled back" },
+            "applied_ms": applied.as_millis() as u64,
+            "expected_tables": config.expect_tables.iter().map(|t| &t.name).collect::<Vec<_>>(),
+            "advice": advice,
+            "idempotency": proof,
+            "locks_on_existing_tables": held,
+        }),
+    })
+}
+
+/// Runs every statement; a failure names the statement, its line and the server's words.
+async fn apply_all(
+    ctx: &CheckContext<'_>,
+    config: &Config,
+    conn: &mut PgConnection,
+    statements: &[Statement],
+    locks: &mut Locks,
+    prefix: &str,
+) -> Result<(), Stop> {
+    for statement in statements {
+        let started = Instant::now();
+        let result = conn.execute(statement.text.as_str()).await;
+        let place = format!("{}:{}", config.file, statement.line);
+        match result {
+            Ok(_) => {
+                ctx.output
+                    .line(
+                        Stream::Stdout,
+                        &format!(
+                            "{prefix}{place}: {} ({} ms)",
+                            statement.head(),
+                            started.elapsed().as_millis()
+                        ),
+                    )
+                    .await;
+            }
+            Err(err) => {
+                let why = match pg::code(&err).as_deref() {
+                    Some("55P03") => " (a lock was not granted within lock_timeout: a live transaction holds the table)",
+                    Some("57014") => " (statement_timeout reached)",
+                    _ => "",
+                };
+                let _ = conn.execute("ROLLBACK").await;
+                let message = format!(
+                    "{prefix}{place}: `{}` failed: {}{why}",
+                    statement.head(),
+                    pg::describe(&err)
+                );
+                ctx.output.line(Stream::Stderr, &message).await;
+                return Err(Stop {
+                    status: Status::Fail,
+                    summary: message,
+                    evidence: json!({
+                        "failed": {
+                            "line": statement.line,
+                            "statement": statement.text,
+                            "error": pg::describe(&err),
+                            "second_apply": !prefix.is_empty(),
+                        },
+                        "outcome": "rolled back",
+                    }),
+                });
+            }
+        }
+        locks
+            .observe(conn)
+            .await
+            .map_err(|err| Stop {
+                status: Status::Error,
+                summary: format!("cannot read the locks held: {}", pg::describe(&err)),
+                evidence: json!({}),
+            })?;
+    }
+    Ok(())
+}
+
+/// Type names as PostgreSQL prints them, for the short names people write.
+fn canonical_type(name: &str) -> String {
+    let lower = name.trim().to_ascii_lowercase();
+    let (base, args) = match lower.split_once('(') {
+        Some((base, args)) => (base.trim().to_string(), format!("({}", args.replace(' ', ""))),
+        None => (lower.clone(), String::new()),
+    };
+    let base = match base.as_str() {
+        "int" | "int4" | "serial" | "serial4" => "integer",
+        "int8" | "bigserial" | "serial8" => "bigint",
+        "int2" | "smallserial" | "serial2" => "smallint",
+        "varchar" => "character varying",
+        "char" | "bpchar" => "character",
+        "bool" => "boolean",
+        "float8" => "double precision",
+        "float4" => "real",
+        "timestamptz" => "timestamp with time zone",
+        "timestamp" => "timestamp without time zone",
+        "timetz" => "time with time zone",
+        "decimal" => "numeric",
+        other => other,
+    };
+    format!("{base}{args}")
+}
+
+/// Each expected table and column that is missing or of another type.
+async fn expected_tables(config: &Config, conn: &mut PgConnection) -> Result<Vec<String>, sqlx::Error> {
+    let default_schema = config.schema.as_deref().unwrap_or("public");
+    let mut failures = Vec::new();
+    for table in &config.expect_tables {
+        let schema = table.schema.as_deref().unwrap_or(default_schema);
+        let columns: Vec<(String, String)> = sqlx::query_as(
+            "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod)
+             FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+               AND a.attnum > 0 AND NOT a.attisdropped",
+        )
+        .bind(schema)
+        .bind(&table.name)
+        .fetch_all(&mut *conn)
+        .await?;
+        let shown = match schema {
+            "public" => table.name.clone(),
+            _ => format!("{schema}.{}", table.name),
+        };
+        if columns.is_empty() {
+            failures.push(format!("table {shown} is missing"));
+            continue;
+        }
+        let found: HashMap<&str, &str> = columns.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+        for (column, expected) in &table.columns {
+            match found.get(column.as_str()) {
+                None => {
+                    let folded = column.to_lowercase();
+                    let hint = if folded != *column && found.contains_key(folded.as_str()) {
+                        format!(" (found {folded}: it was created without quotes, so PostgreSQL folded it to lower case; write \"{column}\")")
+                    } else {
+                        String::new()
+                    };
+                    failures.push(format!("column {shown}.\"{column}\" is missing{hint}"));
+                }
+                Some(actual) if canonical_type(actual) != canonical_type(expected) => {
+                    failures.push(format!(
+                        "column {shown}.\"{column}\" is {actual}, expected {expected}"
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    Ok(failures)
+}
+
+/// The stricter constraints the checklist suggests that the schema lacks: advice, never a
+/// failure.
+async fn suggestions(config: &Config, conn: &mut PgConnection) -> Result<Vec<String>, sqlx::Error> {
+    let schema = config.schema.as_deref().unwrap_or("public");
+    let mut advice = Vec::new();
+    for suggestion in &config.suggest {
+        let note = suggestion
+            .note
+            .as_deref()
+            .map(|n| format!(": {n}"))
+            .unwrap_or_default();
+        if let Some(columns) = &suggestion.unique {
+            let (present,): (bool,) = sqlx::query_as(
+                "SELECT EXISTS (
+                   SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+                   JOIN pg_namespace n ON n.oid = c.relnamespace
+                   WHERE n.nspname = $1 AND c.relname = $2 AND i.indisunique
+                     AND i.indpred IS NULL
+                     AND (SELECT array_agg(a.attname::text ORDER BY a.attname)
+                          FROM pg_attribute a
+                          WHERE a.attrelid = c.oid AND a.attnum = ANY(i.indkey))
+                         = (SELECT array_agg(x ORDER BY x) FROM unnest($3::text[]) x))",
+            )
+            .bind(schema)
+            .bind(&suggestion.table)
+            .bind(columns)
+            .fetch_one(&mut *conn)
+            .await?;
+            if !present {
+                let quoted: Vec<String> = columns.iter().map(|c| pg::quote_ident(c)).collect();
+                advice.push(format!(
+                    "{}: no UNIQUE ({}){note}",
+                    suggestion.table,
+                    quoted.join(", ")
+                ));
+            }
+        }
+        if let (Some(column), Some(references)) = (&suggestion.foreign_key, &suggestion.references) {
+            let (present,): (bool,) = sqlx::query_as(
+                "SELECT EXISTS (
+                   SELECT 1 FROM pg_constraint co
+                   JOIN pg_class c ON c.oid = co.conrelid
+                   JOIN pg_namespace n ON n.oid = c.relnamespace
+                   JOIN pg_class r ON r.oid = co.confrelid
+                   JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY(co.conkey)
+                   WHERE co.contype = 'f' AND n.nspname = $1 AND c.relname = $2
+                     AND r.relname = $3 AND a.attname = $4)",
+            )
+            .bind(schema)
+            .bind(&suggestion.table)
+            .bind(references)
+            .bind(column)
+            .fetch_one(&mut *conn)
+            .await?;
+            if !present {
+                advice.push(format!(
+                    "{}: no FOREIGN KEY ({}) REFERENCES {references}{note}",
+                    suggestion.table,
+                    pg::quote_ident(column)
+                ));
+            }
+        }
+    }
+    Ok(advice)
+}
+
+/// Locks this transaction takes on tables that existed before it: when each was first seen
+/// and the strongest mode, so that the evidence says how long live tables were held.
+struct Locks {
+    existing: HashMap<i64, String>,
+    seen: BTreeMap<String, (Instant, String)>,
+}
+
+/// Lock modes, weakest first.
+const MODES: &[&str] = &[
+    "AccessShareLock",
+    "RowShareLock",
+    "RowExclusiveLock",
+    "ShareUpdateExclusiveLock",
+    "ShareLock",
+    "ShareRowExclusiveLock",
+    "ExclusiveLock",
+    "AccessExclusiveLock",
+];
+
+impl Locks {
+    async fn existing(conn: &mut PgConnection) -> Result<Self, sqlx::Error> {
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT c.oid::int8, CASE WHEN n.nspname = 'public' THEN '' ELSE n.nspname || '.' END || c.relname
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE c.relkind IN ('r', 'p', 'm')
+               AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+               AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'",
+        )
+        .fetch_all(conn)
+        .await?;
+        Ok(Self {
+            existing: rows.into_iter().collect(),
+            seen: BTreeMap::new(),
+        })
+    }
+
+    async fn observe(&mut self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        if self.existing.is_empty() {
+            return Ok(());
+        }
+        let oids: Vec<i64> = self.existing.keys().copied().collect();
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT relation::int8, mode FROM pg_locks
+             WHERE pid = pg_backend_pid() AND locktype = 'relation' AND granted
+               AND relation::int8 = ANY($1)",
+        )
+        .bind(&oids)
+        .fetch_all(conn)
+        .await?;
+        let now = Instant::now();
+        for (oid, mode) in rows {
+            let Some(table) = self.existing.get(&oid) else {
+                continue;
+            };
+            let rank = |m: &str| MODES.iter().position(|x| *x == m).unwrap_or(0);
+            let entry = self.seen.entry(table.clone()).or_insert((now, mode.clone()));
+            if rank(&mode) > rank(&entry.1) {
+                entry.1 = mode;
+            }
+        }
+        Ok(())
+    }
+
+    /// Each table's lock, longest held first, ended at `end`.
+    fn held(&self, end: Instant) -> Vec<serde_json::Value> {
+        let mut held: Vec<(&String, &(Instant, String))> = self.seen.iter().collect();
+        held.sort_by_key(|(_, (since, _))| *since);
+        held.into_iter()
+            .map(|(table, (since, mode))| {
+                json!({
+                    "table": table,
+                    "mode": mode,
+                    "held_ms": end.duration_since(*since).as_millis() as u64,
+                })
+            })
+            .collect()
+    }
+}
+
+/// `extra`'s keys added to `evidence`.
+fn merge(evidence: &mut serde_json::Value, extra: serde_json::Value) {
+    if let (Some(base), serde_json::Value::Object(extra)) = (evidence.as_object_mut(), extra) {
+        base.extend(extra);
+    }
 }

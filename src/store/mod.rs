@@ -636,12 +636,14 @@ async fn open_postgres(location: &Location) -> Result<AnyPool, StoreError> {
         .map_err(|err| unreachable(connect_error(&err)))
 }
 
-/// What went wrong connecting, in words (the server's message for database errors).
-fn connect_error(err: &sqlx::Error) -> String {
+/// What went wrong connecting, in words (the server's message for database errors). The
+/// checks that reach a deployment's database say it the same way.
+pub fn connect_error(err: &sqlx::Error) -> String {
     match err {
         sqlx::Error::Database(db) => match db.code().as_deref() {
             Some("28P01" | "28000") => format!("authentication failed: {}", db.message()),
             Some("3D000") => format!("the database does not exist: {}", db.message()),
+            Some("42501") => format!("permission denied: {}", db.message()),
             _ => db.message().to_string(),
         },
         sqlx::Error::Io(io) => match io.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {

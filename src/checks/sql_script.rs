@@ -1,0 +1,249 @@
+//! A SQL file read into statements the way psql splits it: at semicolons outside comments,
+//! quoted strings and identifiers, dollar-quoted bodies, and the `BEGIN … END` of a
+//! SQL-standard function body; each statement keeps the line it starts on. Statements that
+//! cannot run inside the transaction a migration runs in are named.
+
+/// One statement of a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    /// Its text, without the closing semicolon.
+    pub text: String,
+    /// The line of the file it starts on (1-based).
+    pub line: usize,
+    /// Its words outside strings, comments and quoted identifiers, upper-cased.
+    words: Vec<String>,
+}
+
+impl Statement {
+    /// The statement's first line, shortened, for messages.
+    pub fn head(&self) -> String {
+        let first = self.text.lines().next().unwrap_or_default().trim();
+        let more = self.text.trim().lines().count() > 1;
+        let mut head: String = first.chars().take(80).collect();
+        if more || first.chars().count() > 80 {
+            head.push('…');
+        }
+        head
+    }
+
+    /// Why the statement cannot run in a migration's transaction, if it cannot.
+    pub fn refusal(&self) -> Option<String> {
+        let word = |i: usize| self.words.get(i).map(String::as_str).unwrap_or_default();
+        let control = match (word(0), word(1)) {
+            ("BEGIN" | "COMMIT" | "ROLLBACK" | "END" | "ABORT" | "SAVEPOINT" | "RELEASE", _)
+            | ("START", "TRANSACTION")
+            | ("PREPARE", "TRANSACTION") => true,
+            _ => false,
+        };
+        if control {
+            return Some(format!(
+                "transaction control ({}) is not allowed: relcon runs the file in a transaction of its own; remove it",
+                word(0)
+            ));
+        }
+        if self.words.iter().any(|w| w == "CONCURRENTLY") {
+            return Some("CONCURRENTLY cannot run inside a transaction: run it outside the migration, in a step of its own".into());
+        }
+        let outside = match (word(0), word(1)) {
+            ("VACUUM", _) => Some("VACUUM"),
+            ("CREATE" | "DROP", "DATABASE") => Some("CREATE/DROP DATABASE"),
+            ("CREATE" | "DROP", "TABLESPACE") => Some("CREATE/DROP TABLESPACE"),
+            ("ALTER", "SYSTEM") => Some("ALTER SYSTEM"),
+            _ => None,
+        };
+        outside.map(|what| format!("{what} cannot run inside a transaction: run it outside the migration"))
+    }
+}
+
+/// The statements of `source`, empty ones (only comments or blanks) left out.
+pub fn split(source: &str) -> Vec<Statement> {
+    let chars: Vec<char> = source.chars().collect();
+    let mut statements = Vec::new();
+    let mut text = String::new();
+    let mut words: Vec<String> = Vec::new();
+    let mut start_line: Option<usize> = None;
+    let mut line = 1;
+    // Depth of BEGIN/CASE … END in a CREATE statement (a SQL-standard function body).
+    let mut depth = 0usize;
+    let mut i = 0;
+    let mut finish = |text: &mut String, words: &mut Vec<String>, start: &mut Option<usize>| {
+        if let Some(line) = start.take() {
+            statements.push(Statement {
+                text: text.trim().to_string(),
+                line,
+                words: std::mem::take(words),
+            });
+        }
+        text.clear();
+        words.clear();
+    };
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        // Comments belong to no statement until one starts; then they are kept verbatim.
+        if c == '-' && next == Some('-') {
+            while i < chars.len() && chars[i] != '\n' {
+                if start_line.is_some() {
+                    text.push(chars[i]);
+                }
+                i += 1;
+            }
+            continue;
+        }
+        if c == '/' && next == Some('*') {
+            let mut nesting = 0;
+            while i < chars.len() {
+                if chars[i] == '/' && chars.get(i + 1) == Some(&'*') {
+                    nesting += 1;
+                    push_chars(&mut text, &chars[i..i + 2], start_line.is_some(), &mut line);
+                    i += 2;
+                } else if chars[i] == '*' && chars.get(i + 1) == Some(&'/') {
+                    nesting -= 1;
+                    push_chars(&mut text, &chars[i..i + 2], start_line.is_some(), &mut line);
+                    i += 2;
+                    if nesting == 0 {
+                        break;
+                    }
+                } else {
+                    push_chars(&mut text, &chars[i..i + 1], start_line.is_some(), &mut line);
+                    i += 1;
+                }
+            }
+            continue;
+        }
+        if c.is_whitespace() {
+            push_chars(&mut text, &chars[i..i + 1], start_line.is_some(), &mut line);
+            i += 1;
+            continue;
+        }
+        if c == ';' && depth == 0 {
+            finish(&mut text, &mut words, &mut start_line);
+            i += 1;
+            continue;
+        }
+        start_line.get_or_insert(line);
+        let end = match c {
+            '\'' => {
+                // E'…' strings take backslash escapes.
+                let escapes = i > 0
+                    && matches!(chars[i - 1], 'e' | 'E')
+                    && words.last().is_some_and(|w| w == "E");
+                quoted_end(&chars, i, '\'', escapes)
+            }
+            '"' => quoted_end(&chars, i, '"', false),
+            '$' => dollar_end(&chars, i).unwrap_or(i + 1),
+            c if c.is_alphabetic() || c == '_' => {
+                let mut j = i;
+                while j < chars.len() && (chars[j].is_alphanumeric() || chars[j] == '_' || chars[j] == '$') {
+                    j += 1;
+                }
+                let word: String = chars[i..j].iter().collect::<String>().to_uppercase();
+                if words.first().is_some_and(|w| w == "CREATE") {
+                    match word.as_str() {
+                        "BEGIN" | "CASE" => depth += 1,
+                        "END" => depth = depth.saturating_sub(1),
+                        _ => {}
+                    }
+                }
+                words.push(word);
+                j
+            }
+            _ => i + 1,
+        };
+        push_chars(&mut text, &chars[i..end], true, &mut line);
+        i = end;
+    }
+    finish(&mut text, &mut words, &mut start_line);
+    statements
+}
+
+/// Appends `chars` to `text` when a statement has started, counting lines either way.
+fn push_chars(text: &mut String, chars: &[char], keep: bool, line: &mut usize) {
+    *line += chars.iter().filter(|&&c| c == '\n').count();
+    if keep {
+        text.extend(chars);
+    }
+}
+
+/// The index after the quoted string or identifier that opens at `start` (doubled quotes
+/// are one; with `escapes`, a backslash escapes the next character).
+fn quoted_end(chars: &[char], start: usize, quote: char, escapes: bool) -> usize {
+    let mut i = start + 1;
+    while i < chars.len() {
+        if escapes && chars[i] == '\\' {
+            i += 2;
+            continue;
+        }
+        if chars[i] == quote {
+            if chars.get(i + 1) == Some(&quote) {
+                i += 2;
+                continue;
+            }
+            return i + 1;
+        }
+        i += 1;
+    }
+    chars.len()
+}
+
+/// The index after the dollar-quoted body that opens at `start` (`$$` or `$tag$`), or
+/// `None` when the `$` opens no body (a parameter like `$1`).
+fn dollar_end(chars: &[char], start: usize) -> Option<usize> {
+    let mut j = start + 1;
+    while j < chars.len() && (chars[j].is_alphanumeric() || chars[j] == '_') {
+        j += 1;
+    }
+    if chars.get(j) != Some(&'$') || chars.get(start + 1).is_some_and(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let tag = &chars[start..=j];
+    let mut i = j + 1;
+    while i + tag.len() <= chars.len() {
+        if &chars[i..i + tag.len()] == tag {
+            return Some(i + tag.len());
+        }
+        i += 1;
+    }
+    Some(chars.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_split_outside_quotes_comments_and_bodies() {
+        let source = "-- header; not a statement\n\
+CREATE TABLE IF NOT EXISTS \"a;b\" (x text DEFAULT 'it''s; here');\n\
+/* block; /* nested; */ still */\n\
+DO $$ BEGIN RAISE NOTICE 'x;'; END $$;\n\
+CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END;\n\
+SELECT E'\\';' , $tag$ ; $$ ; $tag$, $1;\n\
+  \n";
+        let statements = split(source);
+        let lines: Vec<usize> = statements.iter().map(|s| s.line).collect();
+        assert_eq!(lines, vec![2, 4, 5, 6], "{statements:#?}");
+        assert!(statements[0].text.ends_with("'it''s; here')"));
+        assert!(statements[1].text.starts_with("DO $$"));
+        assert!(statements[2].text.ends_with("SELECT 2; END"));
+        assert!(statements.iter().all(|s| s.refusal().is_none()));
+    }
+
+    #[test]
+    fn transaction_control_and_concurrently_are_named() {
+        let statements = split("begin;\nCREATE INDEX CONCURRENTLY i ON t (x);\nSELECT 'COMMIT';\nCOMMIT;\nVACUUM t;");
+        let refused: Vec<(usize, bool)> = statements
+            .iter()
+            .map(|s| (s.line, s.refusal().is_some()))
+            .collect();
+        assert_eq!(refused, vec![(1, true), (2, true), (3, false), (4, true), (5, true)]);
+        assert!(statements[0].refusal().is_some_and(|r| r.contains("BEGIN")));
+        assert!(statements[1].refusal().is_some_and(|r| r.contains("CONCURRENTLY")));
+    }
+
+    #[test]
+    fn heads_are_one_short_line() {
+        let statement = &split("CREATE TABLE t (\n  x int\n);")[0];
+        assert_eq!(statement.head(), "CREATE TABLE t (…");
+    }
+}
