@@ -273,7 +273,13 @@ fn a_run_killed_with_sigkill_resumes_with_every_acknowledged_result(backend: Bac
         }
     };
     assert_eq!(doc["session"]["id"], session.as_str());
-    assert_eq!(item(&doc, "slow")["status"], "pass");
+    assert_eq!(
+        item(&doc, "slow")["status"],
+        "pass",
+        "{}\n{}",
+        item(&doc, "slow"),
+        ran.stderr
+    );
     assert_eq!(item(&doc, "sign")["status"], "pass");
     assert_eq!(item(&doc, "sign")["signoffs"][0]["by"], "alice");
     assert_eq!(

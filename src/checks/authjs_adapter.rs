@@ -69,7 +69,10 @@ fn run<'a>(ctx: &'a CheckContext<'a>) -> RunFuture<'a> {
             (Err(failure), _) => (Status::Fail, failure),
             (Ok(()), Err(err)) => (
                 Status::Error,
-                format!("round trips passed, but the rows left could not be counted: {}", pg::describe(&err)),
+                format!(
+                    "round trips passed, but the rows left could not be counted: {}",
+                    pg::describe(&err)
+                ),
             ),
             (Ok(()), Ok(0)) => (
                 Status::Pass,
@@ -79,7 +82,10 @@ fn run<'a>(ctx: &'a CheckContext<'a>) -> RunFuture<'a> {
                     target.input
                 ),
             ),
-            (Ok(()), Ok(n)) => (Status::Fail, format!("{n} rows of the round trips are still there after the rollback")),
+            (Ok(()), Ok(n)) => (
+                Status::Fail,
+                format!("{n} rows of the round trips are still there after the rollback"),
+            ),
         };
         let mut evidence = evidence;
         if status == Status::Pass {
@@ -112,7 +118,13 @@ impl Probe {
 }
 
 /// A user row as the adapter reads it: id, name, email, emailVerified (ms), image.
-type User = (i64, Option<String>, Option<String>, Option<i64>, Option<String>);
+type User = (
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+);
 
 const USER_COLUMNS: &str = r#"id::int8, name::text, email::text, (extract(epoch FROM "emailVerified") * 1000)::int8, image::text"#;
 
@@ -141,8 +153,12 @@ async fn round_trips(
 ) -> Result<(), String> {
     macro_rules! step {
         ($name:expr, $body:expr) => {{
-            let value = $body.await.map_err(|err: sqlx::Error| explain($name, &err))?;
-            ctx.output.line(Stream::Stdout, &format!("ok {}", $name)).await;
+            let value = $body
+                .await
+                .map_err(|err: sqlx::Error| explain($name, &err))?;
+            ctx.output
+                .line(Stream::Stdout, &format!("ok {}", $name))
+                .await;
             passed.push($name.to_string());
             value
         }};
@@ -168,14 +184,24 @@ async fn round_trips(
             .bind(-1_i64)
             .fetch_optional(&mut *conn)
     );
-    expect("getUser (unknown id)", unknown.is_none(), "a user came back for an id no user has")?;
+    expect(
+        "getUser (unknown id)",
+        unknown.is_none(),
+        "a user came back for an id no user has",
+    )?;
     let unknown: Option<User> = step!(
         "getUserByEmail (unknown email)",
-        sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1"))
-            .bind(&probe.email)
-            .fetch_optional(&mut *conn)
+        sqlx::query_as(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE email = $1"
+        ))
+        .bind(&probe.email)
+        .fetch_optional(&mut *conn)
     );
-    expect("getUserByEmail (unknown email)", unknown.is_none(), "a user came back for an unused email")?;
+    expect(
+        "getUserByEmail (unknown email)",
+        unknown.is_none(),
+        "a user came back for an unused email",
+    )?;
     let verified_ms: i64 = 1_700_000_000_123;
     let created: User = step!(
         "createUser",
@@ -204,14 +230,24 @@ async fn round_trips(
             .bind(id)
             .fetch_optional(&mut *conn)
     );
-    expect("getUser", by_id.as_ref() == Some(&created), "the user read by id differs from the one created")?;
+    expect(
+        "getUser",
+        by_id.as_ref() == Some(&created),
+        "the user read by id differs from the one created",
+    )?;
     let by_email: Option<User> = step!(
         "getUserByEmail",
-        sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1"))
-            .bind(&probe.email)
-            .fetch_optional(&mut *conn)
+        sqlx::query_as(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE email = $1"
+        ))
+        .bind(&probe.email)
+        .fetch_optional(&mut *conn)
     );
-    expect("getUserByEmail", by_email.as_ref() == Some(&created), "the user read by email differs from the one created")?;
+    expect(
+        "getUserByEmail",
+        by_email.as_ref() == Some(&created),
+        "the user read by email differs from the one created",
+    )?;
     let updated: User = step!(
         "updateUser",
         sqlx::query_as(&format!(
@@ -225,7 +261,11 @@ async fn round_trips(
         .bind("https://example.invalid/probe.png")
         .fetch_one(&mut *conn)
     );
-    expect("updateUser", updated.1.as_deref() == Some("relcon probe (updated)"), "the name was not updated")?;
+    expect(
+        "updateUser",
+        updated.1.as_deref() == Some("relcon probe (updated)"),
+        "the name was not updated",
+    )?;
     let (account_user,): (i64,) = step!(
         "linkAccount",
         sqlx::query_as(
@@ -239,7 +279,11 @@ async fn round_trips(
         .bind(1_700_000_000_i64)
         .fetch_one(&mut *conn)
     );
-    expect("linkAccount", account_user == id, "the account does not point at the user")?;
+    expect(
+        "linkAccount",
+        account_user == id,
+        "the account does not point at the user",
+    )?;
     let by_account: Option<User> = step!(
         "getUserByAccount",
         sqlx::query_as(&format!(
@@ -250,7 +294,11 @@ async fn round_trips(
         .bind(&probe.provider_account)
         .fetch_optional(&mut *conn)
     );
-    expect("getUserByAccount", by_account.as_ref().map(|u| u.0) == Some(id), "the account's user was not found")?;
+    expect(
+        "getUserByAccount",
+        by_account.as_ref().map(|u| u.0) == Some(id),
+        "the account's user was not found",
+    )?;
     let expires_ms: i64 = 1_900_000_000_000;
     let (session_user,): (i64,) = step!(
         "createSession",
@@ -263,7 +311,11 @@ async fn round_trips(
         .bind(&probe.session_token)
         .fetch_one(&mut *conn)
     );
-    expect("createSession", session_user == id, "the session does not point at the user")?;
+    expect(
+        "createSession",
+        session_user == id,
+        "the session does not point at the user",
+    )?;
     let session: Option<(i64, Option<i64>)> = step!(
         "getSessionAndUser",
         sqlx::query_as(
@@ -289,14 +341,22 @@ async fn round_trips(
         .bind(updated_ms as f64)
         .fetch_one(&mut *conn)
     );
-    expect("updateSession", new_expiry == Some(updated_ms), "the expiry was not updated")?;
+    expect(
+        "updateSession",
+        new_expiry == Some(updated_ms),
+        "the expiry was not updated",
+    )?;
     let deleted = step!(
         "deleteSession",
         sqlx::query(r#"DELETE FROM sessions WHERE "sessionToken" = $1"#)
             .bind(&probe.session_token)
             .execute(&mut *conn)
     );
-    expect("deleteSession", deleted.rows_affected() == 1, "no session was deleted")?;
+    expect(
+        "deleteSession",
+        deleted.rows_affected() == 1,
+        "no session was deleted",
+    )?;
     step!(
         "createVerificationToken",
         sqlx::query("INSERT INTO verification_token (identifier, expires, token) VALUES ($1, to_timestamp($2::float8 / 1000), $3)")
@@ -313,7 +373,11 @@ async fn round_trips(
             .bind(&probe.token)
             .fetch_optional(&mut *conn)
     );
-    expect("useVerificationToken (wrong identifier)", wrong.is_none(), "a token came back for another identifier")?;
+    expect(
+        "useVerificationToken (wrong identifier)",
+        wrong.is_none(),
+        "a token came back for another identifier",
+    )?;
     let first: Option<(String, String)> = step!(
         "useVerificationToken",
         sqlx::query_as(use_token)
@@ -333,7 +397,11 @@ async fn round_trips(
             .bind(&probe.token)
             .fetch_optional(&mut *conn)
     );
-    expect("useVerificationToken (second use)", second.is_none(), "a used token came back a second time")?;
+    expect(
+        "useVerificationToken (second use)",
+        second.is_none(),
+        "a used token came back a second time",
+    )?;
     let unlinked = step!(
         "unlinkAccount",
         sqlx::query(r#"DELETE FROM accounts WHERE provider = $1 AND "providerAccountId" = $2"#)
@@ -341,7 +409,11 @@ async fn round_trips(
             .bind(&probe.provider_account)
             .execute(&mut *conn)
     );
-    expect("unlinkAccount", unlinked.rows_affected() == 1, "no account was unlinked")?;
+    expect(
+        "unlinkAccount",
+        unlinked.rows_affected() == 1,
+        "no account was unlinked",
+    )?;
     step!(
         "createSession (for deleteUser)",
         sqlx::query(r#"INSERT INTO sessions ("userId", expires, "sessionToken") VALUES ($1, to_timestamp($2::float8 / 1000), $3)"#)
@@ -353,29 +425,47 @@ async fn round_trips(
     // The adapter deletes the user first, then what points at it.
     let removed = step!(
         "deleteUser",
-        sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *conn)
+        sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(id)
+            .execute(&mut *conn)
     );
     step!(
         "deleteUser (sessions)",
-        sqlx::query(r#"DELETE FROM sessions WHERE "userId" = $1"#).bind(id).execute(&mut *conn)
+        sqlx::query(r#"DELETE FROM sessions WHERE "userId" = $1"#)
+            .bind(id)
+            .execute(&mut *conn)
     );
     step!(
         "deleteUser (accounts)",
-        sqlx::query(r#"DELETE FROM accounts WHERE "userId" = $1"#).bind(id).execute(&mut *conn)
+        sqlx::query(r#"DELETE FROM accounts WHERE "userId" = $1"#)
+            .bind(id)
+            .execute(&mut *conn)
     );
-    expect("deleteUser", removed.rows_affected() == 1, "the user was not deleted")?;
+    expect(
+        "deleteUser",
+        removed.rows_affected() == 1,
+        "the user was not deleted",
+    )?;
     let (users, sessions): (i64, i64) = step!(
         "getUser (after deleteUser)",
         sqlx::query_as(r#"SELECT (SELECT count(*) FROM users WHERE id = $1), (SELECT count(*) FROM sessions WHERE "userId" = $1)"#)
             .bind(id)
             .fetch_one(&mut *conn)
     );
-    expect("getUser (after deleteUser)", users == 0 && sessions == 0, "the user or its sessions are still there")?;
+    expect(
+        "getUser (after deleteUser)",
+        users == 0 && sessions == 0,
+        "the user or its sessions are still there",
+    )?;
     Ok(())
 }
 
 /// Rows of the round trips found after the rollback (0 when it was clean).
-async fn leftovers(conn: &mut PgConnection, schema: &str, probe: &Probe) -> Result<i64, sqlx::Error> {
+async fn leftovers(
+    conn: &mut PgConnection,
+    schema: &str,
+    probe: &Probe,
+) -> Result<i64, sqlx::Error> {
     let table = |name: &str| format!("{}.{}", pg::quote_ident(schema), pg::quote_ident(name));
     let (left,): (i64,) = sqlx::query_as(&format!(
         r#"SELECT (SELECT count(*) FROM {} WHERE email = $1)

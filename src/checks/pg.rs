@@ -121,7 +121,10 @@ pub fn target(ctx: &CheckContext<'_>, name: &str) -> Result<Target, CheckResult>
         name: name.to_string(),
         input: input.to_string(),
         shown: location.shown,
-        pooler: host.split('.').next().is_some_and(|h| h.ends_with("-pooler")),
+        pooler: host
+            .split('.')
+            .next()
+            .is_some_and(|h| h.ends_with("-pooler")),
         notes,
         options,
         connect_timeout: connection.connect_timeout,

@@ -159,10 +159,7 @@ async fn migrate(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
     let source = match std::fs::read_to_string(&path) {
         Ok(source) => source,
         Err(err) => {
-            return CheckResult::definitive_error(format!(
-                "cannot read {}: {err}",
-                path.display()
-            ))
+            return CheckResult::definitive_error(format!("cannot read {}: {err}", path.display()))
         }
     };
     let statements = sql_script::split(&source);
@@ -191,7 +188,11 @@ async fn migrate(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
         Ok(conn) => conn,
         Err(result) => return result,
     };
-    let mode = if apply { "apply: committed" } else { "verify: rolled back" };
+    let mode = if apply {
+        "apply: committed"
+    } else {
+        "verify: rolled back"
+    };
     ctx.output
         .line(
             Stream::Stdout,
@@ -205,7 +206,15 @@ async fn migrate(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
             ),
         )
         .await;
-    let outcome = transaction(ctx, config, &mut conn, &statements, apply, (lock_timeout, statement_timeout)).await;
+    let outcome = transaction(
+        ctx,
+        config,
+        &mut conn,
+        &statements,
+        apply,
+        (lock_timeout, statement_timeout),
+    )
+    .await;
     let _ = conn.close().await;
     let mut evidence = json!({
         "connection": target.evidence(),
@@ -323,7 +332,11 @@ async fn transaction(
             .await
             .map_err(|e| sql_stop("cannot roll back to the savepoint", e))?;
     }
-    let end = if apply && failures.is_empty() { "COMMIT" } else { "ROLLBACK" };
+    let end = if apply && failures.is_empty() {
+        "COMMIT"
+    } else {
+        "ROLLBACK"
+    };
     conn.execute(end)
         .await
         .map_err(|e| sql_stop(&format!("{end} failed"), e))?;
@@ -355,9 +368,10 @@ async fn transaction(
     };
     Ok(Done {
         summary,
-        failures,
+        failures: failures.clone(),
         evidence: json!({
             "outcome": if end == "COMMIT" { "committed" } else { "rolled back" },
+            "failures": failures,
             "applied_ms": applied.as_millis() as u64,
             "expected_tables": config.expect_tables.iter().map(|t| &t.name).collect::<Vec<_>>(),
             "advice": advice,
@@ -421,14 +435,11 @@ async fn apply_all(
                 });
             }
         }
-        locks
-            .observe(conn)
-            .await
-            .map_err(|err| Stop {
-                status: Status::Error,
-                summary: format!("cannot read the locks held: {}", pg::describe(&err)),
-                evidence: json!({}),
-            })?;
+        locks.observe(conn).await.map_err(|err| Stop {
+            status: Status::Error,
+            summary: format!("cannot read the locks held: {}", pg::describe(&err)),
+            evidence: json!({}),
+        })?;
     }
     Ok(())
 }
@@ -437,7 +448,10 @@ async fn apply_all(
 fn canonical_type(name: &str) -> String {
     let lower = name.trim().to_ascii_lowercase();
     let (base, args) = match lower.split_once('(') {
-        Some((base, args)) => (base.trim().to_string(), format!("({}", args.replace(' ', ""))),
+        Some((base, args)) => (
+            base.trim().to_string(),
+            format!("({}", args.replace(' ', "")),
+        ),
         None => (lower.clone(), String::new()),
     };
     let base = match base.as_str() {
@@ -459,7 +473,10 @@ fn canonical_type(name: &str) -> String {
 }
 
 /// Each expected table and column that is missing or of another type.
-async fn expected_tables(config: &Config, conn: &mut PgConnection) -> Result<Vec<String>, sqlx::Error> {
+async fn expected_tables(
+    config: &Config,
+    conn: &mut PgConnection,
+) -> Result<Vec<String>, sqlx::Error> {
     let default_schema = config.schema.as_deref().unwrap_or("public");
     let mut failures = Vec::new();
     for table in &config.expect_tables {
@@ -483,7 +500,10 @@ async fn expected_tables(config: &Config, conn: &mut PgConnection) -> Result<Vec
             failures.push(format!("table {shown} is missing"));
             continue;
         }
-        let found: HashMap<&str, &str> = columns.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+        let found: HashMap<&str, &str> = columns
+            .iter()
+            .map(|(n, t)| (n.as_str(), t.as_str()))
+            .collect();
         for (column, expected) in &table.columns {
             match found.get(column.as_str()) {
                 None => {
@@ -544,7 +564,8 @@ async fn suggestions(config: &Config, conn: &mut PgConnection) -> Result<Vec<Str
                 ));
             }
         }
-        if let (Some(column), Some(references)) = (&suggestion.foreign_key, &suggestion.references) {
+        if let (Some(column), Some(references)) = (&suggestion.foreign_key, &suggestion.references)
+        {
             let (present,): (bool,) = sqlx::query_as(
                 "SELECT EXISTS (
                    SELECT 1 FROM pg_constraint co
@@ -628,7 +649,10 @@ impl Locks {
                 continue;
             };
             let rank = |m: &str| MODES.iter().position(|x| *x == m).unwrap_or(0);
-            let entry = self.seen.entry(table.clone()).or_insert((now, mode.clone()));
+            let entry = self
+                .seen
+                .entry(table.clone())
+                .or_insert((now, mode.clone()));
             if rank(&mode) > rank(&entry.1) {
                 entry.1 = mode;
             }

@@ -103,13 +103,19 @@ fn outcome(choice: Option<&str>) -> Status {
 }
 
 async fn judge(config: &Config, conn: &mut PgConnection) -> Result<CheckResult, sqlx::Error> {
-    let (role, superuser, createrole, createdb, replication, bypassrls): (String, bool, bool, bool, bool, bool) =
-        sqlx::query_as(
-            "SELECT rolname::text, rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls
+    let (role, superuser, createrole, createdb, replication, bypassrls): (
+        String,
+        bool,
+        bool,
+        bool,
+        bool,
+        bool,
+    ) = sqlx::query_as(
+        "SELECT rolname::text, rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls
              FROM pg_roles WHERE rolname = current_user",
-        )
-        .fetch_one(&mut *conn)
-        .await?;
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     let mut failures = Vec::new();
     for (held, what) in [
         (superuser, "is superuser"),
@@ -123,7 +129,10 @@ async fn judge(config: &Config, conn: &mut PgConnection) -> Result<CheckResult, 
         }
     }
     let forbidden = config.forbidden_roles.clone().unwrap_or_else(|| {
-        vec!["neon_superuser".to_string(), "pg_write_all_data".to_string()]
+        vec![
+            "neon_superuser".to_string(),
+            "pg_write_all_data".to_string(),
+        ]
     });
     let rows: Vec<(String, bool, bool)> = sqlx::query_as(
         "SELECT r.rolname::text, pg_has_role(current_user, r.oid, 'MEMBER'),

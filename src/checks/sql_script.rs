@@ -51,7 +51,9 @@ impl Statement {
             ("ALTER", "SYSTEM") => Some("ALTER SYSTEM"),
             _ => None,
         };
-        outside.map(|what| format!("{what} cannot run inside a transaction: run it outside the migration"))
+        outside.map(|what| {
+            format!("{what} cannot run inside a transaction: run it outside the migration")
+        })
     }
 }
 
@@ -134,7 +136,9 @@ pub fn split(source: &str) -> Vec<Statement> {
             '$' => dollar_end(&chars, i).unwrap_or(i + 1),
             c if c.is_alphabetic() || c == '_' => {
                 let mut j = i;
-                while j < chars.len() && (chars[j].is_alphanumeric() || chars[j] == '_' || chars[j] == '$') {
+                while j < chars.len()
+                    && (chars[j].is_alphanumeric() || chars[j] == '_' || chars[j] == '$')
+                {
                     j += 1;
                 }
                 let word: String = chars[i..j].iter().collect::<String>().to_uppercase();
@@ -231,14 +235,21 @@ SELECT E'\\';' , $tag$ ; $$ ; $tag$, $1;\n\
 
     #[test]
     fn transaction_control_and_concurrently_are_named() {
-        let statements = split("begin;\nCREATE INDEX CONCURRENTLY i ON t (x);\nSELECT 'COMMIT';\nCOMMIT;\nVACUUM t;");
+        let statements = split(
+            "begin;\nCREATE INDEX CONCURRENTLY i ON t (x);\nSELECT 'COMMIT';\nCOMMIT;\nVACUUM t;",
+        );
         let refused: Vec<(usize, bool)> = statements
             .iter()
             .map(|s| (s.line, s.refusal().is_some()))
             .collect();
-        assert_eq!(refused, vec![(1, true), (2, true), (3, false), (4, true), (5, true)]);
+        assert_eq!(
+            refused,
+            vec![(1, true), (2, true), (3, false), (4, true), (5, true)]
+        );
         assert!(statements[0].refusal().is_some_and(|r| r.contains("BEGIN")));
-        assert!(statements[1].refusal().is_some_and(|r| r.contains("CONCURRENTLY")));
+        assert!(statements[1]
+            .refusal()
+            .is_some_and(|r| r.contains("CONCURRENTLY")));
     }
 
     #[test]

@@ -1,0 +1,698 @@
+//! The database verifications against the real PostgreSQL: `sql.migration` (verify, apply,
+//! expected tables, the idempotency proof), `sql.role` and `authjs.adapter`, through the
+//! real binary and the shipped checklist. Each test works in a scratch database of its own
+//! with roles of its own, all dropped after, and checks that its runs left nothing behind.
+
+mod common;
+
+use std::path::Path;
+
+use common::{item, report, test_pg, Ran, ScratchDb};
+use sqlx::{Connection, Executor};
+
+/// The official Auth.js schema, as the demo ships it.
+fn official() -> String {
+    std::fs::read_to_string(common::repo().join("assets/create_authjs_tables.sql"))
+        .expect("the demo's migration")
+}
+
+/// The stricter variant: foreign keys with ON DELETE CASCADE and the unique constraints.
+const STRICTER: &str = r#"
+CREATE TABLE IF NOT EXISTS users (id SERIAL PRIMARY KEY, name VARCHAR(255), email VARCHAR(255) UNIQUE,
+  "emailVerified" TIMESTAMPTZ, image TEXT);
+CREATE TABLE IF NOT EXISTS accounts (id SERIAL PRIMARY KEY,
+  "userId" INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  type VARCHAR(255) NOT NULL, provider VARCHAR(255) NOT NULL, "providerAccountId" VARCHAR(255) NOT NULL,
+  refresh_token TEXT, access_token TEXT, expires_at BIGINT, id_token TEXT, scope TEXT,
+  session_state TEXT, token_type TEXT, UNIQUE (provider, "providerAccountId"));
+CREATE TABLE IF NOT EXISTS sessions (id SERIAL PRIMARY KEY,
+  "userId" INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  expires TIMESTAMPTZ NOT NULL, "sessionToken" VARCHAR(255) NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS verification_token (identifier TEXT NOT NULL, expires TIMESTAMPTZ NOT NULL,
+  token TEXT NOT NULL, PRIMARY KEY (identifier, token));
+"#;
+
+/// Runs SQL as the test server's admin in `database` (the server's own when `None`).
+fn admin(database: Option<&str>, sql: &str) {
+    let mut url = url::Url::parse(&test_pg()).expect("RELCON_TEST_PG is a URL");
+    if let Some(db) = database {
+        url.set_path(&format!("/{db}"));
+    }
+    let (url, sql) = (url.to_string(), sql.to_string());
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+            .block_on(async move {
+                let mut conn = sqlx::PgConnection::connect(&url)
+                    .await
+                    .unwrap_or_else(|e| panic!("the test PostgreSQL is unreachable: {e}"));
+                conn.execute(sql.as_str())
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            })
+    })
+    .join()
+    .expect("admin SQL ran");
+}
+
+/// One value of a query run as the admin in `database`.
+fn scalar(database: &str, sql: &str) -> i64 {
+    let mut url = url::Url::parse(&test_pg()).expect("a URL");
+    url.set_path(&format!("/{database}"));
+    let (url, sql) = (url.to_string(), sql.to_string());
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+            .block_on(async move {
+                let mut conn = sqlx::PgConnection::connect(&url).await.expect("connects");
+                let (value,): (i64,) = sqlx::query_as(&sql)
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+                value
+            })
+    })
+    .join()
+    .expect("query ran")
+}
+
+/// A scratch database with roles of its own (dropped after it), and a project root holding
+/// the migration at the shipped checklist's path.
+struct Fixture {
+    db: Option<ScratchDb>,
+    name: String,
+    roles: Vec<String>,
+    root: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new(migration: &str) -> Self {
+        let db = ScratchDb::create();
+        let name = url::Url::parse(&db.url).expect("a URL").path()[1..].to_string();
+        let root = tempfile::tempdir().expect("temp dir");
+        let dir = root.path().join("services/backend/migrations");
+        std::fs::create_dir_all(&dir).expect("dirs");
+        std::fs::write(dir.join("create_authjs_tables.sql"), migration).expect("writes");
+        Fixture {
+            db: Some(db),
+            name,
+            roles: Vec::new(),
+            root,
+        }
+    }
+
+    /// A login role made with `attributes` (e.g. "CREATEDB"), named after the database.
+    fn role(&mut self, tag: &str, attributes: &str) -> String {
+        let role = format!("{}_{tag}", self.name);
+        admin(
+            None,
+            &format!(
+                "CREATE ROLE {role} PASSWORD 'pw-{tag}' {}",
+                if attributes.contains("LOGIN") {
+                    attributes.to_string()
+                } else {
+                    format!("LOGIN {attributes}")
+                }
+            ),
+        );
+        self.roles.push(role.clone());
+        role
+    }
+
+    /// The URL that connects as `role` with its password.
+    fn url_as(&self, role: &str) -> String {
+        let mut url = url::Url::parse(&self.db.as_ref().expect("db").url).expect("a URL");
+        let tag = role.rsplit('_').next().expect("a tag");
+        url.set_username(role).expect("user");
+        url.set_password(Some(&format!("pw-{tag}")))
+            .expect("password");
+        url.to_string()
+    }
+
+    fn sql(&self, sql: &str) {
+        admin(Some(&self.name), sql);
+    }
+
+    fn count(&self, sql: &str) -> i64 {
+        scalar(&self.name, sql)
+    }
+
+    /// The tables of the public schema.
+    fn tables(&self) -> i64 {
+        self.count("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+    }
+
+    /// Runs the shipped checklist's `only` items with `env` as the deployment's environment.
+    fn run(&self, only: &str, env: &[(&str, &str)], extra: &[&str]) -> (Ran, serde_json::Value) {
+        let args = [&["--only", only][..], extra].concat();
+        self.run_file(
+            &common::repo().join("checklists/authjs-neon.toml"),
+            &args,
+            env,
+        )
+    }
+
+    /// A checklist of `items` whose connection `db` is the input `DB`.
+    fn checklist(&self, items: &str) -> std::path::PathBuf {
+        let text = format!(
+            "{}default_environment = \"staging\"\n\n[inputs]\nDB = {{ secret = true }}\n\n[connections.db]\nfrom = [\"DB\"]\n\n[environments.staging]\n[environments.production]\nproduction = true\n{items}",
+            common::HEADER
+        );
+        let path = self.root.path().join("c.toml");
+        std::fs::write(&path, text).expect("writes");
+        path
+    }
+
+    /// Runs the checklist at `path` with `args`.
+    fn run_file(
+        &self,
+        path: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> (Ran, serde_json::Value) {
+        let mut command = common::relcon();
+        command
+            .arg("run")
+            .arg(path)
+            .arg("--root")
+            .arg(self.root.path())
+            .arg("--json")
+            .args(args)
+            .current_dir(common::repo())
+            .env("RELCON_STORE", common::store_in(self.root.path()))
+            .env_remove("NEON_PG_CONN")
+            .env_remove("NEON_PG_CONN_MIGRATE")
+            .env_remove("RUST_BACKTRACE");
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let ran: Ran = command.output().expect("relcon runs").into();
+        let doc = report(&ran.stdout);
+        (ran, doc)
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        drop(self.db.take());
+        for role in &self.roles {
+            admin(None, &format!("DROP ROLE IF EXISTS {role}"));
+        }
+    }
+}
+
+fn status(doc: &serde_json::Value, id: &str) -> String {
+    item(doc, id)["status"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn summary(doc: &serde_json::Value, id: &str) -> String {
+    item(doc, id)["summary"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Nothing of the password in any output.
+fn assert_no_password(ran: &Ran, password: &str) {
+    assert!(!ran.stdout.contains(password), "{}", ran.stdout);
+    assert!(!ran.stderr.contains(password), "{}", ran.stderr);
+}
+
+/// A database where the app's role applied the Auth.js tables itself.
+fn app_applied(migration: &str) -> (Fixture, String) {
+    let mut fx = Fixture::new(migration);
+    let app = fx.role("app", "");
+    fx.sql(&format!("GRANT CREATE ON SCHEMA public TO {app}"));
+    let url = fx.url_as(&app);
+    let applied = std::thread::spawn({
+        let (url, sql) = (url.clone(), migration.to_string());
+        move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime")
+                .block_on(async move {
+                    let mut conn = sqlx::PgConnection::connect(&url).await.expect("connects");
+                    conn.execute(sql.as_str()).await.map(|_| ())
+                })
+        }
+    })
+    .join()
+    .expect("ran");
+    applied.expect("the app's role applies the migration");
+    (fx, url)
+}
+
+const DATABASE_ITEMS: &str = "migration.apply,migration.idempotent,db.least-privilege,db.adapter";
+
+#[test]
+fn the_app_role_that_applied_the_tables_passes_with_a_warning_on_its_privileges() {
+    let (fx, url) = app_applied(&official());
+    let (ran, doc) = fx.run(DATABASE_ITEMS, &[("NEON_PG_CONN", &url)], &[]);
+    assert_eq!(status(&doc, "migration.apply"), "pass", "{}", ran.stderr);
+    assert_eq!(
+        status(&doc, "migration.idempotent"),
+        "pass",
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(status(&doc, "db.adapter"), "pass", "{}", ran.stderr);
+    assert_eq!(status(&doc, "db.least-privilege"), "warn", "{}", ran.stderr);
+    let role = summary(&doc, "db.least-privilege");
+    assert!(
+        role.contains("owns 4 tables (accounts, sessions, users, verification_token)")
+            && role.contains("can CREATE in public"),
+        "{role}"
+    );
+    let evidence = &item(&doc, "db.least-privilege")["evidence"];
+    assert_eq!(evidence["attributes"]["superuser"], false);
+    assert_eq!(evidence["memberships"]["pg_write_all_data"], "not a member");
+    assert!(evidence["hint"]
+        .as_str()
+        .is_some_and(|h| h.contains("GRANT SELECT, INSERT, UPDATE, DELETE")));
+    let proof = &item(&doc, "migration.idempotent")["evidence"]["idempotency"];
+    assert!(
+        proof["objects_compared"].as_i64().is_some_and(|n| n > 20),
+        "{proof}"
+    );
+    // The official schema lacks the stricter constraints: advice, not a failure.
+    let advice = item(&doc, "migration.apply")["evidence"]["advice"].to_string();
+    assert!(
+        advice.contains("no UNIQUE (\\\"sessionToken\\\")"),
+        "{advice}"
+    );
+    // The round trips left no row; the password is nowhere.
+    assert_eq!(
+        fx.count("SELECT count(*) FROM users") + fx.count("SELECT count(*) FROM sessions"),
+        0
+    );
+    assert_eq!(fx.count("SELECT count(*) FROM verification_token"), 0);
+    assert_no_password(&ran, "pw-app");
+}
+
+#[test]
+fn an_owner_role_for_migrations_and_a_dml_only_app_role_pass() {
+    let mut fx = Fixture::new(&official());
+    let owner = fx.role("owner", "");
+    let app = fx.role("app", "");
+    fx.sql(&format!(
+        "GRANT CREATE ON SCHEMA public TO {owner}; \
+         ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {app}; \
+         ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {app}; \
+         REVOKE CREATE ON SCHEMA public FROM PUBLIC"
+    ));
+    let (owner_url, app_url) = (fx.url_as(&owner), fx.url_as(&app));
+    // Staging verifies in a rolled-back transaction: nothing is created.
+    let env = [
+        ("NEON_PG_CONN", app_url.as_str()),
+        ("NEON_PG_CONN_MIGRATE", owner_url.as_str()),
+    ];
+    let (ran, doc) = fx.run(
+        "migration.apply,migration.idempotent,db.least-privilege",
+        &env,
+        &[],
+    );
+    assert_eq!(status(&doc, "migration.apply"), "pass", "{}", ran.stderr);
+    assert_eq!(
+        status(&doc, "migration.idempotent"),
+        "pass",
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(
+        status(&doc, "db.least-privilege"),
+        "pass",
+        "{}",
+        summary(&doc, "db.least-privilege")
+    );
+    assert_eq!(fx.tables(), 0, "verify left tables behind");
+    // Applied by the owner, the app's DML-only role runs the adapter's round trips.
+    fx.sql(&format!("SET ROLE {owner}; {}", official()));
+    let (ran, doc) = fx.run("migration.apply,db.adapter,db.least-privilege", &env, &[]);
+    assert_eq!(status(&doc, "db.adapter"), "pass", "{}", ran.stderr);
+    assert_eq!(
+        status(&doc, "db.least-privilege"),
+        "pass",
+        "{}",
+        summary(&doc, "db.least-privilege")
+    );
+    assert_eq!(fx.count("SELECT count(*) FROM users"), 0);
+    assert_no_password(&ran, "pw-owner");
+}
+
+#[test]
+fn a_migration_that_fails_on_rerun_fails_the_proof_with_its_error() {
+    let not_idempotent =
+        official().replace("CREATE TABLE IF NOT EXISTS users", "CREATE TABLE users");
+    let fx = Fixture::new(&not_idempotent);
+    let url = fx.db.as_ref().expect("db").url.clone();
+    let (ran, doc) = fx.run(
+        "migration.apply,migration.idempotent",
+        &[("NEON_PG_CONN", &url)],
+        &[],
+    );
+    assert_eq!(status(&doc, "migration.apply"), "pass", "{}", ran.stderr);
+    assert_eq!(status(&doc, "migration.idempotent"), "fail");
+    let said = summary(&doc, "migration.idempotent");
+    assert!(
+        said.starts_with("second apply: services/backend/migrations/create_authjs_tables.sql:")
+            && said.contains("`CREATE TABLE users")
+            && said.contains("relation \"users\" already exists"),
+        "{said}"
+    );
+    assert_eq!(ran.code, 1);
+    assert_eq!(fx.tables(), 0);
+}
+
+#[test]
+fn a_migration_that_changes_the_catalog_on_rerun_fails_with_the_difference() {
+    let growing = format!("{}\nCREATE INDEX ON sessions (\"userId\");\n", official());
+    let fx = Fixture::new(&growing);
+    let url = fx.db.as_ref().expect("db").url.clone();
+    let (_, doc) = fx.run(
+        "migration.apply,migration.idempotent",
+        &[("NEON_PG_CONN", &url)],
+        &[],
+    );
+    assert_eq!(status(&doc, "migration.apply"), "pass");
+    assert_eq!(status(&doc, "migration.idempotent"), "fail");
+    let said = summary(&doc, "migration.idempotent");
+    assert!(said.contains("index sessions_userId_idx1 added"), "{said}");
+    assert_eq!(fx.tables(), 0);
+}
+
+#[test]
+fn a_missing_table_and_an_unquoted_column_fail_with_what_is_missing() {
+    let without_users = official()
+        .split("CREATE TABLE IF NOT EXISTS users")
+        .next()
+        .expect("before users")
+        .replace("\"sessionToken\"", "sessionToken");
+    let fx = Fixture::new(&without_users);
+    let url = fx.db.as_ref().expect("db").url.clone();
+    let (_, doc) = fx.run("migration.apply", &[("NEON_PG_CONN", &url)], &[]);
+    assert_eq!(status(&doc, "migration.apply"), "fail");
+    let said = summary(&doc, "migration.apply");
+    assert_eq!(said, "table users is missing (and 1 more)");
+    let evidence = &item(&doc, "migration.apply")["evidence"];
+    assert_eq!(evidence["outcome"], "rolled back");
+    assert!(
+        evidence["failures"][1]
+            .as_str()
+            .is_some_and(|f| f
+                .starts_with("column sessions.\"sessionToken\" is missing (found sessiontoken")),
+        "{evidence}"
+    );
+    assert_eq!(fx.tables(), 0);
+}
+
+#[test]
+fn transaction_control_and_concurrently_are_refused_with_their_lines() {
+    let fx = Fixture::new(&format!(
+        "{}\nCOMMIT;\nCREATE INDEX CONCURRENTLY ON users (email);\n",
+        official()
+    ));
+    let url = fx.db.as_ref().expect("db").url.clone();
+    let (_, doc) = fx.run("migration.apply", &[("NEON_PG_CONN", &url)], &[]);
+    assert_eq!(status(&doc, "migration.apply"), "fail");
+    let said = summary(&doc, "migration.apply");
+    let line = official().lines().count() + 2;
+    assert!(
+        said.starts_with(&format!("services/backend/migrations/create_authjs_tables.sql:{line}: `COMMIT`: transaction control")),
+        "{said}"
+    );
+    assert!(said.ends_with("(and 1 more)"), "{said}");
+    assert_eq!(fx.tables(), 0, "nothing ran");
+}
+
+#[test]
+fn a_failing_statement_is_named_with_its_line_and_the_servers_words() {
+    let broken = format!("{}\n-- a comment; with a semicolon\nDO $$ BEGIN\n  PERFORM 1;\nEND $$;\nALTER TABLE users ADD COLUMN age INTEGR;\n", official());
+    let fx = Fixture::new(&broken);
+    let url = fx.db.as_ref().expect("db").url.clone();
+    let (_, doc) = fx.run("migration.apply", &[("NEON_PG_CONN", &url)], &[]);
+    let said = summary(&doc, "migration.apply");
+    let line = official().lines().count() + 6;
+    assert!(
+        said.starts_with(&format!("services/backend/migrations/create_authjs_tables.sql:{line}: `ALTER TABLE users ADD COLUMN age INTEGR` failed: type \"integr\" does not exist")),
+        "{said}"
+    );
+    assert_eq!(fx.tables(), 0);
+}
+
+#[test]
+fn a_lock_held_by_a_live_transaction_ends_the_migration_at_lock_timeout() {
+    let fx = Fixture::new(&format!(
+        "{}\nALTER TABLE users ADD COLUMN IF NOT EXISTS age integer;\n",
+        official()
+    ));
+    fx.sql(&official());
+    let url = fx.db.as_ref().expect("db").url.clone();
+    // Another session holds the table; relcon waits lock_timeout (5 s), not forever.
+    let mut holder_url = url::Url::parse(&url).expect("a URL");
+    holder_url.set_query(None);
+    let holder = holder_url.to_string();
+    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let holding = std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+            .block_on(async move {
+                let mut conn = sqlx::PgConnection::connect(&holder)
+                    .await
+                    .expect("connects");
+                conn.execute("BEGIN; LOCK TABLE users IN ACCESS SHARE MODE")
+                    .await
+                    .expect("locks");
+                locked_tx.send(()).expect("told");
+                let _ = tokio::task::spawn_blocking(move || release_rx.recv()).await;
+                conn.execute("ROLLBACK").await.expect("releases");
+            })
+    });
+    locked_rx.recv().expect("locked");
+    let started = std::time::Instant::now();
+    let (_, doc) = fx.run("migration.apply", &[("NEON_PG_CONN", &url)], &[]);
+    release_tx.send(()).expect("release");
+    holding.join().expect("holder ends");
+    assert_eq!(status(&doc, "migration.apply"), "fail");
+    let said = summary(&doc, "migration.apply");
+    assert!(
+        said.contains("lock timeout") && said.contains("lock_timeout"),
+        "{said}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+}
+
+#[test]
+fn production_applies_only_with_consent_and_then_commits() {
+    let fx = Fixture::new(&official());
+    let url = fx.db.as_ref().expect("db").url.clone();
+    let path = fx.checklist(
+        "\n[[item]]\nid = \"migrate\"\nsection = \"Checks\"\ntitle = \"Migrate\"\nkind = \"sql.migration\"\nhelp = \"Applies.\"\nconnection = \"db\"\nfile = \"services/backend/migrations/create_authjs_tables.sql\"\nmode = \"apply\"\n",
+    );
+    let run = |extra: &[&str]| {
+        fx.run_file(
+            &path,
+            &[&["--env", "production"][..], extra].concat(),
+            &[("DB", url.as_str())],
+        )
+    };
+    let (_, doc) = run(&[]);
+    assert_eq!(status(&doc, "migrate"), "pending");
+    assert!(summary(&doc, "migrate").starts_with("needs --yes-apply"));
+    assert_eq!(fx.tables(), 0, "nothing committed without consent");
+    let (ran, doc) = run(&["--yes-apply"]);
+    assert_eq!(status(&doc, "migrate"), "pass", "{}", ran.stderr);
+    assert!(summary(&doc, "migrate").contains("committed"));
+    assert_eq!(fx.tables(), 4);
+}
+
+#[test]
+fn each_forbidden_attribute_fails_and_inherited_membership_is_found() {
+    let mut fx = Fixture::new(&official());
+    for (tag, attribute, said) in [
+        ("su", "SUPERUSER", "is superuser"),
+        ("cr", "CREATEROLE", "can create roles"),
+        ("cd", "CREATEDB", "can create databases"),
+        ("rp", "REPLICATION", "can replicate"),
+        ("br", "BYPASSRLS", "bypasses row-level security"),
+    ] {
+        let role = fx.role(tag, attribute);
+        let url = fx.url_as(&role);
+        let (ran, doc) = fx.run("db.least-privilege", &[("NEON_PG_CONN", &url)], &[]);
+        assert_eq!(
+            status(&doc, "db.least-privilege"),
+            "fail",
+            "{attribute}: {}",
+            ran.stderr
+        );
+        let summary = summary(&doc, "db.least-privilege");
+        assert!(summary.contains(said), "{attribute}: {summary}");
+        let key = attribute.to_lowercase();
+        assert_eq!(
+            item(&doc, "db.least-privilege")["evidence"]["attributes"][&key],
+            true,
+            "{key}"
+        );
+        assert_no_password(&ran, &format!("pw-{tag}"));
+    }
+    // A member of a role that is a member of pg_write_all_data.
+    let writers = fx.role("writers", "NOLOGIN");
+    let inherits = fx.role("inh", "");
+    fx.sql(&format!(
+        "GRANT pg_write_all_data TO {writers}; GRANT {writers} TO {inherits}"
+    ));
+    let (_, doc) = fx.run(
+        "db.least-privilege",
+        &[("NEON_PG_CONN", &fx.url_as(&inherits))],
+        &[],
+    );
+    assert_eq!(status(&doc, "db.least-privilege"), "fail");
+    assert!(
+        summary(&doc, "db.least-privilege")
+            .contains("is a member (inherited) of pg_write_all_data"),
+        "{}",
+        summary(&doc, "db.least-privilege")
+    );
+    assert_eq!(
+        item(&doc, "db.least-privilege")["evidence"]["memberships"]["neon_superuser"],
+        "no such role here"
+    );
+}
+
+#[test]
+fn the_adapter_passes_on_the_stricter_schema_and_fails_without_tables_or_grants() {
+    let (fx, url) = app_applied(STRICTER);
+    let (ran, doc) = fx.run("migration.apply,db.adapter", &[("NEON_PG_CONN", &url)], &[]);
+    assert_eq!(status(&doc, "db.adapter"), "pass", "{}", ran.stderr);
+    assert_eq!(fx.count("SELECT count(*) FROM users"), 0);
+
+    let mut bare = Fixture::new(&official());
+    let nobody = bare.role("nob", "");
+    let adapter = bare.checklist("\n[[item]]\nid = \"db.adapter\"\nsection = \"Checks\"\ntitle = \"Adapter\"\nkind = \"authjs.adapter\"\nhelp = \"Round trips.\"\nconnection = \"db\"\n");
+    let as_nobody = bare.url_as(&nobody);
+    let env = [("DB", as_nobody.as_str())];
+    let (_, doc) = bare.run_file(&adapter, &[], &env);
+    assert_eq!(status(&doc, "db.adapter"), "fail");
+    assert!(
+        summary(&doc, "db.adapter").contains("the Auth.js tables are missing"),
+        "{}",
+        summary(&doc, "db.adapter")
+    );
+
+    bare.sql(&official());
+    bare.sql(&format!(
+        "GRANT SELECT ON ALL TABLES IN SCHEMA public TO {nobody}"
+    ));
+    let (_, doc) = bare.run_file(&adapter, &[], &env);
+    assert_eq!(status(&doc, "db.adapter"), "fail");
+    let said = summary(&doc, "db.adapter");
+    assert!(
+        said.starts_with("createUser: permission denied for table users"),
+        "{said}"
+    );
+    assert!(
+        said.contains("grant the app's role SELECT, INSERT, UPDATE, DELETE"),
+        "{said}"
+    );
+    assert_eq!(bare.count("SELECT count(*) FROM users"), 0);
+}
+
+#[test]
+fn connection_failures_say_what_happened_without_the_password() {
+    let mut fx = Fixture::new(&official());
+    let role = fx.role("lim", "");
+    let good = url::Url::parse(&fx.url_as(&role)).expect("a URL");
+    let with = |edit: &dyn Fn(&mut url::Url)| {
+        let mut url = good.clone();
+        edit(&mut url);
+        url.to_string()
+    };
+    // A port nobody listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let port = closed.local_addr().expect("addr").port();
+    drop(closed);
+    let cases = [
+        (
+            with(&|u| u.set_port(Some(port)).expect("port")),
+            "unreachable",
+        ),
+        (
+            with(&|u| u.set_username("relcon_nobody_here").expect("user")),
+            "authentication failed",
+        ),
+        (
+            with(&|u| u.set_path("/relcon_no_such_database")),
+            "the database does not exist",
+        ),
+    ];
+    for (url, said) in cases {
+        let (ran, doc) = fx.run("db.least-privilege", &[("NEON_PG_CONN", &url)], &[]);
+        assert_eq!(status(&doc, "db.least-privilege"), "fail", "{said}");
+        let summary = summary(&doc, "db.least-privilege");
+        assert!(
+            summary.contains(said) && summary.contains(":***@"),
+            "{said}: {summary}"
+        );
+        assert_no_password(&ran, "pw-lim");
+    }
+    fx.sql(&format!(
+        "REVOKE CONNECT ON DATABASE {} FROM PUBLIC",
+        fx.name
+    ));
+    let (ran, doc) = fx.run(
+        "db.least-privilege",
+        &[("NEON_PG_CONN", good.as_str())],
+        &[],
+    );
+    assert!(
+        summary(&doc, "db.least-privilege").contains("permission denied"),
+        "{}",
+        summary(&doc, "db.least-privilege")
+    );
+    assert_no_password(&ran, "pw-lim");
+    // Off this machine, TLS that is not verified is refused before anything is sent.
+    let (_, doc) = fx.run(
+        "db.least-privilege",
+        &[(
+            "NEON_PG_CONN",
+            "postgres://app:pw-remote@db.example.invalid/app?sslmode=disable",
+        )],
+        &[],
+    );
+    assert_eq!(status(&doc, "db.least-privilege"), "fail");
+    assert!(summary(&doc, "db.least-privilege").contains("verified TLS"));
+    assert!(!doc.to_string().contains("pw-remote"));
+}
+
+#[test]
+fn verify_leaves_an_existing_database_as_it_was() {
+    let fx = Fixture::new(&format!(
+        "{}\nALTER TABLE users ADD COLUMN IF NOT EXISTS age integer;\n",
+        official()
+    ));
+    fx.sql(&official());
+    fx.sql("INSERT INTO users (name) VALUES ('kept')");
+    let url = fx.db.as_ref().expect("db").url.clone();
+    let (_, doc) = fx.run(
+        "migration.apply,migration.idempotent",
+        &[("NEON_PG_CONN", &url)],
+        &[],
+    );
+    assert_eq!(status(&doc, "migration.apply"), "pass");
+    assert_eq!(status(&doc, "migration.idempotent"), "pass");
+    let locks = &item(&doc, "migration.apply")["evidence"]["locks_on_existing_tables"];
+    assert_eq!(locks[0]["table"], "users", "{locks}");
+    assert_eq!(locks[0]["mode"], "AccessExclusiveLock", "{locks}");
+    assert_eq!(fx.count("SELECT count(*) FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'age'"), 0);
+    assert_eq!(fx.count("SELECT count(*) FROM users"), 1);
+}
