@@ -77,19 +77,63 @@ pub const SPEC: KindSpec = KindSpec {
     built: true,
 };
 
-/// A suggested foreign key names what it references.
+/// A suggested foreign key names what it references; an expected table is listed once; a
+/// lock_timeout is shorter than the statement_timeout (or it never fires).
 fn check(config: &toml::Table) -> Vec<super::Problem> {
     let suggestions = config
         .get("suggest")
         .and_then(toml::Value::as_array)
         .into_iter()
         .flatten();
-    suggestions
+    let mut problems: Vec<super::Problem> = suggestions
         .filter_map(toml::Value::as_table)
         .enumerate()
         .filter(|(_, s)| s.contains_key("foreign_key") != s.contains_key("references") || (!s.contains_key("foreign_key") && !s.contains_key("unique")))
         .map(|(index, _)| super::Problem::new("suggest", format!("suggestion {} needs `unique`, or `foreign_key` with `references`", index + 1), "write `unique = [\"col\"]` or `foreign_key = \"col\"` and `references = \"table\"`").at(index))
-        .collect()
+        .collect();
+    let tables = config
+        .get("expect_tables")
+        .and_then(toml::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(toml::Value::as_table);
+    let mut seen = std::collections::HashSet::new();
+    for (index, table) in tables.enumerate() {
+        let name = (
+            table.get("schema").and_then(toml::Value::as_str),
+            table.get("name").and_then(toml::Value::as_str),
+        );
+        if name.1.is_some() && !seen.insert(name) {
+            problems.push(
+                super::Problem::new(
+                    "expect_tables",
+                    format!("table `{}` is expected twice", name.1.unwrap_or_default()),
+                    "list each table once, with all its columns",
+                )
+                .at(index),
+            );
+        }
+    }
+    let duration = |key: &str| {
+        config
+            .get(key)
+            .and_then(toml::Value::as_str)
+            .and_then(|v| parse_duration(v).ok())
+    };
+    let lock = duration("lock_timeout").unwrap_or(Duration::from_secs(5));
+    let statement = duration("statement_timeout").unwrap_or(Duration::from_secs(60));
+    if lock >= statement {
+        problems.push(super::Problem::new(
+            if config.contains_key("lock_timeout") { "lock_timeout" } else { "statement_timeout" },
+            format!(
+                "lock_timeout ({}) is not shorter than statement_timeout ({}): a blocked statement would never say it waited for a lock",
+                humantime::format_duration(lock),
+                humantime::format_duration(statement)
+            ),
+            "keep lock_timeout short (a few seconds) and statement_timeout longer",
+        ));
+    }
+    problems
 }
 
 #[derive(Debug, Deserialize)]
