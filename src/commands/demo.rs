@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::checklist::values::Values;
 use crate::commands::bad_input;
 use crate::commands::run::{execute, operator, parse_checklist, Setup};
+use crate::demo::database::{self, DemoDatabase};
 use crate::demo::sandbox::{Fault, Sandbox};
 use crate::engine::plan::Scope;
 use crate::engine::run::RunOptions;
@@ -70,8 +71,42 @@ pub async fn run(args: DemoArgs) -> u8 {
             return bad_input(format!("cannot start the sandbox: {err}"));
         }
     };
+    let database = DemoDatabase::start().await;
+    let code = with_database(args, faults, &dir, &sandbox, &database).await;
+    if let Ok(database) = &database {
+        database.remove().await;
+    }
+    drop(sandbox);
+    code
+}
+
+/// The rest of the demo, with its database or the reason it has none.
+async fn with_database(
+    args: DemoArgs,
+    faults: Vec<Fault>,
+    dir: &tempfile::TempDir,
+    sandbox: &Sandbox,
+    database: &Result<DemoDatabase, String>,
+) -> u8 {
+    let migration = dir.path().join(database::MIGRATION_PATH);
+    let written = migration
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| std::fs::write(&migration, database::MIGRATION));
+    if let Err(err) = written {
+        return bad_input(format!("cannot write {}: {err}", migration.display()));
+    }
+    // Without a database, a well-formed URL keeps the configuration's own checks meaningful.
+    let (app_url, owner_url) = match database {
+        Ok(db) => (db.app_url.as_str(), db.owner_url.as_str()),
+        Err(_) => ("postgresql://demo:demo@127.0.0.1:5432/demo", ""),
+    };
+    let configuration = sandbox
+        .fill(CONFIGURATION, &fresh_secret())
+        .replace("{{app_url}}", app_url)
+        .replace("{{owner_url}}", owner_url);
     let env_path = dir.path().join("demo.env");
-    if let Err(err) = std::fs::write(&env_path, sandbox.fill(CONFIGURATION, &fresh_secret())) {
+    if let Err(err) = std::fs::write(&env_path, configuration) {
         return bad_input(format!("cannot write {}: {err}", env_path.display()));
     }
     let fault_list = if faults.is_empty() {
@@ -88,9 +123,14 @@ pub async fn run(args: DemoArgs) -> u8 {
         println!("plain http: http://localhost:{}", sandbox.http_port);
         println!("CA certificate: {}", sandbox.ca_path.display());
         println!("configuration: {}", env_path.display());
+        match database {
+            Ok(db) => println!("database: {} on {}", db.name(), db.server()),
+            Err(why) => println!("database: none ({why})"),
+        }
         println!("faults: {fault_list}");
         println!(
-            "try: relcon run checklists/authjs-neon.toml --env-file {} --cacert {} --automated-only",
+            "try: relcon run checklists/authjs-neon.toml --root {} --env-file {} --cacert {} --automated-only",
+            dir.path().display(),
             env_path.display(),
             sandbox.ca_path.display()
         );
@@ -157,6 +197,28 @@ pub async fn run(args: DemoArgs) -> u8 {
         "relcon demo: the shipped checklist against the sandbox at {} (faults: {fault_list})",
         sandbox.base_url
     );
+    let mut skip = unbuilt.clone();
+    match database {
+        Ok(db) => eprintln!(
+            "database: scratch database {} on {}: its owner role applied the Auth.js migration, its app role has DML only; dropped when the demo ends",
+            db.name(),
+            db.server()
+        ),
+        Err(why) => {
+            let items: Vec<String> = checklist
+                .items
+                .iter()
+                .filter(|i| i.kind.built && i.keys.contains_key("connection"))
+                .map(|i| i.id.clone())
+                .collect();
+            eprintln!(
+                "database: no local PostgreSQL ({why}); left out: {} (set {}=postgres://USER@HOST/DB to use one)",
+                items.join(", "),
+                database::SERVER_VARIABLE
+            );
+            skip.extend(items);
+        }
+    }
     // The console takes the manual items too: they are signed off in its dialog. Headless,
     // the demo is its automated part.
     let console = crate::commands::run::wants_console(args.headless || args.json);
@@ -177,7 +239,7 @@ pub async fn run(args: DemoArgs) -> u8 {
         environment,
         scope: Scope {
             only: Vec::new(),
-            skip: unbuilt,
+            skip,
             automated_only: !console,
         },
         values,
@@ -197,7 +259,5 @@ pub async fn run(args: DemoArgs) -> u8 {
         rerun: false,
         resume: None,
     };
-    let code = execute(setup).await;
-    drop(sandbox);
-    code
+    execute(setup).await
 }
