@@ -696,3 +696,54 @@ fn verify_leaves_an_existing_database_as_it_was() {
     assert_eq!(fx.count("SELECT count(*) FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'age'"), 0);
     assert_eq!(fx.count("SELECT count(*) FROM users"), 1);
 }
+
+#[test]
+fn the_console_applies_in_production_only_once_the_environments_name_is_typed() {
+    let fx = Fixture::new(&official());
+    let path = fx.checklist(
+        "\n[[item]]\nid = \"migrate\"\nsection = \"Checks\"\ntitle = \"Migrate\"\nkind = \"sql.migration\"\nhelp = \"Applies.\"\nconnection = \"db\"\nfile = \"services/backend/migrations/create_authjs_tables.sql\"\nmode = \"apply\"\n",
+    );
+    let env_file = fx.root.path().join("db.env");
+    std::fs::write(
+        &env_file,
+        format!("DB={}\n", fx.db.as_ref().expect("db").url),
+    )
+    .expect("writes");
+    let args = [
+        "run",
+        path.to_str().expect("a path"),
+        "--env",
+        "production",
+        "--env-file",
+        env_file.to_str().expect("a path"),
+        "--as",
+        "alice",
+    ];
+    let mut pty = common::pty::Pty::start_in(fx.root.path(), &args, 40, 120);
+    pty.wait_for("the apply held back", 30, |s| {
+        s.contains("needs --yes-apply")
+    });
+    assert_eq!(fx.tables(), 0, "nothing applied before consent");
+
+    // A wrong name allows nothing.
+    pty.send(b"r");
+    pty.wait_for("the consent prompt", 10, |s| {
+        s.contains("migrate writes to production: type the environment's name")
+    });
+    pty.send(b"prod\r");
+    pty.wait_for("the refusal", 10, |s| {
+        s.contains("nothing written: \"prod\" is not the environment's name")
+    });
+    assert_eq!(fx.tables(), 0, "nothing applied with a wrong name");
+
+    pty.send(b"r");
+    pty.wait_for("the consent prompt again", 10, |s| {
+        s.contains("type the environment's name")
+    });
+    pty.send(b"production\r");
+    pty.wait_for("the apply passed", 30, |s| s.contains("✔ pass    migrate"));
+    assert_eq!(fx.tables(), 4, "committed");
+    pty.send(b"q");
+    pty.wait_exit(30);
+    pty.assert_restored();
+}

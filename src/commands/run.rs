@@ -385,6 +385,7 @@ async fn show_console(
     store: &Store,
     redactor: &Arc<Redactor>,
     operator: &str,
+    consented: bool,
     inputs: crate::tui::console::Inputs<crossterm::event::EventStream>,
 ) -> Result<(), String> {
     let run = inputs.run.clone();
@@ -396,6 +397,7 @@ async fn show_console(
     let mut app = crate::tui::app::App::new(plan, &session.id, redactor);
     app.operator = operator.to_string();
     app.redactor = Some(redactor.clone());
+    app.consented = consented;
     let shown = crate::tui::console::run(
         &mut terminal,
         plan,
@@ -428,6 +430,9 @@ struct Asking<'a> {
     values: &'a Values,
     redactor: &'a Arc<Redactor>,
     options: &'a RunOptions,
+    /// The same options with writes to production allowed, once the operator consented.
+    consented: &'a RunOptions,
+    consent: std::sync::atomic::AtomicBool,
     emitter: Emitter,
     cancel: &'a CancellationToken,
     cancels: &'a crate::engine::run::Cancels,
@@ -450,13 +455,22 @@ impl<'a> Asking<'a> {
                 }
                 None
             }
+            crate::tui::console::Request::Consent => {
+                self.consent
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
+                None
+            }
             crate::tui::console::Request::Run(items) => {
-                let (checklist, environment, values, redactor, options) = (
+                let options = if self.consent.load(std::sync::atomic::Ordering::SeqCst) {
+                    self.consented
+                } else {
+                    self.options
+                };
+                let (checklist, environment, values, redactor) = (
                     self.checklist,
                     self.environment.clone(),
                     self.values,
                     self.redactor.clone(),
-                    self.options,
                 );
                 let (emitter, cancel, cancels, store, session, operator, problems) = (
                     self.emitter.clone(),
@@ -720,12 +734,18 @@ pub async fn execute(setup: Setup) -> u8 {
             })
         };
         let (requests, mut asked) = tokio::sync::mpsc::unbounded_channel();
+        let consented_options = RunOptions {
+            yes_apply: true,
+            ..options.clone()
+        };
         let asking = Asking {
             checklist: &checklist,
             environment: &plan.environment,
             values: &values,
             redactor: &redactor,
             options: &options,
+            consented: &consented_options,
+            consent: std::sync::atomic::AtomicBool::new(options.yes_apply),
             emitter,
             cancel: &cancel,
             cancels: &cancels,
@@ -768,6 +788,7 @@ pub async fn execute(setup: Setup) -> u8 {
             &store,
             &redactor,
             &operator,
+            options.yes_apply,
             crate::tui::console::Inputs {
                 terminal: crossterm::event::EventStream::new(),
                 engine: Some(engine),

@@ -53,11 +53,8 @@ impl DemoDatabase {
     pub async fn start() -> Result<Self, String> {
         let mut tried = Vec::new();
         for admin in candidates() {
-            let connected = tokio::time::timeout(
-                Duration::from_secs(3),
-                PgConnection::connect(&admin),
-            )
-            .await;
+            let connected =
+                tokio::time::timeout(Duration::from_secs(3), PgConnection::connect(&admin)).await;
             match connected {
                 Ok(Ok(conn)) => return Self::make(admin, conn).await,
                 Ok(Err(err)) => tried.push(format!(
@@ -117,7 +114,10 @@ impl DemoDatabase {
             let mut conn = PgConnection::connect(&db_url(&made.admin, &name)?)
                 .await
                 .map_err(|e| e.to_string())?;
-            let result = conn.execute(grants.as_str()).await.map_err(|e| e.to_string());
+            let result = conn
+                .execute(grants.as_str())
+                .await
+                .map_err(|e| e.to_string());
             let _ = conn.close().await;
             result.map(|_| ())
         };
@@ -169,6 +169,11 @@ fn role_url(admin: &str, role: &str, password: &str, name: &str) -> Result<Strin
     let mut url = url::Url::parse(&db_url(admin, name)?).map_err(|e| e.to_string())?;
     url.set_username(role)
         .and_then(|()| url.set_password(Some(password)))
-        .map_err(|()| format!("{} cannot take a user name", crate::store::location::shown(admin)))?;
+        .map_err(|()| {
+            format!(
+                "{} cannot take a user name",
+                crate::store::location::shown(admin)
+            )
+        })?;
     Ok(url.to_string())
 }

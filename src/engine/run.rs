@@ -208,7 +208,7 @@ impl Runner<'_> {
         if entry.resolved.writes && self.plan.production() && !self.options.yes_apply {
             return Some(ItemResult::not_run(
                 Status::Pending,
-                "needs --yes-apply: it writes to a production environment",
+                "needs --yes-apply: it writes to a production environment (in the console: r, then type the environment's name)",
             ));
         }
         None

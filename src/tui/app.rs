@@ -35,6 +35,8 @@ pub struct ItemInfo {
     pub config: String,
     /// The evidence a sign-off of it gives (manual items).
     pub evidence: Vec<crate::store::signing::Field>,
+    /// Whether running it writes to the target (consent first in production).
+    pub writes: bool,
 }
 
 /// The output lines of an item's latest run: the last [`OUTPUT_CAP`], as the store keeps them.
@@ -68,6 +70,8 @@ pub enum Request {
     Run(Vec<String>),
     /// Cancel this item's running check.
     Cancel(String),
+    /// Allow writes to the production environment in the runs asked for from now on.
+    Consent,
 }
 
 /// Which items the list shows.
@@ -219,6 +223,12 @@ pub struct App {
     pub skip: Option<(String, String)>,
     /// Whether this console can run items (it has an engine).
     pub can_run: bool,
+    /// Whether writes to a production environment are allowed (`--yes-apply`, or the
+    /// environment's name typed in this console).
+    pub consented: bool,
+    /// Items waiting to run until the operator types the environment's name, and what was
+    /// typed so far.
+    pub consenting: Option<(Vec<String>, String)>,
     /// What saved files are scrubbed with (secrets this process knows).
     pub redactor: Option<std::sync::Arc<Redactor>>,
     /// The live claims: (item, who runs it).
@@ -253,6 +263,7 @@ impl App {
                     kind: entry.item.kind.name,
                     help: entry.item.help.trim().to_string(),
                     config: redactor.scrub(config.trim()).into_owned(),
+                    writes: entry.resolved.writes,
                 }
             })
             .collect();
@@ -305,6 +316,8 @@ impl App {
             skipping: None,
             skip: None,
             can_run: false,
+            consented: false,
+            consenting: None,
             redactor: None,
             claims: Vec::new(),
             pair: false,
@@ -552,6 +565,10 @@ impl App {
             self.type_search(key);
             return true;
         }
+        if self.consenting.is_some() {
+            self.type_consent(*key);
+            return true;
+        }
         if let Some((i, reason)) = &mut self.skipping {
             use crossterm::event::KeyCode;
             let control = key
@@ -727,6 +744,58 @@ impl App {
     }
 
     /// Does what `action` asks.
+    /// Runs `items`, once the operator has typed the environment's name when one of them
+    /// writes to a production environment.
+    fn ask_run(&mut self, items: Vec<String>) {
+        let writes = items
+            .iter()
+            .any(|id| self.items.iter().any(|i| &i.id == id && i.writes));
+        if writes && self.production && !self.consented {
+            self.consenting = Some((items, String::new()));
+        } else {
+            self.requests.push(Request::Run(items));
+        }
+    }
+
+    /// A key typed into the consent prompt.
+    fn type_consent(&mut self, key: crossterm::event::KeyEvent) {
+        use crossterm::event::{KeyCode, KeyModifiers};
+        let Some((items, typed)) = &mut self.consenting else {
+            return;
+        };
+        let control = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Char('c') if control => self.consenting = None,
+            KeyCode::Char(c) if !control => typed.push(c),
+            KeyCode::Backspace => {
+                typed.pop();
+            }
+            KeyCode::Esc => {
+                self.consenting = None;
+                self.message = Some("nothing written: writes were not allowed".into());
+            }
+            KeyCode::Enter => {
+                let environment = self.environment.clone().unwrap_or_default();
+                if *typed == environment {
+                    let items = std::mem::take(items);
+                    self.consented = true;
+                    self.message = Some(format!(
+                        "writes to {environment} allowed in this console; running {}",
+                        items.join(", ")
+                    ));
+                    self.requests.push(Request::Consent);
+                    self.requests.push(Request::Run(items));
+                } else {
+                    self.message = Some(format!(
+                        "nothing written: \"{typed}\" is not the environment's name"
+                    ));
+                }
+                self.consenting = None;
+            }
+            _ => {}
+        }
+    }
+
     pub fn act(&mut self, action: Action) {
         let rows = self.rows().len();
         let last = rows.saturating_sub(1);
@@ -759,8 +828,7 @@ impl App {
             (Action::Pair, _) => self.pair = !self.pair,
             (Action::Run, _) => {
                 if let Some(i) = self.runnable(self.selected_item()) {
-                    self.requests
-                        .push(Request::Run(vec![self.items[i].id.clone()]));
+                    self.ask_run(vec![self.items[i].id.clone()]);
                 }
             }
             (Action::RunAll | Action::RerunFailed, _) => {
@@ -784,7 +852,7 @@ impl App {
                     self.message = Some("nothing to run".into());
                 } else {
                     self.message = Some(format!("running {} items", wanted.len()));
-                    self.requests.push(Request::Run(wanted));
+                    self.ask_run(wanted);
                 }
             }
             (Action::Cancel, _) => match self.selected_item() {

@@ -670,6 +670,28 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         );
         return;
     }
+    if let Some((items, typed)) = &app.consenting {
+        let writing: Vec<&str> = app
+            .items
+            .iter()
+            .filter(|i| i.writes && items.contains(&i.id))
+            .map(|i| i.id.as_str())
+            .collect();
+        let text = format!(
+            "{} writes to {}: type the environment's name to allow it: {}▏  Enter, Esc does not",
+            writing.join(", "),
+            app.environment.as_deref().unwrap_or_default(),
+            clean(typed)
+        );
+        frame.render_widget(
+            Paragraph::new(Span::styled(
+                fit(&text, usize::from(area.width)),
+                theme.alert(),
+            )),
+            area,
+        );
+        return;
+    }
     if let Some((i, reason)) = &app.skipping {
         let text = format!(
             "skip {} because: {}▏  Enter records it, Esc does not",
