@@ -747,3 +747,57 @@ fn the_console_applies_in_production_only_once_the_environments_name_is_typed() 
     pty.wait_exit(30);
     pty.assert_restored();
 }
+
+#[test]
+fn a_database_off_this_machine_is_reached_with_verified_tls_only() {
+    use relcon::demo::pki::{Ca, Validity};
+    let mut fx = Fixture::new(&official());
+    let role = fx.role("tls", "");
+    let ca = Ca::new("relcon test CA").expect("a CA");
+    let other = Ca::new("someone else's CA").expect("a CA");
+    let (ca_file, other_file) = (
+        fx.root.path().join("ca.pem"),
+        fx.root.path().join("other.pem"),
+    );
+    std::fs::write(&ca_file, ca.pem()).expect("writes");
+    std::fs::write(&other_file, other.pem()).expect("writes");
+    let port = common::tls_front(
+        &ca.issue(&["127.0.0.1"], Validity::days(30))
+            .expect("a leaf"),
+    );
+    // As Neon's console writes it: a remote host name and sslmode=require (here the host
+    // name is not resolved: hostaddr says where the server is).
+    let url = format!(
+        "postgresql://{role}:pw-tls@db.example.com:{port}/{}?hostaddr=127.0.0.1&sslmode=require&channel_binding=require",
+        fx.name
+    );
+    let env = [("NEON_PG_CONN", url.as_str())];
+    let cacert = |file: &Path| vec!["--cacert".to_string(), file.display().to_string()];
+    let trusted = cacert(&ca_file);
+    let args: Vec<&str> = trusted.iter().map(String::as_str).collect();
+    let (ran, doc) = fx.run("db.least-privilege", &env, &args);
+    assert_eq!(
+        status(&doc, "db.least-privilege"),
+        "pass",
+        "{}",
+        summary(&doc, "db.least-privilege")
+    );
+    let notes = item(&doc, "db.least-privilege")["evidence"]["connection"]["notes"].to_string();
+    assert!(
+        notes.contains("sslmode=require asked; relcon verifies"),
+        "{notes}"
+    );
+    assert!(notes.contains("channel_binding is not applied"), "{notes}");
+    assert_no_password(&ran, "pw-tls");
+
+    let untrusted = cacert(&other_file);
+    let args: Vec<&str> = untrusted.iter().map(String::as_str).collect();
+    let (ran, doc) = fx.run("db.least-privilege", &env, &args);
+    assert_eq!(status(&doc, "db.least-privilege"), "fail");
+    assert!(
+        summary(&doc, "db.least-privilege").contains("TLS failed"),
+        "{}",
+        summary(&doc, "db.least-privilege")
+    );
+    assert_no_password(&ran, "pw-tls");
+}

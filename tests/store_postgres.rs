@@ -213,51 +213,6 @@ fn a_feed_without_notifications_polls_and_says_so() {
     let _ = watch.wait();
 }
 
-/// A TLS front for the test server, as a managed PostgreSQL has: it answers the client's
-/// SSLRequest, completes TLS with `leaf`, and relays the plain protocol to the server.
-fn tls_front(leaf: &relcon::demo::pki::Leaf) -> u16 {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let config = relcon::demo::pki::server_config(leaf, &[]).expect("a TLS config");
-    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
-    let server = url::Url::parse(&common::test_pg()).expect("a URL");
-    let upstream = format!(
-        "{}:{}",
-        server.host_str().unwrap_or("127.0.0.1"),
-        server.port().unwrap_or(5432)
-    );
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
-    let port = listener.local_addr().expect("address").port();
-    listener.set_nonblocking(true).expect("non-blocking");
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).expect("a listener");
-            while let Ok((mut client, _)) = listener.accept().await {
-                let (acceptor, upstream) = (acceptor.clone(), upstream.clone());
-                tokio::spawn(async move {
-                    let mut request = [0u8; 8];
-                    if client.read_exact(&mut request).await.is_err()
-                        || request != [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]
-                    {
-                        return;
-                    }
-                    if client.write_all(b"S").await.is_err() {
-                        return;
-                    }
-                    let Ok(mut tls) = acceptor.accept(client).await else {
-                        return;
-                    };
-                    let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await else {
-                        return;
-                    };
-                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut server).await;
-                });
-            }
-        });
-    });
-    port
-}
-
 #[test]
 fn a_store_over_tls_is_verified_against_its_ca_and_host_name() {
     use relcon::demo::pki::{Ca, Validity};
@@ -266,11 +221,11 @@ fn a_store_over_tls_is_verified_against_its_ca_and_host_name() {
     let other_ca = Ca::new("someone else's CA").expect("a CA");
     let ca_file = place.write("ca.pem", ca.pem());
     let other_file = place.write("other-ca.pem", other_ca.pem());
-    let good = tls_front(
+    let good = common::tls_front(
         &ca.issue(&["localhost"], Validity::days(30))
             .expect("a leaf"),
     );
-    let misnamed = tls_front(
+    let misnamed = common::tls_front(
         &ca.issue(&["db.example.com"], Validity::days(30))
             .expect("a leaf"),
     );

@@ -131,6 +131,13 @@ pub fn target(ctx: &CheckContext<'_>, name: &str) -> Result<Target, CheckResult>
     })
 }
 
+/// Whether `host` is a Neon pooler endpoint (`ep-…-pooler.region.aws.neon.tech`).
+fn is_pooler(host: &str) -> bool {
+    host.split('.')
+        .next()
+        .is_some_and(|h| h.ends_with("-pooler"))
+}
+
 /// `url` with its sslmode set to `mode`.
 fn with_sslmode(url: &str, mode: &str) -> String {
     let Ok(mut parsed) = url::Url::parse(url) else {
@@ -213,4 +220,29 @@ pub fn quote_ident(name: &str) -> String {
 /// A duration as a PostgreSQL setting value in milliseconds.
 pub fn setting_ms(duration: Duration) -> String {
     format!("'{}ms'", duration.as_millis().max(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pooler_hosts_are_told_apart() {
+        assert!(is_pooler("ep-cool-1-pooler.eu-central-1.aws.neon.tech"));
+        assert!(!is_pooler("ep-cool-1.eu-central-1.aws.neon.tech"));
+        assert!(!is_pooler("db.example.com"));
+        assert!(!is_pooler("127.0.0.1"));
+    }
+
+    #[test]
+    fn a_weaker_sslmode_becomes_verify_full_and_keeps_the_rest() {
+        let url = with_sslmode(
+            "postgresql://app:pw@ep-x.aws.neon.tech/db?sslmode=require&channel_binding=require",
+            "verify-full",
+        );
+        assert_eq!(
+            url,
+            "postgresql://app:pw@ep-x.aws.neon.tech/db?sslmode=verify-full&channel_binding=require"
+        );
+    }
 }

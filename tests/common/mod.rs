@@ -296,6 +296,51 @@ fn on_own_runtime<T: Send + 'static>(
     .expect("the database helper ran")
 }
 
+/// A TLS front for the test server, as a managed PostgreSQL has: it answers the client's
+/// SSLRequest, completes TLS with `leaf`, and relays the plain protocol to the server.
+pub fn tls_front(leaf: &relcon::demo::pki::Leaf) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let config = relcon::demo::pki::server_config(leaf, &[]).expect("a TLS config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let server = url::Url::parse(&test_pg()).expect("a URL");
+    let upstream = format!(
+        "{}:{}",
+        server.host_str().unwrap_or("127.0.0.1"),
+        server.port().unwrap_or(5432)
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let port = listener.local_addr().expect("address").port();
+    listener.set_nonblocking(true).expect("non-blocking");
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("a listener");
+            while let Ok((mut client, _)) = listener.accept().await {
+                let (acceptor, upstream) = (acceptor.clone(), upstream.clone());
+                tokio::spawn(async move {
+                    let mut request = [0u8; 8];
+                    if client.read_exact(&mut request).await.is_err()
+                        || request != [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]
+                    {
+                        return;
+                    }
+                    if client.write_all(b"S").await.is_err() {
+                        return;
+                    }
+                    let Ok(mut tls) = acceptor.accept(client).await else {
+                        return;
+                    };
+                    let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await else {
+                        return;
+                    };
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut server).await;
+                });
+            }
+        });
+    });
+    port
+}
+
 /// A scratch database on the test server, dropped with this value.
 pub struct ScratchDb {
     /// Its URL.
