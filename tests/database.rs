@@ -790,6 +790,26 @@ fn a_database_off_this_machine_is_reached_with_verified_tls_only() {
     assert!(notes.contains("channel_binding is not applied"), "{notes}");
     assert_no_password(&ran, "pw-tls");
 
+    // Migrations through a -pooler host (PgBouncer, transaction mode) warn.
+    fx.sql(&format!("GRANT CREATE ON SCHEMA public TO {role}"));
+    let pooled = url.replace(
+        "db.example.com",
+        "ep-test-1-pooler.eu-central-1.aws.neon.tech",
+    );
+    let (_, doc) = fx.run(
+        "migration.apply",
+        &[("NEON_PG_CONN", pooled.as_str())],
+        &args,
+    );
+    assert_eq!(
+        status(&doc, "migration.apply"),
+        "warn",
+        "{}",
+        summary(&doc, "migration.apply")
+    );
+    assert!(summary(&doc, "migration.apply").contains("-pooler host"));
+    assert_eq!(fx.tables(), 0);
+
     let untrusted = cacert(&other_file);
     let args: Vec<&str> = untrusted.iter().map(String::as_str).collect();
     let (ran, doc) = fx.run("db.least-privilege", &env, &args);

@@ -121,10 +121,7 @@ pub fn target(ctx: &CheckContext<'_>, name: &str) -> Result<Target, CheckResult>
         name: name.to_string(),
         input: input.to_string(),
         shown: location.shown,
-        pooler: host
-            .split('.')
-            .next()
-            .is_some_and(|h| h.ends_with("-pooler")),
+        pooler: is_pooler(&host),
         notes,
         options,
         connect_timeout: connection.connect_timeout,

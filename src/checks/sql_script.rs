@@ -29,12 +29,14 @@ impl Statement {
     /// Why the statement cannot run in a migration's transaction, if it cannot.
     pub fn refusal(&self) -> Option<String> {
         let word = |i: usize| self.words.get(i).map(String::as_str).unwrap_or_default();
-        let control = match (word(0), word(1)) {
-            ("BEGIN" | "COMMIT" | "ROLLBACK" | "END" | "ABORT" | "SAVEPOINT" | "RELEASE", _)
-            | ("START", "TRANSACTION")
-            | ("PREPARE", "TRANSACTION") => true,
-            _ => false,
-        };
+        let control = matches!(
+            (word(0), word(1)),
+            (
+                "BEGIN" | "COMMIT" | "ROLLBACK" | "END" | "ABORT" | "SAVEPOINT" | "RELEASE",
+                _
+            ) | ("START", "TRANSACTION")
+                | ("PREPARE", "TRANSACTION")
+        );
         if control {
             return Some(format!(
                 "transaction control ({}) is not allowed: relcon runs the file in a transaction of its own; remove it",
