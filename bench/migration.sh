@@ -12,6 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${ROUNDS:-10}
 server=${RELCON_BENCH_PG:-postgres://postgres@127.0.0.1:5432/postgres}
+export PGOPTIONS='-c client_min_messages=warning'
 
 cargo build --release --quiet --bin relcon
 target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
@@ -51,13 +52,16 @@ print(sum(items[i]["duration_ms"] for i in ("migration.apply", "migration.idempo
 EOF
 done
 
-# Locks: the tables exist with rows, as in a live database, and are verified again.
-fresh
-psql -q -v ON_ERROR_STOP=1 "$db_url" -f assets/create_authjs_tables.sql \
-  -c "INSERT INTO users (name, email) SELECT 'u' || g, 'u' || g || '@example.com' FROM generate_series(1, 10000) g" >/dev/null
-NEON_PG_CONN="$db_url" "$relcon" run checklists/authjs-neon.toml --root "$work" \
-  --only migration.apply,migration.idempotent --json > "$work/locks.json" 2>/dev/null || true
-locks=$(python3 - "$work/locks.json" <<'EOF'
+# Locks: the tables exist with rows, as in a live database, and are verified again: the
+# Auth.js migration as it is, and with a column added to users (ALTER TABLE takes an
+# ACCESS EXCLUSIVE lock, held until the rollback).
+longest_lock() {
+  fresh
+  psql -q -v ON_ERROR_STOP=1 "$db_url" -f assets/create_authjs_tables.sql \
+    -c "INSERT INTO users (name, email) SELECT 'u' || g, 'u' || g || '@example.com' FROM generate_series(1, 10000) g" >/dev/null
+  NEON_PG_CONN="$db_url" "$relcon" run checklists/authjs-neon.toml --root "$1" \
+    --only migration.apply,migration.idempotent --json > "$work/locks.json" 2>/dev/null || true
+  python3 - "$work/locks.json" <<'EOF'
 import json, sys
 doc = json.load(open(sys.argv[1]))
 held = []
@@ -70,7 +74,13 @@ if held:
 else:
     print("0 ms (the migration takes no lock on an existing table)")
 EOF
-)
+}
+locks=$(longest_lock "$work")
+altered="$work/altered"
+mkdir -p "$altered/services/backend/migrations"
+{ cat assets/create_authjs_tables.sql; echo 'ALTER TABLE users ADD COLUMN IF NOT EXISTS locale TEXT;'; } \
+  > "$altered/services/backend/migrations/create_authjs_tables.sql"
+altered_locks=$(longest_lock "$altered")
 
 psql_us=$(median < "$work/psql")
 relcon_us=$(median < "$work/relcon")
@@ -81,3 +91,4 @@ echo "relcon, verify + idempotency proof (whole process):  $((relcon_us / 1000))
 echo "  of which the two items themselves:                 $inside_ms ms"
 python3 -c "print(f'ratio: {$relcon_us / $psql_us:.2f}x (target <= 3x)')"
 echo "longest lock on an existing table during verify:     $locks"
+echo "  the same with a column added to users:             $altered_locks"
