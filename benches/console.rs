@@ -165,7 +165,19 @@ fn memory_and_idle() {
 }
 
 fn main() {
-    render();
-    first_frame();
-    memory_and_idle();
+    // `cargo bench --bench console -- first_frame` runs only the parts named.
+    let wanted: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let parts: [(&str, fn()); 3] = [
+        ("render", render),
+        ("first_frame", first_frame),
+        ("memory_and_idle", memory_and_idle),
+    ];
+    for (name, part) in parts {
+        if wanted.is_empty() || wanted.iter().any(|w| name.contains(w.as_str())) {
+            part();
+        }
+    }
 }

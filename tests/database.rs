@@ -414,6 +414,46 @@ fn a_missing_table_and_an_unquoted_column_fail_with_what_is_missing() {
 }
 
 #[test]
+fn a_commit_after_a_column_named_begin_is_still_refused_and_nothing_commits() {
+    let fx = Fixture::new(
+        "CREATE TABLE t (id int, begin timestamptz);\nCOMMIT;\nCREATE TABLE u (x int);\n",
+    );
+    let url = fx.db.as_ref().expect("db").url.clone();
+    let (_, doc) = fx.run("migration.apply", &[("NEON_PG_CONN", &url)], &[]);
+    assert!(
+        summary(&doc, "migration.apply").starts_with(
+            "services/backend/migrations/create_authjs_tables.sql:2: `COMMIT`: transaction control"
+        ),
+        "{}",
+        summary(&doc, "migration.apply")
+    );
+    assert_eq!(fx.tables(), 0);
+}
+
+#[test]
+fn a_password_in_a_migration_is_never_shown() {
+    let fx = Fixture::new(
+        "CREATE ROLE relcon_never_made LOGIN PASSWORD 'canary-pw-4711' NOSUCHOPTION;\n",
+    );
+    let url = fx.db.as_ref().expect("db").url.clone();
+    let (ran, doc) = fx.run("migration.apply", &[("NEON_PG_CONN", &url)], &[]);
+    assert_eq!(status(&doc, "migration.apply"), "fail");
+    assert!(
+        summary(&doc, "migration.apply").contains("PASSWORD '***'"),
+        "{}",
+        summary(&doc, "migration.apply")
+    );
+    assert_no_password(&ran, "canary-pw-4711");
+    for file in ["store.sqlite", "store.sqlite-wal"] {
+        let bytes = std::fs::read(fx.root.path().join(file)).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("canary-pw-4711"),
+            "{file} holds the password"
+        );
+    }
+}
+
+#[test]
 fn transaction_control_and_concurrently_are_refused_with_their_lines() {
     let fx = Fixture::new(&format!(
         "{}\nCOMMIT;\nCREATE INDEX CONCURRENTLY ON users (email);\n",
@@ -677,7 +717,7 @@ fn connection_failures_say_what_happened_without_the_password() {
 #[test]
 fn verify_leaves_an_existing_database_as_it_was() {
     let fx = Fixture::new(&format!(
-        "{}\nALTER TABLE users ADD COLUMN IF NOT EXISTS age integer;\n",
+        "{}\nALTER TABLE users ADD COLUMN IF NOT EXISTS age integer;\nSELECT pg_sleep(0.3);\n",
         official()
     ));
     fx.sql(&official());
@@ -693,6 +733,11 @@ fn verify_leaves_an_existing_database_as_it_was() {
     let locks = &item(&doc, "migration.apply")["evidence"]["locks_on_existing_tables"];
     assert_eq!(locks[0]["table"], "users", "{locks}");
     assert_eq!(locks[0]["mode"], "AccessExclusiveLock", "{locks}");
+    // Held from the ALTER to the rollback, the statement after it included.
+    assert!(
+        locks[0]["held_ms"].as_u64().is_some_and(|ms| ms >= 300),
+        "{locks}"
+    );
     assert_eq!(fx.count("SELECT count(*) FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'age'"), 0);
     assert_eq!(fx.count("SELECT count(*) FROM users"), 1);
 }

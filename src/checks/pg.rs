@@ -99,7 +99,21 @@ pub fn target(ctx: &CheckContext<'_>, name: &str) -> Result<Target, CheckResult>
             location::shown(&err.to_string())
         ))
     })?;
-    if location.connect.contains("sslmode=verify-full") {
+    let verify_full = url::Url::parse(&location.connect).is_ok_and(|u| {
+        u.query_pairs()
+            .any(|(k, v)| (k == "sslmode" || k == "ssl-mode") && v == "verify-full")
+    });
+    // The password may appear on its own (a server echoing the user's login, say): it is a
+    // secret wherever it shows.
+    if let Some(password) = url::Url::parse(&location.connect)
+        .ok()
+        .and_then(|u| u.password().map(str::to_string))
+    {
+        ctx.redactor.add_secret(&password);
+        ctx.redactor
+            .add_secret(&location::percent_decode(&password));
+    }
+    if verify_full {
         options = options.ssl_mode(PgSslMode::VerifyFull);
         if !location.connect.contains("sslrootcert=") {
             if let Some(cacert) = ctx.net.cacert() {

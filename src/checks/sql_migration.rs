@@ -274,6 +274,9 @@ async fn migrate(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
             target.input
         )
     });
+    if let Some(warning) = &pooler {
+        evidence["warnings"] = json!([warning]);
+    }
     let done = match outcome {
         Err(stop) => {
             merge(&mut evidence, stop.evidence);
@@ -288,14 +291,11 @@ async fn migrate(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
             n => format!(" (and {} more)", n - 1),
         };
         (Status::Fail, format!("{first}{more}"))
-    } else if let Some(warning) = &pooler {
-        (Status::Warn, warning.clone())
+    } else if let Some(warning) = pooler {
+        (Status::Warn, warning)
     } else {
         (Status::Pass, done.summary)
     };
-    if let Some(warning) = pooler {
-        evidence["warnings"] = json!([warning]);
-    }
     CheckResult::new(status, summary).with_evidence(evidence)
 }
 
@@ -327,7 +327,7 @@ async fn transaction(
         format!(
             "SET LOCAL lock_timeout = {}; SET LOCAL statement_timeout = {}",
             pg::setting_ms(lock_timeout),
-            pg::setting_ms(statement_timeout)
+            pg::setting_ms(statement_timeout.min(ctx.remaining()))
         )
         .as_str(),
     )
@@ -396,6 +396,9 @@ async fn transaction(
         .await;
     let tables = config.expect_tables.len();
     let summary = match (config.prove_idempotent, end) {
+        (true, "COMMIT") => format!(
+            "applied and committed; re-applying changed nothing ({compared} catalog objects compared; the second apply rolled back)"
+        ),
         (true, _) => format!(
             "re-applying changed nothing ({compared} catalog objects compared; rolled back)"
         ),
@@ -436,8 +439,19 @@ async fn apply_all(
 ) -> Result<(), Stop> {
     for statement in statements {
         let started = Instant::now();
-        let result = conn.execute(statement.text.as_str()).await;
         let place = format!("{}:{}", config.file, statement.line);
+        // One statement per round trip, in the extended protocol, which refuses a string
+        // holding several: a statement the splitter got wrong cannot smuggle a COMMIT in.
+        let result = tokio::select! {
+            result = sqlx::query(statement.text.as_str()).persistent(false).execute(&mut *conn) => result,
+            () = ctx.cancel.cancelled() => {
+                return Err(Stop {
+                    status: Status::Pending,
+                    summary: format!("{prefix}{place}: cancelled while `{}` ran; rolled back", statement.head()),
+                    evidence: json!({ "outcome": "rolled back", "locks_on_existing_tables": locks.held(Instant::now()) }),
+                });
+            }
+        };
         match result {
             Ok(_) => {
                 ctx.output
@@ -458,6 +472,7 @@ async fn apply_all(
                     _ => "",
                 };
                 let _ = conn.execute("ROLLBACK").await;
+                let held = locks.held(Instant::now());
                 let message = format!(
                     "{prefix}{place}: `{}` failed: {}{why}",
                     statement.head(),
@@ -470,16 +485,17 @@ async fn apply_all(
                     evidence: json!({
                         "failed": {
                             "line": statement.line,
-                            "statement": statement.text,
+                            "statement": statement.shown(),
                             "error": pg::describe(&err),
                             "second_apply": !prefix.is_empty(),
                         },
                         "outcome": "rolled back",
+                        "locks_on_existing_tables": held,
                     }),
                 });
             }
         }
-        locks.observe(conn).await.map_err(|err| Stop {
+        locks.observe(conn, started).await.map_err(|err| Stop {
             status: Status::Error,
             summary: format!("cannot read the locks held: {}", pg::describe(&err)),
             evidence: json!({}),
@@ -488,16 +504,40 @@ async fn apply_all(
     Ok(())
 }
 
-/// Type names as PostgreSQL prints them, for the short names people write.
+/// Type names as PostgreSQL prints them (`format_type`), for the short names people write:
+/// `varchar(255)` is `character varying(255)`, `timestamptz(3)` is
+/// `timestamp(3) with time zone`, `int[]` is `integer[]`.
 fn canonical_type(name: &str) -> String {
-    let lower = name.trim().to_ascii_lowercase();
+    let lower = name
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_ascii_lowercase();
+    let (lower, array) = match lower.strip_suffix("[]") {
+        Some(element) => (element.trim_end().to_string(), "[]"),
+        None => (lower, ""),
+    };
     let (base, args) = match lower.split_once('(') {
-        Some((base, args)) => (
-            base.trim().to_string(),
-            format!("({}", args.replace(' ', "")),
-        ),
+        Some((base, rest)) => {
+            let (args, after) = rest.split_once(')').unwrap_or((rest, ""));
+            let base = format!("{} {}", base.trim(), after.trim());
+            (
+                base.trim().to_string(),
+                format!("({})", args.replace(' ', "")),
+            )
+        }
         None => (lower.clone(), String::new()),
     };
+    let (head, zone) = match base.as_str() {
+        "timestamptz" | "timestamp with time zone" => ("timestamp", " with time zone"),
+        "timestamp" | "timestamp without time zone" => ("timestamp", " without time zone"),
+        "timetz" | "time with time zone" => ("time", " with time zone"),
+        "time" | "time without time zone" => ("time", " without time zone"),
+        _ => ("", ""),
+    };
+    if !head.is_empty() {
+        return format!("{head}{args}{zone}{array}");
+    }
     let base = match base.as_str() {
         "int" | "int4" | "serial" | "serial4" => "integer",
         "int8" | "bigserial" | "serial8" => "bigint",
@@ -505,15 +545,12 @@ fn canonical_type(name: &str) -> String {
         "varchar" => "character varying",
         "char" | "bpchar" => "character",
         "bool" => "boolean",
-        "float8" => "double precision",
+        "float8" | "float" => "double precision",
         "float4" => "real",
-        "timestamptz" => "timestamp with time zone",
-        "timestamp" => "timestamp without time zone",
-        "timetz" => "time with time zone",
         "decimal" => "numeric",
         other => other,
     };
-    format!("{base}{args}")
+    format!("{base}{args}{array}")
 }
 
 /// Each expected table and column that is missing or of another type.
@@ -674,7 +711,13 @@ impl Locks {
         })
     }
 
-    async fn observe(&mut self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    /// Takes in the locks held after a statement that started at `started` (a lock is held
+    /// from the start of the statement that took it).
+    async fn observe(
+        &mut self,
+        conn: &mut PgConnection,
+        started: Instant,
+    ) -> Result<(), sqlx::Error> {
         if self.existing.is_empty() {
             return Ok(());
         }
@@ -687,7 +730,6 @@ impl Locks {
         .bind(&oids)
         .fetch_all(conn)
         .await?;
-        let now = Instant::now();
         for (oid, mode) in rows {
             let Some(table) = self.existing.get(&oid) else {
                 continue;
@@ -696,7 +738,7 @@ impl Locks {
             let entry = self
                 .seen
                 .entry(table.clone())
-                .or_insert((now, mode.clone()));
+                .or_insert((started, mode.clone()));
             if rank(&mode) > rank(&entry.1) {
                 entry.1 = mode;
             }
@@ -724,5 +766,32 @@ impl Locks {
 fn merge(evidence: &mut serde_json::Value, extra: serde_json::Value) {
     if let (Some(base), serde_json::Value::Object(extra)) = (evidence.as_object_mut(), extra) {
         base.extend(extra);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::canonical_type;
+
+    #[test]
+    fn short_type_names_read_as_postgresql_prints_them() {
+        for (written, printed) in [
+            ("varchar(255)", "character varying(255)"),
+            ("VARCHAR( 255 )", "character varying(255)"),
+            ("timestamptz", "timestamp with time zone"),
+            ("timestamptz(3)", "timestamp(3) with time zone"),
+            ("timestamp(3) with time zone", "timestamp(3) with time zone"),
+            ("int[]", "integer[]"),
+            ("serial", "integer"),
+            ("time", "time without time zone"),
+            ("text", "text"),
+        ] {
+            assert_eq!(
+                canonical_type(written),
+                canonical_type(printed),
+                "{written}"
+            );
+            assert_eq!(canonical_type(printed), printed, "{printed}");
+        }
     }
 }

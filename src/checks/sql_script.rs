@@ -15,10 +15,16 @@ pub struct Statement {
 }
 
 impl Statement {
-    /// The statement's first line, shortened, for messages.
+    /// The statement as shown: its passwords masked.
+    pub fn shown(&self) -> String {
+        mask_passwords(&self.text)
+    }
+
+    /// The statement's first line, shortened and its passwords masked, for messages.
     pub fn head(&self) -> String {
-        let first = self.text.lines().next().unwrap_or_default().trim();
-        let more = self.text.trim().lines().count() > 1;
+        let shown = self.shown();
+        let first = shown.lines().next().unwrap_or_default().trim();
+        let more = shown.trim().lines().count() > 1;
         let mut head: String = first.chars().take(80).collect();
         if more || first.chars().count() > 80 {
             head.push('…');
@@ -67,7 +73,9 @@ pub fn split(source: &str) -> Vec<Statement> {
     let mut words: Vec<String> = Vec::new();
     let mut start_line: Option<usize> = None;
     let mut line = 1;
-    // Depth of BEGIN/CASE … END in a CREATE statement (a SQL-standard function body).
+    // As psql: semicolons inside parentheses, or inside the BEGIN … END of a SQL-standard
+    // function body (CASE … END nested in it), do not end a statement.
+    let mut parens = 0usize;
     let mut depth = 0usize;
     let mut i = 0;
     let mut finish = |text: &mut String, words: &mut Vec<String>, start: &mut Option<usize>| {
@@ -120,7 +128,7 @@ pub fn split(source: &str) -> Vec<Statement> {
             i += 1;
             continue;
         }
-        if c == ';' && depth == 0 {
+        if c == ';' && depth == 0 && parens == 0 {
             finish(&mut text, &mut words, &mut start_line);
             i += 1;
             continue;
@@ -144,15 +152,24 @@ pub fn split(source: &str) -> Vec<Statement> {
                     j += 1;
                 }
                 let word: String = chars[i..j].iter().collect::<String>().to_uppercase();
-                if words.first().is_some_and(|w| w == "CREATE") {
+                if parens == 0 && is_routine(&words) {
                     match word.as_str() {
-                        "BEGIN" | "CASE" => depth += 1,
+                        "BEGIN" => depth += 1,
+                        "CASE" if depth > 0 => depth += 1,
                         "END" => depth = depth.saturating_sub(1),
                         _ => {}
                     }
                 }
                 words.push(word);
                 j
+            }
+            '(' => {
+                parens += 1;
+                i + 1
+            }
+            ')' => {
+                parens = parens.saturating_sub(1);
+                i + 1
             }
             _ => i + 1,
         };
@@ -161,6 +178,57 @@ pub fn split(source: &str) -> Vec<Statement> {
     }
     finish(&mut text, &mut words, &mut start_line);
     statements
+}
+
+/// Whether the words so far begin `CREATE [OR REPLACE] FUNCTION|PROCEDURE`.
+fn is_routine(words: &[String]) -> bool {
+    let words: Vec<&str> = words.iter().take(4).map(String::as_str).collect();
+    matches!(
+        words.as_slice(),
+        ["CREATE", "FUNCTION" | "PROCEDURE", ..]
+            | ["CREATE", "OR", "REPLACE", "FUNCTION" | "PROCEDURE"]
+    )
+}
+
+/// `text` with the values of `PASSWORD '…'` (roles, server options) and the passwords of
+/// URLs (`scheme://user:password@`) replaced by `***`.
+pub fn mask_passwords(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let lower = text.to_ascii_lowercase();
+    let mut i = 0;
+    while i < text.len() {
+        let rest = &lower[i..];
+        if rest.starts_with("password") {
+            let after = i + "password".len();
+            let gap = lower[after..].len() - lower[after..].trim_start().len();
+            if lower[after + gap..].starts_with('\'') {
+                let open = after + gap + 1;
+                let close = text[open..].find('\'').map_or(text.len(), |c| open + c);
+                out.push_str(&text[i..open]);
+                out.push_str("***");
+                i = close;
+                continue;
+            }
+        }
+        if rest.starts_with("://") {
+            let start = i + 3;
+            let end = text[start..]
+                .find(|c: char| c.is_whitespace() || c == '\'' || c == '"' || c == '/')
+                .map_or(text.len(), |e| start + e);
+            if let Some(at) = text[start..end].rfind('@') {
+                if let Some(colon) = text[start..start + at].find(':') {
+                    out.push_str(&text[i..start + colon + 1]);
+                    out.push_str("***");
+                    i = start + at;
+                    continue;
+                }
+            }
+        }
+        let c = text[i..].chars().next().unwrap_or(' ');
+        out.push(c);
+        i += c.len_utf8();
+    }
+    out
 }
 
 /// Appends `chars` to `text` when a statement has started, counting lines either way.
@@ -252,6 +320,32 @@ SELECT E'\\';' , $tag$ ; $$ ; $tag$, $1;\n\
         assert!(statements[1]
             .refusal()
             .is_some_and(|r| r.contains("CONCURRENTLY")));
+    }
+
+    #[test]
+    fn semicolons_in_parentheses_and_routine_bodies_stay_in_their_statement() {
+        let statements = split(
+            "CREATE TABLE t (id int, begin timestamptz);\nCOMMIT;\n\
+CREATE RULE r AS ON INSERT TO t DO ALSO (INSERT INTO a VALUES (1); INSERT INTO b VALUES (2));\n\
+CREATE OR REPLACE PROCEDURE p() LANGUAGE sql BEGIN ATOMIC SELECT CASE WHEN true THEN 1 END; SELECT 2; END;\n\
+CREATE VIEW v AS SELECT CASE WHEN x THEN 1 END FROM t;\nSELECT 3;",
+        );
+        let lines: Vec<usize> = statements.iter().map(|s| s.line).collect();
+        assert_eq!(lines, vec![1, 2, 3, 4, 5, 6], "{statements:#?}");
+        assert!(
+            statements[1].refusal().is_some(),
+            "COMMIT is its own statement"
+        );
+    }
+
+    #[test]
+    fn passwords_are_masked_where_statements_are_shown() {
+        let statement = &split("CREATE ROLE app LOGIN PASSWORD 's3cret';")[0];
+        assert_eq!(statement.head(), "CREATE ROLE app LOGIN PASSWORD '***'");
+        assert_eq!(
+            mask_passwords("SELECT dblink_connect('postgres://u:pw@h/db'); CREATE USER MAPPING FOR a SERVER s OPTIONS (user 'u', password 'x')"),
+            "SELECT dblink_connect('postgres://u:***@h/db'); CREATE USER MAPPING FOR a SERVER s OPTIONS (user 'u', password '***')"
+        );
     }
 
     #[test]

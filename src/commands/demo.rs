@@ -65,13 +65,18 @@ pub async fn run(args: DemoArgs) -> u8 {
             return bad_input(format!("cannot make a working directory: {err}"));
         }
     };
-    let sandbox = match Sandbox::start(&faults, dir.path()).await {
+    // The database is made while the sandbox starts: neither waits for the other.
+    let (sandbox, database) =
+        tokio::join!(Sandbox::start(&faults, dir.path()), DemoDatabase::start());
+    let sandbox = match sandbox {
         Ok(sandbox) => sandbox,
         Err(err) => {
+            if let Ok(database) = &database {
+                database.remove().await;
+            }
             return bad_input(format!("cannot start the sandbox: {err}"));
         }
     };
-    let database = DemoDatabase::start().await;
     let code = with_database(args, faults, &dir, &sandbox, &database).await;
     if let Ok(database) = &database {
         database.remove().await;

@@ -14,6 +14,9 @@ pub const MIGRATION: &str = include_str!("../../assets/create_authjs_tables.sql"
 /// Where the shipped checklist looks for the migration, under `--root`.
 pub const MIGRATION_PATH: &str = "services/backend/migrations/create_authjs_tables.sql";
 
+/// How long a server may take to answer.
+const CONNECT: Duration = Duration::from_secs(3);
+
 /// The variable that names the server to use instead of the usual local ones.
 pub const SERVER_VARIABLE: &str = "RELCON_DEMO_PG";
 
@@ -52,9 +55,26 @@ impl DemoDatabase {
     /// Makes the database on the first reachable server, or says why there is none.
     pub async fn start() -> Result<Self, String> {
         let mut tried = Vec::new();
-        for admin in candidates() {
-            let connected =
-                tokio::time::timeout(Duration::from_secs(3), PgConnection::connect(&admin)).await;
+        for given in candidates() {
+            // Off this machine, the server is reached with verified TLS only, as every
+            // database relcon talks to.
+            let admin = match crate::store::location::parse(&given) {
+                Ok(location) if location.path.is_none() => location.connect,
+                Ok(_) => {
+                    tried.push(format!("{given} is not a postgres:// URL"));
+                    continue;
+                }
+                Err(err) => {
+                    let said = err.to_string();
+                    let said = said
+                        .strip_prefix("store URL ")
+                        .or_else(|| said.strip_prefix("store "))
+                        .unwrap_or(&said);
+                    tried.push(said.to_string());
+                    continue;
+                }
+            };
+            let connected = tokio::time::timeout(CONNECT, PgConnection::connect(&admin)).await;
             match connected {
                 Ok(Ok(conn)) => return Self::make(admin, conn).await,
                 Ok(Err(err)) => tried.push(format!(
@@ -111,9 +131,11 @@ impl DemoDatabase {
              SET ROLE {owner}; {MIGRATION}"
         );
         let applied = async {
-            let mut conn = PgConnection::connect(&db_url(&made.admin, &name)?)
+            let url = db_url(&made.admin, &name)?;
+            let mut conn = tokio::time::timeout(CONNECT, PgConnection::connect(&url))
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|_| "no answer within 3 s".to_string())?
+                .map_err(|e| crate::store::connect_error(&e))?;
             let result = conn
                 .execute(grants.as_str())
                 .await
@@ -141,7 +163,7 @@ impl DemoDatabase {
     /// Drops the database and the roles.
     pub async fn remove(&self) {
         let Ok(Ok(mut conn)) =
-            tokio::time::timeout(Duration::from_secs(5), PgConnection::connect(&self.admin)).await
+            tokio::time::timeout(CONNECT, PgConnection::connect(&self.admin)).await
         else {
             return;
         };

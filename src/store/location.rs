@@ -182,7 +182,7 @@ pub fn parse(url: &str) -> Result<Location, LocationError> {
 }
 
 /// `%XX` escapes of `text` decoded (text that does not decode stays as it is).
-fn percent_decode(text: &str) -> String {
+pub fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
