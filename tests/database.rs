@@ -57,29 +57,6 @@ fn admin(database: Option<&str>, sql: &str) {
     .expect("admin SQL ran");
 }
 
-/// One value of a query run as the admin in `database`.
-fn scalar(database: &str, sql: &str) -> i64 {
-    let mut url = url::Url::parse(&test_pg()).expect("a URL");
-    url.set_path(&format!("/{database}"));
-    let (url, sql) = (url.to_string(), sql.to_string());
-    std::thread::spawn(move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime")
-            .block_on(async move {
-                let mut conn = sqlx::PgConnection::connect(&url).await.expect("connects");
-                let (value,): (i64,) = sqlx::query_as(&sql)
-                    .fetch_one(&mut conn)
-                    .await
-                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
-                value
-            })
-    })
-    .join()
-    .expect("query ran")
-}
-
 /// A scratch database with roles of its own (dropped after it), and a project root holding
 /// the migration at the shipped checklist's path.
 struct Fixture {
@@ -138,7 +115,7 @@ impl Fixture {
     }
 
     fn count(&self, sql: &str) -> i64 {
-        scalar(&self.name, sql)
+        common::scalar(Some(&self.name), sql)
     }
 
     /// The tables of the public schema.

@@ -18,6 +18,75 @@ fn demo(faults: &str) -> (i32, serde_json::Value) {
     (ran.code, doc)
 }
 
+#[test]
+fn the_database_items_run_on_a_scratch_database_that_is_dropped_after() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ran: common::Ran = common::relcon()
+        .args(["demo", "--json"])
+        .current_dir(dir.path())
+        .env("RELCON_STORE", common::store_in(dir.path()))
+        .env("RELCON_DEMO_PG", common::test_pg())
+        .output()
+        .expect("relcon runs")
+        .into();
+    let doc = report(&ran.stdout);
+    for id in [
+        "migration.apply",
+        "migration.idempotent",
+        "db.least-privilege",
+        "db.adapter",
+    ] {
+        assert_eq!(
+            item(&doc, id)["status"],
+            "pass",
+            "{id}: {}",
+            item(&doc, id)["summary"]
+        );
+    }
+    let name = ran
+        .stderr
+        .split_whitespace()
+        .find(|w| w.starts_with("relcon_demo_"))
+        .unwrap_or_else(|| panic!("the database is named: {}", ran.stderr))
+        .to_string();
+    let role = item(&doc, "db.least-privilege")["evidence"]["role"].clone();
+    assert_eq!(
+        role,
+        format!("{name}_app"),
+        "the app's role is the DML-only one"
+    );
+    // Gone once the demo ended: the database and both roles.
+    let left = common::scalar(
+        None,
+        &format!("SELECT (SELECT count(*) FROM pg_database WHERE datname = '{name}') + (SELECT count(*) FROM pg_roles WHERE rolname LIKE '{name}%')"),
+    );
+    assert_eq!(left, 0, "{name} is gone");
+
+    // Without a server, the demo says so and leaves the database items out.
+    let ran: common::Ran = common::relcon()
+        .args(["demo", "--json"])
+        .current_dir(dir.path())
+        .env("RELCON_STORE", common::store_in(dir.path()))
+        .env(
+            "RELCON_DEMO_PG",
+            "postgres://nobody:pw-none@127.0.0.1:1/none",
+        )
+        .output()
+        .expect("relcon runs")
+        .into();
+    assert!(
+        ran.stderr.contains(
+            "database: no local PostgreSQL (postgres://nobody:***@127.0.0.1:1/none: unreachable"
+        ),
+        "{}",
+        ran.stderr
+    );
+    assert!(!ran.stderr.contains("pw-none"));
+    let doc = report(&ran.stdout);
+    assert_eq!(item(&doc, "migration.apply")["status"], "pending");
+    assert_eq!(ran.code, 0, "what ran passed");
+}
+
 fn failing(doc: &serde_json::Value) -> BTreeSet<String> {
     doc["items"]
         .as_array()

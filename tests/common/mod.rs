@@ -341,6 +341,27 @@ pub fn tls_front(leaf: &relcon::demo::pki::Leaf) -> u16 {
     port
 }
 
+/// One integer a query gives, run as the test server's admin in `database` (the server's
+/// own when `None`).
+pub fn scalar(database: Option<&str>, sql: &str) -> i64 {
+    let mut url = url::Url::parse(&test_pg()).expect("RELCON_TEST_PG is a URL");
+    if let Some(db) = database {
+        url.set_path(&format!("/{db}"));
+    }
+    let (url, sql) = (url.to_string(), sql.to_string());
+    on_own_runtime(async move {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&url)
+            .await
+            .unwrap_or_else(|e| panic!("the test PostgreSQL is unreachable: {e}"));
+        let (value,): (i64,) = sqlx::query_as(&sql)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        value
+    })
+}
+
 /// A scratch database on the test server, dropped with this value.
 pub struct ScratchDb {
     /// Its URL.
