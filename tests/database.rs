@@ -843,3 +843,36 @@ fn a_database_off_this_machine_is_reached_with_verified_tls_only() {
     );
     assert_no_password(&ran, "pw-tls");
 }
+
+#[test]
+fn a_server_that_never_answers_fails_at_the_connections_timeout() {
+    let fx = Fixture::new(&official());
+    // Accepts connections and says nothing, as a compute that does not wake up.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let port = listener.local_addr().expect("address").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let path = fx.checklist(
+        "\n[[item]]\nid = \"role\"\nsection = \"Checks\"\ntitle = \"Role\"\nkind = \"sql.role\"\nhelp = \"Judges the role.\"\nconnection = \"db\"\n",
+    );
+    let text = std::fs::read_to_string(&path).expect("reads").replace(
+        "from = [\"DB\"]",
+        "from = [\"DB\"]\nconnect_timeout = \"1s\"",
+    );
+    std::fs::write(&path, text).expect("writes");
+    let url = format!("postgres://app:pw-deaf@127.0.0.1:{port}/app");
+    let started = std::time::Instant::now();
+    let (ran, doc) = fx.run_file(&path, &[], &[("DB", url.as_str())]);
+    assert_eq!(status(&doc, "role"), "fail");
+    assert!(
+        summary(&doc, "role").contains("no answer within 1s (a Neon compute may be waking up"),
+        "{}",
+        summary(&doc, "role")
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    assert_no_password(&ran, "pw-deaf");
+}
