@@ -57,6 +57,7 @@ title = "Static assets build"
 kind = "command"
 help = "The asset build passes."
 run = ["npm", "run", "build"]
+writes = true
 
 [[item]]
 id = "backup.snapshot"
@@ -376,6 +377,57 @@ async fn next_failure_and_quitting_while_checks_run_here() {
             app.on_key(&KeyEvent::from(KeyCode::Char('q')));
             app.on_key(&KeyEvent::from(KeyCode::Char('q')));
             assert!(app.quit);
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn writes_to_production_wait_for_the_environments_name() {
+    use crossterm::event::{KeyCode, KeyEvent};
+    use relcon::tui::app::Request;
+    use relcon::tui::keymap::Action;
+    let scene = Scene::new().await;
+    let type_text = |app: &mut App, text: &str| {
+        for c in text.chars() {
+            app.on_key(&KeyEvent::from(KeyCode::Char(c)));
+        }
+    };
+    let screen = scene
+        .draw(80, 24, |app| {
+            app.can_run = true;
+            select(app, "build.assets");
+            app.act(Action::Run);
+            assert!(
+                app.requests.is_empty(),
+                "nothing runs before the name is typed"
+            );
+            type_text(app, "production");
+        })
+        .await;
+    snapshot("consent_prompt_80x24", &screen);
+    scene
+        .draw(80, 24, |app| {
+            app.can_run = true;
+            select(app, "build.assets");
+            // A wrong name runs nothing; the right one allows writes and runs the item.
+            app.act(Action::Run);
+            type_text(app, "prod");
+            app.on_key(&KeyEvent::from(KeyCode::Enter));
+            assert!(app.requests.is_empty() && !app.consented);
+            app.act(Action::Run);
+            type_text(app, "production");
+            app.on_key(&KeyEvent::from(KeyCode::Enter));
+            assert_eq!(
+                app.requests,
+                vec![Request::Consent, Request::Run(vec!["build.assets".into()])]
+            );
+            // Consent holds for the console's later runs.
+            app.requests.clear();
+            app.act(Action::Run);
+            assert_eq!(
+                app.requests,
+                vec![Request::Run(vec!["build.assets".into()])]
+            );
         })
         .await;
 }

@@ -750,7 +750,8 @@ fn the_console_applies_in_production_only_once_the_environments_name_is_typed() 
     // A wrong name allows nothing.
     pty.send(b"r");
     pty.wait_for("the consent prompt", 10, |s| {
-        s.contains("migrate writes to production: type the environment's name")
+        s.contains("writes to production: type \"production\" to allow:")
+            && s.contains("Esc: no · migrate")
     });
     pty.send(b"prod\r");
     pty.wait_for("the refusal", 10, |s| {
@@ -759,9 +760,7 @@ fn the_console_applies_in_production_only_once_the_environments_name_is_typed() 
     assert_eq!(fx.tables(), 0, "nothing applied with a wrong name");
 
     pty.send(b"r");
-    pty.wait_for("the consent prompt again", 10, |s| {
-        s.contains("type the environment's name")
-    });
+    pty.wait_for("the consent prompt again", 10, |s| s.contains("to allow:"));
     pty.send(b"production\r");
     pty.wait_for("the apply passed", 30, |s| s.contains("✔ pass    migrate"));
     assert_eq!(fx.tables(), 4, "committed");

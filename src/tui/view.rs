@@ -677,11 +677,11 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             .filter(|i| i.writes && items.contains(&i.id))
             .map(|i| i.id.as_str())
             .collect();
+        let environment = app.environment.as_deref().unwrap_or_default();
         let text = format!(
-            "{} writes to {}: type the environment's name to allow it: {}▏  Enter, Esc does not",
-            writing.join(", "),
-            app.environment.as_deref().unwrap_or_default(),
-            clean(typed)
+            "writes to {environment}: type \"{environment}\" to allow: {}▏  Esc: no · {}",
+            clean(typed),
+            writing.join(", ")
         );
         frame.render_widget(
             Paragraph::new(Span::styled(
