@@ -416,7 +416,7 @@ fn a_password_in_a_migration_is_never_shown() {
     let (ran, doc) = fx.run("migration.apply", &[("NEON_PG_CONN", &url)], &[]);
     assert_eq!(status(&doc, "migration.apply"), "fail");
     assert!(
-        summary(&doc, "migration.apply").contains("PASSWORD '***'"),
+        summary(&doc, "migration.apply").contains("PASSWORD ***"),
         "{}",
         summary(&doc, "migration.apply")
     );
@@ -874,4 +874,125 @@ fn a_server_that_never_answers_fails_at_the_connections_timeout() {
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
     assert_no_password(&ran, "pw-deaf");
+}
+
+#[test]
+fn the_proof_compares_the_rows_the_file_writes() {
+    let seeding = format!(
+        "{}\nINSERT INTO verification_token (identifier, expires, token) VALUES ('seed', now(), 't') ON CONFLICT DO NOTHING;\n",
+        official()
+    );
+    let fx = Fixture::new(&seeding);
+    let url = fx.db.as_ref().expect("db").url.clone();
+    let (_, doc) = fx.run(
+        "migration.apply,migration.idempotent",
+        &[("NEON_PG_CONN", &url)],
+        &[],
+    );
+    assert_eq!(
+        status(&doc, "migration.idempotent"),
+        "pass",
+        "{}",
+        summary(&doc, "migration.idempotent")
+    );
+    assert!(summary(&doc, "migration.idempotent").contains("and the rows of 1 table compared"));
+
+    let duplicating = format!(
+        "{}\nINSERT INTO users (name) VALUES ('seed');\n",
+        official()
+    );
+    let fx = Fixture::new(&duplicating);
+    let url = fx.db.as_ref().expect("db").url.clone();
+    let (_, doc) = fx.run(
+        "migration.apply,migration.idempotent",
+        &[("NEON_PG_CONN", &url)],
+        &[],
+    );
+    assert_eq!(status(&doc, "migration.idempotent"), "fail");
+    let said = summary(&doc, "migration.idempotent");
+    assert!(
+        said.contains("rows of users changed: 1 row, content ")
+            && said.contains(" → 2 rows, content "),
+        "{said}"
+    );
+    assert_eq!(fx.tables(), 0);
+}
+
+#[test]
+fn the_adapter_says_when_its_schema_is_missing_or_out_of_reach() {
+    let mut fx = Fixture::new(&official());
+    let app = fx.role("sch", "");
+    fx.sql(&format!(
+        "CREATE SCHEMA auth; SET search_path = auth; {}; GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA auth TO {app}",
+        official()
+    ));
+    let item = |schema: &str| {
+        format!("\n[[item]]\nid = \"adapter\"\nsection = \"Checks\"\ntitle = \"Adapter\"\nkind = \"authjs.adapter\"\nhelp = \"Round trips.\"\nconnection = \"db\"\nschema = \"{schema}\"\n")
+    };
+    let url = fx.url_as(&app);
+    let path = fx.checklist(&item("auth"));
+    let (_, doc) = fx.run_file(&path, &[], &[("DB", url.as_str())]);
+    assert_eq!(
+        summary(&doc, "adapter"),
+        "permission denied for schema auth: GRANT USAGE ON SCHEMA \"auth\" TO the app's role"
+    );
+    let path = fx.checklist(&item("nosuch"));
+    let (_, doc) = fx.run_file(&path, &[], &[("DB", url.as_str())]);
+    assert!(
+        summary(&doc, "adapter").starts_with("schema nosuch does not exist"),
+        "{}",
+        summary(&doc, "adapter")
+    );
+    // With USAGE, the round trips pass on the tables of that schema.
+    fx.sql(&format!(
+        "GRANT USAGE ON SCHEMA auth TO {app}; GRANT USAGE ON ALL SEQUENCES IN SCHEMA auth TO {app}"
+    ));
+    let path = fx.checklist(&item("auth"));
+    let (_, doc) = fx.run_file(&path, &[], &[("DB", url.as_str())]);
+    assert_eq!(
+        status(&doc, "adapter"),
+        "pass",
+        "{}",
+        summary(&doc, "adapter")
+    );
+}
+
+#[test]
+fn a_role_that_reaches_the_servers_programs_fails() {
+    let mut fx = Fixture::new(&official());
+    let role = fx.role("prog", "");
+    fx.sql(&format!("GRANT pg_execute_server_program TO {role}"));
+    let (_, doc) = fx.run(
+        "db.least-privilege",
+        &[("NEON_PG_CONN", &fx.url_as(&role))],
+        &[],
+    );
+    assert_eq!(status(&doc, "db.least-privilege"), "fail");
+    assert!(
+        summary(&doc, "db.least-privilege").contains("member (direct) of pg_execute_server_program: it reaches the database server's files or programs"),
+        "{}",
+        summary(&doc, "db.least-privilege")
+    );
+}
+
+#[test]
+fn a_port_that_is_not_postgresql_is_said_so() {
+    let fx = Fixture::new(&official());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let port = listener.local_addr().expect("address").port();
+    std::thread::spawn(move || {
+        use std::io::Write;
+        for mut stream in listener.incoming().flatten() {
+            let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+        }
+    });
+    let url = format!("postgres://app:pw-http@127.0.0.1:{port}/app");
+    let (ran, doc) = fx.run("db.least-privilege", &[("NEON_PG_CONN", &url)], &[]);
+    assert!(
+        summary(&doc, "db.least-privilege")
+            .ends_with("the server did not answer like PostgreSQL: check the host and port"),
+        "{}",
+        summary(&doc, "db.least-privilege")
+    );
+    assert_no_password(&ran, "pw-http");
 }

@@ -24,7 +24,7 @@ pub const SPEC: KindSpec = KindSpec {
     ],
     automated: true,
     writes: super::never_writes,
-    check: super::no_rules,
+    check: |config| super::empty_names(config, "schema"),
     run,
     built: true,
 };
@@ -132,14 +132,42 @@ const USER_COLUMNS: &str = r#"id::int8, name::text, email::text, (extract(epoch 
 const U_COLUMNS: &str = r#"u.id::int8, u.name::text, u.email::text, (extract(epoch FROM u."emailVerified") * 1000)::int8, u.image::text"#;
 
 /// Words for a failed statement, with what usually causes it.
-fn explain(step: &str, err: &sqlx::Error) -> String {
+fn explain(step: &str, schema: &str, err: &sqlx::Error) -> String {
+    let tables = ["users", "accounts", "sessions", "verification_token"]
+        .map(|t| match schema {
+            "public" => t.to_string(),
+            _ => format!("{schema}.{t}"),
+        })
+        .join(", ");
     let cause = match pg::code(err).as_deref() {
-        Some("42501") => "; grant the app's role SELECT, INSERT, UPDATE, DELETE on users, accounts, sessions and verification_token, and USAGE on their sequences",
-        Some("42P01") => "; the Auth.js tables are missing: run the migration",
-        Some("42703") => "; a column is missing or was created without quotes (the adapter uses quoted camelCase columns)",
-        _ => "",
+        Some("42501") => format!("; grant the app's role SELECT, INSERT, UPDATE, DELETE on {tables}, and USAGE on their sequences"),
+        Some("42P01") => format!("; the Auth.js tables are missing from schema {schema}: run the migration"),
+        Some("42703") => "; a column is missing or was created without quotes (the adapter uses quoted camelCase columns)".into(),
+        _ => String::new(),
     };
     format!("{step}: {}{cause}", pg::describe(err))
+}
+
+/// Why the role cannot reach the tables in `schema`, if it cannot: the schema is missing or
+/// the role may not use it (either way the tables would look missing).
+async fn schema_problem(
+    conn: &mut PgConnection,
+    schema: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    let usable: Option<(bool,)> = sqlx::query_as(
+        "SELECT has_schema_privilege(current_user, oid, 'USAGE') FROM pg_namespace WHERE nspname = $1",
+    )
+    .bind(schema)
+    .fetch_optional(conn)
+    .await?;
+    Ok(match usable {
+        None => Some(format!("schema {schema} does not exist: set the item's `schema` to the one holding the Auth.js tables")),
+        Some((false,)) => Some(format!(
+            "permission denied for schema {schema}: GRANT USAGE ON SCHEMA {} TO the app's role",
+            pg::quote_ident(schema)
+        )),
+        Some((true,)) => None,
+    })
 }
 
 /// The adapter's round trips, as its conformance suite exercises them, in a transaction the
@@ -155,7 +183,7 @@ async fn round_trips(
         ($name:expr, $body:expr) => {{
             let value = $body
                 .await
-                .map_err(|err: sqlx::Error| explain($name, &err))?;
+                .map_err(|err: sqlx::Error| explain($name, schema, &err))?;
             ctx.output
                 .line(Stream::Stdout, &format!("ok {}", $name))
                 .await;
@@ -175,9 +203,15 @@ async fn round_trips(
         pg::quote_ident(schema),
         pg::setting_ms(ctx.remaining())
     );
+    if let Some(problem) = schema_problem(conn, schema)
+        .await
+        .map_err(|err| explain("schema", schema, &err))?
+    {
+        return Err(problem);
+    }
     conn.execute(setup.as_str())
         .await
-        .map_err(|err| explain("begin", &err))?;
+        .map_err(|err| explain("begin", schema, &err))?;
     let unknown: Option<User> = step!(
         "getUser (unknown id)",
         sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))

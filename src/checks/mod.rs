@@ -166,6 +166,28 @@ impl Problem {
     }
 }
 
+/// A name (a schema, say) at `key`, or in its array, that is empty: PostgreSQL has no such
+/// name, and the check could only fail on it at run time.
+pub fn empty_names(config: &toml::Table, key: &'static str) -> Vec<Problem> {
+    let problem = || {
+        Problem::new(
+            key,
+            format!("`{key}` holds an empty name"),
+            "write the schema's name, e.g. \"public\"",
+        )
+    };
+    match config.get(key) {
+        Some(toml::Value::String(s)) if s.trim().is_empty() => vec![problem()],
+        Some(toml::Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.as_str().is_some_and(|s| s.trim().is_empty()))
+            .map(|(i, _)| problem().at(i))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// For kinds whose keys need no rules beyond their types.
 pub fn no_rules(_: &toml::Table) -> Vec<Problem> {
     Vec::new()

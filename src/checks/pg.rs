@@ -183,7 +183,7 @@ pub async fn connect(ctx: &CheckContext<'_>, target: &Target) -> Result<PgConnec
         Err(_) => Err(CheckResult::new(
             Status::Fail,
             format!(
-                "cannot connect to {} (from {}): no answer within {} (a Neon compute may be waking up: raise the connection's connect_timeout)",
+                "cannot connect to {} (from {}): no answer within {} (a Neon compute may be waking up: raise the connection's connect_timeout; or the host and port are not a PostgreSQL server's)",
                 target.shown,
                 target.input,
                 humantime::format_duration(wait)

@@ -91,6 +91,7 @@ fn check(config: &toml::Table) -> Vec<super::Problem> {
         .filter(|(_, s)| s.contains_key("foreign_key") != s.contains_key("references") || (!s.contains_key("foreign_key") && !s.contains_key("unique")))
         .map(|(index, _)| super::Problem::new("suggest", format!("suggestion {} needs `unique`, or `foreign_key` with `references`", index + 1), "write `unique = [\"col\"]` or `foreign_key = \"col\"` and `references = \"table\"`").at(index))
         .collect();
+    problems.extend(super::empty_names(config, "schema"));
     let tables = config
         .get("expect_tables")
         .and_then(toml::Value::as_array)
@@ -178,6 +179,28 @@ fn run<'a>(ctx: &'a CheckContext<'a>) -> RunFuture<'a> {
     })
 }
 
+/// Files with up to this many statements show each one as it runs.
+const SHOWN_STATEMENTS: usize = 100;
+
+/// In longer files, statements that take this long are shown…
+const SLOW_STATEMENT: Duration = Duration::from_millis(100);
+
+/// …and a progress line every this many statements.
+const PROGRESS_EVERY: usize = 250;
+
+/// What the proof says of the tables whose rows it compared.
+fn rows_of(tables: usize) -> String {
+    match tables {
+        0 => String::new(),
+        n => format!(" and the rows of {}", count(n, "table")),
+    }
+}
+
+/// `n` and `what`, plural when `n` is not 1.
+fn count(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
 /// Why a migration did not get through, in words.
 struct Stop {
     status: Status,
@@ -207,6 +230,13 @@ async fn migrate(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
         }
     };
     let statements = sql_script::split(&source);
+    // A password set by the migration is a secret wherever it might show.
+    for literal in statements
+        .iter()
+        .flat_map(|s| sql_script::password_literals(&s.text))
+    {
+        ctx.redactor.add_secret(&literal);
+    }
     let refused: Vec<String> = statements
         .iter()
         .filter_map(|s| {
@@ -233,16 +263,16 @@ async fn migrate(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
         Err(result) => return result,
     };
     let mode = if apply {
-        "apply: committed"
+        "apply: committed if it all passes"
     } else {
-        "verify: rolled back"
+        "verify: rolled back at the end"
     };
     ctx.output
         .line(
             Stream::Stdout,
             &format!(
-                "{} statements from {} on {} ({mode}; lock_timeout {}, statement_timeout {})",
-                statements.len(),
+                "{} from {} on {} ({mode}; lock_timeout {}, statement_timeout {})",
+                count(statements.len(), "statement"),
                 config.file,
                 target.shown,
                 humantime::format_duration(lock_timeout),
@@ -347,19 +377,39 @@ async fn transaction(
         .map_err(|e| sql_stop("cannot read the constraints", e))?;
     let mut proof = serde_json::Value::Null;
     let mut compared = 0;
+    let mut data_tables = 0;
     if config.prove_idempotent {
         conn.execute("SAVEPOINT relcon_idempotency")
             .await
             .map_err(|e| sql_stop("cannot set a savepoint", e))?;
-        let before = catalog::snapshot(conn)
+        // The tables the file's data statements write are compared too: a seed that
+        // inserts again is not idempotent, whatever the catalog says.
+        let mut targets: Vec<String> = statements
+            .iter()
+            .filter_map(Statement::data_target)
+            .collect();
+        targets.sort();
+        targets.dedup();
+        let mut before = catalog::snapshot(conn)
             .await
             .map_err(|e| sql_stop("cannot snapshot the catalog", e))?;
+        before.extend(
+            catalog::data(conn, &targets)
+                .await
+                .map_err(|e| sql_stop("cannot read the rows the file writes", e))?,
+        );
         apply_all(ctx, config, conn, statements, &mut locks, "second apply: ").await?;
-        let after = catalog::snapshot(conn)
+        let mut after = catalog::snapshot(conn)
             .await
             .map_err(|e| sql_stop("cannot snapshot the catalog", e))?;
+        after.extend(
+            catalog::data(conn, &targets)
+                .await
+                .map_err(|e| sql_stop("cannot read the rows the file writes", e))?,
+        );
         let changes = catalog::diff(&before, &after);
-        compared = before.len();
+        compared = before.len() - targets.len();
+        data_tables = targets.len();
         for change in &changes {
             ctx.output
                 .line(Stream::Stdout, &format!("second apply: {change}"))
@@ -367,11 +417,12 @@ async fn transaction(
         }
         if !changes.is_empty() {
             failures.push(format!(
-                "re-applying changed the catalog: {}",
+                "re-applying changed the database: {}",
                 changes.join("; ")
             ));
         }
-        proof = json!({ "objects_compared": compared, "changes": changes });
+        proof =
+            json!({ "objects_compared": compared, "data_compared": targets, "changes": changes });
         conn.execute("ROLLBACK TO SAVEPOINT relcon_idempotency")
             .await
             .map_err(|e| sql_stop("cannot roll back to the savepoint", e))?;
@@ -397,20 +448,24 @@ async fn transaction(
     let tables = config.expect_tables.len();
     let summary = match (config.prove_idempotent, end) {
         (true, "COMMIT") => format!(
-            "applied and committed; re-applying changed nothing ({compared} catalog objects compared; the second apply rolled back)"
+            "applied and committed; re-applying changed nothing ({compared} catalog objects{} compared; the second apply rolled back)",
+            rows_of(data_tables)
         ),
         (true, _) => format!(
-            "re-applying changed nothing ({compared} catalog objects compared; rolled back)"
+            "re-applying changed nothing ({compared} catalog objects{} compared; rolled back)",
+            rows_of(data_tables)
         ),
         (false, "COMMIT") => format!(
-            "{} statements applied and committed in {} ms; {tables} expected tables as expected",
-            statements.len(),
-            applied.as_millis()
+            "{} applied and committed in {} ms; {} as expected",
+            count(statements.len(), "statement"),
+            applied.as_millis(),
+            count(tables, "expected table")
         ),
         _ => format!(
-            "{} statements applied in {} ms and rolled back; {tables} expected tables as expected",
-            statements.len(),
-            applied.as_millis()
+            "{} applied in {} ms and rolled back; {} as expected",
+            count(statements.len(), "statement"),
+            applied.as_millis(),
+            count(tables, "expected table")
         ),
     };
     Ok(Done {
@@ -437,7 +492,7 @@ async fn apply_all(
     locks: &mut Locks,
     prefix: &str,
 ) -> Result<(), Stop> {
-    for statement in statements {
+    for (index, statement) in statements.iter().enumerate() {
         let started = Instant::now();
         let place = format!("{}:{}", config.file, statement.line);
         // One statement per round trip, in the extended protocol, which refuses a string
@@ -454,16 +509,31 @@ async fn apply_all(
         };
         match result {
             Ok(_) => {
-                ctx.output
-                    .line(
-                        Stream::Stdout,
-                        &format!(
-                            "{prefix}{place}: {} ({} ms)",
-                            statement.head(),
-                            started.elapsed().as_millis()
-                        ),
-                    )
-                    .await;
+                // Every statement of a short file; of a long one, the slow ones and a
+                // progress line now and then, so that a log stays readable.
+                let took = started.elapsed();
+                let n = index + 1;
+                if statements.len() <= SHOWN_STATEMENTS
+                    || took >= SLOW_STATEMENT
+                    || n % PROGRESS_EVERY == 0
+                    || n == statements.len()
+                {
+                    ctx.output
+                        .line(
+                            Stream::Stdout,
+                            &format!(
+                                "{prefix}{place}: {} ({} ms){}",
+                                statement.head(),
+                                took.as_millis(),
+                                if statements.len() > SHOWN_STATEMENTS {
+                                    format!(" [{n} of {}]", statements.len())
+                                } else {
+                                    String::new()
+                                }
+                            ),
+                        )
+                        .await;
+                }
             }
             Err(err) => {
                 let why = match pg::code(&err).as_deref() {
@@ -479,6 +549,7 @@ async fn apply_all(
                     pg::describe(&err)
                 );
                 ctx.output.line(Stream::Stderr, &message).await;
+                ctx.output.line(Stream::Stderr, "rolled back").await;
                 return Err(Stop {
                     status: Status::Fail,
                     summary: message,
@@ -578,7 +649,19 @@ async fn expected_tables(
             _ => format!("{schema}.{}", table.name),
         };
         if columns.is_empty() {
-            failures.push(format!("table {shown} is missing"));
+            let near: Option<(String,)> = sqlx::query_as(
+                "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE n.nspname = $1 AND lower(c.relname) = lower($2) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+                 LIMIT 1",
+            )
+            .bind(schema)
+            .bind(&table.name)
+            .fetch_optional(&mut *conn)
+            .await?;
+            let hint = near
+                .map(|(name,)| format!(" (found {name}: names are case-sensitive)"))
+                .unwrap_or_default();
+            failures.push(format!("table {shown} is missing{hint}"));
             continue;
         }
         let found: HashMap<&str, &str> = columns
@@ -589,10 +672,11 @@ async fn expected_tables(
             match found.get(column.as_str()) {
                 None => {
                     let folded = column.to_lowercase();
-                    let hint = if folded != *column && found.contains_key(folded.as_str()) {
-                        format!(" (found {folded}: it was created without quotes, so PostgreSQL folded it to lower case; write \"{column}\")")
-                    } else {
-                        String::new()
+                    let near = found.keys().find(|k| k.to_lowercase() == folded);
+                    let hint = match near {
+                        Some(&k) if k == folded => format!(" (found {folded}: it was created without quotes, so PostgreSQL folded it to lower case; write \"{column}\")"),
+                        Some(k) => format!(" (found \"{k}\": names are case-sensitive)"),
+                        None => String::new(),
                     };
                     failures.push(format!("column {shown}.\"{column}\" is missing{hint}"));
                 }

@@ -43,7 +43,7 @@ pub const SPEC: KindSpec = KindSpec {
     ],
     automated: true,
     writes: super::never_writes,
-    check: super::no_rules,
+    check: |config| super::empty_names(config, "schemas"),
     run,
     built: true,
 };
@@ -56,6 +56,13 @@ struct Config {
     on_ownership: Option<String>,
     on_schema_create: Option<String>,
 }
+
+/// Built-in roles that read or write the server's files or run programs on it.
+const SERVER_ACCESS: &[&str] = &[
+    "pg_execute_server_program",
+    "pg_read_server_files",
+    "pg_write_server_files",
+];
 
 /// How to make a role that passes, for the evidence.
 const HINT: &str = "as the owner role: CREATE ROLE app_user LOGIN PASSWORD '…'; \
@@ -134,6 +141,10 @@ async fn judge(config: &Config, conn: &mut PgConnection) -> Result<CheckResult, 
             "pg_write_all_data".to_string(),
         ]
     });
+    // Roles that reach the server's own files and programs are as strong as a superuser,
+    // whatever the checklist forbids.
+    let mut asked = forbidden.clone();
+    asked.extend(SERVER_ACCESS.iter().map(|r| r.to_string()));
     let rows: Vec<(String, bool, bool)> = sqlx::query_as(
         "SELECT r.rolname::text, pg_has_role(current_user, r.oid, 'MEMBER'),
                 EXISTS (SELECT 1 FROM pg_auth_members m
@@ -141,11 +152,11 @@ async fn judge(config: &Config, conn: &mut PgConnection) -> Result<CheckResult, 
                           AND m.member = (SELECT oid FROM pg_roles WHERE rolname = current_user))
          FROM pg_roles r WHERE r.rolname = ANY($1)",
     )
-    .bind(&forbidden)
+    .bind(&asked)
     .fetch_all(&mut *conn)
     .await?;
     let mut memberships = serde_json::Map::new();
-    for name in &forbidden {
+    for name in &asked {
         let state = match rows.iter().find(|(n, _, _)| n == name) {
             None => "no such role here",
             Some((_, false, _)) => "not a member",
@@ -154,7 +165,12 @@ async fn judge(config: &Config, conn: &mut PgConnection) -> Result<CheckResult, 
             Some((_, true, false)) => "member (inherited)",
         };
         if state.starts_with("member") && !superuser {
-            failures.push(format!("is a {state} of {name}"));
+            let why = if SERVER_ACCESS.contains(&name.as_str()) {
+                ": it reaches the database server's files or programs"
+            } else {
+                ""
+            };
+            failures.push(format!("is a {state} of {name}{why}"));
         }
         memberships.insert(name.clone(), json!(state));
     }
@@ -185,6 +201,25 @@ async fn judge(config: &Config, conn: &mut PgConnection) -> Result<CheckResult, 
     .await?;
     let creatable: Vec<String> = creatable.into_iter().map(|(s,)| s).collect();
     let mut advice: Vec<(Status, String)> = Vec::new();
+    let present: Vec<(String,)> =
+        sqlx::query_as("SELECT nspname::text FROM pg_namespace WHERE nspname = ANY($1)")
+            .bind(&schemas)
+            .fetch_all(&mut *conn)
+            .await?;
+    let missing: Vec<&String> = schemas
+        .iter()
+        .filter(|s| !present.iter().any(|(p,)| p == *s))
+        .collect();
+    if !missing.is_empty() {
+        let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
+        advice.push((
+            Status::Warn,
+            format!(
+                "schema {} (in `schemas`) does not exist here, so CREATE on it was not judged",
+                names.join(", ")
+            ),
+        ));
+    }
     let tables: Vec<&str> = owned
         .iter()
         .filter(|(kind, _)| kind == "table")
@@ -204,9 +239,10 @@ async fn judge(config: &Config, conn: &mut PgConnection) -> Result<CheckResult, 
             }
         }
         let what = parts.join(" and ");
+        let them = if owned.len() == 1 { "it" } else { "them" };
         advice.push((
             outcome(config.on_ownership.as_deref()),
-            format!("owns {what}: it could drop them"),
+            format!("owns {what}: it could drop {them}"),
         ));
     }
     if !creatable.is_empty() {

@@ -32,6 +32,43 @@ impl Statement {
         head
     }
 
+    /// The table a data statement writes (`INSERT INTO t`, `UPDATE t`, `DELETE FROM t`,
+    /// `MERGE INTO t`, `TRUNCATE t`, `COPY t FROM`), as written in the file.
+    pub fn data_target(&self) -> Option<String> {
+        let word = |i: usize| self.words.get(i).map(String::as_str).unwrap_or_default();
+        let skip: &[&str] = match (word(0), word(1)) {
+            ("INSERT" | "MERGE", "INTO") => &["INSERT", "MERGE", "INTO"],
+            ("UPDATE", _) => &["UPDATE", "ONLY"],
+            ("DELETE", "FROM") => &["DELETE", "FROM", "ONLY"],
+            ("TRUNCATE", _) => &["TRUNCATE", "TABLE", "ONLY"],
+            ("COPY", _) if self.words.iter().any(|w| w == "FROM") => &["COPY"],
+            _ => return None,
+        };
+        let mut rest = self.text.trim_start();
+        loop {
+            let end = rest
+                .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            if end > 0 && skip.contains(&rest[..end].to_uppercase().as_str()) {
+                rest = rest[end..].trim_start();
+            } else {
+                break;
+            }
+        }
+        // The name, quoted parts and all, up to what follows it.
+        let mut name = String::new();
+        let mut quoted = false;
+        for c in rest.chars() {
+            match c {
+                '"' => quoted = !quoted,
+                c if !quoted && (c.is_whitespace() || matches!(c, '(' | ';' | ',')) => break,
+                _ => {}
+            }
+            name.push(c);
+        }
+        (!name.is_empty()).then_some(name)
+    }
+
     /// Why the statement cannot run in a migration's transaction, if it cannot.
     pub fn refusal(&self) -> Option<String> {
         let word = |i: usize| self.words.get(i).map(String::as_str).unwrap_or_default();
@@ -190,27 +227,76 @@ fn is_routine(words: &[String]) -> bool {
     )
 }
 
-/// `text` with the values of `PASSWORD '…'` (roles, server options) and the passwords of
-/// URLs (`scheme://user:password@`) replaced by `***`.
+/// `text` as it may be shown: everything after the first `PASSWORD` keyword (a role's
+/// password, a server's option, a password built in a DO block, however it is quoted)
+/// replaced by `***`, and the passwords of URLs (`scheme://user:password@`) too.
 pub fn mask_passwords(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+    let text = mask_url_passwords(text);
+    match password_keywords(&text).first() {
+        Some(&end) => format!("{} ***", &text[..end]),
+        None => text,
+    }
+}
+
+/// The string literals that follow a `PASSWORD` keyword (`'…'`, `E'…'`, `$tag$…$tag$`), so
+/// that they can be scrubbed wherever they show (a server error quoting them, say).
+pub fn password_literals(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for end in password_keywords(text) {
+        let rest = text[end..].trim_start();
+        let rest = rest
+            .strip_prefix(['e', 'E'])
+            .filter(|r| r.starts_with('\''))
+            .unwrap_or(rest);
+        let chars: Vec<char> = rest.chars().collect();
+        let close = match chars.first() {
+            Some('\'') => quoted_end(&chars, 0, '\'', true),
+            Some('$') => match dollar_end(&chars, 0) {
+                Some(close) => close,
+                None => continue,
+            },
+            _ => continue,
+        };
+        let literal: String = chars[..close].iter().collect();
+        let inner = match chars[0] {
+            '$' => {
+                let tag_len = literal[1..].find('$').map_or(1, |t| t + 2);
+                literal
+                    .get(tag_len..literal.len().saturating_sub(tag_len))
+                    .unwrap_or_default()
+                    .to_string()
+            }
+            _ => literal
+                .get(1..literal.len().saturating_sub(1))
+                .unwrap_or_default()
+                .replace("\'\'", "\'"),
+        };
+        if !inner.is_empty() {
+            found.push(inner);
+        }
+    }
+    found
+}
+
+/// The byte offsets just after each `password` keyword of `text` (a whole word, any case).
+fn password_keywords(text: &str) -> Vec<usize> {
     let lower = text.to_ascii_lowercase();
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    lower
+        .match_indices("password")
+        .filter(|(at, _)| {
+            !word(lower[..*at].chars().next_back()) && !word(lower[at + 8..].chars().next())
+        })
+        .map(|(at, _)| at + 8)
+        .collect()
+}
+
+/// `text` with the passwords of URLs (`scheme://user:password@host`) replaced by `***`.
+fn mask_url_passwords(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
     let mut i = 0;
     while i < text.len() {
-        let rest = &lower[i..];
-        if rest.starts_with("password") {
-            let after = i + "password".len();
-            let gap = lower[after..].len() - lower[after..].trim_start().len();
-            if lower[after + gap..].starts_with('\'') {
-                let open = after + gap + 1;
-                let close = text[open..].find('\'').map_or(text.len(), |c| open + c);
-                out.push_str(&text[i..open]);
-                out.push_str("***");
-                i = close;
-                continue;
-            }
-        }
-        if rest.starts_with("://") {
+        if text[i..].starts_with("://") {
             let start = i + 3;
             let end = text[start..]
                 .find(|c: char| c.is_whitespace() || c == '\'' || c == '"' || c == '/')
@@ -340,11 +426,52 @@ CREATE VIEW v AS SELECT CASE WHEN x THEN 1 END FROM t;\nSELECT 3;",
 
     #[test]
     fn passwords_are_masked_where_statements_are_shown() {
-        let statement = &split("CREATE ROLE app LOGIN PASSWORD 's3cret';")[0];
-        assert_eq!(statement.head(), "CREATE ROLE app LOGIN PASSWORD '***'");
+        let statement =
+            &split("CREATE ROLE app LOGIN PASSWORD 's3cret' VALID UNTIL 'infinity';")[0];
+        assert_eq!(statement.head(), "CREATE ROLE app LOGIN PASSWORD ***");
+        for text in [
+            "ALTER USER a PASSWORD E'Leak\\'C'",
+            "ALTER ROLE a WITH ENCRYPTED PASSWORD $pw$LeakD$pw$",
+            "DO $$ BEGIN EXECUTE format('ALTER ROLE a PASSWORD %L', 'LeakE'); END $$",
+            "CREATE USER MAPPING FOR a SERVER s OPTIONS (user 'u', password 'Leak')",
+        ] {
+            assert!(!mask_passwords(text).contains("Leak"), "{text}");
+        }
         assert_eq!(
-            mask_passwords("SELECT dblink_connect('postgres://u:pw@h/db'); CREATE USER MAPPING FOR a SERVER s OPTIONS (user 'u', password 'x')"),
-            "SELECT dblink_connect('postgres://u:***@h/db'); CREATE USER MAPPING FOR a SERVER s OPTIONS (user 'u', password '***')"
+            mask_passwords("SELECT dblink_connect('postgres://u:pw@h/db')"),
+            "SELECT dblink_connect('postgres://u:***@h/db')"
+        );
+        assert_eq!(
+            mask_passwords("CREATE TABLE t (password_hash text)"),
+            "CREATE TABLE t (password_hash text)"
+        );
+        assert_eq!(
+            password_literals("ALTER ROLE a PASSWORD 'it''s'; ALTER ROLE b PASSWORD E'x\\'y'; ALTER ROLE c PASSWORD $p$z$p$"),
+            vec!["it's", "x\\'y", "z"]
+        );
+    }
+
+    #[test]
+    fn data_statements_name_the_table_they_write() {
+        let targets: Vec<Option<String>> = split(
+            "INSERT INTO users (name) VALUES ('a');\nupdate only \"My Table\" set x = 1;\n\
+DELETE FROM auth.sessions WHERE true;\nTRUNCATE TABLE t;\nCOPY t2 FROM stdin;\nCOPY t3 TO stdout;\n\
+CREATE TABLE x (y int);",
+        )
+        .iter()
+        .map(Statement::data_target)
+        .collect();
+        assert_eq!(
+            targets,
+            vec![
+                Some("users".into()),
+                Some("\"My Table\"".into()),
+                Some("auth.sessions".into()),
+                Some("t".into()),
+                Some("t2".into()),
+                None,
+                None
+            ]
         );
     }
 

@@ -118,6 +118,14 @@ pub fn parse(url: &str) -> Result<Location, LocationError> {
         return Err(LocationError::Scheme(shown(url)));
     }
     let shown = shown(url);
+    // `postgres://user@/db?host=/socket/dir` is a libpq URL with its host in the query; the
+    // URL parser wants a host where the query's one takes over anyway.
+    let url = &match Url::parse(url) {
+        Err(url::ParseError::EmptyHost) if url.contains("host=") => {
+            url.replacen("@/", "@localhost/", 1)
+        }
+        _ => url.to_string(),
+    };
     let mut parsed = Url::parse(url).map_err(|e| LocationError::Invalid {
         shown: shown.clone(),
         why: format!("{e} (in a user name or password, write @ as %40, : as %3A and / as %2F)"),
@@ -260,6 +268,12 @@ mod tests {
         assert!(
             parse("postgres://a@10.0.0.1/r?host=/tmp").is_ok(),
             "a socket is local"
+        );
+        let socket = parse("postgres://a:pw@/r?host=/var/run/postgresql").expect("a socket URL");
+        assert!(
+            !socket.connect.contains("verify-full"),
+            "{}",
+            socket.connect
         );
     }
 

@@ -653,6 +653,9 @@ pub fn connect_error(err: &sqlx::Error) -> String {
             None => format!("unreachable: {io}"),
         },
         sqlx::Error::Tls(tls) => format!("TLS failed: {tls}"),
+        sqlx::Error::Protocol(_) => {
+            "the server did not answer like PostgreSQL: check the host and port".into()
+        }
         other => other.to_string(),
     }
 }
