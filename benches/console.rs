@@ -23,8 +23,9 @@ mod pty;
 use pty::Pty;
 
 /// Leaves the console with q and waits for it to end.
+/// Quits the console: q twice, so that checks still running (q asks first) are cancelled.
 fn quit(mut console: Pty) {
-    console.send(b"q");
+    console.send(b"qq");
     let _ = console.child.wait();
 }
 
