@@ -996,3 +996,46 @@ fn a_port_that_is_not_postgresql_is_said_so() {
     );
     assert_no_password(&ran, "pw-http");
 }
+
+#[test]
+fn a_stopped_run_has_the_server_cancel_its_running_statement() {
+    let fx = Fixture::new("SELECT pg_sleep(30);\n");
+    let url = fx.db.as_ref().expect("db").url.clone();
+    let mut child = common::relcon()
+        .args(["run", "checklists/authjs-neon.toml", "--root"])
+        .arg(fx.root.path())
+        .args(["--only", "migration.apply", "--headless"])
+        .current_dir(common::repo())
+        .env("RELCON_STORE", common::store_in(fx.root.path()))
+        .env("NEON_PG_CONN", &url)
+        .env_remove("NEON_PG_CONN_MIGRATE")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("relcon starts");
+    let lines = common::line_channel(child.stderr.take().expect("stderr"));
+    common::read_until(&lines, 30, |l| {
+        l.iter().any(|l| l.contains("1 statement from"))
+    });
+    let sleeping = format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = '{}' AND query LIKE 'SELECT pg_sleep(30)%' AND state = 'active'",
+        fx.name
+    );
+    let until = |want: i64, secs: u64| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        while common::scalar(None, &sleeping) != want {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the statement count never became {want}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    until(1, 10);
+    // SAFETY: a plain kill(2) of the child this test started.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    // Without a cancel the server would sleep on for 30 s: the client's going is not seen
+    // while a statement runs.
+    until(0, 5);
+    let _ = child.wait();
+}

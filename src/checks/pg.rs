@@ -193,6 +193,22 @@ pub async fn connect(ctx: &CheckContext<'_>, target: &Target) -> Result<PgConnec
     }
 }
 
+/// Asks the server to cancel what backend `pid` (one of this role's connections) runs, from
+/// a connection of its own; a failure is not reported: the statement then ends at its
+/// statement_timeout.
+pub async fn cancel_backend(target: &Target, pid: i32) {
+    let cancel = async {
+        let mut conn = PgConnection::connect_with(&target.options).await.ok()?;
+        let _ = sqlx::query("SELECT pg_cancel_backend($1)")
+            .bind(pid)
+            .execute(&mut conn)
+            .await;
+        let _ = conn.close().await;
+        Some(())
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(3), cancel).await;
+}
+
 /// A statement's error in words: the server's message with its code, detail and hint.
 pub fn describe(err: &sqlx::Error) -> String {
     match err {

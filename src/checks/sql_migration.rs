@@ -280,6 +280,10 @@ async fn migrate(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
             ),
         )
         .await;
+    let backend: Option<i32> = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut conn)
+        .await
+        .ok();
     let outcome = transaction(
         ctx,
         config,
@@ -289,7 +293,16 @@ async fn migrate(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
         (lock_timeout, statement_timeout),
     )
     .await;
-    let _ = conn.close().await;
+    if ctx.cancel.is_cancelled() && outcome.is_err() {
+        // The statement left running would keep its locks until statement_timeout: the
+        // server is asked to stop it now (the transaction then rolls back).
+        if let Some(pid) = backend {
+            pg::cancel_backend(&target, pid).await;
+        }
+        drop(conn);
+    } else {
+        let _ = conn.close().await;
+    }
     let mut evidence = json!({
         "connection": target.evidence(),
         "file": config.file,
