@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{item, report, test_pg, Ran, ScratchDb};
+use common::{admin, item, report, Ran, ScratchDb};
 use sqlx::{Connection, Executor};
 
 /// The official Auth.js schema, as the demo ships it.
@@ -31,31 +31,6 @@ CREATE TABLE IF NOT EXISTS sessions (id SERIAL PRIMARY KEY,
 CREATE TABLE IF NOT EXISTS verification_token (identifier TEXT NOT NULL, expires TIMESTAMPTZ NOT NULL,
   token TEXT NOT NULL, PRIMARY KEY (identifier, token));
 "#;
-
-/// Runs SQL as the test server's admin in `database` (the server's own when `None`).
-fn admin(database: Option<&str>, sql: &str) {
-    let mut url = url::Url::parse(&test_pg()).expect("RELCON_TEST_PG is a URL");
-    if let Some(db) = database {
-        url.set_path(&format!("/{db}"));
-    }
-    let (url, sql) = (url.to_string(), sql.to_string());
-    std::thread::spawn(move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime")
-            .block_on(async move {
-                let mut conn = sqlx::PgConnection::connect(&url)
-                    .await
-                    .unwrap_or_else(|e| panic!("the test PostgreSQL is unreachable: {e}"));
-                conn.execute(sql.as_str())
-                    .await
-                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
-            })
-    })
-    .join()
-    .expect("admin SQL ran");
-}
 
 /// A scratch database with roles of its own (dropped after it), and a project root holding
 /// the migration at the shipped checklist's path.

@@ -20,6 +20,19 @@ fn demo(faults: &str) -> (i32, serde_json::Value) {
 
 #[test]
 fn the_database_items_run_on_a_scratch_database_that_is_dropped_after() {
+    // What a demo killed a day ago left behind (its name says when it was made).
+    let stale = format!(
+        "relcon_demo_1_{}",
+        &uuid::Uuid::now_v7().simple().to_string()[24..]
+    );
+    common::admin(
+        None,
+        &format!("CREATE ROLE {stale}_owner; CREATE ROLE {stale}_app"),
+    );
+    common::admin(
+        None,
+        &format!("CREATE DATABASE {stale} OWNER {stale}_owner"),
+    );
     let dir = tempfile::tempdir().expect("temp dir");
     let ran: common::Ran = common::relcon()
         .args(["demo", "--json"])
@@ -61,6 +74,11 @@ fn the_database_items_run_on_a_scratch_database_that_is_dropped_after() {
         &format!("SELECT (SELECT count(*) FROM pg_database WHERE datname = '{name}') + (SELECT count(*) FROM pg_roles WHERE rolname LIKE '{name}%')"),
     );
     assert_eq!(left, 0, "{name} is gone");
+    let left = common::scalar(
+        None,
+        &format!("SELECT (SELECT count(*) FROM pg_database WHERE datname = '{stale}') + (SELECT count(*) FROM pg_roles WHERE rolname LIKE '{stale}%')"),
+    );
+    assert_eq!(left, 0, "the stale {stale} is gone too");
 
     // Without a server, the demo says so and leaves the database items out.
     let ran: common::Ran = common::relcon()

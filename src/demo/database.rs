@@ -92,7 +92,8 @@ impl DemoDatabase {
     }
 
     async fn make(admin: String, mut conn: PgConnection) -> Result<Self, String> {
-        let name = format!("relcon_demo_{}", random_hex(12));
+        remove_stale(&mut conn).await;
+        let name = format!("relcon_demo_{:x}_{}", now_secs(), random_hex(8));
         let (owner, app) = (format!("{name}_owner"), format!("{name}_app"));
         let (owner_pw, app_pw) = (random_hex(24), random_hex(24));
         let made = Self {
@@ -179,6 +180,52 @@ impl DemoDatabase {
     }
 }
 
+/// Seconds since the epoch.
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// A demo's database older than this was left by a demo that was killed.
+const STALE_AFTER_SECS: u64 = 24 * 3600;
+
+/// When the demo database `name` was made (its name says so).
+fn made_at(name: &str) -> Option<u64> {
+    let (secs, _) = name.strip_prefix("relcon_demo_")?.split_once('_')?;
+    u64::from_str_radix(secs, 16).ok()
+}
+
+/// Drops what demos killed before they could clean up left behind: their databases (when
+/// nobody is connected) and roles, a day after they were made.
+async fn remove_stale(conn: &mut PgConnection) {
+    let Ok(names) = sqlx::query_scalar::<_, String>(
+        "SELECT datname::text FROM pg_database WHERE datname LIKE 'relcon\\_demo\\_%'",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    else {
+        return;
+    };
+    let now = now_secs();
+    for name in names {
+        if !made_at(&name).is_some_and(|at| now.saturating_sub(at) > STALE_AFTER_SECS) {
+            continue;
+        }
+        if conn
+            .execute(format!("DROP DATABASE IF EXISTS {name}").as_str())
+            .await
+            .is_ok()
+        {
+            for role in [format!("{name}_owner"), format!("{name}_app")] {
+                let _ = conn
+                    .execute(format!("DROP ROLE IF EXISTS {role}").as_str())
+                    .await;
+            }
+        }
+    }
+}
+
 /// The admin URL pointed at database `name`.
 fn db_url(admin: &str, name: &str) -> Result<String, String> {
     let mut url = url::Url::parse(admin).map_err(|e| e.to_string())?;
@@ -198,4 +245,16 @@ fn role_url(admin: &str, role: &str, password: &str, name: &str) -> Result<Strin
             )
         })?;
     Ok(url.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_demo_database_says_when_it_was_made() {
+        assert_eq!(made_at("relcon_demo_6a0f3c21_0123abcd"), Some(0x6a0f3c21));
+        assert_eq!(made_at("relcon_demo_ed43aa3cdceb"), None);
+        assert_eq!(made_at("shop"), None);
+    }
 }

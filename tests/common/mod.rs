@@ -341,6 +341,24 @@ pub fn tls_front(leaf: &relcon::demo::pki::Leaf) -> u16 {
     port
 }
 
+/// Runs SQL as the test server's admin in `database` (the server's own when `None`).
+pub fn admin(database: Option<&str>, sql: &str) {
+    let mut url = url::Url::parse(&test_pg()).expect("RELCON_TEST_PG is a URL");
+    if let Some(db) = database {
+        url.set_path(&format!("/{db}"));
+    }
+    let (url, sql) = (url.to_string(), sql.to_string());
+    on_own_runtime(async move {
+        use sqlx::{Connection, Executor};
+        let mut conn = sqlx::PgConnection::connect(&url)
+            .await
+            .unwrap_or_else(|e| panic!("the test PostgreSQL is unreachable: {e}"));
+        conn.execute(sql.as_str())
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    })
+}
+
 /// One integer a query gives, run as the test server's admin in `database` (the server's
 /// own when `None`).
 pub fn scalar(database: Option<&str>, sql: &str) -> i64 {
