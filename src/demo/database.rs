@@ -209,7 +209,7 @@ async fn remove_stale(conn: &mut PgConnection) {
     };
     let now = now_secs();
     for name in names {
-        if !made_at(&name).is_some_and(|at| now.saturating_sub(at) > STALE_AFTER_SECS) {
+        if made_at(&name).is_none_or(|at| now.saturating_sub(at) <= STALE_AFTER_SECS) {
             continue;
         }
         if conn
