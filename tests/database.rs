@@ -77,12 +77,17 @@ impl Fixture {
 
     /// The URL that connects as `role` with its password.
     fn url_as(&self, role: &str) -> String {
-        let mut url = url::Url::parse(&self.db.as_ref().expect("db").url).expect("a URL");
+        let mut url = url::Url::parse(&self.url()).expect("a URL");
         let tag = role.rsplit('_').next().expect("a tag");
         url.set_username(role).expect("user");
         url.set_password(Some(&format!("pw-{tag}")))
             .expect("password");
         url.to_string()
+    }
+
+    /// The scratch database's URL, as the test server's admin.
+    fn url(&self) -> String {
+        self.db.as_ref().expect("db").url.clone()
     }
 
     fn sql(&self, sql: &str) {
@@ -183,22 +188,7 @@ fn app_applied(migration: &str) -> (Fixture, String) {
     let app = fx.role("app", "");
     fx.sql(&format!("GRANT CREATE ON SCHEMA public TO {app}"));
     let url = fx.url_as(&app);
-    let applied = std::thread::spawn({
-        let (url, sql) = (url.clone(), migration.to_string());
-        move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime")
-                .block_on(async move {
-                    let mut conn = sqlx::PgConnection::connect(&url).await.expect("connects");
-                    conn.execute(sql.as_str()).await.map(|_| ())
-                })
-        }
-    })
-    .join()
-    .expect("ran");
-    applied.expect("the app's role applies the migration");
+    common::execute(&url, migration).expect("the app's role applies the migration");
     (fx, url)
 }
 
@@ -304,7 +294,7 @@ fn a_migration_that_fails_on_rerun_fails_the_proof_with_its_error() {
     let not_idempotent =
         official().replace("CREATE TABLE IF NOT EXISTS users", "CREATE TABLE users");
     let fx = Fixture::new(&not_idempotent);
-    let url = fx.db.as_ref().expect("db").url.clone();
+    let url = fx.url();
     let (ran, doc) = fx.run(
         "migration.apply,migration.idempotent",
         &[("NEON_PG_CONN", &url)],
@@ -327,7 +317,7 @@ fn a_migration_that_fails_on_rerun_fails_the_proof_with_its_error() {
 fn a_migration_that_changes_the_catalog_on_rerun_fails_with_the_difference() {
     let growing = format!("{}\nCREATE INDEX ON sessions (\"userId\");\n", official());
     let fx = Fixture::new(&growing);
-    let url = fx.db.as_ref().expect("db").url.clone();
+    let url = fx.url();
     let (_, doc) = fx.run(
         "migration.apply,migration.idempotent",
         &[("NEON_PG_CONN", &url)],
@@ -348,7 +338,7 @@ fn a_missing_table_and_an_unquoted_column_fail_with_what_is_missing() {
         .expect("before users")
         .replace("\"sessionToken\"", "sessionToken");
     let fx = Fixture::new(&without_users);
-    let url = fx.db.as_ref().expect("db").url.clone();
+    let url = fx.url();
     let (_, doc) = fx.run("migration.apply", &[("NEON_PG_CONN", &url)], &[]);
     assert_eq!(status(&doc, "migration.apply"), "fail");
     let said = summary(&doc, "migration.apply");
@@ -370,7 +360,7 @@ fn a_commit_after_a_column_named_begin_is_still_refused_and_nothing_commits() {
     let fx = Fixture::new(
         "CREATE TABLE t (id int, begin timestamptz);\nCOMMIT;\nCREATE TABLE u (x int);\n",
     );
-    let url = fx.db.as_ref().expect("db").url.clone();
+    let url = fx.url();
     let (_, doc) = fx.run("migration.apply", &[("NEON_PG_CONN", &url)], &[]);
     assert!(
         summary(&doc, "migration.apply").starts_with(
@@ -387,7 +377,7 @@ fn a_password_in_a_migration_is_never_shown() {
     let fx = Fixture::new(
         "CREATE ROLE relcon_never_made LOGIN PASSWORD 'canary-pw-4711' NOSUCHOPTION;\n",
     );
-    let url = fx.db.as_ref().expect("db").url.clone();
+    let url = fx.url();
     let (ran, doc) = fx.run("migration.apply", &[("NEON_PG_CONN", &url)], &[]);
     assert_eq!(status(&doc, "migration.apply"), "fail");
     assert!(
@@ -411,7 +401,7 @@ fn transaction_control_and_concurrently_are_refused_with_their_lines() {
         "{}\nCOMMIT;\nCREATE INDEX CONCURRENTLY ON users (email);\n",
         official()
     ));
-    let url = fx.db.as_ref().expect("db").url.clone();
+    let url = fx.url();
     let (_, doc) = fx.run("migration.apply", &[("NEON_PG_CONN", &url)], &[]);
     assert_eq!(status(&doc, "migration.apply"), "fail");
     let said = summary(&doc, "migration.apply");
@@ -428,7 +418,7 @@ fn transaction_control_and_concurrently_are_refused_with_their_lines() {
 fn a_failing_statement_is_named_with_its_line_and_the_servers_words() {
     let broken = format!("{}\n-- a comment; with a semicolon\nDO $$ BEGIN\n  PERFORM 1;\nEND $$;\nALTER TABLE users ADD COLUMN age INTEGR;\n", official());
     let fx = Fixture::new(&broken);
-    let url = fx.db.as_ref().expect("db").url.clone();
+    let url = fx.url();
     let (_, doc) = fx.run("migration.apply", &[("NEON_PG_CONN", &url)], &[]);
     let said = summary(&doc, "migration.apply");
     let line = official().lines().count() + 6;
@@ -446,7 +436,7 @@ fn a_lock_held_by_a_live_transaction_ends_the_migration_at_lock_timeout() {
         official()
     ));
     fx.sql(&official());
-    let url = fx.db.as_ref().expect("db").url.clone();
+    let url = fx.url();
     // Another session holds the table; relcon waits lock_timeout (5 s), not forever.
     let mut holder_url = url::Url::parse(&url).expect("a URL");
     holder_url.set_query(None);
@@ -487,7 +477,7 @@ fn a_lock_held_by_a_live_transaction_ends_the_migration_at_lock_timeout() {
 #[test]
 fn production_applies_only_with_consent_and_then_commits() {
     let fx = Fixture::new(&official());
-    let url = fx.db.as_ref().expect("db").url.clone();
+    let url = fx.url();
     let path = fx.checklist(
         "\n[[item]]\nid = \"migrate\"\nsection = \"Checks\"\ntitle = \"Migrate\"\nkind = \"sql.migration\"\nhelp = \"Applies.\"\nconnection = \"db\"\nfile = \"services/backend/migrations/create_authjs_tables.sql\"\nmode = \"apply\"\n",
     );
@@ -674,7 +664,7 @@ fn verify_leaves_an_existing_database_as_it_was() {
     ));
     fx.sql(&official());
     fx.sql("INSERT INTO users (name) VALUES ('kept')");
-    let url = fx.db.as_ref().expect("db").url.clone();
+    let url = fx.url();
     let (_, doc) = fx.run(
         "migration.apply,migration.idempotent",
         &[("NEON_PG_CONN", &url)],
@@ -701,11 +691,7 @@ fn the_console_applies_in_production_only_once_the_environments_name_is_typed() 
         "\n[[item]]\nid = \"migrate\"\nsection = \"Checks\"\ntitle = \"Migrate\"\nkind = \"sql.migration\"\nhelp = \"Applies.\"\nconnection = \"db\"\nfile = \"services/backend/migrations/create_authjs_tables.sql\"\nmode = \"apply\"\n",
     );
     let env_file = fx.root.path().join("db.env");
-    std::fs::write(
-        &env_file,
-        format!("DB={}\n", fx.db.as_ref().expect("db").url),
-    )
-    .expect("writes");
+    std::fs::write(&env_file, format!("DB={}\n", fx.url())).expect("writes");
     let args = [
         "run",
         path.to_str().expect("a path"),
@@ -858,7 +844,7 @@ fn the_proof_compares_the_rows_the_file_writes() {
         official()
     );
     let fx = Fixture::new(&seeding);
-    let url = fx.db.as_ref().expect("db").url.clone();
+    let url = fx.url();
     let (_, doc) = fx.run(
         "migration.apply,migration.idempotent",
         &[("NEON_PG_CONN", &url)],
@@ -877,7 +863,7 @@ fn the_proof_compares_the_rows_the_file_writes() {
         official()
     );
     let fx = Fixture::new(&duplicating);
-    let url = fx.db.as_ref().expect("db").url.clone();
+    let url = fx.url();
     let (_, doc) = fx.run(
         "migration.apply,migration.idempotent",
         &[("NEON_PG_CONN", &url)],
@@ -975,7 +961,7 @@ fn a_port_that_is_not_postgresql_is_said_so() {
 #[test]
 fn a_stopped_run_has_the_server_cancel_its_running_statement() {
     let fx = Fixture::new("SELECT pg_sleep(30);\n");
-    let url = fx.db.as_ref().expect("db").url.clone();
+    let url = fx.url();
     let mut child = common::relcon()
         .args(["run", "checklists/authjs-neon.toml", "--root"])
         .arg(fx.root.path())

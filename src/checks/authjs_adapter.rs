@@ -41,12 +41,8 @@ fn run<'a>(ctx: &'a CheckContext<'a>) -> RunFuture<'a> {
             Ok(config) => config,
             Err(result) => return result,
         };
-        let target = match pg::target(ctx, &config.connection) {
-            Ok(target) => target,
-            Err(result) => return result,
-        };
-        let mut conn = match pg::connect(ctx, &target).await {
-            Ok(conn) => conn,
+        let (target, mut conn) = match pg::open(ctx, &config.connection).await {
+            Ok(opened) => opened,
             Err(result) => return result,
         };
         let schema = config.schema.as_deref().unwrap_or("public");

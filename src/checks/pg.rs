@@ -165,6 +165,17 @@ fn with_sslmode(url: &str, mode: &str) -> String {
     parsed.to_string()
 }
 
+/// The database of connection `name` and a connection to it, or the result that says why
+/// there is none.
+pub async fn open(
+    ctx: &CheckContext<'_>,
+    name: &str,
+) -> Result<(Target, PgConnection), CheckResult> {
+    let target = target(ctx, name)?;
+    let conn = connect(ctx, &target).await?;
+    Ok((target, conn))
+}
+
 /// A connection to `target`, within its connect timeout and the item's deadline.
 pub async fn connect(ctx: &CheckContext<'_>, target: &Target) -> Result<PgConnection, CheckResult> {
     let wait = target.connect_timeout.min(ctx.remaining());

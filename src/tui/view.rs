@@ -655,20 +655,15 @@ fn split_at_width(line: &mut String, width: usize) -> String {
     line.split_off(at)
 }
 
-fn draw_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+/// What the footer asks while the operator answers something (leaving, consent, a skip's
+/// reason, a search), in place of the key hints.
+fn footer_prompt(app: &App, theme: &Theme) -> Option<(String, Style)> {
     if app.confirm_quit {
         let text = format!(
             "Checks are running here: q again cancels them and quits (the session stays open: relcon run … --session {}); any other key stays.",
             app.session_id
         );
-        frame.render_widget(
-            Paragraph::new(Span::styled(
-                fit(&text, usize::from(area.width)),
-                theme.alert(),
-            )),
-            area,
-        );
-        return;
+        return Some((text, theme.alert()));
     }
     if let Some((items, typed)) = &app.consenting {
         let writing: Vec<&str> = app
@@ -683,14 +678,7 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             clean(typed),
             writing.join(", ")
         );
-        frame.render_widget(
-            Paragraph::new(Span::styled(
-                fit(&text, usize::from(area.width)),
-                theme.alert(),
-            )),
-            area,
-        );
-        return;
+        return Some((text, theme.alert()));
     }
     if let Some((i, reason)) = &app.skipping {
         let text = format!(
@@ -698,25 +686,22 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             app.items[*i].id,
             clean(reason)
         );
-        frame.render_widget(
-            Paragraph::new(Span::styled(
-                fit(&text, usize::from(area.width)),
-                theme.key(),
-            )),
-            area,
-        );
-        return;
+        return Some((text, theme.key()));
     }
     if app.searching {
         let text = format!(
             "/{}▏  Enter keeps the search, Esc clears it",
             clean(app.search.as_deref().unwrap_or_default())
         );
+        return Some((text, theme.key()));
+    }
+    None
+}
+
+fn draw_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    if let Some((text, style)) = footer_prompt(app, theme) {
         frame.render_widget(
-            Paragraph::new(Span::styled(
-                fit(&text, usize::from(area.width)),
-                theme.key(),
-            )),
+            Paragraph::new(Span::styled(fit(&text, usize::from(area.width)), style)),
             area,
         );
         return;

@@ -341,32 +341,39 @@ pub fn tls_front(leaf: &relcon::demo::pki::Leaf) -> u16 {
     port
 }
 
-/// Runs SQL as the test server's admin in `database` (the server's own when `None`).
-pub fn admin(database: Option<&str>, sql: &str) {
-    let mut url = url::Url::parse(&test_pg()).expect("RELCON_TEST_PG is a URL");
-    if let Some(db) = database {
-        url.set_path(&format!("/{db}"));
-    }
+/// Runs `sql` (statements separated by semicolons) on the database at `url`.
+pub fn execute(url: &str, sql: &str) -> Result<(), String> {
     let (url, sql) = (url.to_string(), sql.to_string());
     on_own_runtime(async move {
         use sqlx::{Connection, Executor};
         let mut conn = sqlx::PgConnection::connect(&url)
             .await
-            .unwrap_or_else(|e| panic!("the test PostgreSQL is unreachable: {e}"));
+            .map_err(|e| format!("cannot connect: {e}"))?;
         conn.execute(sql.as_str())
             .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            .map(|_| ())
+            .map_err(|e| format!("{sql}: {e}"))
     })
+}
+
+/// The test server's URL, on `database` (the server's own when `None`).
+fn admin_url(database: Option<&str>) -> String {
+    let mut url = url::Url::parse(&test_pg()).expect("RELCON_TEST_PG is a URL");
+    if let Some(db) = database {
+        url.set_path(&format!("/{db}"));
+    }
+    url.to_string()
+}
+
+/// Runs SQL as the test server's admin in `database` (the server's own when `None`).
+pub fn admin(database: Option<&str>, sql: &str) {
+    execute(&admin_url(database), sql).unwrap_or_else(|e| panic!("{e}"));
 }
 
 /// One integer a query gives, run as the test server's admin in `database` (the server's
 /// own when `None`).
 pub fn scalar(database: Option<&str>, sql: &str) -> i64 {
-    let mut url = url::Url::parse(&test_pg()).expect("RELCON_TEST_PG is a URL");
-    if let Some(db) = database {
-        url.set_path(&format!("/{db}"));
-    }
-    let (url, sql) = (url.to_string(), sql.to_string());
+    let (url, sql) = (admin_url(database), sql.to_string());
     on_own_runtime(async move {
         use sqlx::Connection;
         let mut conn = sqlx::PgConnection::connect(&url)
