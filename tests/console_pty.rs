@@ -266,3 +266,118 @@ fn the_console_runs_cancels_and_skips_items() {
     });
     pty.assert_restored();
 }
+
+const CANARY: &str = "canary-Zq8v1Lr0Xw5Tn3Kp";
+
+/// A secret written into an item's configuration, and into a result another process
+/// recorded without knowing it, never reaches the console's configuration pane or a saved
+/// result file: both are scrubbed by the console itself.
+#[test]
+fn a_secret_in_the_configuration_or_a_stored_result_stays_out_of_the_console() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let checklist = format!(
+        r#"sections = ["Checks"]
+
+[checklist]
+id = "canary"
+title = "Canary"
+version = 1
+
+[inputs]
+TOKEN = {{ secret = true }}
+
+[[item]]
+id = "probe"
+section = "Checks"
+title = "Probe"
+kind = "command"
+help = "Passes."
+run = ["sh", "-c", "exit 0", "{CANARY}"]
+
+[[item]]
+id = "sign"
+section = "Checks"
+title = "Sign"
+kind = "manual"
+help = "Sign it."
+"#
+    );
+    std::fs::write(dir.path().join("c.toml"), checklist).expect("writes");
+    std::fs::write(dir.path().join("env"), format!("TOKEN={CANARY}\n")).expect("writes");
+    let store = common::store_in(dir.path());
+    let ran: common::Ran = common::relcon()
+        .args(["run", "c.toml", "--as", "alice", "--env-file", "env", "--json"])
+        .current_dir(dir.path())
+        .env("RELCON_STORE", &store)
+        .output()
+        .expect("relcon runs")
+        .into();
+    let session = common::session_id(&common::report(&ran.stdout));
+    assert!(!ran.stdout.contains(CANARY) && !ran.stderr.contains(CANARY));
+    // Another process's result, recorded as it came (that process did not know the secret).
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    runtime.block_on(async {
+        let opened = relcon::store::Store::open(&store).await.expect("store");
+        opened
+            .append(
+                &session,
+                "bob",
+                &relcon::store::session::Body::Result {
+                    item: "probe".into(),
+                    run_id: Some("run-bob".into()),
+                    status: relcon::engine::status::Status::Fail,
+                    summary: "the probe failed".into(),
+                    evidence: serde_json::json!({ "body": format!("token={CANARY}") }),
+                    started_at: Some("2026-11-26T07:00:00Z".into()),
+                    duration_ms: 5,
+                    attempts: 1,
+                    output: None,
+                },
+            )
+            .await
+            .expect("appends");
+        opened.close().await;
+    });
+
+    let mut pty = Pty::start_in(
+        dir.path(),
+        &[
+            "run",
+            "c.toml",
+            "--session",
+            &session,
+            "--as",
+            "alice",
+            "--env-file",
+            "env",
+        ],
+        40,
+        120,
+    );
+    pty.wait_for("the probe's detail", 30, |s| {
+        s.contains("probe · command") && s.contains("Configuration")
+    });
+    let screen = pty.contents();
+    let run_line = screen
+        .lines()
+        .find(|l| l.contains("run = "))
+        .expect("the configuration's run line");
+    assert!(
+        run_line.contains("[secret ") && !run_line.contains(CANARY),
+        "{run_line}"
+    );
+    pty.send(b"e");
+    pty.wait_for("the saved file", 10, |s| {
+        s.contains("saved probe's result and evidence to")
+    });
+    let saved = std::fs::read_dir(dir.path())
+        .expect("the directory")
+        .filter_map(Result::ok)
+        .find(|e| e.file_name().to_string_lossy().starts_with("relcon-probe-"))
+        .expect("a saved file");
+    let saved = std::fs::read_to_string(saved.path()).expect("reads");
+    assert!(saved.contains("[secret ") && !saved.contains(CANARY), "{saved}");
+    pty.send(b"q");
+    pty.wait_exit(30);
+    pty.assert_restored();
+}

@@ -527,28 +527,30 @@ fn each_forbidden_attribute_fails_and_inherited_membership_is_found() {
         );
         assert_no_password(&ran, &format!("pw-{tag}"));
     }
-    // A member of a role that is a member of pg_write_all_data.
+    // A member of a role that is a member of pg_write_all_data. The forbidden roles are the
+    // checklist's: one the server has, one it does not (names of this test's own, so the
+    // server's other roles, such as a Neon server's neon_superuser, change nothing).
     let writers = fx.role("writers", "NOLOGIN");
     let inherits = fx.role("inh", "");
+    let banned = fx.role("banned", "NOLOGIN");
+    let absent = format!("{}_absent", fx.name);
     fx.sql(&format!(
         "GRANT pg_write_all_data TO {writers}; GRANT {writers} TO {inherits}"
     ));
-    let (_, doc) = fx.run(
-        "db.least-privilege",
-        &[("NEON_PG_CONN", &fx.url_as(&inherits))],
-        &[],
-    );
-    assert_eq!(status(&doc, "db.least-privilege"), "fail");
+    let path = fx.checklist(&format!(
+        "\n[[item]]\nid = \"role\"\nsection = \"Checks\"\ntitle = \"Role\"\nkind = \"sql.role\"\nhelp = \"Least privilege.\"\nconnection = \"db\"\nforbidden_roles = [\"{absent}\", \"{banned}\", \"pg_write_all_data\"]\n"
+    ));
+    let as_inherits = fx.url_as(&inherits);
+    let (ran, doc) = fx.run_file(&path, &[], &[("DB", as_inherits.as_str())]);
+    assert_eq!(status(&doc, "role"), "fail", "{}", ran.stderr);
     assert!(
-        summary(&doc, "db.least-privilege")
-            .contains("is a member (inherited) of pg_write_all_data"),
+        summary(&doc, "role").contains("is a member (inherited) of pg_write_all_data"),
         "{}",
-        summary(&doc, "db.least-privilege")
+        summary(&doc, "role")
     );
-    assert_eq!(
-        item(&doc, "db.least-privilege")["evidence"]["memberships"]["neon_superuser"],
-        "no such role here"
-    );
+    let memberships = &item(&doc, "role")["evidence"]["memberships"];
+    assert_eq!(memberships[&absent], "no such role here", "{memberships}");
+    assert_eq!(memberships[&banned], "not a member", "{memberships}");
 }
 
 #[test]
