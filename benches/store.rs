@@ -50,7 +50,7 @@ async fn bench(label: &str, url: &str, target_p99: &str) {
         let body = Body::Result {
             item: format!("item.{}", n % 500),
             run_id: Some(format!("run-{n}")),
-            status: relcon::engine::status::Status::Pass,
+            status: relcon::status::Status::Pass,
             summary: "GET /health → 200 in 12 ms".into(),
             evidence: serde_json::json!({"request": {"method": "GET", "url": "https://app.example.com/health"}, "response": {"status": 200}}),
             started_at: Some("2026-11-26T07:00:00Z".into()),

@@ -3,56 +3,16 @@
 //! closing verdict line.
 
 use std::io::Write;
-use std::time::Duration;
 
 use crate::engine::event::{Event, Stream};
-use crate::engine::status::Status;
 use crate::report::model::Report;
+use crate::status::Status;
+use crate::text::{format_duration, printable};
 
 /// Writes progress lines for events.
 pub struct Printer<W: Write> {
     out: W,
     id_width: usize,
-}
-
-/// Text as a terminal may safely show it, on one line: control characters (escape
-/// sequences, carriage returns, bells) become `�`, so a check's output or a server's reply
-/// cannot drive the operator's terminal.
-pub fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() && c != '\t' {
-                '\u{fffd}'
-            } else {
-                c
-            }
-        })
-        .collect()
-}
-
-/// A line of a program's output as a terminal would leave it: colour and other escape
-/// sequences taken out, and of a line rewritten with carriage returns (a progress bar) only
-/// the last version kept.
-pub fn plain_line(line: &str) -> String {
-    let line = line.trim_end_matches('\r');
-    let last = line.rsplit('\r').next().unwrap_or(line);
-    // Tabs are kept (the escape stripper would drop them).
-    last.split('\t')
-        .map(strip_ansi_escapes::strip_str)
-        .collect::<Vec<_>>()
-        .join("\t")
-}
-
-/// `38 ms`, `1.2 s`, `2m 03s`.
-pub fn format_duration(duration: Duration) -> String {
-    let ms = duration.as_millis();
-    if ms < 1000 {
-        format!("{ms} ms")
-    } else if ms < 60_000 {
-        format!("{:.1} s", duration.as_secs_f64())
-    } else {
-        format!("{}m {:02}s", ms / 60_000, (ms / 1000) % 60)
-    }
 }
 
 impl<W: Write> Printer<W> {
@@ -129,21 +89,5 @@ impl<W: Write> Printer<W> {
             c.blocked,
             c.pending
         );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn output_lines_are_shown_as_a_terminal_leaves_them() {
-        assert_eq!(
-            plain_line("\u{1b}[31mred\u{1b}[0m and \u{1b}[1mbold\u{1b}[0m"),
-            "red and bold"
-        );
-        assert_eq!(plain_line("progress 10%\rprogress 100%\r"), "progress 100%");
-        assert_eq!(plain_line("a\tb"), "a\tb");
-        assert_eq!(plain_line("\u{1b}]0;title\u{7}text"), "text");
     }
 }

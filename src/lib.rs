@@ -2,17 +2,21 @@
 //! automated verifications, records sign-offs for the manual ones, and exports a signed
 //! report.
 //!
-//! Data flows one way: [`checklist`] → [`engine`] → events → [`store`] → views ([`tui`],
-//! the headless printer, [`report`]).
+//! Data flows one way: [`checklist`] → [`engine`] → events → [`store`] → the [`session`]
+//! fold → views ([`tui`], the headless printer, [`report`]).
 
 pub mod checklist;
 pub mod checks;
 pub mod commands;
+pub mod dburl;
 pub mod demo;
 pub mod engine;
 pub mod exit;
 pub mod headless;
+pub mod jsonpath;
 pub mod redact;
 pub mod report;
+pub mod status;
 pub mod store;
+pub mod text;
 pub mod tui;

@@ -306,7 +306,15 @@ help = "Sign it."
     std::fs::write(dir.path().join("env"), format!("TOKEN={CANARY}\n")).expect("writes");
     let store = common::store_in(dir.path());
     let ran: common::Ran = common::relcon()
-        .args(["run", "c.toml", "--as", "alice", "--env-file", "env", "--json"])
+        .args([
+            "run",
+            "c.toml",
+            "--as",
+            "alice",
+            "--env-file",
+            "env",
+            "--json",
+        ])
         .current_dir(dir.path())
         .env("RELCON_STORE", &store)
         .output()
@@ -325,7 +333,7 @@ help = "Sign it."
                 &relcon::store::session::Body::Result {
                     item: "probe".into(),
                     run_id: Some("run-bob".into()),
-                    status: relcon::engine::status::Status::Fail,
+                    status: relcon::status::Status::Fail,
                     summary: "the probe failed".into(),
                     evidence: serde_json::json!({ "body": format!("token={CANARY}") }),
                     started_at: Some("2026-11-26T07:00:00Z".into()),
@@ -376,7 +384,10 @@ help = "Sign it."
         .find(|e| e.file_name().to_string_lossy().starts_with("relcon-probe-"))
         .expect("a saved file");
     let saved = std::fs::read_to_string(saved.path()).expect("reads");
-    assert!(saved.contains("[secret ") && !saved.contains(CANARY), "{saved}");
+    assert!(
+        saved.contains("[secret ") && !saved.contains(CANARY),
+        "{saved}"
+    );
     pty.send(b"q");
     pty.wait_exit(30);
     pty.assert_restored();

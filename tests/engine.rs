@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use common::{assert_process_ends, command_item, run_checklist, HEADER};
 use relcon::engine::event::Event;
-use relcon::engine::status::Status;
+use relcon::status::Status;
 use tokio_util::sync::CancellationToken;
 
 fn position(events: &[Event], wanted: impl Fn(&Event) -> bool) -> usize {

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{run_checklist, HEADER};
-use relcon::engine::status::Status;
+use relcon::status::Status;
 use tokio_util::sync::CancellationToken;
 
 const INPUTS: &str = r#"

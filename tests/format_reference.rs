@@ -5,9 +5,9 @@
 
 use std::path::Path;
 
+use relcon::checklist::kinds::KINDS;
 use relcon::checklist::spec::{Key, Ty};
 use relcon::checklist::Checklist;
-use relcon::checks::KINDS;
 
 fn readme() -> String {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("checklists/README.md"))
@@ -38,7 +38,7 @@ fn key_table(title: &str, keys: &[Key], out: &mut String) {
     }
 }
 
-fn kind_reference(kind: &relcon::checks::KindSpec) -> String {
+fn kind_reference(kind: &relcon::checklist::kinds::KindSpec) -> String {
     let mut out = String::new();
     key_table(
         &format!("Keys of `{}` items:", kind.name),

@@ -26,8 +26,11 @@ fn golden() -> PathBuf {
 /// A copy of the fixture store in a directory of its own: opening a store writes to it.
 fn fixture_copy() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::copy(golden().join("store.sqlite"), dir.path().join("store.sqlite"))
-        .expect("the fixture store is there");
+    std::fs::copy(
+        golden().join("store.sqlite"),
+        dir.path().join("store.sqlite"),
+    )
+    .expect("the fixture store is there");
     let url = common::store_in(dir.path());
     (dir, url)
 }
@@ -35,11 +38,9 @@ fn fixture_copy() -> (tempfile::TempDir, String) {
 /// The report of a session over `scope`, as every view gets it, serialised.
 async fn report_text(store: &Store, id: &str, scope: &Scope) -> String {
     let session = store.open_session(id, None).await.expect("opens");
-    let checklist = Checklist::from_bytes(
-        &session.checklist.name,
-        session.checklist.source.as_bytes(),
-    )
-    .expect("the checklist copy validates");
+    let checklist =
+        Checklist::from_bytes(&session.checklist.name, session.checklist.source.as_bytes())
+            .expect("the checklist copy validates");
     let plan = Plan::new(&checklist, session.environment.clone(), scope).expect("a plan");
     serde_json::to_string_pretty(&Report::of_session(&plan, &session)).expect("serialises") + "\n"
 }
@@ -300,7 +301,11 @@ async fn make_the_fixture() {
     // 2. Staging, open and no-go: a failure, an operator's skip, a not-applicable sign-off.
     let two = place("two");
     std::fs::write(two.join("started"), "").expect("marker");
-    let ran = run(&two, &store, &["--as", "alice", "--only", "build.echo,build.fails"]);
+    let ran = run(
+        &two,
+        &store,
+        &["--as", "alice", "--only", "build.echo,build.fails"],
+    );
     let second = session_of(&ran);
     {
         let opened = Store::open(&store).await.expect("store");
@@ -348,13 +353,23 @@ async fn make_the_fixture() {
     let ran = run(
         &five,
         &store,
-        &["--env", "production", "--as", "erin", "--skip", "build.after"],
+        &[
+            "--env",
+            "production",
+            "--as",
+            "erin",
+            "--skip",
+            "build.after",
+        ],
     );
     let fifth = session_of(&ran);
     relcon(&store, &["close", "--session", &fifth, "--as", "erin"]);
 
     // The killed runs' leases lapse; the store is copied once nothing holds it.
     std::thread::sleep(Duration::from_millis(200));
-    std::fs::copy(work.path().join("store.sqlite"), golden().join("store.sqlite"))
-        .expect("copies the store");
+    std::fs::copy(
+        work.path().join("store.sqlite"),
+        golden().join("store.sqlite"),
+    )
+    .expect("copies the store");
 }

@@ -16,7 +16,7 @@ use relcon::checks::net::Net;
 use relcon::demo::pki::{self, Ca, Validity};
 use relcon::demo::server::{full, Handler, Request, Response, Server};
 use relcon::engine::event::ItemResult;
-use relcon::engine::status::Status;
+use relcon::status::Status;
 use tokio_util::sync::CancellationToken;
 
 /// A CA whose certificate file the checks trust, and a server certificate it issued.

@@ -321,7 +321,7 @@ impl<'s> Checker<'s> {
                 }
             }
             (Ty::JsonPath, DeValue::String(s)) => {
-                if let Err(err) = crate::checks::jsonpath::JsonPath::parse(s) {
+                if let Err(err) = crate::jsonpath::JsonPath::parse(s) {
                     let at = self.inner_span(&span, s, err.offset, 1);
                     self.error(at, format!("bad JSON path \"{s}\": {}", err.message), "JSON paths start with `$` and continue with `.name`, `[\"name\"]`, `[0]` or `.*`");
                 }

@@ -8,11 +8,11 @@ use toml::de::{DeTable, DeValue};
 
 use super::checker::Checker;
 use super::format::{IDENTITY_KEYS, ITEM_KEYS, RUN_KEYS};
+use super::kinds::{self, KindSpec};
 use super::load::{as_table, get, get_str, get_strings, is_slug};
 use super::spec::{did_you_mean, to_table, Key, Value};
 use super::validate::Draft;
 use super::{Item, COMMON_KEYS};
-use crate::checks::{self, KindSpec};
 
 /// The keys an item of `kind` may have: the common ones and the kind's own.
 fn item_keys(kind: Option<&KindSpec>) -> Vec<Key> {
@@ -160,9 +160,9 @@ pub(super) fn read_items(
 fn resolve_kind(ck: &mut Checker<'_>, table: &DeTable<'_>) -> Option<&'static KindSpec> {
     let value = get(table, "kind")?;
     let name = value.get_ref().as_str()?;
-    let kind = checks::kind(name);
+    let kind = kinds::kind(name);
     if kind.is_none() {
-        let names = checks::KINDS.iter().map(|k| k.name);
+        let names = kinds::KINDS.iter().map(|k| k.name);
         let hint = match did_you_mean(name, names.clone()) {
             Some(close) => format!("did you mean `{close}`?"),
             None => format!("kinds: {}", names.collect::<Vec<_>>().join(", ")),

@@ -4,6 +4,7 @@
 pub mod checker;
 mod format;
 mod items;
+pub mod kinds;
 mod load;
 pub mod source;
 pub mod spec;
@@ -17,8 +18,8 @@ use std::ops::Range;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::checks::KindSpec;
 pub use format::FILE_TABLES;
+use kinds::KindSpec;
 pub use source::{Diagnostic, SourceFile};
 
 /// The largest checklist file read.
@@ -342,7 +343,7 @@ impl Checklist {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let kinds = count(&mut crate::checks::KINDS.iter().map(|k| k.name));
+        let kinds = count(&mut kinds::KINDS.iter().map(|k| k.name));
         let sections = count(&mut self.sections.iter().map(String::as_str));
         let environments: Vec<&str> = self.environments.iter().map(|e| e.name.as_str()).collect();
         let environments = match environments.as_slice() {

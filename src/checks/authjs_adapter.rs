@@ -5,29 +5,10 @@ use serde_json::json;
 use sqlx::postgres::PgConnection;
 use sqlx::{Connection as _, Executor as _};
 
-use super::{pg, CheckContext, KindSpec, RunFuture};
-use crate::checklist::spec::{Key, Ty};
-use crate::engine::event::{CheckResult, Stream};
-use crate::engine::status::Status;
+use super::{pg, CheckContext, RunFuture};
 
-/// The `authjs.adapter` kind.
-pub const SPEC: KindSpec = KindSpec {
-    name: "authjs.adapter",
-    about: "the Auth.js Postgres adapter's round trips pass with the app's role and leave no rows",
-    keys: &[
-        Key::required("connection", Ty::Connection, "the app's connection"),
-        Key::optional(
-            "schema",
-            Ty::Text,
-            "the schema holding the Auth.js tables (default \"public\")",
-        ),
-    ],
-    automated: true,
-    writes: super::never_writes,
-    check: |config| super::empty_names(config, "schema"),
-    run,
-    built: true,
-};
+use super::{CheckResult, Stream};
+use crate::status::Status;
 
 #[derive(Debug, Deserialize)]
 struct Config {
@@ -35,7 +16,7 @@ struct Config {
     schema: Option<String>,
 }
 
-fn run<'a>(ctx: &'a CheckContext<'a>) -> RunFuture<'a> {
+pub(crate) fn run<'a>(ctx: &'a CheckContext<'a>) -> RunFuture<'a> {
     Box::pin(async move {
         let config = match ctx.config::<Config>() {
             Ok(config) => config,

@@ -1,70 +1,7 @@
 //! `command`: a program run with an allowlisted environment; passes on the expected exit code.
-
-use super::KindSpec;
-use crate::checklist::spec::{Key, Secrets, Ty};
-
-/// The `command` kind.
-pub const SPEC: KindSpec = KindSpec {
-    name: "command",
-    about: "a program exits as expected; its output streams live",
-    keys: &[
-        Key::required(
-            "run",
-            Ty::List(&Ty::Template),
-            "the program and its arguments (no shell)",
-        ),
-        Key::optional(
-            "cwd",
-            Ty::Path,
-            "the working directory, relative to --root (default: --root)",
-        ),
-        Key::optional(
-            "pass_env",
-            Ty::Inputs(Secrets::Refused),
-            "inputs passed to the program besides PATH, HOME, LANG, TERM and TZ",
-        ),
-        Key::optional(
-            "pass_secrets",
-            Ty::Inputs(Secrets::Allowed),
-            "secret inputs deliberately passed to the program",
-        ),
-        Key::optional(
-            "expect_exit",
-            Ty::Int(0, 255),
-            "the exit code that passes (default 0)",
-        ),
-        Key::optional(
-            "writes",
-            Ty::Bool,
-            "whether the program changes the target (never retried; consent in production)",
-        ),
-    ],
-    automated: true,
-    writes: |config| config.get("writes").and_then(toml::Value::as_bool) == Some(true),
-    check,
-    run,
-    built: true,
-};
-
-/// A command names a program.
-fn check(config: &toml::Table) -> Vec<super::Problem> {
-    if config
-        .get("run")
-        .and_then(toml::Value::as_array)
-        .is_some_and(|run| run.is_empty())
-    {
-        return vec![super::Problem::new(
-            "run",
-            "`run` is empty",
-            "name the program and its arguments, e.g. `run = [\"npm\", \"test\"]`",
-        )];
-    }
-    Vec::new()
-}
-
-// ---------------------------------------------------------------------------------------
-// Running: the program is the leader of its own process group, so a timeout, a
-// cancellation or its own exit can take down everything it started.
+//!
+//! How it runs: the program is the leader of its own process group, so a timeout, a
+//! cancellation or its own exit can take down everything it started.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -73,8 +10,8 @@ use serde::Deserialize;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 
 use super::{CheckContext, OutputSink, RunFuture};
-use crate::engine::event::{CheckResult, Stream};
-use crate::engine::status::Status;
+use super::{CheckResult, Stream};
+use crate::status::Status;
 
 /// Variables every program gets from relcon's own environment.
 pub const BASE_ENV: &[&str] = &["PATH", "HOME", "LANG", "TERM", "TZ"];
@@ -148,7 +85,7 @@ async fn forward(reader: impl AsyncRead + Unpin, stream: Stream, sink: OutputSin
     count
 }
 
-fn run<'a>(ctx: &'a CheckContext<'a>) -> RunFuture<'a> {
+pub(crate) fn run<'a>(ctx: &'a CheckContext<'a>) -> RunFuture<'a> {
     Box::pin(async move {
         match ctx.config::<Config>() {
             Ok(config) => execute(ctx, &config).await,

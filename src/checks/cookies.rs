@@ -1,63 +1,16 @@
 //! `cookies`: the `Set-Cookie` attributes of a response, by the Auth.js and RFC 6265bis rules.
-
-use super::KindSpec;
-use crate::checklist::spec::{Key, Ty};
-
-/// Auth.js cookies, by their role (the name depends on the version and on the URL scheme).
-pub const AUTHJS_COOKIES: &[&str] = &["session-token", "callback-url", "csrf-token"];
-
-/// The `cookies` kind.
-pub const SPEC: KindSpec = KindSpec {
-    name: "cookies",
-    about: "cookie names, prefixes and attributes (Secure, HttpOnly, SameSite, Path, Domain)",
-    keys: &[
-        Key::required("url", Ty::Url, "the URL whose response sets the cookies"),
-        Key::optional(
-            "expect_cookies",
-            Ty::List(&Ty::Choice(AUTHJS_COOKIES)),
-            "Auth.js cookies that must be set (default [\"csrf-token\"])",
-        ),
-        Key::optional(
-            "authjs_version",
-            Ty::Choice(&["auto", "4", "5"]),
-            "cookie names of Auth.js v4 (next-auth.*), v5 (authjs.*) or either (default \"auto\")",
-        ),
-        Key::optional(
-            "same_site",
-            Ty::Choice(&["Lax", "Strict", "None"]),
-            "the SameSite value expected (default \"Lax\")",
-        ),
-        Key::optional(
-            "http_only",
-            Ty::Bool,
-            "whether cookies must be HttpOnly (default true)",
-        ),
-        Key::optional("path", Ty::Text, "the Path expected (default \"/\")"),
-        Key::optional(
-            "allow_domain",
-            Ty::Bool,
-            "whether cookies other than __Host- ones may set Domain (default true)",
-        ),
-    ],
-    automated: true,
-    writes: super::never_writes,
-    check: super::no_rules,
-    run,
-    built: true,
-};
-
-// ---------------------------------------------------------------------------------------
-// Running: one request, every Set-Cookie judged by the prefix rules of RFC 6265bis and the
-// attributes Auth.js gives its cookies.
+//!
+//! How it runs: one request, every Set-Cookie judged by the prefix rules of RFC 6265bis and the
+//! attributes Auth.js gives its cookies.
 
 use std::time::Duration;
 
 use serde::Deserialize;
 
 use super::net::describe_error;
+use super::CheckResult;
 use super::{CheckContext, RunFuture};
-use crate::engine::event::CheckResult;
-use crate::engine::status::Status;
+use crate::status::Status;
 
 fn default_expected() -> Vec<String> {
     vec!["csrf-token".into()]
@@ -109,7 +62,7 @@ fn is_named(name: &str, wanted: &str) -> bool {
             .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
 }
 
-fn run<'a>(ctx: &'a CheckContext<'a>) -> RunFuture<'a> {
+pub(crate) fn run<'a>(ctx: &'a CheckContext<'a>) -> RunFuture<'a> {
     Box::pin(async move {
         match ctx.config::<Config>() {
             Ok(config) => inspect(ctx, &config).await,

@@ -1,19 +1,16 @@
-//! Check kinds. Each kind lives in its own file and declares the keys its items take; the
-//! checklist reader validates items against those declarations, so adding a kind touches
-//! only this folder.
+//! How check kinds run. Each kind's run lives in its own file (its keys and lint rules live
+//! in `crate::checklist::kinds`); a check returns a [`CheckResult`] and sends its output
+//! lines through [`OutputSink`], and never prints.
 
 pub mod authjs_adapter;
-pub mod authjs_session;
 pub mod catalog;
 pub mod command;
 pub mod cookies;
 pub mod env;
 pub mod http;
-pub mod jsonpath;
 pub mod manual;
 pub mod net;
 pub mod pg;
-pub mod scan;
 pub mod sql_migration;
 pub mod sql_role;
 pub mod sql_script;
@@ -22,40 +19,107 @@ pub mod tls;
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::checklist::spec::Key;
+use crate::checklist::kinds::KindSpec;
 use crate::checklist::values::Values;
 use crate::checklist::Checklist;
-use crate::engine::event::{CheckResult, Emitter, Event, Stream};
 use crate::redact::Redactor;
-
-/// What the checklist needs to know about a kind.
-#[derive(Debug)]
-pub struct KindSpec {
-    /// The `kind = "…"` name.
-    pub name: &'static str,
-    /// One line on what the kind verifies.
-    pub about: &'static str,
-    /// The kind-specific keys of its items.
-    pub keys: &'static [Key],
-    /// Whether the tool runs it (manual items are signed off instead).
-    pub automated: bool,
-    /// Whether an item with this configuration writes to the target: writes are never
-    /// retried and need consent in production.
-    pub writes: fn(&toml::Table) -> bool,
-    /// Rules across keys that the key types cannot express.
-    pub check: fn(&toml::Table) -> Vec<Problem>,
-    /// Runs an item of this kind.
-    pub run: for<'a> fn(&'a CheckContext<'a>) -> RunFuture<'a>,
-    /// Whether the kind runs for real yet (`relcon demo` leaves the others out).
-    pub built: bool,
-}
+use crate::status::Status;
 
 /// A running check's future.
 pub type RunFuture<'a> = Pin<Box<dyn Future<Output = CheckResult> + Send + 'a>>;
+
+/// Runs an item of a kind.
+pub type Run = for<'a> fn(&'a CheckContext<'a>) -> RunFuture<'a>;
+
+/// How each kind runs, by name; a kind without a run is not built yet.
+const RUNS: &[(&str, Option<Run>)] = &[
+    ("env", Some(env::run)),
+    ("http", Some(http::run)),
+    ("cookies", Some(cookies::run)),
+    ("tls", Some(tls::run)),
+    ("sql.migration", Some(sql_migration::run)),
+    ("sql.role", Some(sql_role::run)),
+    ("authjs.adapter", Some(authjs_adapter::run)),
+    ("authjs.session", None),
+    ("command", Some(command::run)),
+    ("scan", None),
+    ("manual", Some(manual::run)),
+];
+
+/// How items of `kind` run: an error result for a kind not built yet (never a pass).
+pub fn runner(kind: &KindSpec) -> Run {
+    RUNS.iter()
+        .find(|(name, _)| *name == kind.name)
+        .and_then(|(_, run)| *run)
+        .unwrap_or(not_implemented)
+}
+
+/// Whether items of `kind` run for real yet (`relcon demo` leaves the others out).
+pub fn built(kind: &KindSpec) -> bool {
+    RUNS.iter()
+        .any(|(name, run)| *name == kind.name && run.is_some())
+}
+
+/// For kinds not built yet: never a pass.
+fn not_implemented<'a>(_: &'a CheckContext<'a>) -> RunFuture<'a> {
+    Box::pin(async { CheckResult::definitive_error("check kind not implemented yet") })
+}
+
+/// Which output stream a line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stream {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+/// What a check concluded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckResult {
+    /// The status.
+    pub status: Status,
+    /// One line: what was found (expected vs actual on failure).
+    pub summary: String,
+    /// Structured evidence: what was asked and what came back.
+    pub evidence: serde_json::Value,
+    /// Whether another attempt could end differently (not for a bad configuration or a
+    /// kind that is not built).
+    pub retryable: bool,
+}
+
+impl CheckResult {
+    /// A result without evidence.
+    pub fn new(status: Status, summary: impl Into<String>) -> Self {
+        Self {
+            status,
+            summary: summary.into(),
+            evidence: serde_json::Value::Object(Default::default()),
+            retryable: true,
+        }
+    }
+
+    /// An error that another attempt cannot change.
+    pub fn definitive_error(summary: impl Into<String>) -> Self {
+        Self {
+            retryable: false,
+            ..Self::new(Status::Error, summary)
+        }
+    }
+
+    /// The same result with `evidence`.
+    pub fn with_evidence(mut self, evidence: serde_json::Value) -> Self {
+        self.evidence = evidence;
+        self
+    }
+}
 
 /// Everything a check may use. Checks never print: they return a result and send output
 /// lines through [`CheckContext::output`].
@@ -103,121 +167,51 @@ impl CheckContext<'_> {
     }
 }
 
-/// Sends a check's output lines as events.
+/// Where a check's output lines go: the engine's emitter, which scrubs them and slows a
+/// check that prints faster than they are taken in.
+pub trait Lines: Send + Sync {
+    /// Sends line `line` of item `id` from `stream`, once there is room for it.
+    fn line<'a>(
+        &'a self,
+        id: &'a str,
+        stream: Stream,
+        line: String,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+}
+
+/// Sends a check's output lines on.
 #[derive(Clone)]
 pub struct OutputSink {
     id: String,
-    emitter: Emitter,
+    lines: Arc<dyn Lines>,
 }
 
 impl OutputSink {
     /// A sink for item `id`.
-    pub fn new(id: &str, emitter: Emitter) -> Self {
+    pub fn new(id: &str, lines: Arc<dyn Lines>) -> Self {
         Self {
             id: id.to_string(),
-            emitter,
+            lines,
         }
     }
 
     /// Sends one line, once there is room for it.
     pub async fn line(&self, stream: Stream, line: &str) {
-        self.emitter.output_room().await;
-        self.emitter.send(Event::Output {
-            id: self.id.clone(),
-            stream,
-            line: line.to_string(),
-        });
+        self.lines.line(&self.id, stream, line.to_string()).await;
     }
 }
 
-/// For kinds not built yet: never a pass.
-pub fn not_implemented<'a>(_: &'a CheckContext<'a>) -> RunFuture<'a> {
-    Box::pin(async { CheckResult::definitive_error("check kind not implemented yet") })
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// A problem with an item's configuration found by a kind's own rules.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    /// The key the problem is reported at.
-    pub key: &'static str,
-    /// The element of that key's array, when the problem is in one.
-    pub index: Option<usize>,
-    /// What is wrong.
-    pub message: String,
-    /// How to fix it.
-    pub hint: String,
-}
-
-impl Problem {
-    /// A problem at `key`.
-    pub fn new(key: &'static str, message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Self {
-            key,
-            index: None,
-            message: message.into(),
-            hint: hint.into(),
-        }
-    }
-
-    /// The same problem, in element `index` of the key's array.
-    pub fn at(mut self, index: usize) -> Self {
-        self.index = Some(index);
-        self
-    }
-}
-
-/// A name (a schema, say) at `key`, or in its array, that is empty: PostgreSQL has no such
-/// name, and the check could only fail on it at run time.
-pub fn empty_names(config: &toml::Table, key: &'static str) -> Vec<Problem> {
-    let problem = || {
-        Problem::new(
-            key,
-            format!("`{key}` holds an empty name"),
-            "write the schema's name, e.g. \"public\"",
-        )
-    };
-    match config.get(key) {
-        Some(toml::Value::String(s)) if s.trim().is_empty() => vec![problem()],
-        Some(toml::Value::Array(items)) => items
+    #[test]
+    fn every_kind_of_the_format_has_its_run_and_no_other() {
+        let kinds: Vec<&str> = crate::checklist::kinds::KINDS
             .iter()
-            .enumerate()
-            .filter(|(_, v)| v.as_str().is_some_and(|s| s.trim().is_empty()))
-            .map(|(i, _)| problem().at(i))
-            .collect(),
-        _ => Vec::new(),
+            .map(|k| k.name)
+            .collect();
+        let runs: Vec<&str> = RUNS.iter().map(|(name, _)| *name).collect();
+        assert_eq!(kinds, runs);
     }
-}
-
-/// For kinds whose keys need no rules beyond their types.
-pub fn no_rules(_: &toml::Table) -> Vec<Problem> {
-    Vec::new()
-}
-
-/// What a finding of advice (an unset optional variable, ownership of tables…) makes of an
-/// item, where the checklist may choose.
-pub const OUTCOMES: &[&str] = &["pass", "warn", "fail"];
-
-/// Every kind, in the order the format reference lists them.
-pub const KINDS: &[&KindSpec] = &[
-    &env::SPEC,
-    &http::SPEC,
-    &cookies::SPEC,
-    &tls::SPEC,
-    &sql_migration::SPEC,
-    &sql_role::SPEC,
-    &authjs_adapter::SPEC,
-    &authjs_session::SPEC,
-    &command::SPEC,
-    &scan::SPEC,
-    &manual::SPEC,
-];
-
-/// The kind named `name`.
-pub fn kind(name: &str) -> Option<&'static KindSpec> {
-    KINDS.iter().copied().find(|k| k.name == name)
-}
-
-/// For kinds that never write.
-pub fn never_writes(_: &toml::Table) -> bool {
-    false
 }

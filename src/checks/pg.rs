@@ -9,9 +9,9 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode};
 use sqlx::Connection as _;
 
 use super::CheckContext;
-use crate::engine::event::CheckResult;
-use crate::engine::status::Status;
-use crate::store::location::{self, LocationError};
+use super::CheckResult;
+use crate::dburl::{self, LocationError};
+use crate::status::Status;
 
 /// A database an item reaches, resolved from its connection's inputs.
 pub struct Target {
@@ -58,12 +58,12 @@ pub fn target(ctx: &CheckContext<'_>, name: &str) -> Result<Target, CheckResult>
         )));
     };
     let mut notes = Vec::new();
-    let location = match location::parse(url) {
+    let location = match dburl::parse(url) {
         Err(LocationError::Unverified { mode, .. }) if UPGRADED.contains(&mode.as_str()) => {
             notes.push(format!(
                 "sslmode={mode} asked; relcon verifies the server's certificate and host name (verify-full)"
             ));
-            location::parse(&with_sslmode(url, "verify-full"))
+            dburl::parse(&with_sslmode(url, "verify-full"))
         }
         other => other,
     };
@@ -96,7 +96,7 @@ pub fn target(ctx: &CheckContext<'_>, name: &str) -> Result<Target, CheckResult>
     let mut options = PgConnectOptions::from_str(&location.connect).map_err(|err| {
         CheckResult::definitive_error(format!(
             "{input} cannot be read: {}",
-            location::shown(&err.to_string())
+            dburl::shown(&err.to_string())
         ))
     })?;
     let verify_full = url::Url::parse(&location.connect).is_ok_and(|u| {
@@ -110,8 +110,7 @@ pub fn target(ctx: &CheckContext<'_>, name: &str) -> Result<Target, CheckResult>
         .and_then(|u| u.password().map(str::to_string))
     {
         ctx.redactor.add_secret(&password);
-        ctx.redactor
-            .add_secret(&location::percent_decode(&password));
+        ctx.redactor.add_secret(&dburl::percent_decode(&password));
     }
     if verify_full {
         options = options.ssl_mode(PgSslMode::VerifyFull);
@@ -187,7 +186,7 @@ pub async fn connect(ctx: &CheckContext<'_>, target: &Target) -> Result<PgConnec
                 "cannot connect to {} (from {}): {}",
                 target.shown,
                 target.input,
-                crate::store::connect_error(&err)
+                crate::dburl::connect_error(&err)
             ),
         )
         .with_evidence(serde_json::json!({ "connection": target.evidence() }))),
@@ -238,7 +237,7 @@ pub fn describe(err: &sqlx::Error) -> String {
                 None => text,
             }
         }
-        other => crate::store::connect_error(other),
+        other => crate::dburl::connect_error(other),
     }
 }
 

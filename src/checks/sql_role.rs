@@ -5,48 +5,10 @@ use serde_json::json;
 use sqlx::postgres::PgConnection;
 use sqlx::Connection as _;
 
-use super::{pg, CheckContext, KindSpec, RunFuture};
-use crate::checklist::spec::{Key, Ty};
-use crate::engine::event::CheckResult;
-use crate::engine::status::Status;
+use super::{pg, CheckContext, RunFuture};
 
-/// The `sql.role` kind.
-pub const SPEC: KindSpec = KindSpec {
-    name: "sql.role",
-    about: "the role is not superuser, cannot create roles or databases, replicate or bypass RLS",
-    keys: &[
-        Key::required(
-            "connection",
-            Ty::Connection,
-            "the connection whose role is judged",
-        ),
-        Key::optional(
-            "forbidden_roles",
-            Ty::List(&Ty::Text),
-            "roles it must not be a member of, directly or inherited; a role the server does not have is skipped (default [\"neon_superuser\", \"pg_write_all_data\"])",
-        ),
-        Key::optional(
-            "schemas",
-            Ty::List(&Ty::Text),
-            "schemas where CREATE is reported (default [\"public\"])",
-        ),
-        Key::optional(
-            "on_ownership",
-            Ty::Choice(super::OUTCOMES),
-            "what owning tables makes of the item (default \"warn\")",
-        ),
-        Key::optional(
-            "on_schema_create",
-            Ty::Choice(super::OUTCOMES),
-            "what CREATE on a schema makes of the item (default \"warn\")",
-        ),
-    ],
-    automated: true,
-    writes: super::never_writes,
-    check: |config| super::empty_names(config, "schemas"),
-    run,
-    built: true,
-};
+use super::CheckResult;
+use crate::status::Status;
 
 #[derive(Debug, Deserialize)]
 struct Config {
@@ -71,7 +33,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO app_user;
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO app_user; \
 then connect the app as app_user (on Neon, make it with SQL, not in the console)";
 
-fn run<'a>(ctx: &'a CheckContext<'a>) -> RunFuture<'a> {
+pub(crate) fn run<'a>(ctx: &'a CheckContext<'a>) -> RunFuture<'a> {
     Box::pin(async move {
         let config = match ctx.config::<Config>() {
             Ok(config) => config,

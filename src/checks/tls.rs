@@ -1,84 +1,8 @@
 //! `tls`: the certificate chain, its expiry, HSTS and the plain-HTTP redirect.
-
-use super::KindSpec;
-use crate::checklist::spec::{Key, Ty};
-
-/// The `tls` kind.
-pub const SPEC: KindSpec = KindSpec {
-    name: "tls",
-    about: "certificate chain and name, days to expiry, HSTS, HTTP → HTTPS redirect",
-    keys: &[
-        Key::required("url", Ty::Url, "the https URL whose host is checked"),
-        Key::optional(
-            "warn_days",
-            Ty::Int(0, 3650),
-            "warn when the certificate expires in fewer days (default 30)",
-        ),
-        Key::optional(
-            "fail_days",
-            Ty::Int(0, 3650),
-            "fail when the certificate expires in fewer days (default 7)",
-        ),
-        Key::optional(
-            "hsts",
-            Ty::Bool,
-            "require Strict-Transport-Security (default true)",
-        ),
-        Key::optional(
-            "hsts_min_age",
-            Ty::Duration,
-            "the smallest HSTS max-age accepted (default \"180d\")",
-        ),
-        Key::optional(
-            "http_redirect",
-            Ty::Bool,
-            "require plain HTTP to redirect to HTTPS (default true)",
-        ),
-        Key::optional(
-            "http_url",
-            Ty::Url,
-            "the plain-HTTP URL probed (default: http:// on the same host, port 80)",
-        ),
-    ],
-    automated: true,
-    writes: super::never_writes,
-    check,
-    run,
-    built: true,
-};
-
-/// The fail threshold comes before the warning one, and the probed URL is https.
-fn check(config: &toml::Table) -> Vec<super::Problem> {
-    let mut problems = Vec::new();
-    let days = |key: &str, default: i64| {
-        config
-            .get(key)
-            .and_then(toml::Value::as_integer)
-            .unwrap_or(default)
-    };
-    let (warn, fail) = (days("warn_days", 30), days("fail_days", 7));
-    if fail > warn && warn >= 0 && fail >= 0 {
-        let key = if config.contains_key("fail_days") {
-            "fail_days"
-        } else {
-            "warn_days"
-        };
-        problems.push(super::Problem::new(key, format!("`fail_days` ({fail}) is larger than `warn_days` ({warn})"), "a certificate should warn before it fails: make `warn_days` at least `fail_days` (defaults: 30 and 7)"));
-    }
-    if config
-        .get("url")
-        .and_then(toml::Value::as_str)
-        .is_some_and(|url| url.starts_with("http://"))
-    {
-        problems.push(super::Problem::new("url", "`url` of a tls item is plain http", "the certificate is checked on https: write the https URL (the redirect from http is probed through `http_url`)"));
-    }
-    problems
-}
-
-// ---------------------------------------------------------------------------------------
-// Running: the handshake records the chain whatever it is, then the chain is verified on
-// its own, so a bad certificate is described (subject, issuer, names, expiry), not only
-// refused. HSTS and the plain-HTTP redirect are probed with ordinary requests.
+//!
+//! How it runs: the handshake records the chain whatever it is, then the chain is verified on
+//! its own, so a bad certificate is described (subject, issuer, names, expiry), not only
+//! refused. HSTS and the plain-HTTP redirect are probed with ordinary requests.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -90,9 +14,9 @@ use serde::Deserialize;
 use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 
 use super::net::{describe_error, provider};
+use super::CheckResult;
 use super::{CheckContext, RunFuture};
-use crate::engine::event::CheckResult;
-use crate::engine::status::Status;
+use crate::status::Status;
 
 #[derive(Debug, Deserialize)]
 struct Config {
@@ -204,7 +128,7 @@ fn chain_problem(err: &rustls::Error, host: &str, self_signed: bool) -> String {
     }
 }
 
-fn run<'a>(ctx: &'a CheckContext<'a>) -> RunFuture<'a> {
+pub(crate) fn run<'a>(ctx: &'a CheckContext<'a>) -> RunFuture<'a> {
     Box::pin(async move {
         match ctx.config::<Config>() {
             Ok(config) => inspect(ctx, &config).await,

@@ -195,7 +195,7 @@ async fn with_database(
     let unbuilt: Vec<String> = checklist
         .items
         .iter()
-        .filter(|i| !i.kind.built)
+        .filter(|i| !crate::checks::built(i.kind))
         .map(|i| i.id.clone())
         .collect();
     eprintln!(
@@ -213,7 +213,7 @@ async fn with_database(
             let items: Vec<String> = checklist
                 .items
                 .iter()
-                .filter(|i| i.kind.built && i.keys.contains_key("connection"))
+                .filter(|i| crate::checks::built(i.kind) && i.keys.contains_key("connection"))
                 .map(|i| i.id.clone())
                 .collect();
             eprintln!(

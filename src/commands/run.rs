@@ -15,10 +15,10 @@ use crate::engine::event::Emitter;
 use crate::engine::event::ItemResult;
 use crate::engine::plan::{self, Plan, Scope};
 use crate::engine::run::{RunOptions, Runner};
-use crate::engine::status::{Status, Verdict};
 use crate::headless::Printer;
 use crate::redact::Redactor;
 use crate::report::model::Report;
+use crate::status::{Status, Verdict};
 use crate::store::claims::StoreClaims;
 use crate::store::session::{Body, ChecklistCopy, Session};
 use crate::store::Store;
@@ -192,7 +192,7 @@ fn resume_command(args: &RunArgs, checklist: &Path) -> String {
         flag("--env-file", &file.display().to_string());
     }
     if let Some(store) = &args.store {
-        flag("--store", &crate::store::location::shown(store));
+        flag("--store", &crate::dburl::shown(store));
     }
     if !args.scope.only.is_empty() {
         flag("--only", &args.scope.only.join(","));

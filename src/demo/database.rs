@@ -58,7 +58,7 @@ impl DemoDatabase {
         for given in candidates() {
             // Off this machine, the server is reached with verified TLS only, as every
             // database relcon talks to.
-            let admin = match crate::store::location::parse(&given) {
+            let admin = match crate::dburl::parse(&given) {
                 Ok(location) if location.path.is_none() => location.connect,
                 Ok(_) => {
                     tried.push(format!("{given} is not a postgres:// URL"));
@@ -79,12 +79,12 @@ impl DemoDatabase {
                 Ok(Ok(conn)) => return Self::make(admin, conn).await,
                 Ok(Err(err)) => tried.push(format!(
                     "{}: {}",
-                    crate::store::location::shown(&admin),
-                    crate::store::connect_error(&err)
+                    crate::dburl::shown(&admin),
+                    crate::dburl::connect_error(&err)
                 )),
                 Err(_) => tried.push(format!(
                     "{}: no answer within 3 s",
-                    crate::store::location::shown(&admin)
+                    crate::dburl::shown(&admin)
                 )),
             }
         }
@@ -136,7 +136,7 @@ impl DemoDatabase {
             let mut conn = tokio::time::timeout(CONNECT, PgConnection::connect(&url))
                 .await
                 .map_err(|_| "no answer within 3 s".to_string())?
-                .map_err(|e| crate::store::connect_error(&e))?;
+                .map_err(|e| crate::dburl::connect_error(&e))?;
             let result = conn
                 .execute(grants.as_str())
                 .await
@@ -153,7 +153,7 @@ impl DemoDatabase {
 
     /// The server the database is on, for messages.
     pub fn server(&self) -> String {
-        crate::store::location::shown(&self.admin)
+        crate::dburl::shown(&self.admin)
     }
 
     /// The database's name.
@@ -238,12 +238,7 @@ fn role_url(admin: &str, role: &str, password: &str, name: &str) -> Result<Strin
     let mut url = url::Url::parse(&db_url(admin, name)?).map_err(|e| e.to_string())?;
     url.set_username(role)
         .and_then(|()| url.set_password(Some(password)))
-        .map_err(|()| {
-            format!(
-                "{} cannot take a user name",
-                crate::store::location::shown(admin)
-            )
-        })?;
+        .map_err(|()| format!("{} cannot take a user name", crate::dburl::shown(admin)))?;
     Ok(url.to_string())
 }
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::event::{Emitter, Event, ItemResult};
-use super::status::Status;
+use crate::status::Status;
 
 /// How long a claim lives without renewal, unless `RELCON_CLAIM_LEASE` says otherwise.
 pub const LEASE: Duration = Duration::from_secs(30);

@@ -4,11 +4,11 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::status::Status;
+pub use crate::checks::{CheckResult, Stream};
 use crate::redact::Redactor;
+use crate::status::Status;
 
 /// Sends events to the run's consumers, scrubbed of secrets: the one place every event
 /// passes through on its way out.
@@ -55,7 +55,7 @@ impl Emitter {
             Event::Output { line, .. } => {
                 *line = self
                     .redactor
-                    .scrub(&crate::headless::plain_line(line))
+                    .scrub(&crate::text::plain_line(line))
                     .into_owned()
             }
             Event::Finished { result, .. } => {
@@ -67,14 +67,22 @@ impl Emitter {
     }
 }
 
-/// Which output stream a line came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Stream {
-    /// Standard output.
-    Stdout,
-    /// Standard error.
-    Stderr,
+impl crate::checks::Lines for Emitter {
+    fn line<'a>(
+        &'a self,
+        id: &'a str,
+        stream: Stream,
+        line: String,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
+        Box::pin(async move {
+            self.output_room().await;
+            self.send(Event::Output {
+                id: id.to_string(),
+                stream,
+                line,
+            });
+        })
+    }
 }
 
 /// One thing that happened during a run.
@@ -112,46 +120,6 @@ pub enum Event {
         /// Its result.
         result: ItemResult,
     },
-}
-
-/// What a check concluded.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CheckResult {
-    /// The status.
-    pub status: Status,
-    /// One line: what was found (expected vs actual on failure).
-    pub summary: String,
-    /// Structured evidence: what was asked and what came back.
-    pub evidence: serde_json::Value,
-    /// Whether another attempt could end differently (not for a bad configuration or a
-    /// kind that is not built).
-    pub retryable: bool,
-}
-
-impl CheckResult {
-    /// A result without evidence.
-    pub fn new(status: Status, summary: impl Into<String>) -> Self {
-        Self {
-            status,
-            summary: summary.into(),
-            evidence: serde_json::Value::Object(Default::default()),
-            retryable: true,
-        }
-    }
-
-    /// An error that another attempt cannot change.
-    pub fn definitive_error(summary: impl Into<String>) -> Self {
-        Self {
-            retryable: false,
-            ..Self::new(Status::Error, summary)
-        }
-    }
-
-    /// The same result with `evidence`.
-    pub fn with_evidence(mut self, evidence: serde_json::Value) -> Self {
-        self.evidence = evidence;
-        self
-    }
 }
 
 /// An item's result in a run: the check's conclusion plus when, how long and how often.

@@ -3,4 +3,3 @@ pub mod claims;
 pub mod event;
 pub mod plan;
 pub mod run;
-pub mod status;

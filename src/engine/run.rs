@@ -13,10 +13,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::event::{CheckResult, Emitter, Event, ItemResult};
 use super::plan::{Entry, Plan};
-use super::status::Status;
 use crate::checklist::values::Values;
 use crate::checks::{CheckContext, OutputSink};
 use crate::redact::Redactor;
+use crate::status::Status;
 
 /// How long cancelled checks have to stop cleanly before they are dropped.
 const CANCEL_GRACE: Duration = Duration::from_secs(3);
@@ -307,10 +307,13 @@ impl Runner<'_> {
                 deadline: tokio::time::Instant::now() + timeout,
                 timeout,
                 cancel: item_cancel.child_token(),
-                output: OutputSink::new(id, self.emitter.clone()),
+                output: OutputSink::new(id, Arc::new(self.emitter.clone())),
             };
-            result = match tokio::time::timeout(timeout + WIND_DOWN, (entry.item.kind.run)(&ctx))
-                .await
+            result = match tokio::time::timeout(
+                timeout + WIND_DOWN,
+                crate::checks::runner(entry.item.kind)(&ctx),
+            )
+            .await
             {
                 Ok(result) => result,
                 Err(_) => CheckResult::new(

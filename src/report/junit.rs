@@ -7,7 +7,7 @@ use std::time::Duration;
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
 use super::model::Report;
-use crate::engine::status::Status;
+use crate::status::Status;
 
 /// The report as JUnit XML.
 pub fn render(report: &Report) -> Result<String, quick_junit::SerializeError> {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::event::ItemResult;
 use crate::engine::plan::{Entry, Plan};
-use crate::engine::status::{Status, Verdict};
+use crate::status::{Status, Verdict};
 use crate::store::session::Session as StoredSession;
 
 /// The schema name every report carries.

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use sqlx::Row;
 
-use super::location::Backend;
 use super::session::{result_record, Body, Record};
 use super::{Store, StoreError};
+use crate::dburl::Backend;
 
 pub use crate::engine::claims::Held;
 

@@ -7,7 +7,7 @@ pub mod chain;
 pub mod claims;
 pub mod feed;
 pub mod leases;
-pub mod location;
+
 pub mod recorder;
 pub mod session;
 pub mod signing;
@@ -19,8 +19,8 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::{Any, Connection, Executor, Row};
 use sqlx::{AnyConnection, AnyPool};
 
-pub use location::Backend;
-use location::Location;
+pub use crate::dburl::Backend;
+use crate::dburl::{self, Location};
 
 use chain::{canonical, hash, verify_chain, Broken, Head, StoredEvent, GENESIS};
 use session::{Body, Session};
@@ -65,7 +65,7 @@ pub enum StoreError {
     Closed(String),
     /// A URL the store does not understand or will not use.
     #[error("{0}")]
-    Url(#[from] location::LocationError),
+    Url(#[from] dburl::LocationError),
     /// The store cannot be reached.
     #[error("cannot open store {url}: {why}")]
     Unreachable {
@@ -124,7 +124,7 @@ impl Store {
     /// Opens (creating when needed) the store at `url`, applying the schema.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
-        let location = location::parse(url)?;
+        let location = dburl::parse(url)?;
         let db = |source| StoreError::Database {
             url: location.shown.clone(),
             source,
@@ -620,7 +620,7 @@ async fn open_postgres(location: &Location) -> Result<AnyPool, StoreError> {
         Ok(Ok(conn)) => {
             let _ = conn.close().await;
         }
-        Ok(Err(err)) => return Err(unreachable(connect_error(&err))),
+        Ok(Err(err)) => return Err(unreachable(dburl::connect_error(&err))),
         Err(_) => {
             return Err(unreachable(format!(
                 "no answer within {}",
@@ -633,29 +633,5 @@ async fn open_postgres(location: &Location) -> Result<AnyPool, StoreError> {
         .acquire_timeout(CONNECT_TIMEOUT)
         .connect(&location.connect)
         .await
-        .map_err(|err| unreachable(connect_error(&err)))
-}
-
-/// What went wrong connecting, in words (the server's message for database errors). The
-/// checks that reach a deployment's database say it the same way.
-pub fn connect_error(err: &sqlx::Error) -> String {
-    match err {
-        sqlx::Error::Database(db) => match db.code().as_deref() {
-            Some("28P01" | "28000") => format!("authentication failed: {}", db.message()),
-            Some("3D000") => format!("the database does not exist: {}", db.message()),
-            Some("42501") => format!("permission denied: {}", db.message()),
-            _ => db.message().to_string(),
-        },
-        sqlx::Error::Io(io) => match io.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
-            Some(tls) => format!(
-                "TLS failed: {tls} (sslrootcert=FILE names the CA that signed the server's certificate)"
-            ),
-            None => format!("unreachable: {io}"),
-        },
-        sqlx::Error::Tls(tls) => format!("TLS failed: {tls}"),
-        sqlx::Error::Protocol(_) => {
-            "the server did not answer like PostgreSQL: check the host and port".into()
-        }
-        other => other.to_string(),
-    }
+        .map_err(|err| unreachable(dburl::connect_error(&err)))
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::chain::{verify_next, Broken, Head, StoredEvent};
-use crate::engine::status::Status;
+use crate::status::Status;
 
 /// The checklist a session runs, as it was when the session started.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,9 +12,9 @@ use ratatui::layout::Rect;
 use super::keymap::{self, Action};
 use crate::engine::event::{Event, Stream};
 use crate::engine::plan::Plan;
-use crate::engine::status::Status;
 use crate::redact::Redactor;
 use crate::report::model::Report;
+use crate::status::Status;
 use crate::store::session::Session;
 use crate::store::OUTPUT_CAP;
 

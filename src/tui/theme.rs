@@ -5,7 +5,7 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
-use crate::engine::status::Status;
+use crate::status::Status;
 
 /// Styles of the console.
 #[derive(Debug, Clone, Copy)]

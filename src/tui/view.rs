@@ -16,9 +16,9 @@ use super::app::{App, Pane, Row};
 use super::dialog::SignoffDialog;
 use super::keymap::{self, KEYMAP};
 use super::theme::Theme;
-use crate::engine::status::Status;
-use crate::headless::format_duration;
+use crate::status::Status;
 use crate::store::session::SignoffStatus;
+use crate::text::format_duration;
 
 const SPINNER: &[&str] = &["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
@@ -71,7 +71,7 @@ fn fit(text: &str, width: usize) -> String {
 
 /// Text made safe for a terminal: control characters shown as �, tabs as spaces.
 fn clean(text: &str) -> String {
-    crate::headless::printable(&text.replace('\t', "    "))
+    crate::text::printable(&text.replace('\t', "    "))
 }
 
 fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, now: SystemTime) {

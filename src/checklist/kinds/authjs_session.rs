@@ -50,8 +50,6 @@ pub const SPEC: KindSpec = KindSpec {
     // Making a session writes a user and a session row (or mints a token).
     writes: |_| true,
     check,
-    run: super::not_implemented,
-    built: false,
 };
 
 /// A session is made with a database connection or with the secret, per the strategy.

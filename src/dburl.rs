@@ -1,7 +1,7 @@
-//! Where a store lives: a store URL read into the backend, the URL to connect with, and the
-//! URL to show (never with a password). A PostgreSQL store off loopback is reached with
-//! TLS whose certificate and host name are verified only: the store holds every result and
-//! sign-off of a release.
+//! Database URLs, as the store and the database checks both read them: a URL read into the
+//! backend, the URL to connect with, and the URL to show (never with a password). A
+//! PostgreSQL database off loopback is reached with TLS whose certificate and host name are
+//! verified only. Connection failures are said here in words, the same way for both users.
 
 use std::net::IpAddr;
 
@@ -222,6 +222,30 @@ fn is_local(host: &str) -> bool {
         || host.starts_with('/')
         || bare.eq_ignore_ascii_case("localhost")
         || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// What went wrong connecting, in words (the server's message for database errors). The
+/// checks that reach a deployment's database say it the same way.
+pub fn connect_error(err: &sqlx::Error) -> String {
+    match err {
+        sqlx::Error::Database(db) => match db.code().as_deref() {
+            Some("28P01" | "28000") => format!("authentication failed: {}", db.message()),
+            Some("3D000") => format!("the database does not exist: {}", db.message()),
+            Some("42501") => format!("permission denied: {}", db.message()),
+            _ => db.message().to_string(),
+        },
+        sqlx::Error::Io(io) => match io.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
+            Some(tls) => format!(
+                "TLS failed: {tls} (sslrootcert=FILE names the CA that signed the server's certificate)"
+            ),
+            None => format!("unreachable: {io}"),
+        },
+        sqlx::Error::Tls(tls) => format!("TLS failed: {tls}"),
+        sqlx::Error::Protocol(_) => {
+            "the server did not answer like PostgreSQL: check the host and port".into()
+        }
+        other => other.to_string(),
+    }
 }
 
 #[cfg(test)]

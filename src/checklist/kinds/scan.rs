@@ -51,8 +51,6 @@ pub const SPEC: KindSpec = KindSpec {
     automated: true,
     writes: super::never_writes,
     check,
-    run: super::not_implemented,
-    built: false,
 };
 
 /// A scan has somewhere to look and something to look for.
