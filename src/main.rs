@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use relcon::commands::run::{RunArgs, SessionChoice, DEFAULT_CHECKLIST};
-use relcon::engine::plan::Scope;
+use relcon::checklist::plan::Scope;
 use relcon::store::session::SignoffStatus;
 
 #[derive(Parser)]

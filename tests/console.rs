@@ -11,7 +11,7 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use relcon::checklist::Checklist;
 use relcon::engine::event::{Event, Stream};
-use relcon::engine::plan::{Plan, Scope};
+use relcon::checklist::plan::{Plan, Scope};
 use relcon::redact::Redactor;
 use relcon::status::Status;
 use relcon::store::session::{Body, ChecklistCopy, SignoffStatus};

@@ -15,7 +15,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use relcon::checklist::Checklist;
-use relcon::engine::plan::{Plan, Scope};
+use relcon::checklist::plan::{Plan, Scope};
 use relcon::report::model::Report;
 use relcon::store::Store;
 

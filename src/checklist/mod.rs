@@ -5,6 +5,7 @@ pub mod checker;
 mod format;
 mod items;
 pub mod kinds;
+pub mod plan;
 mod load;
 pub mod source;
 pub mod spec;

@@ -205,9 +205,10 @@ async fn inspect(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
             evidence["subject"] = serde_json::json!(leaf.subject().to_string());
             evidence["issuer"] = serde_json::json!(leaf.issuer().to_string());
             evidence["names"] = serde_json::json!(names);
-            evidence["not_after"] = serde_json::json!(crate::report::model::timestamp(
+            evidence["not_after"] = serde_json::json!(humantime::format_rfc3339_seconds(
                 std::time::UNIX_EPOCH + Duration::from_secs(not_after.max(0) as u64)
-            ));
+            )
+            .to_string());
             evidence["days_left"] = serde_json::json!(days);
         }
         Err(err) => fails.push(format!("the certificate does not parse: {err}")),

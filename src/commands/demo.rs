@@ -10,7 +10,7 @@ use crate::commands::bad_input;
 use crate::commands::run::{execute, operator, parse_checklist, Setup};
 use crate::demo::database::{self, DemoDatabase};
 use crate::demo::sandbox::{Fault, Sandbox};
-use crate::engine::plan::Scope;
+use crate::checklist::plan::Scope;
 use crate::engine::run::RunOptions;
 use crate::exit;
 

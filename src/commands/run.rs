@@ -13,7 +13,7 @@ use crate::checklist::Checklist;
 use crate::commands::{bad_input, say};
 use crate::engine::event::Emitter;
 use crate::engine::event::ItemResult;
-use crate::engine::plan::{self, Plan, Scope};
+use crate::checklist::plan::{self, Plan, Scope};
 use crate::engine::run::{RunOptions, Runner};
 use crate::headless::Printer;
 use crate::redact::Redactor;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::checklist::Checklist;
 use crate::commands::{bad_input, print_line};
-use crate::engine::plan::{Plan, Scope};
+use crate::checklist::plan::{Plan, Scope};
 use crate::exit;
 use crate::report::model::{signers_needed, Report};
 use crate::status::Verdict;

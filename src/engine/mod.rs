@@ -1,5 +1,5 @@
-//! The scheduler: runs items along their `needs`, with bounded concurrency, timeouts, retries and cancellation, and turns what checks report into typed events.
+//! The scheduler: runs items along their `needs`, with bounded concurrency, timeouts,
+//! retries and cancellation, and turns what checks report into typed events.
 pub mod claims;
 pub mod event;
-pub mod plan;
 pub mod run;

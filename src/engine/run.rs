@@ -12,7 +12,7 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use tokio_util::sync::CancellationToken;
 
 use super::event::{CheckResult, Emitter, Event, ItemResult};
-use super::plan::{Entry, Plan};
+use crate::checklist::plan::{Entry, Plan};
 use crate::checklist::values::Values;
 use crate::checks::{CheckContext, OutputSink};
 use crate::redact::Redactor;

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::event::ItemResult;
-use crate::engine::plan::{Entry, Plan};
+use crate::checklist::plan::{Entry, Plan};
 use crate::status::{Status, Verdict};
 use crate::store::session::Session as StoredSession;
 

@@ -11,7 +11,7 @@ use ratatui::layout::Rect;
 
 use super::keymap::{self, Action};
 use crate::engine::event::{Event, Stream};
-use crate::engine::plan::Plan;
+use crate::checklist::plan::Plan;
 use crate::redact::Redactor;
 use crate::report::model::Report;
 use crate::status::Status;

@@ -20,7 +20,7 @@ pub use super::app::Request;
 use super::theme::Theme;
 use super::view;
 use crate::engine::event::Event;
-use crate::engine::plan::Plan;
+use crate::checklist::plan::Plan;
 use crate::store::chain::StoredEvent;
 use crate::store::feed::Feed;
 use crate::store::session::Session;

@@ -13,7 +13,7 @@ use std::time::Duration;
 use relcon::checklist::values::Values;
 use relcon::checklist::Checklist;
 use relcon::engine::event::{Emitter, Event, ItemResult};
-use relcon::engine::plan::{Plan, Scope};
+use relcon::checklist::plan::{Plan, Scope};
 use relcon::engine::run::{RunOptions, Runner};
 use relcon::redact::Redactor;
 use tokio_util::sync::CancellationToken;
@@ -163,7 +163,7 @@ pub async fn run_checklist_with(
     let checklist = Checklist::from_bytes("test.toml", text.as_bytes())
         .unwrap_or_else(|invalid| panic!("{}", invalid.render()));
     let environment =
-        relcon::engine::plan::choose_environment(&checklist, None).expect("an environment");
+        relcon::checklist::plan::choose_environment(&checklist, None).expect("an environment");
     let plan = Plan::new(&checklist, environment.clone(), &Scope::default()).expect("a plan");
     let env: HashMap<String, String> = vars
         .iter()

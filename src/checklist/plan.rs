@@ -1,7 +1,7 @@
 //! A plan: the checklist's items in one environment, overrides applied, each marked in or
 //! out of this run's scope (`--only`, `--skip`, `--automated-only`).
 
-use crate::checklist::{Checklist, Item, Resolved};
+use super::{Checklist, Item, Resolved};
 
 /// Which items a run covers.
 #[derive(Debug, Clone, Default)]
@@ -120,7 +120,7 @@ impl<'c> Plan<'c> {
         for (flag, ids) in [("--only", &scope.only), ("--skip", &scope.skip)] {
             for id in ids {
                 if checklist.item(id).is_none() {
-                    let hint = crate::checklist::spec::did_you_mean(
+                    let hint = super::spec::did_you_mean(
                         id,
                         checklist.items.iter().map(|i| i.id.as_str()),
                     )
