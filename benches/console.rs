@@ -9,9 +9,9 @@
 
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
+use relcon::checklist::plan::{Plan, Scope};
 use relcon::checklist::Checklist;
 use relcon::engine::event::{Event, Stream};
-use relcon::checklist::plan::{Plan, Scope};
 use relcon::redact::Redactor;
 use relcon::tui::app::App;
 use relcon::tui::theme::Theme;

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use relcon::store::session::{Body, ChecklistCopy, SignoffStatus};
+use relcon::session::{Body, ChecklistCopy, SignoffStatus};
 use relcon::store::Store;
 use sqlx::{Connection, Executor};
 
@@ -70,10 +70,10 @@ async fn bench(label: &str, url: &str, target_p99: &str) {
     let events = store.events("s").await.expect("events");
     let read = clock.elapsed();
     let clock = Instant::now();
-    let head = relcon::store::chain::verify_chain("s", &events, None).expect("verifies");
+    let head = relcon::session::chain::verify_chain("s", &events, None).expect("verifies");
     let verified = clock.elapsed();
     let clock = Instant::now();
-    relcon::store::session::Session::fold(&events, head).expect("folds");
+    relcon::session::SessionState::fold(&events, head).expect("folds");
     let folded = clock.elapsed();
 
     let mut latencies = Vec::new();

@@ -16,6 +16,7 @@ pub mod headless;
 pub mod jsonpath;
 pub mod redact;
 pub mod report;
+pub mod session;
 pub mod status;
 pub mod store;
 pub mod text;

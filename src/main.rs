@@ -4,9 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use relcon::commands::run::{RunArgs, SessionChoice, DEFAULT_CHECKLIST};
 use relcon::checklist::plan::Scope;
-use relcon::store::session::SignoffStatus;
+use relcon::commands::run::{RunArgs, SessionChoice, DEFAULT_CHECKLIST};
+use relcon::session::SignoffStatus;
 
 #[derive(Parser)]
 #[command(

@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
+use relcon::checklist::plan::{Plan, Scope};
 use relcon::checklist::Checklist;
 use relcon::engine::event::{Event, Stream};
-use relcon::checklist::plan::{Plan, Scope};
 use relcon::redact::Redactor;
+use relcon::session::{Body, ChecklistCopy, SignoffStatus};
 use relcon::status::Status;
-use relcon::store::session::{Body, ChecklistCopy, SignoffStatus};
 use relcon::store::Store;
 use relcon::tui::app::{App, Pane};
 use relcon::tui::theme::Theme;

@@ -330,7 +330,7 @@ help = "Sign it."
             .append(
                 &session,
                 "bob",
-                &relcon::store::session::Body::Result {
+                &relcon::session::Body::Result {
                     item: "probe".into(),
                     run_id: Some("run-bob".into()),
                     status: relcon::status::Status::Fail,

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use relcon::checklist::Checklist;
 use relcon::checklist::plan::{Plan, Scope};
+use relcon::checklist::Checklist;
 use relcon::report::model::Report;
 use relcon::store::Store;
 
@@ -309,16 +309,12 @@ async fn make_the_fixture() {
     let second = session_of(&ran);
     {
         let opened = Store::open(&store).await.expect("store");
-        let appended = opened
-            .append_decided(&second, "carol", |_| {
-                Ok(relcon::store::session::Body::Skipped {
-                    item: "build.slow".into(),
-                    reason: "covered by the canary".into(),
-                })
+        opened
+            .append_decided(&second, "carol", |now| {
+                relcon::session::rules::skip(now, "build.slow", "covered by the canary")
             })
             .await
-            .expect("the store answers");
-        appended.expect("the skip is taken");
+            .expect("the skip is taken");
         opened.close().await;
     }
     relcon(

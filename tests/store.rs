@@ -7,8 +7,8 @@ mod common;
 use std::process::Stdio;
 
 use common::{command_item, item, report, Backend, Place, HEADER};
-use relcon::store::chain::{verify_chain, Head};
-use relcon::store::session::{Body, ChecklistCopy};
+use relcon::session::chain::{verify_chain, Head};
+use relcon::session::{Body, ChecklistCopy};
 use relcon::store::Store;
 
 async fn store_with_events(place: &Place, count: usize) -> (Store, String) {
@@ -75,7 +75,14 @@ async fn an_intact_log_verifies_and_folds(backend: Backend) {
     let (store, id) = store_with_events(&place, 5).await;
     let session = store.open_session(&id, None).await.expect("opens");
     assert_eq!(session.head.count, 5);
-    assert_eq!(session.records.len(), 4);
+    assert_eq!(
+        session
+            .items
+            .values()
+            .filter(|i| i.result.is_some())
+            .count(),
+        4
+    );
     assert_eq!(session.operators, vec!["alice"]);
 }
 

@@ -5,12 +5,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::checklist::plan::Scope;
 use crate::checklist::values::Values;
 use crate::commands::bad_input;
 use crate::commands::run::{execute, operator, parse_checklist, Setup};
 use crate::demo::database::{self, DemoDatabase};
 use crate::demo::sandbox::{Fault, Sandbox};
-use crate::checklist::plan::Scope;
 use crate::engine::run::RunOptions;
 use crate::exit;
 

@@ -8,19 +8,20 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
+use crate::checklist::plan::{self, Plan, Scope};
 use crate::checklist::values::Values;
 use crate::checklist::Checklist;
 use crate::commands::{bad_input, say};
 use crate::engine::event::Emitter;
 use crate::engine::event::ItemResult;
-use crate::checklist::plan::{self, Plan, Scope};
 use crate::engine::run::{RunOptions, Runner};
 use crate::headless::Printer;
 use crate::redact::Redactor;
 use crate::report::model::Report;
-use crate::status::{Status, Verdict};
+use crate::session::rules::{self, CLOSED_ON_GO};
+use crate::session::{Body, ChecklistCopy, SessionState as Session};
+use crate::status::Status;
 use crate::store::claims::StoreClaims;
-use crate::store::session::{Body, ChecklistCopy, Session};
 use crate::store::Store;
 
 /// The shipped checklist's path under `--root`, used when no checklist is named.
@@ -525,35 +526,34 @@ impl<'a> Asking<'a> {
     }
 }
 
-/// What a session already knows that a run keeps instead of running again: finished results
-/// (unless `rerun`) and manual items' sign-offs. Pending, blocked and interrupted items run.
-/// Items left out of the run keep what the session knows of them, so their dependents can
-/// use it.
+/// What a session already knows that a run keeps instead of running again (see
+/// [`rules::kept_on_resume`]).
 fn prior_results(plan: &Plan<'_>, session: &Session, rerun: bool) -> Vec<Option<ItemResult>> {
     plan.entries
         .iter()
         .map(|entry| {
-            let known = session.record(&entry.item.id).is_some()
-                || session.signoffs.contains_key(&entry.item.id);
-            let result = crate::report::model::session_result(entry, session);
-            // Skips by condition or environment and blocked items are judged again: this run's
-            // values may differ. An operator's skip stands.
-            let finished = matches!(
-                result.status,
-                Status::Pass | Status::Warn | Status::Fail | Status::Error
-            ) || (result.status == Status::Skip
-                && result.summary.starts_with("skipped by "));
-            let keep = known
-                && if !entry.in_scope {
-                    true
-                } else if entry.item.kind.automated {
-                    !rerun && finished
-                } else {
-                    session.signoffs.contains_key(&entry.item.id)
-                };
-            keep.then_some(result)
+            rules::kept_on_resume(entry, session, rerun).then(|| item_result(entry, session))
         })
         .collect()
+}
+
+/// The plan's `entry` as the session has it, in the engine's terms.
+fn item_result(entry: &crate::checklist::plan::Entry<'_>, session: &Session) -> ItemResult {
+    let item = session.item_for(entry);
+    let outcome = item.outcome();
+    ItemResult {
+        status: item.status,
+        summary: item.summary_in(entry.in_scope).to_string(),
+        evidence: outcome.map_or_else(|| serde_json::json!({}), |o| o.evidence.clone()),
+        started_at: outcome
+            .and_then(|o| o.started_at)
+            .map(crate::session::Timestamp::system),
+        duration: outcome.map_or(Duration::ZERO, |o| o.duration),
+        attempts: outcome.map_or(0, |o| o.attempts),
+        run_by: item.run_by().map(String::from),
+        observed: false,
+        claim: None,
+    }
 }
 
 /// Runs a prepared run: progress on stderr, the document and JUnit as asked; returns the
@@ -835,15 +835,15 @@ pub async fn execute(setup: Setup) -> u8 {
         Err(err) => return bad_input(err),
     };
     // The session closes once every required item, whatever this run's scope, says go.
-    let everything = Plan::new(&checklist, plan.environment.clone(), &Scope::default())
-        .map(|full| Report::of_session(&full, &session).verdict);
-    if matches!(everything, Ok(Verdict::Go)) && session.closed.is_none() {
+    let closes = Plan::new(&checklist, plan.environment.clone(), &Scope::default())
+        .is_ok_and(|full| rules::closes(&full, &session));
+    if closes {
         let closed = store
             .append(
                 &session.id,
                 &operator,
                 &Body::SessionClosed {
-                    reason: "every required item passed".into(),
+                    reason: CLOSED_ON_GO.into(),
                 },
             )
             .await;
@@ -875,7 +875,7 @@ pub async fn execute(setup: Setup) -> u8 {
                 .map(|e| e.item.id.as_str()),
         );
         for entry in plan.entries.iter().filter(|e| e.in_scope) {
-            let result = crate::report::model::session_result(entry, &session);
+            let result = item_result(entry, &session);
             if !matches!(result.status, Status::Pass | Status::Skip) {
                 lines.event(&crate::engine::event::Event::Finished {
                     id: entry.item.id.clone(),

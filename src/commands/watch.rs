@@ -4,7 +4,7 @@ use std::io::Write;
 
 use crate::commands::bad_input;
 use crate::exit;
-use crate::store::chain::StoredEvent;
+use crate::session::{EventKind, StoredEvent};
 use crate::store::feed::Feed;
 use crate::store::Store;
 
@@ -59,7 +59,7 @@ pub async fn run(session: &str, store: Option<&str>) -> u8 {
             {
                 return exit::GO;
             }
-            if event.kind == "session_closed" {
+            if event.event_kind() == Some(EventKind::SessionClosed) {
                 return exit::GO;
             }
         }

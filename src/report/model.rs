@@ -1,14 +1,13 @@
 //! The report document, `relcon.report/v1`: what a run or a session concluded, item by
 //! item. Every view (JSON, JUnit, later Markdown and HTML) renders this one model.
 
-use std::time::SystemTime;
-
 use serde::{Deserialize, Serialize};
 
-use crate::engine::event::ItemResult;
 use crate::checklist::plan::{Entry, Plan};
+use crate::session::rules;
+pub use crate::session::rules::Counts;
+use crate::session::{ItemState, SessionState, Signoff, Timestamp};
 use crate::status::{Status, Verdict};
-use crate::store::session::Session as StoredSession;
 
 /// The schema name every report carries.
 pub const SCHEMA: &str = "relcon.report/v1";
@@ -81,39 +80,6 @@ pub struct Session {
     pub operators: Vec<String>,
 }
 
-/// How many items in scope have each status.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Counts {
-    /// Passed.
-    pub pass: u32,
-    /// Passed with advice.
-    pub warn: u32,
-    /// Failed.
-    pub fail: u32,
-    /// Could not be evaluated.
-    pub error: u32,
-    /// Not applicable.
-    pub skip: u32,
-    /// Waiting on an item that did not pass.
-    pub blocked: u32,
-    /// Not run or not signed yet.
-    pub pending: u32,
-}
-
-impl Counts {
-    fn add(&mut self, status: Status) {
-        match status {
-            Status::Pass => self.pass += 1,
-            Status::Warn => self.warn += 1,
-            Status::Fail => self.fail += 1,
-            Status::Error => self.error += 1,
-            Status::Skip => self.skip += 1,
-            Status::Blocked => self.blocked += 1,
-            Status::Pending | Status::Running => self.pending += 1,
-        }
-    }
-}
-
 /// One item of a report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReportItem {
@@ -147,63 +113,17 @@ pub struct ReportItem {
     pub signoffs: Vec<serde_json::Value>,
 }
 
-/// RFC 3339 UTC with seconds.
-pub fn timestamp(at: SystemTime) -> String {
-    humantime::format_rfc3339_seconds(at).to_string()
-}
-
-/// RFC 3339 UTC with milliseconds, for events.
-pub fn timestamp_millis(at: SystemTime) -> String {
-    humantime::format_rfc3339_millis(at).to_string()
-}
-
-/// What a report needs besides the plan and the results.
-#[derive(Debug, Clone)]
-pub struct RunInfo {
-    /// The session id.
-    pub session_id: String,
-    /// When the run started.
-    pub started_at: SystemTime,
-    /// Who ran it.
-    pub operators: Vec<String>,
-    /// SHA-256 of the checklist file, hex.
-    pub checklist_sha256: String,
-}
-
 impl Report {
-    /// The report of a run: each entry's result (`None`: left out of the run).
-    pub fn of_run(plan: &Plan<'_>, results: &[Option<ItemResult>], info: &RunInfo) -> Self {
-        let mut counts = Counts::default();
-        let mut verdict_statuses = Vec::new();
-        let mut items = Vec::new();
-        for (entry, result) in plan.entries.iter().zip(results) {
-            let result = result
-                .clone()
-                .unwrap_or_else(|| ItemResult::not_run(Status::Pending, "left out of this run"));
-            if entry.in_scope {
-                counts.add(result.status);
-            }
-            if entry.in_verdict() {
-                verdict_statuses.push(result.status);
-            }
-            let item = entry.item;
-            items.push(ReportItem {
-                id: item.id.clone(),
-                section: item.section.clone(),
-                title: item.title.clone(),
-                kind: item.kind.name.to_string(),
-                required: entry.resolved.required,
-                in_scope: entry.in_scope,
-                status: result.status,
-                summary: result.summary,
-                started_at: result.started_at.map(timestamp),
-                duration_ms: result.duration.as_millis() as u64,
-                attempts: result.attempts,
-                run_by: result.run_by,
-                evidence: result.evidence,
-                signoffs: Vec::new(),
-            });
-        }
+    /// The report of a session over `plan` (its checklist in its environment, each item in
+    /// or out of this view's scope): every item as the session has it, the verdict and the
+    /// counts over the items in scope, and the event log's head.
+    pub fn of_session(plan: &Plan<'_>, session: &SessionState) -> Self {
+        let (verdict, counts) = rules::tally(plan, session);
+        let items = plan
+            .entries
+            .iter()
+            .map(|entry| ReportItem::of(entry, &session.item_for(entry)))
+            .collect();
         let checklist = plan.checklist;
         Report {
             schema: SCHEMA.to_string(),
@@ -215,82 +135,58 @@ impl Report {
                 id: checklist.id.clone(),
                 title: checklist.title.clone(),
                 version: checklist.version,
-                sha256: info.checklist_sha256.clone(),
+                sha256: session.checklist.sha256.clone(),
             },
             session: Session {
-                id: info.session_id.clone(),
+                id: session.id.clone(),
                 environment: plan.environment.clone(),
                 production: plan.production(),
-                started_at: timestamp(info.started_at),
-                operators: info.operators.clone(),
+                started_at: session.started_at.seconds(),
+                operators: session.operators.clone(),
             },
-            verdict: Verdict::of(verdict_statuses),
+            verdict,
             counts,
             items,
-            events: None,
+            events: Some(Events {
+                count: session.head.count,
+                head: session.head.hash.clone(),
+            }),
         }
-    }
-
-    /// The report of a session: every item's latest result or sign-offs, the verdict over
-    /// the items in this run's scope, and the event log's head.
-    pub fn of_session(plan: &Plan<'_>, session: &StoredSession) -> Self {
-        let results: Vec<Option<ItemResult>> = plan
-            .entries
-            .iter()
-            .map(|entry| Some(session_result(entry, session)))
-            .collect();
-        let info = RunInfo {
-            session_id: session.id.clone(),
-            started_at: humantime::parse_rfc3339_weak(&session.started_at)
-                .unwrap_or(SystemTime::UNIX_EPOCH),
-            operators: session.operators.clone(),
-            checklist_sha256: session.checklist.sha256.clone(),
-        };
-        let mut report = Report::of_run(plan, &results, &info);
-        for (item, entry) in report.items.iter_mut().zip(&plan.entries) {
-            item.signoffs = session
-                .signoffs
-                .get(&entry.item.id)
-                .into_iter()
-                .flatten()
-                .map(|s| serde_json::to_value(s).unwrap_or_default())
-                .collect();
-        }
-        report.events = Some(Events {
-            count: session.head.count,
-            head: session.head.hash.clone(),
-        });
-        report
     }
 }
 
-/// How many distinct people must sign a manual item in its environment.
-pub fn signers_needed(config: &toml::Table) -> usize {
-    config
-        .get("signoffs")
-        .and_then(toml::Value::as_integer)
-        .unwrap_or(1)
-        .max(1) as usize
+impl ReportItem {
+    /// The plan's `entry` as its session has it.
+    pub fn of(entry: &Entry<'_>, state: &ItemState) -> Self {
+        let item = entry.item;
+        let outcome = state.outcome();
+        ReportItem {
+            id: item.id.clone(),
+            section: item.section.clone(),
+            title: item.title.clone(),
+            kind: item.kind.name.to_string(),
+            required: entry.resolved.required,
+            in_scope: entry.in_scope,
+            status: state.status,
+            summary: state.summary_in(entry.in_scope).to_string(),
+            started_at: outcome.and_then(|o| o.started_at).map(Timestamp::seconds),
+            duration_ms: outcome.map_or(0, |o| o.duration.as_millis() as u64),
+            attempts: outcome.map_or(0, |o| o.attempts),
+            run_by: state.run_by().map(String::from),
+            evidence: outcome.map_or_else(|| serde_json::json!({}), |o| o.evidence.clone()),
+            signoffs: state.signoffs.iter().map(signoff).collect(),
+        }
+    }
 }
 
-/// An item's result as the session has it: a manual item's sign-offs, else its latest
-/// record, else pending.
-pub fn session_result(entry: &Entry<'_>, session: &StoredSession) -> ItemResult {
-    let id = entry.item.id.as_str();
-    if !entry.item.kind.automated && session.signoffs.contains_key(id) {
-        let (status, summary) = session.signed_status(id, signers_needed(&entry.resolved.config));
-        return ItemResult::not_run(status, summary);
-    }
-    match session.record(id) {
-        Some(record) => record.into(),
-        None if entry.in_scope => ItemResult::not_run(
-            Status::Pending,
-            if entry.item.kind.automated {
-                "not run yet"
-            } else {
-                "awaiting sign-off"
-            },
-        ),
-        None => ItemResult::not_run(Status::Pending, "left out of this run"),
-    }
+/// A sign-off as a report carries it.
+fn signoff(signoff: &Signoff) -> serde_json::Value {
+    serde_json::json!({
+        "by": signoff.by,
+        "status": signoff.status,
+        "note": signoff.note,
+        "evidence": signoff.evidence,
+        "at": signoff.at.millis(),
+        "signature": signoff.signature,
+    })
 }

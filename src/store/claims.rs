@@ -7,13 +7,27 @@ use std::time::Duration;
 
 use tokio::sync::{broadcast, OnceCell};
 
-use super::chain::StoredEvent;
 use super::feed::Feed;
 use super::leases::{ClaimOutcome, ClaimState};
-use super::session::{result_record, Body};
 use super::Store;
 use crate::engine::claims::{Boxed, Claimed, Claims, Held};
 use crate::engine::event::ItemResult;
+use crate::session::{Outcome, StoredEvent};
+
+/// Another process's recorded result, as this run reports it.
+fn item_result(outcome: Outcome) -> ItemResult {
+    ItemResult {
+        status: outcome.status,
+        summary: outcome.summary,
+        evidence: outcome.evidence,
+        started_at: outcome.started_at.map(crate::session::Timestamp::system),
+        duration: outcome.duration,
+        attempts: outcome.attempts,
+        run_by: outcome.run_by,
+        observed: false,
+        claim: None,
+    }
+}
 
 /// How often a waiting run looks at the claim it waits on.
 const LOOK: Duration = Duration::from_millis(500);
@@ -92,7 +106,7 @@ impl StoreClaims {
             .result_since(&self.session, item, seen)
             .await
             .map_err(|e| e.to_string())?;
-        Ok(record.map(|r| Some(ItemResult::from(r)).filter(|r| r.status.is_final())))
+        Ok(record.map(|r| Some(item_result(r)).filter(|r| r.status.is_final())))
     }
 
     async fn wait_for(&self, item: &str, held: &Held) -> Result<Option<ItemResult>, String> {
@@ -111,12 +125,11 @@ impl StoreClaims {
                 batch = events.recv() => match batch {
                     Ok(batch) => {
                         let found = batch.iter().rev().find_map(|event| {
-                            let body = Body::join(&event.kind, &event.payload_json)?;
-                            let (done, record) = result_record(body, &event.actor)?;
-                            (done == item).then_some(record)
+                            let (done, outcome) = Outcome::of_result(event.body()?, &event.actor)?;
+                            (done == item).then_some(outcome)
                         });
-                        if let Some(record) = found {
-                            let result = ItemResult::from(record);
+                        if let Some(outcome) = found {
+                            let result = item_result(outcome);
                             return Ok(Some(result).filter(|r| r.status.is_final()));
                         }
                     }
@@ -164,7 +177,7 @@ impl Claims for StoreClaims {
             Ok(match claim {
                 ClaimOutcome::Granted => Claimed::Granted,
                 ClaimOutcome::Held(held) => Claimed::Held(held),
-                ClaimOutcome::Settled(record) => Claimed::Settled(record.into()),
+                ClaimOutcome::Settled(outcome) => Claimed::Settled(item_result(outcome)),
             })
         })
     }

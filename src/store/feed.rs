@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 
-use super::chain::StoredEvent;
 use super::{Backend, Store, StoreError};
+use crate::session::StoredEvent;
 
 /// How often a store is asked whether anything changed, when it cannot say so itself.
 pub const POLL: Duration = Duration::from_millis(100);

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use sqlx::Row;
 
-use super::session::{result_record, Body, Record};
 use super::{Store, StoreError};
 use crate::dburl::Backend;
+use crate::session::{Body, Outcome};
 
 pub use crate::engine::claims::Held;
 
@@ -21,7 +21,7 @@ pub enum ClaimOutcome {
     /// Another process runs it now.
     Held(Held),
     /// Another process ran it since this one started, to this final result.
-    Settled(Record),
+    Settled(Outcome),
 }
 
 /// A claim on an item, as the store has it.
@@ -219,7 +219,7 @@ impl Store {
         session: &str,
         item: &str,
         since: i64,
-    ) -> Result<Option<Record>, StoreError> {
+    ) -> Result<Option<Outcome>, StoreError> {
         let mut conn = self.pool.acquire().await.map_err(|e| self.db(e))?;
         latest_result(&mut conn, session, item, since)
             .await
@@ -308,7 +308,7 @@ pub(crate) async fn latest_result(
     session: &str,
     item: &str,
     since: i64,
-) -> Result<Option<Record>, sqlx::Error> {
+) -> Result<Option<Outcome>, sqlx::Error> {
     let rows = sqlx::query("SELECT actor, payload FROM events WHERE session_id = $1 AND seq > $2 AND type = 'result' ORDER BY seq")
         .bind(session)
         .bind(since)
@@ -316,8 +316,8 @@ pub(crate) async fn latest_result(
         .await?;
     Ok(rows.into_iter().rev().find_map(|row| {
         let body = Body::join("result", &row.get::<String, _>(1))?;
-        let (done, record) = result_record(body, &row.get::<String, _>(0))?;
-        (done == item).then_some(record)
+        let (done, outcome) = Outcome::of_result(body, &row.get::<String, _>(0))?;
+        (done == item).then_some(outcome)
     }))
 }
 

@@ -3,14 +3,10 @@
 //! database, behind this one type and one set of queries. A session's state is a fold of
 //! its events (see `session`); every open verifies its chain first.
 
-pub mod chain;
 pub mod claims;
 pub mod feed;
 pub mod leases;
-
 pub mod recorder;
-pub mod session;
-pub mod signing;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -22,8 +18,9 @@ use sqlx::{AnyConnection, AnyPool};
 pub use crate::dburl::Backend;
 use crate::dburl::{self, Location};
 
-use chain::{canonical, hash, verify_chain, Broken, Head, StoredEvent, GENESIS};
-use session::{Body, Session};
+use crate::session::chain::{canonical, hash, verify_chain, Broken, Head, GENESIS};
+use crate::session::rules::{self, Refused};
+use crate::session::{Body, SessionState, StoredEvent, Timestamp};
 
 /// The schema version this build reads and writes.
 pub const SCHEMA_VERSION: i64 = 3;
@@ -63,6 +60,9 @@ pub enum StoreError {
     /// The session is closed.
     #[error("session {0} is closed: it accepts no new results")]
     Closed(String),
+    /// The session's rules refused what was asked (a sign-off, a skip).
+    #[error("{0}")]
+    Refused(#[from] Refused),
     /// A URL the store does not understand or will not use.
     #[error("{0}")]
     Url(#[from] dburl::LocationError),
@@ -260,7 +260,7 @@ impl Store {
             .bind(&checklist.id)
             .bind(&checklist.sha256)
             .bind(environment)
-            .bind(crate::report::model::timestamp(std::time::SystemTime::now()))
+            .bind(Timestamp::now().seconds())
             .execute(&mut *tx)
             .await
             .map_err(|e| self.db(e))?;
@@ -333,7 +333,7 @@ impl Store {
             Some(row) => (row.get::<i64, _>(0) + 1, row.get::<String, _>(1)),
             None => (1, GENESIS.to_string()),
         };
-        if seq > 1 {
+        if seq > 1 && !rules::accepts_when_closed(body.kind()) {
             let closed: Option<i64> = sqlx::query_scalar(
                 "SELECT seq FROM events WHERE session_id = $1 AND type = 'session_closed' LIMIT 1",
             )
@@ -345,7 +345,7 @@ impl Store {
                 return Err(StoreError::Closed(session.to_string()));
             }
         }
-        let at = crate::report::model::timestamp_millis(std::time::SystemTime::now());
+        let at = Timestamp::now().millis();
         let event_hash = hash(session, seq, &at, actor, &kind, &payload, &prev);
         sqlx::query("INSERT INTO events (session_id, seq, at, actor, type, payload, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(session)
@@ -390,13 +390,14 @@ impl Store {
 
     /// Appends the event `decide` makes of the session as it is at that moment, with every
     /// other writer of the session kept out in between: a rule such as "one sign-off per
-    /// person" holds however many processes sign at once. `decide` refusing is `Ok(Err)`.
+    /// person" holds however many processes sign at once. `decide` refusing is
+    /// [`StoreError::Refused`].
     pub async fn append_decided(
         &self,
         session: &str,
         actor: &str,
-        decide: impl FnOnce(&Session) -> Result<Body, String>,
-    ) -> Result<Result<StoredEvent, String>, StoreError> {
+        decide: impl FnOnce(&SessionState) -> Result<Body, Refused>,
+    ) -> Result<StoredEvent, StoreError> {
         let mut tx = self.write(session).await?;
         let events = read_events(&mut tx, session, 0)
             .await
@@ -405,15 +406,11 @@ impl Store {
             return Err(StoreError::NoSession(session.to_string()));
         }
         let head = verify_chain(session, &events, None)?;
-        let folded = Session::fold(&events, head)
-            .map_err(|seq| StoreError::Broken(Broken::unreadable(session, seq)))?;
-        let body = match decide(&folded) {
-            Ok(body) => body,
-            Err(refused) => return Ok(Err(refused)),
-        };
+        let folded = SessionState::fold(&events, head)?;
+        let body = decide(&folded)?;
         let event = self.append_in(&mut tx, session, actor, &body).await?;
         tx.commit().await.map_err(|e| self.db(e))?;
-        Ok(Ok(event))
+        Ok(event)
     }
 
     /// Opens a session: its chain verified (against `expected` when given), its events folded.
@@ -421,13 +418,13 @@ impl Store {
         &self,
         id: &str,
         expected: Option<&Head>,
-    ) -> Result<Session, StoreError> {
+    ) -> Result<SessionState, StoreError> {
         let events = self.events(id).await?;
         if events.is_empty() {
             return Err(StoreError::NoSession(id.to_string()));
         }
         let head = verify_chain(id, &events, expected)?;
-        Session::fold(&events, head).map_err(|seq| StoreError::Broken(Broken::unreadable(id, seq)))
+        Ok(SessionState::fold(&events, head)?)
     }
 
     /// Every session, newest first.

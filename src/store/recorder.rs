@@ -9,9 +9,9 @@ use tokio::sync::Semaphore;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio_util::sync::CancellationToken;
 
-use super::session::{Body, OutputDigest};
 use super::{Store, StoreError, OUTPUT_CAP};
 use crate::engine::event::Event;
+use crate::session::{Body, OutputDigest, Timestamp};
 
 /// How many output lines are written at once (one transaction).
 const BATCH: usize = 2048;
@@ -133,7 +133,7 @@ async fn record_all(
                         status: result.status,
                         summary: result.summary.clone(),
                         evidence: result.evidence.clone(),
-                        started_at: result.started_at.map(crate::report::model::timestamp),
+                        started_at: result.started_at.map(|at| Timestamp::from(at).seconds()),
                         duration_ms: result.duration.as_millis() as u64,
                         attempts: result.attempts,
                         output: run.filter(|r| r.lines > 0).map(|r| OutputDigest {

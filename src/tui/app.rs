@@ -10,12 +10,12 @@ use crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
 
 use super::keymap::{self, Action};
-use crate::engine::event::{Event, Stream};
 use crate::checklist::plan::Plan;
+use crate::engine::event::{Event, Stream};
 use crate::redact::Redactor;
 use crate::report::model::Report;
+use crate::session::SessionState as Session;
 use crate::status::Status;
-use crate::store::session::Session;
 use crate::store::OUTPUT_CAP;
 
 /// What the console shows of an item that does not change while it runs.
@@ -34,7 +34,7 @@ pub struct ItemInfo {
     /// Its configuration in this environment, as TOML, redacted.
     pub config: String,
     /// The evidence a sign-off of it gives (manual items).
-    pub evidence: Vec<crate::store::signing::Field>,
+    pub evidence: Vec<crate::session::rules::Field>,
     /// Whether running it writes to the target (consent first in production).
     pub writes: bool,
 }
@@ -214,7 +214,7 @@ pub struct App {
     /// The sign-off dialog, when open.
     pub dialog: Option<super::dialog::SignoffDialog>,
     /// A sign-off to record.
-    pub submit: Option<crate::store::signing::Request>,
+    pub submit: Option<crate::session::rules::Request>,
     /// What the engine is asked to do, oldest first.
     pub requests: Vec<Request>,
     /// The item being skipped and the reason typed so far.
@@ -256,7 +256,7 @@ impl App {
                 };
                 let config = toml::to_string(&entry.resolved.config).unwrap_or_default();
                 ItemInfo {
-                    evidence: crate::store::signing::fields(&entry.resolved.config),
+                    evidence: crate::session::rules::fields(&entry.resolved.config),
                     id: entry.item.id.clone(),
                     section,
                     title: entry.item.title.clone(),
@@ -340,27 +340,27 @@ impl App {
     /// Takes in the session as the store has it now.
     pub fn refresh(&mut self, plan: &Plan<'_>, session: &Session) {
         self.report = Some(Report::of_session(plan, session));
-        self.running = session
-            .running
-            .iter()
-            .map(|(item, (_, who))| (item.clone(), who.clone()))
+        let running = session
+            .items
+            .values()
+            .filter_map(|item| item.running.as_ref().map(|run| (item.id.clone(), run)));
+        self.running = running
+            .clone()
+            .map(|(item, run)| (item, run.by.clone()))
             .collect();
-        self.running_runs = session
-            .running
-            .iter()
-            .map(|(item, (run, _))| (item.clone(), run.clone()))
-            .collect();
+        self.running_runs = running.map(|(item, run)| (item, run.id.clone())).collect();
         self.stored_runs = session
-            .records
-            .iter()
-            .filter_map(|(item, record)| {
-                record
+            .items
+            .values()
+            .filter_map(|item| {
+                item.result
+                    .as_ref()?
                     .output
                     .as_ref()
-                    .map(|(run, _)| (item.clone(), run.clone()))
+                    .map(|output| (item.id.clone(), output.run_id.clone()))
             })
             .collect();
-        self.started_at = humantime::parse_rfc3339_weak(&session.started_at).ok();
+        self.started_at = Some(session.started_at.system());
         self.closed = session.closed.clone();
     }
 

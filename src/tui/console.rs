@@ -19,13 +19,12 @@ use super::app::App;
 pub use super::app::Request;
 use super::theme::Theme;
 use super::view;
-use crate::engine::event::Event;
 use crate::checklist::plan::Plan;
-use crate::store::chain::StoredEvent;
+use crate::engine::event::Event;
+use crate::session::rules;
+use crate::session::{EventKind, SessionState as Session, StoredEvent};
 use crate::store::feed::Feed;
-use crate::store::session::Session;
-use crate::store::signing;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// How often the spinner turns while something runs.
 const TICK: Duration = Duration::from_millis(100);
@@ -202,34 +201,14 @@ where
                 sender.clone(),
                 app.operator.clone(),
             );
-            let manual = plan
-                .checklist
-                .item(&item)
-                .is_some_and(|i| !i.kind.automated);
             tokio::spawn(async move {
                 // Checked against the session as it is when the skip is written.
                 let appended = store
-                    .append_decided(&id, &by, |now| {
-                        if let Some(why) = &now.closed {
-                            return Err(format!("the session is closed ({why})"));
-                        }
-                        if manual {
-                            return Err(format!(
-                                "{item} is a manual item: it is signed, not skipped"
-                            ));
-                        }
-                        if let Some((_, who)) = now.running.get(&item) {
-                            return Err(format!("{item} is running ({who}): cancel it first"));
-                        }
-                        Ok(crate::store::session::Body::Skipped {
-                            item: item.clone(),
-                            reason,
-                        })
-                    })
+                    .append_decided(&id, &by, |now| rules::skip(now, &item, &reason))
                     .await;
                 let said = match appended {
-                    Ok(Ok(_)) => format!("skipped {item}"),
-                    Ok(Err(refused)) => format!("cannot skip: {refused}"),
+                    Ok(_) => format!("skipped {item}"),
+                    Err(StoreError::Refused(refused)) => format!("cannot skip: {refused}"),
                     Err(err) => format!("cannot skip {item}: {err}"),
                 };
                 let _ = sender.send(Message::Problem(said));
@@ -242,17 +221,16 @@ where
             tokio::spawn(async move {
                 let appended = store
                     .append_decided(&id, &request.by, |now| {
-                        signing::check(now, &checklist, &request, signing::Flags::CONSOLE)
+                        rules::signoff(now, &checklist, &request, rules::Flags::CONSOLE)
                     })
                     .await;
                 let outcome = match appended {
-                    Ok(Ok(_)) => Ok(format!(
+                    Ok(_) => Ok(format!(
                         "signed {} {} as {}",
                         request.item,
                         request.status.name(),
                         request.by
                     )),
-                    Ok(Err(refused)) => Err(refused),
                     Err(err) => Err(err.to_string()),
                 };
                 let _ = sender.send(Message::Signed(outcome));
@@ -285,10 +263,9 @@ where
             loading = Some(wanted.clone());
             let (store, session_id, sender) = (store.clone(), session.id.clone(), sender.clone());
             let dropped = session
-                .records
-                .get(&wanted.0)
-                .and_then(|r| r.output.as_ref())
-                .map_or(0, |(_, digest)| digest.dropped);
+                .item(&wanted.0)
+                .and_then(|i| i.result.as_ref()?.output.as_ref())
+                .map_or(0, |output| output.digest.dropped);
             tokio::spawn(async move {
                 let message = match store.output(&session_id, &wanted.1).await {
                     Ok(lines) => Message::Output(wanted.0, wanted.1, lines, dropped),
@@ -372,7 +349,7 @@ fn take(
             // Someone came or went: who is attached is asked now, not at the next poll.
             if events
                 .iter()
-                .any(|e| e.kind == "session_joined" || e.kind == "session_left")
+                .any(|e| e.event_kind().is_some_and(EventKind::is_presence))
             {
                 presence_now.notify_one();
             }

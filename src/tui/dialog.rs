@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::store::session::SignoffStatus;
-use crate::store::signing::{Field, Request};
+use crate::session::rules::{Field, Request};
+use crate::session::SignoffStatus;
 
 /// What a key did to the dialog.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,8 +16,8 @@ use super::app::{App, Pane, Row};
 use super::dialog::SignoffDialog;
 use super::keymap::{self, KEYMAP};
 use super::theme::Theme;
+use crate::session::SignoffStatus;
 use crate::status::Status;
-use crate::store::session::SignoffStatus;
 use crate::text::format_duration;
 
 const SPINNER: &[&str] = &["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];

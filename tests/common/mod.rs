@@ -10,10 +10,10 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::Duration;
 
+use relcon::checklist::plan::{Plan, Scope};
 use relcon::checklist::values::Values;
 use relcon::checklist::Checklist;
 use relcon::engine::event::{Emitter, Event, ItemResult};
-use relcon::checklist::plan::{Plan, Scope};
 use relcon::engine::run::{RunOptions, Runner};
 use relcon::redact::Redactor;
 use tokio_util::sync::CancellationToken;

@@ -5,8 +5,10 @@
 
 use std::collections::BTreeMap;
 
-use super::session::{Body, Session, SignoffStatus};
+use super::{same_person, Refused};
 use crate::checklist::Checklist;
+use crate::session::event::{Body, SignoffStatus};
+use crate::session::fold::SessionState;
 
 /// A sign-off as asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,21 +93,31 @@ pub fn fields(config: &toml::Table) -> Vec<Field> {
 }
 
 /// The checklist a session started with.
-pub fn checklist_of(session: &Session) -> Result<Checklist, String> {
-    Checklist::from_bytes(&session.checklist.name, session.checklist.source.as_bytes()).map_err(
-        |invalid| {
-            format!(
-                "the checklist copy of session {} does not validate ({} errors)",
-                session.id,
-                invalid.problems.len()
-            )
-        },
-    )
+pub fn checklist_of(session: &SessionState) -> Result<&Checklist, Refused> {
+    session.parsed_checklist().ok_or_else(|| {
+        let problems =
+            Checklist::from_bytes(&session.checklist.name, session.checklist.source.as_bytes())
+                .err()
+                .map_or(0, |invalid| invalid.problems.len());
+        Refused(format!(
+            "the checklist copy of session {} does not validate ({problems} errors)",
+            session.id
+        ))
+    })
 }
 
 /// The sign-off event `request` makes in `session`, or why it is refused.
 pub fn check(
-    session: &Session,
+    session: &SessionState,
+    checklist: &Checklist,
+    request: &Request,
+    flags: Flags,
+) -> Result<Body, Refused> {
+    check_text(session, checklist, request, flags).map_err(Refused)
+}
+
+fn check_text(
+    session: &SessionState,
     checklist: &Checklist,
     request: &Request,
     flags: Flags,
@@ -145,12 +157,9 @@ pub fn check(
     if by.is_empty() {
         return Err(format!("the signer's name is empty: {}", flags.name));
     }
-    // One person is one signer, however the name is written.
-    let same = |other: &str| other.trim().eq_ignore_ascii_case(by);
     if session
-        .signoffs
-        .get(&item.id)
-        .is_some_and(|s| s.iter().any(|s| same(&s.by)))
+        .item(&item.id)
+        .is_some_and(|i| i.signoffs.iter().any(|s| same_person(&s.by, by)))
     {
         return Err(format!(
             "{by} has already signed `{}` in session {}; a second signer must be someone else",

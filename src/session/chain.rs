@@ -6,37 +6,10 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::event::StoredEvent;
+
 /// The `prev_hash` of a session's first event.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-/// One event as stored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StoredEvent {
-    /// The session.
-    pub session: String,
-    /// 1, 2, 3… without gaps.
-    pub seq: i64,
-    /// When, RFC 3339 UTC.
-    pub at: String,
-    /// Who.
-    pub actor: String,
-    /// What kind of event.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// Its content, as canonical JSON text (RFC 8785).
-    pub payload_json: String,
-    /// The previous event's hash.
-    pub prev_hash: String,
-    /// This event's hash.
-    pub hash: String,
-}
-
-impl StoredEvent {
-    /// Its content, parsed.
-    pub fn payload(&self) -> serde_json::Value {
-        serde_json::from_str(&self.payload_json).unwrap_or(serde_json::Value::Null)
-    }
-}
 
 /// RFC 8785 canonical JSON of a value.
 pub fn canonical(value: &serde_json::Value) -> Result<String, serde_json::Error> {

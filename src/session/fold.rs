@@ -1,0 +1,423 @@
+//! A session folded from its events: one state per item (its status as the rules settle
+//! it, the result it stands on, a run that has not finished, its sign-offs), who worked on
+//! it, whether it is closed, and the records kept about it. Every view of a session reads
+//! this, and only this.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::chain::{verify_next, Broken, Head};
+use super::event::{Body, ChecklistCopy, OutputDigest, SignoffStatus, StoredEvent};
+use super::rules;
+use super::time::Timestamp;
+use crate::checklist::plan::Entry;
+use crate::checklist::Checklist;
+use crate::status::Status;
+
+/// A session, folded from its events.
+#[derive(Debug, Clone)]
+pub struct SessionState {
+    /// Its id.
+    pub id: String,
+    /// The checklist as it was when the session started.
+    pub checklist: ChecklistCopy,
+    /// The environment.
+    pub environment: Option<String>,
+    /// Whether it is a production one.
+    pub production: bool,
+    /// When it started (its first event).
+    pub started_at: Timestamp,
+    /// Everyone who worked on it, in order of appearance.
+    pub operators: Vec<String>,
+    /// Every item of its checklist, and any other item its events name.
+    pub items: BTreeMap<String, ItemState>,
+    /// Why it is closed, when it is.
+    pub closed: Option<String>,
+    /// Records about the session (exports, post-deploy bakes), in order.
+    pub audit: Vec<Audit>,
+    /// The chain's head.
+    pub head: Head,
+    parsed: Option<Arc<Checklist>>,
+}
+
+/// An item as its session has it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemState {
+    /// Its id.
+    pub id: String,
+    /// Whether people sign it off rather than relcon running it.
+    pub manual: bool,
+    /// How many distinct people must sign it, in the session's environment.
+    pub signers_needed: usize,
+    /// Its status, as the rules settle it from what follows.
+    pub status: Status,
+    /// One line on it.
+    pub summary: String,
+    /// What the status stands on.
+    pub basis: Basis,
+    /// Its latest result: a run's, one settled without running, or an operator's skip.
+    pub result: Option<Outcome>,
+    /// A run that started and has not finished (its claim was seen).
+    pub running: Option<Run>,
+    /// Its sign-offs, in order.
+    pub signoffs: Vec<Signoff>,
+}
+
+/// What an item's status stands on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Basis {
+    /// Nothing yet: not run, not signed.
+    Nothing,
+    /// Its latest result.
+    Result,
+    /// A run that never finished (its runner stopped or died).
+    Interrupted,
+    /// Its sign-offs.
+    Signed,
+}
+
+/// A run of an item that started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Run {
+    /// The run's id.
+    pub id: String,
+    /// Who runs it.
+    pub by: String,
+}
+
+/// An item's result, as recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// Its status.
+    pub status: Status,
+    /// One line.
+    pub summary: String,
+    /// Structured evidence.
+    pub evidence: serde_json::Value,
+    /// When its run started.
+    pub started_at: Option<Timestamp>,
+    /// Wall time.
+    pub duration: Duration,
+    /// Attempts made.
+    pub attempts: u32,
+    /// Who ran it (none for a result settled without running).
+    pub run_by: Option<String>,
+    /// The run's kept output, when it had some.
+    pub output: Option<RunOutput>,
+    /// The operator's skip, when that is what it is.
+    pub skipped: Option<Skip>,
+}
+
+/// Where a run's output lines are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunOutput {
+    /// The run.
+    pub run_id: String,
+    /// How many lines are kept and dropped.
+    pub digest: OutputDigest,
+}
+
+/// An operator's skip of an item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skip {
+    /// Who skipped it.
+    pub by: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// One sign-off.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signoff {
+    /// Who.
+    pub by: String,
+    /// How.
+    pub status: SignoffStatus,
+    /// The note.
+    pub note: String,
+    /// The evidence fields.
+    pub evidence: BTreeMap<String, String>,
+    /// When.
+    pub at: Timestamp,
+    /// The signature, when signed with a key.
+    pub signature: Option<String>,
+}
+
+/// A record about the session (an export, a round of a post-deploy bake).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Audit {
+    /// When.
+    pub at: Timestamp,
+    /// Who.
+    pub by: String,
+    /// What.
+    pub body: Body,
+}
+
+impl Outcome {
+    /// The item and outcome a result event records (`actor` recorded it); none for other
+    /// events.
+    pub fn of_result(body: Body, actor: &str) -> Option<(String, Outcome)> {
+        let Body::Result {
+            item,
+            run_id,
+            status,
+            summary,
+            evidence,
+            started_at,
+            duration_ms,
+            attempts,
+            output,
+        } = body
+        else {
+            return None;
+        };
+        let run_by = run_id.is_some().then(|| actor.to_string());
+        let output = run_id
+            .zip(output)
+            .map(|(run_id, digest)| RunOutput { run_id, digest });
+        Some((
+            item,
+            Outcome {
+                status,
+                summary,
+                evidence,
+                started_at: started_at.as_deref().and_then(Timestamp::parse),
+                duration: Duration::from_millis(duration_ms),
+                attempts,
+                run_by,
+                output,
+                skipped: None,
+            },
+        ))
+    }
+
+    /// The outcome of `by` skipping an item for `reason`.
+    fn skip(by: &str, reason: String) -> Self {
+        Outcome {
+            status: Status::Skip,
+            summary: format!("skipped by {by}: {reason}"),
+            evidence: serde_json::json!({}),
+            started_at: None,
+            duration: Duration::ZERO,
+            attempts: 0,
+            run_by: Some(by.to_string()),
+            output: None,
+            skipped: Some(Skip {
+                by: by.to_string(),
+                reason,
+            }),
+        }
+    }
+}
+
+impl ItemState {
+    /// An item nothing has happened to yet.
+    fn new(id: &str, manual: bool, signers_needed: usize) -> Self {
+        let mut item = ItemState {
+            id: id.to_string(),
+            manual,
+            signers_needed,
+            status: Status::Pending,
+            summary: String::new(),
+            basis: Basis::Nothing,
+            result: None,
+            running: None,
+            signoffs: Vec::new(),
+        };
+        rules::settle(&mut item);
+        item
+    }
+
+    /// The result its status stands on, if a result is what it stands on.
+    pub fn outcome(&self) -> Option<&Outcome> {
+        self.result.as_ref().filter(|_| self.basis == Basis::Result)
+    }
+
+    /// Who ran it: the runner of the result it stands on, or of its unfinished run.
+    pub fn run_by(&self) -> Option<&str> {
+        match self.basis {
+            Basis::Result => self.result.as_ref()?.run_by.as_deref(),
+            Basis::Interrupted => self.running.as_ref().map(|r| r.by.as_str()),
+            Basis::Nothing | Basis::Signed => None,
+        }
+    }
+
+    /// Whether the session knows anything of it (a result, a run, a sign-off).
+    pub fn known(&self) -> bool {
+        self.result.is_some() || self.running.is_some() || !self.signoffs.is_empty()
+    }
+
+    /// Its summary as a view of some of the session shows it: an item that view leaves out
+    /// and that nothing has happened to is "left out of this run".
+    pub fn summary_in(&self, in_scope: bool) -> &str {
+        if in_scope || self.known() {
+            &self.summary
+        } else {
+            "left out of this run"
+        }
+    }
+}
+
+impl SessionState {
+    /// Folds a verified event log; an event it cannot read is refused by its number.
+    pub fn fold(events: &[StoredEvent], head: Head) -> Result<Self, Broken> {
+        let first = events.first().ok_or_else(|| Broken::unreadable("", 1))?;
+        let Some(Body::SessionStarted {
+            checklist,
+            environment,
+            production,
+        }) = first.body()
+        else {
+            return Err(Broken::unreadable(&first.session, 1));
+        };
+        // The copy decides which items are signed and by how many; a copy this relcon
+        // cannot read leaves every item run by relcon.
+        let parsed = Checklist::from_bytes(&checklist.name, checklist.source.as_bytes())
+            .ok()
+            .map(Arc::new);
+        let items = parsed
+            .iter()
+            .flat_map(|c| c.items.iter())
+            .map(|item| {
+                let config = item.resolve(environment.as_deref()).config;
+                (
+                    item.id.clone(),
+                    ItemState::new(
+                        &item.id,
+                        !item.kind.automated,
+                        rules::signers_needed(&config),
+                    ),
+                )
+            })
+            .collect();
+        let mut session = SessionState {
+            id: first.session.clone(),
+            checklist,
+            environment,
+            production,
+            started_at: Timestamp::parse(&first.at)
+                .unwrap_or_else(|| Timestamp::from(std::time::UNIX_EPOCH)),
+            operators: Vec::new(),
+            items,
+            closed: None,
+            audit: Vec::new(),
+            head,
+            parsed,
+        };
+        for event in events {
+            session
+                .apply(event)
+                .map_err(|seq| Broken::unreadable(&session.id, seq))?;
+        }
+        Ok(session)
+    }
+
+    /// Follows the log by one event: verified to follow the head, then folded in.
+    pub fn follow(&mut self, event: &StoredEvent) -> Result<(), Broken> {
+        let head = verify_next(&self.id, &self.head, event)?;
+        self.apply(event)
+            .map_err(|seq| Broken::unreadable(&self.id, seq))?;
+        self.head = head;
+        Ok(())
+    }
+
+    /// The checklist the session started with, when this relcon can read it.
+    pub fn parsed_checklist(&self) -> Option<&Checklist> {
+        self.parsed.as_deref()
+    }
+
+    /// Item `id`.
+    pub fn item(&self, id: &str) -> Option<&ItemState> {
+        self.items.get(id)
+    }
+
+    /// The plan's `entry` as the session has it (as nothing has happened to it yet, when the
+    /// session's checklist copy does not know it).
+    pub fn item_for(&self, entry: &Entry<'_>) -> Cow<'_, ItemState> {
+        match self.items.get(&entry.item.id) {
+            Some(item) => Cow::Borrowed(item),
+            None => Cow::Owned(ItemState::new(
+                &entry.item.id,
+                !entry.item.kind.automated,
+                rules::signers_needed(&entry.resolved.config),
+            )),
+        }
+    }
+
+    fn item_mut(&mut self, id: &str) -> &mut ItemState {
+        self.items
+            .entry(id.to_string())
+            .or_insert_with(|| ItemState::new(id, false, 1))
+    }
+
+    /// Adds one more event (verified to follow the head) to the fold.
+    fn apply(&mut self, event: &StoredEvent) -> Result<(), i64> {
+        if !self.operators.contains(&event.actor) {
+            self.operators.push(event.actor.clone());
+        }
+        let Some(body) = event.body() else {
+            return Err(event.seq);
+        };
+        let touched = match body {
+            Body::RunStarted { item, run_id } => {
+                self.item_mut(&item).running = Some(Run {
+                    id: run_id,
+                    by: event.actor.clone(),
+                });
+                Some(item)
+            }
+            body @ Body::Result { .. } => {
+                let (id, outcome) = Outcome::of_result(body, &event.actor).ok_or(event.seq)?;
+                let item = self.item_mut(&id);
+                item.running = None;
+                item.result = Some(outcome);
+                Some(id)
+            }
+            Body::Signoff {
+                item,
+                status,
+                note,
+                evidence,
+                signature,
+            } => {
+                let at = Timestamp::parse(&event.at).ok_or(event.seq)?;
+                self.item_mut(&item).signoffs.push(Signoff {
+                    by: event.actor.clone(),
+                    status,
+                    note,
+                    evidence,
+                    at,
+                    signature,
+                });
+                Some(item)
+            }
+            Body::Skipped { item, reason } => {
+                self.item_mut(&item).result = Some(Outcome::skip(&event.actor, reason));
+                Some(item)
+            }
+            Body::SessionClosed { reason } => {
+                self.closed = Some(reason);
+                None
+            }
+            body @ (Body::Exported { .. }
+            | Body::BakeStarted { .. }
+            | Body::BakeRound { .. }
+            | Body::BakeEnded { .. }) => {
+                self.audit.push(Audit {
+                    at: Timestamp::parse(&event.at).ok_or(event.seq)?,
+                    by: event.actor.clone(),
+                    body,
+                });
+                None
+            }
+            Body::SessionStarted { .. } | Body::SessionJoined {} | Body::SessionLeft {} => None,
+        };
+        if let Some(id) = touched {
+            rules::settle(self.item_mut(&id));
+        }
+        Ok(())
+    }
+}
