@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use relcon::checklist::plan::Scope;
-use relcon::commands::run::{RunArgs, SessionChoice, DEFAULT_CHECKLIST};
+use relcon::service::{RunArgs, SessionChoice, DEFAULT_CHECKLIST};
 use relcon::session::SignoffStatus;
 
 #[derive(Parser)]

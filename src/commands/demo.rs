@@ -8,11 +8,12 @@ use std::time::Duration;
 use crate::checklist::plan::Scope;
 use crate::checklist::values::Values;
 use crate::commands::bad_input;
-use crate::commands::run::{execute, operator, parse_checklist, Setup};
+use crate::commands::run::attend;
 use crate::demo::database::{self, DemoDatabase};
 use crate::demo::sandbox::{Fault, Sandbox};
 use crate::engine::run::RunOptions;
 use crate::exit;
+use crate::service::{operator, parse_checklist, SessionChoice, Setup};
 
 /// The shipped checklist, built in so the demo runs from anywhere.
 const CHECKLIST: &[u8] = include_bytes!("../../checklists/authjs-neon.toml");
@@ -226,7 +227,7 @@ async fn with_database(
     }
     // The console takes the manual items too: they are signed off in its dialog. Headless,
     // the demo is its automated part.
-    let console = crate::commands::run::wants_console(args.headless || args.json);
+    let console = crate::service::wants_console(args.headless || args.json);
     if !unbuilt.is_empty() {
         eprintln!(
             "left out: {}kinds not built yet: {}",
@@ -260,9 +261,9 @@ async fn with_database(
         junit: None,
         console,
         store,
-        session: crate::commands::run::SessionChoice::New,
+        session: SessionChoice::New,
         rerun: false,
         resume: None,
     };
-    execute(setup).await
+    attend(setup).await
 }

@@ -140,7 +140,7 @@ pub async fn signoff(args: SignoffArgs) -> u8 {
             _ => return bad_input(format!("--evidence `{pair}` is not KEY=VALUE")),
         }
     }
-    let by = crate::commands::run::operator(args.by.as_deref())
+    let by = crate::service::operator(args.by.as_deref())
         .await
         .trim()
         .to_string();
@@ -217,7 +217,7 @@ pub async fn close(session_id: &str, by: Option<&str>, store: Option<&str>) -> u
     if let Some(reason) = &session.closed {
         return bad_input(format!("session {session_id} is already closed ({reason})"));
     }
-    let by = crate::commands::run::operator(by).await;
+    let by = crate::service::operator(by).await;
     if let Err(err) = store
         .append(
             session_id,

@@ -63,16 +63,7 @@ pub enum Row {
     Item(usize),
 }
 
-/// What the console asks of this process's engine.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Request {
-    /// Run these items (again).
-    Run(Vec<String>),
-    /// Cancel this item's running check.
-    Cancel(String),
-    /// Allow writes to the production environment in the runs asked for from now on.
-    Consent,
-}
+pub use crate::service::Request;
 
 /// Which items the list shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -207,20 +198,14 @@ pub struct App {
     pub search: Option<String>,
     /// Whether keys type into the search.
     pub searching: bool,
-    /// An item whose result and evidence the operator asked to save.
-    pub save: Option<usize>,
     /// Who this console signs as.
     pub operator: String,
     /// The sign-off dialog, when open.
     pub dialog: Option<super::dialog::SignoffDialog>,
-    /// A sign-off to record.
-    pub submit: Option<crate::session::rules::Request>,
     /// What the engine is asked to do, oldest first.
     pub requests: Vec<Request>,
     /// The item being skipped and the reason typed so far.
     pub skipping: Option<(usize, String)>,
-    /// A skip to record: (item, reason).
-    pub skip: Option<(String, String)>,
     /// Whether this console can run items (it has an engine).
     pub can_run: bool,
     /// Whether writes to a production environment are allowed (`--yes-apply`, or the
@@ -229,8 +214,6 @@ pub struct App {
     /// Items waiting to run until the operator types the environment's name, and what was
     /// typed so far.
     pub consenting: Option<(Vec<String>, String)>,
-    /// What saved files are scrubbed with (secrets this process knows).
-    pub redactor: Option<std::sync::Arc<Redactor>>,
     /// The live claims: (item, who runs it).
     pub claims: Vec<(String, String)>,
     /// Whether the pair-run view is open.
@@ -308,17 +291,13 @@ impl App {
             filter: Filter::All,
             search: None,
             searching: false,
-            save: None,
             operator: String::new(),
             dialog: None,
-            submit: None,
             requests: Vec::new(),
             skipping: None,
-            skip: None,
             can_run: false,
             consented: false,
             consenting: None,
-            redactor: None,
             claims: Vec::new(),
             pair: false,
             areas: Areas::default(),
@@ -557,7 +536,9 @@ impl App {
             match dialog.on_key(key) {
                 super::dialog::Outcome::Stay => {}
                 super::dialog::Outcome::Cancel => self.dialog = None,
-                super::dialog::Outcome::Submit(request) => self.submit = Some(request),
+                super::dialog::Outcome::Submit(request) => {
+                    self.requests.push(Request::SignOff(request))
+                }
             }
             return true;
         }
@@ -582,7 +563,10 @@ impl App {
                 }
                 KeyCode::Esc => self.skipping = None,
                 KeyCode::Enter if !reason.trim().is_empty() => {
-                    self.skip = Some((self.items[*i].id.clone(), reason.trim().to_string()));
+                    self.requests.push(Request::Skip {
+                        item: self.items[*i].id.clone(),
+                        reason: reason.trim().to_string(),
+                    });
                     self.skipping = None;
                 }
                 _ => {}
@@ -823,7 +807,11 @@ impl App {
                     self.message = Some("no failed item".into());
                 }
             }
-            (Action::SaveEvidence, _) => self.save = self.selected_item(),
+            (Action::SaveEvidence, _) => {
+                if let Some(i) = self.selected_item() {
+                    self.requests.push(Request::Save(self.items[i].id.clone()));
+                }
+            }
             (Action::SignOff, _) => self.open_signoff(),
             (Action::Pair, _) => self.pair = !self.pair,
             (Action::Run, _) => {

@@ -1,7 +1,8 @@
 //! The console's event loop: one `select!` over terminal input, this process's engine
-//! events, messages from background tasks (the store's change feed, who is attached, stored
-//! output) and a spinner tick that exists only while a check runs. It draws only after a
-//! change, once whatever was waiting has been taken in; idle, it sleeps.
+//! events, the run's updates (the session's events as any process commits them, who is
+//! attached, stored output, answers) and a spinner tick that exists only while a check
+//! runs. It draws only after a change, once whatever was waiting has been taken in; idle,
+//! it sleeps. What the operator asks goes to the run as typed requests, in one place.
 
 use std::time::{Duration, SystemTime};
 
@@ -9,10 +10,8 @@ use crossterm::event::{Event as TermEvent, KeyEventKind};
 use futures::{Stream, StreamExt};
 use ratatui::backend::Backend;
 use ratatui::Terminal;
-use std::sync::Arc;
 
-use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
-use tokio::sync::Notify;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio_util::sync::CancellationToken;
 
 use super::app::App;
@@ -21,135 +20,33 @@ use super::theme::Theme;
 use super::view;
 use crate::checklist::plan::Plan;
 use crate::engine::event::Event;
-use crate::session::rules;
-use crate::session::{EventKind, SessionState as Session, StoredEvent};
-use crate::store::feed::Feed;
-use crate::store::{Store, StoreError};
+use crate::service::Update;
+use crate::session::SessionState;
 
 /// How often the spinner turns while something runs.
 const TICK: Duration = Duration::from_millis(100);
-
-/// How often who is attached, and which claims live, is asked again (leases lapse without
-/// an event); joining and leaving ask at once.
-const PRESENCE: Duration = Duration::from_secs(3);
-
-/// What background tasks tell the loop.
-#[derive(Debug)]
-pub enum Message {
-    /// Events committed to the session (by any process).
-    Events(Vec<StoredEvent>),
-    /// Who is attached now.
-    Attached(Vec<String>),
-    /// The items whose claims are live now.
-    Claims(Vec<(String, String)>),
-    /// A run's stored output: item, run id, lines, dropped.
-    Output(String, String, Vec<(String, String)>, u64),
-    /// Something went wrong; the operator sees it, the console goes on.
-    Problem(String),
-    /// The store's answer to a sign-off.
-    Signed(Result<String, String>),
-}
 
 /// Where the console's inputs come from.
 pub struct Inputs<S> {
     /// Terminal events.
     pub terminal: S,
-    /// This process's engine events, after the store committed them (none when it runs
-    /// nothing).
+    /// This process's engine events, after the store committed them.
     pub engine: Option<UnboundedReceiver<Event>>,
-    /// What went wrong elsewhere in this process (the store refused a result, say).
-    pub problems: Option<UnboundedReceiver<String>>,
-    /// Where the operator's requests to the engine go (none: this console runs nothing).
-    pub requests: Option<UnboundedSender<Request>>,
+    /// Everything else the run tells the console.
+    pub updates: UnboundedReceiver<Update>,
+    /// Where the operator's requests go.
+    pub requests: UnboundedSender<Request>,
     /// Ends the console (SIGTERM, SIGHUP).
     pub stop: CancellationToken,
     /// This process's run: cancelled when the operator quits.
     pub run: CancellationToken,
 }
 
-/// Follows the session in the background: its events, who is attached, stored output.
-fn follow(
-    store: &Store,
-    session: &Session,
-    sender: UnboundedSender<Message>,
-    presence_now: Arc<Notify>,
-) -> Vec<tokio::task::JoinHandle<()>> {
-    let feed = {
-        let (store, id, sender) = (store.clone(), session.id.clone(), sender.clone());
-        let mut seen = session.head.count;
-        tokio::spawn(async move {
-            // A feed that fails is made again, after a pause that grows to 30 s; the
-            // operator sees why meanwhile.
-            let mut pause = Duration::from_secs(1);
-            loop {
-                match Feed::new(&store, &id, seen).await {
-                    Ok(mut feed) => {
-                        if let Some(warning) = feed.warning() {
-                            let _ = sender.send(Message::Problem(warning.to_string()));
-                        }
-                        loop {
-                            match feed.next().await {
-                                Ok(events) => {
-                                    pause = Duration::from_secs(1);
-                                    seen = events.last().map_or(seen, |e| e.seq);
-                                    if sender.send(Message::Events(events)).is_err() {
-                                        return;
-                                    }
-                                }
-                                Err(err) => {
-                                    let _ = sender.send(Message::Problem(format!(
-                                        "live updates interrupted ({err}); trying again"
-                                    )));
-                                    break;
-                                }
-                            }
-                        }
-                    }
-                    Err(err) => {
-                        let _ = sender.send(Message::Problem(format!(
-                            "live updates interrupted ({err}); trying again"
-                        )));
-                    }
-                }
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(30));
-            }
-        })
-    };
-    let presence = {
-        let (store, id) = (store.clone(), session.id.clone());
-        tokio::spawn(async move {
-            let mut last = None;
-            loop {
-                if let Ok(attached) = store.attached(&id).await {
-                    if last.as_ref() != Some(&attached) {
-                        last = Some(attached.clone());
-                        if sender.send(Message::Attached(attached)).is_err() {
-                            return;
-                        }
-                    }
-                }
-                if let Ok(claims) = store.live_claims(&id).await {
-                    if sender.send(Message::Claims(claims)).is_err() {
-                        return;
-                    }
-                }
-                tokio::select! {
-                    () = tokio::time::sleep(PRESENCE) => {}
-                    () = presence_now.notified() => {}
-                }
-            }
-        })
-    };
-    vec![feed, presence]
-}
-
 /// Runs the console on `terminal` until the operator quits or `inputs.stop` is cancelled.
 pub async fn run<B: Backend, S>(
     terminal: &mut Terminal<B>,
     plan: &Plan<'_>,
-    mut session: Session,
-    store: &Store,
+    mut session: SessionState,
     app: &mut App,
     inputs: Inputs<S>,
     theme: Theme,
@@ -160,15 +57,12 @@ where
     let Inputs {
         terminal: mut input,
         mut engine,
-        mut problems,
+        mut updates,
         requests,
         stop,
         run,
     } = inputs;
-    app.can_run = requests.is_some();
-    let (sender, mut messages) = unbounded_channel();
-    let presence_now = Arc::new(Notify::new());
-    let tasks = follow(store, &session, sender.clone(), presence_now.clone());
+    app.can_run = true;
     let panicked = super::terminal::panicked();
     app.refresh(plan, &session);
     let mut tick = tokio::time::interval(TICK);
@@ -187,103 +81,19 @@ where
         if app.quit {
             break Ok(());
         }
-        // What the operator asked of the engine.
+        // What the operator asked of the run.
         for request in std::mem::take(&mut app.requests) {
-            if let Some(requests) = &requests {
-                let _ = requests.send(request);
-            }
-        }
-        // A skip, recorded as the operator's.
-        if let Some((item, reason)) = app.skip.take() {
-            let (store, id, sender, by) = (
-                store.clone(),
-                session.id.clone(),
-                sender.clone(),
-                app.operator.clone(),
-            );
-            tokio::spawn(async move {
-                // Checked against the session as it is when the skip is written.
-                let appended = store
-                    .append_decided(&id, &by, |now| rules::skip(now, &item, &reason))
-                    .await;
-                let said = match appended {
-                    Ok(_) => format!("skipped {item}"),
-                    Err(StoreError::Refused(refused)) => format!("cannot skip: {refused}"),
-                    Err(err) => format!("cannot skip {item}: {err}"),
-                };
-                let _ = sender.send(Message::Problem(said));
-            });
-        }
-        // A sign-off, checked against the session as it is when it is written.
-        if let Some(request) = app.submit.take() {
-            let (store, id, sender) = (store.clone(), session.id.clone(), sender.clone());
-            let checklist = plan.checklist.clone();
-            tokio::spawn(async move {
-                let appended = store
-                    .append_decided(&id, &request.by, |now| {
-                        rules::signoff(now, &checklist, &request, rules::Flags::CONSOLE)
-                    })
-                    .await;
-                let outcome = match appended {
-                    Ok(_) => Ok(format!(
-                        "signed {} {} as {}",
-                        request.item,
-                        request.status.name(),
-                        request.by
-                    )),
-                    Err(err) => Err(err.to_string()),
-                };
-                let _ = sender.send(Message::Signed(outcome));
-            });
-        }
-        // An item's result and evidence saved to a file, as the operator asked.
-        if let Some(i) = app.save.take() {
-            if let Some(entry) = app.report_item(i) {
-                let path = std::env::current_dir()
-                    .unwrap_or_default()
-                    .join(format!("relcon-{}-{}.json", entry.id, session.id));
-                let mut value = serde_json::to_value(entry).unwrap_or_default();
-                // Scrubbed like every other output of relcon.
-                if let Some(redactor) = &app.redactor {
-                    redactor.scrub_json(&mut value);
-                }
-                let text = serde_json::to_string_pretty(&value).unwrap_or_default() + "\n";
-                let (sender, id) = (sender.clone(), entry.id.clone());
-                tokio::spawn(async move {
-                    let said = match tokio::fs::write(&path, text).await {
-                        Ok(()) => format!("saved {id}'s result and evidence to {}", path.display()),
-                        Err(err) => format!("cannot save to {}: {err}", path.display()),
-                    };
-                    let _ = sender.send(Message::Problem(said));
-                });
-            }
+            let _ = requests.send(request);
         }
         // The selected item's stored output is read in the background, once.
-        if let Some(wanted) = app.wanted_output().filter(|w| loading.as_ref() != Some(w)) {
-            loading = Some(wanted.clone());
-            let (store, session_id, sender) = (store.clone(), session.id.clone(), sender.clone());
-            let dropped = session
-                .item(&wanted.0)
-                .and_then(|i| i.result.as_ref()?.output.as_ref())
-                .map_or(0, |output| output.digest.dropped);
-            tokio::spawn(async move {
-                let message = match store.output(&session_id, &wanted.1).await {
-                    Ok(lines) => Message::Output(wanted.0, wanted.1, lines, dropped),
-                    Err(err) => {
-                        Message::Problem(format!("cannot read the output of {}: {err}", wanted.0))
-                    }
-                };
-                let _ = sender.send(message);
-            });
+        if let Some((item, run)) = app.wanted_output().filter(|w| loading.as_ref() != Some(w)) {
+            loading = Some((item.clone(), run.clone()));
+            let _ = requests.send(Request::ReadOutput { item, run });
         }
         tokio::select! {
             biased;
             () = stop.cancelled() => break Ok(()),
             () = panicked.cancelled() => break Err("relcon failed (see the report above)".into()),
-            Some(problem) = async { problems.as_mut()?.recv().await }, if problems.is_some() => {
-                app.message = Some(problem);
-                dirty = true;
-            },
             input = input.next() => match input {
                 Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => dirty |= app.on_key(&key),
                 Some(Ok(TermEvent::Mouse(mouse))) => dirty |= app.on_mouse(&mouse),
@@ -300,11 +110,11 @@ where
                 }
                 dirty = true;
             },
-            message = messages.recv() => {
-                let mut next = message;
-                while let Some(message) = next {
-                    dirty |= take(app, plan, &mut session, message, &presence_now, &mut loading);
-                    next = messages.try_recv().ok();
+            Some(update) = updates.recv() => {
+                let mut next = Some(update);
+                while let Some(update) = next {
+                    dirty |= take(app, plan, &mut session, update, &mut loading);
+                    next = updates.try_recv().ok();
                 }
             },
             _ = tick.tick(), if app.animating() => {
@@ -320,59 +130,107 @@ where
             engine = None;
         }
     };
-    for task in tasks {
-        task.abort();
-    }
     if app.quit {
         run.cancel();
     }
     outcome
 }
 
-/// Takes a background message in; true when the screen changes.
+/// Takes an update of the run in; true when the screen changes.
 fn take(
     app: &mut App,
     plan: &Plan<'_>,
-    session: &mut Session,
-    message: Message,
-    presence_now: &Notify,
+    session: &mut SessionState,
+    update: Update,
     loading: &mut Option<(String, String)>,
 ) -> bool {
-    match message {
-        Message::Events(events) => {
+    match update {
+        Update::Events(events) => {
             for event in &events {
                 if let Err(err) = session.follow(event) {
                     app.message = Some(err.to_string());
                     break;
                 }
             }
-            // Someone came or went: who is attached is asked now, not at the next poll.
-            if events
-                .iter()
-                .any(|e| e.event_kind().is_some_and(EventKind::is_presence))
-            {
-                presence_now.notify_one();
-            }
             app.refresh(plan, session);
             true
         }
-        Message::Claims(live) => app.claims_live(&live),
-        Message::Attached(attached) => {
+        Update::Claims(live) => app.claims_live(&live),
+        Update::Attached(attached) => {
             app.attached = attached;
             true
         }
-        Message::Output(item, run, lines, dropped) => {
+        Update::Output { item, run, lines } => {
             *loading = None;
+            let dropped = session
+                .item(&item)
+                .and_then(|i| i.result.as_ref()?.output.as_ref())
+                .filter(|output| output.run_id == run)
+                .map_or(0, |output| output.digest.dropped);
             app.set_output(&item, &run, lines, dropped);
             true
         }
-        Message::Signed(outcome) => {
+        Update::Signed(outcome) => {
             app.signed(outcome);
             true
         }
-        Message::Problem(problem) => {
-            app.message = Some(problem);
+        Update::Said(said) => {
+            app.message = Some(said);
             true
         }
     }
+}
+
+/// The console on this process's terminal.
+pub struct TerminalConsole;
+
+impl crate::service::Console for TerminalConsole {
+    fn show<'a>(
+        &'a mut self,
+        inputs: crate::service::ConsoleInputs<'a>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + 'a>> {
+        Box::pin(show(inputs))
+    }
+}
+
+/// Shows the console over a run until the operator quits (which cancels what still runs) or
+/// a signal ends it; the terminal is restored however it ends.
+async fn show(inputs: crate::service::ConsoleInputs<'_>) -> Result<(), String> {
+    let run = inputs.run.clone();
+    let (mut terminal, guard) = super::terminal::enter().map_err(|e| {
+        // Without a console, there is nothing to show the run on: it stops.
+        run.cancel();
+        format!("cannot take the terminal: {e}")
+    })?;
+    let mut app = App::new(inputs.plan, &inputs.session.id, inputs.redactor);
+    app.operator = inputs.operator.to_string();
+    app.consented = inputs.consented;
+    let shown = self::run(
+        &mut terminal,
+        inputs.plan,
+        inputs.session,
+        &mut app,
+        Inputs {
+            terminal: crossterm::event::EventStream::new(),
+            engine: Some(inputs.engine),
+            updates: inputs.updates,
+            requests: inputs.requests,
+            stop: inputs.stop,
+            run: inputs.run,
+        },
+        Theme::from_env(),
+    )
+    .await;
+    drop(guard);
+    // The guard gave the terminal back. Dropped, the ratatui terminal would show the cursor
+    // again and, on a terminal that has gone (a dropped SSH connection), print its failure
+    // with `eprintln!`, which panics there, before the run has cleaned up.
+    std::mem::forget(terminal);
+    if shown.is_err() {
+        run.cancel();
+    }
+    if app.animating() && run.is_cancelled() {
+        crate::out::say("cancelling running checks (finished results are kept)…");
+    }
+    shown
 }

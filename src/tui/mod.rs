@@ -10,3 +10,5 @@ pub mod keymap;
 pub mod terminal;
 pub mod theme;
 pub mod view;
+
+pub use console::TerminalConsole;

@@ -1,0 +1,183 @@
+//! The ends of a run: progress lines while it runs headless, and, once its runs are over,
+//! leaving the session, closing it on go, the lines that stay after the console, the
+//! verdict, the result document and JUnit XML, and the exit code.
+
+use std::path::Path;
+
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use crate::checklist::plan::{Plan, Scope};
+use crate::checklist::Checklist;
+use crate::engine::event::{Event, ItemResult};
+use crate::headless::Printer;
+use crate::out::{bad_input, print_line, say};
+use crate::redact::Redactor;
+use crate::report::model::Report;
+use crate::session::rules::{self, CLOSED_ON_GO};
+use crate::session::{Body, SessionState};
+use crate::status::Status;
+use crate::store::{Store, StoreError};
+
+/// A progress printer for the plan's items in scope.
+fn printer(plan: &Plan<'_>) -> Printer<std::io::Stderr> {
+    Printer::new(
+        std::io::stderr(),
+        plan.entries
+            .iter()
+            .filter(|e| e.in_scope)
+            .map(|e| e.item.id.as_str()),
+    )
+}
+
+/// Prints a headless run's progress: first what a resumed session already knew (so the
+/// picture is whole), then each committed event as it comes, until the run ends.
+pub fn print_progress(
+    plan: &Plan<'_>,
+    prior: &[Option<ItemResult>],
+    fresh: bool,
+    mut committed: UnboundedReceiver<Event>,
+) -> tokio::task::JoinHandle<()> {
+    let mut printer = printer(plan);
+    for (entry, known) in plan.entries.iter().zip(prior) {
+        if let (true, Some(result)) = (entry.in_scope && !fresh, known) {
+            let mut earlier = result.clone();
+            earlier.summary = format!("{} (earlier in the session)", earlier.summary);
+            printer.event(&Event::Finished {
+                id: entry.item.id.clone(),
+                result: earlier,
+            });
+        }
+    }
+    tokio::spawn(async move {
+        while let Some(event) = committed.recv().await {
+            printer.event(&event);
+        }
+    })
+}
+
+/// What the end of a run needs.
+pub struct Finish<'a> {
+    /// The checklist (the whole of it decides whether the session closes).
+    pub checklist: &'a Checklist,
+    /// The run's plan.
+    pub plan: &'a Plan<'a>,
+    /// The store.
+    pub store: Store,
+    /// The session.
+    pub session: &'a str,
+    /// Who ran it.
+    pub operator: &'a str,
+    /// Whether the run was shown in the console.
+    pub console: bool,
+    /// Whether the run was cancelled.
+    pub cancelled: bool,
+    /// The command line that takes the session up again.
+    pub resume: Option<&'a str>,
+    /// What the documents are scrubbed with.
+    pub redactor: &'a Redactor,
+    /// `--json`.
+    pub json: bool,
+    /// `--junit`.
+    pub junit: Option<&'a Path>,
+}
+
+impl Finish<'_> {
+    /// Leaves the session, closes it on go, says what stays to do, writes the documents;
+    /// the exit code.
+    pub async fn finish(self) -> u8 {
+        // Best effort: another process may have closed the session meanwhile.
+        let _ = self
+            .store
+            .append(self.session, self.operator, &Body::SessionLeft {})
+            .await;
+        let session = match self.close_on_go().await {
+            Ok(session) => session,
+            Err(err) => return bad_input(err),
+        };
+        let report = Report::of_session(self.plan, &session);
+        if self.console {
+            // The console is gone: what needs attention is said once more, in lines that
+            // stay.
+            let mut lines = printer(self.plan);
+            for entry in self.plan.entries.iter().filter(|e| e.in_scope) {
+                let result = super::item_result(entry, &session);
+                if !matches!(result.status, Status::Pass | Status::Skip) {
+                    lines.event(&Event::Finished {
+                        id: entry.item.id.clone(),
+                        result,
+                    });
+                }
+            }
+        }
+        if self.console || self.cancelled {
+            if let (None, Some(resume)) = (&session.closed, self.resume) {
+                say(&format!(
+                    "the session stays open: resume it with {resume} --session {}",
+                    session.id
+                ));
+            }
+        }
+        Printer::new(std::io::stderr(), std::iter::empty()).verdict(&report);
+        let mut code = report.verdict.exit_code();
+        if self.json {
+            let mut document = serde_json::to_value(&report).unwrap_or_default();
+            self.redactor.scrub_json(&mut document);
+            match serde_json::to_string_pretty(&document) {
+                Ok(text) => {
+                    print_line(text);
+                }
+                Err(err) => code = bad_input(format!("cannot write the result document: {err}")),
+            }
+        }
+        if let Some(junit) = self.junit {
+            let written = crate::report::junit::render(&report)
+                .map_err(|e| e.to_string())
+                .map(|xml| self.redactor.scrub(&xml).into_owned())
+                .and_then(|xml| std::fs::write(junit, xml).map_err(|e| e.to_string()));
+            if let Err(err) = written {
+                code = bad_input(format!(
+                    "cannot write JUnit XML to {}: {err}",
+                    junit.display()
+                ));
+            }
+        }
+        self.store.close().await;
+        code
+    }
+
+    /// The session as it is now, closed first when every required item of the whole
+    /// checklist, whatever this run's scope, says go.
+    async fn close_on_go(&self) -> Result<SessionState, StoreError> {
+        let session = self.store.open_session(self.session, None).await?;
+        let closes = Plan::new(
+            self.checklist,
+            self.plan.environment.clone(),
+            &Scope::default(),
+        )
+        .is_ok_and(|full| rules::closes(&full, &session));
+        if !closes {
+            return Ok(session);
+        }
+        let closed = self
+            .store
+            .append(
+                self.session,
+                self.operator,
+                &Body::SessionClosed {
+                    reason: CLOSED_ON_GO.into(),
+                },
+            )
+            .await;
+        // Another process may close it first (both saw go): closed is closed.
+        let closed_here = match closed {
+            Ok(_) => true,
+            Err(StoreError::Closed(_)) => false,
+            Err(err) => return Err(err),
+        };
+        let session = self.store.open_session(self.session, None).await?;
+        if closed_here {
+            say(&format!("session {} closed: {CLOSED_ON_GO}", session.id));
+        }
+        Ok(session)
+    }
+}

@@ -1,0 +1,472 @@
+//! The attended run: this process working one session, used by `relcon run` (headless or
+//! in the console) and `relcon demo`. It opens or resumes the session, holds this process's
+//! presence, records what the engine reports before anything shows it, takes the console's
+//! requests (typed [`Request`]s in) and tells it what happens (typed [`Update`]s out),
+//! closes the session on go, and writes the output documents. The console is a view it is
+//! given ([`Console`]); the headless lines are the other view.
+
+mod finish;
+mod follow;
+mod open;
+mod prepare;
+mod presence;
+mod requests;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio_util::sync::CancellationToken;
+
+pub use prepare::{
+    checklist_path, operator, parse_checklist, prepare, wants_console, RunArgs, SessionChoice,
+    DEFAULT_CHECKLIST,
+};
+
+use crate::checklist::plan::{Entry, Plan, Scope};
+use crate::checklist::values::Values;
+use crate::checklist::Checklist;
+use crate::engine::event::{Emitter, Event, ItemResult};
+use crate::engine::run::{Cancels, RunOptions, Runner};
+use crate::out::{bad_input, say};
+use crate::redact::Redactor;
+use crate::session::rules::{self, Request as Signing};
+use crate::session::{SessionState, StoredEvent, Timestamp};
+use crate::store::claims::StoreClaims;
+use crate::store::{Store, StoreError};
+
+/// Everything a run needs, gathered and checked before anything runs.
+pub struct Setup {
+    /// The checklist.
+    pub checklist: Checklist,
+    /// Its file's bytes (their digest goes in the report).
+    pub bytes: Vec<u8>,
+    /// The environment.
+    pub environment: Option<String>,
+    /// Which items run.
+    pub scope: Scope,
+    /// The values.
+    pub values: Values,
+    /// How the engine runs.
+    pub options: RunOptions,
+    /// `--json`.
+    pub json: bool,
+    /// `--junit`.
+    pub junit: Option<PathBuf>,
+    /// Whether the run shows the console (else progress lines on stderr).
+    pub console: bool,
+    /// The store.
+    pub store: Store,
+    /// The session to work in.
+    pub session: SessionChoice,
+    /// Re-run finished automated items of a resumed session.
+    pub rerun: bool,
+    /// The command line that takes this run's session up again, but for `--session ID`
+    /// (none for a throwaway store).
+    pub resume: Option<String>,
+}
+
+/// What the console asks of the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// Run these items (again).
+    Run(Vec<String>),
+    /// Cancel this item's running check.
+    Cancel(String),
+    /// Allow writes to the production environment in the runs asked for from now on.
+    Consent,
+    /// Skip an item, for a reason.
+    Skip {
+        /// The item.
+        item: String,
+        /// Why.
+        reason: String,
+    },
+    /// Sign a manual item off.
+    SignOff(Signing),
+    /// Save an item's result and evidence to a file.
+    Save(String),
+    /// Read the stored output of an item's run.
+    ReadOutput {
+        /// The item.
+        item: String,
+        /// The run.
+        run: String,
+    },
+}
+
+/// What the run tells the console, besides its own engine's events.
+#[derive(Debug)]
+pub enum Update {
+    /// Events committed to the session (by any process).
+    Events(Vec<StoredEvent>),
+    /// Who is attached now.
+    Attached(Vec<String>),
+    /// The items whose claims are live now, with who holds them.
+    Claims(Vec<(String, String)>),
+    /// A run's stored output: (stream, line) pairs.
+    Output {
+        /// The item.
+        item: String,
+        /// The run.
+        run: String,
+        /// Its kept lines.
+        lines: Vec<(String, String)>,
+    },
+    /// Something for the operator to read (an answer, a problem); the console goes on.
+    Said(String),
+    /// The answer to a sign-off: what was recorded, or why not.
+    Signed(Result<String, String>),
+}
+
+/// What the console is given to show a run.
+pub struct ConsoleInputs<'a> {
+    /// The plan.
+    pub plan: &'a Plan<'a>,
+    /// The session as opened.
+    pub session: SessionState,
+    /// The redactor (what the console shows of configuration is scrubbed with it).
+    pub redactor: &'a Arc<Redactor>,
+    /// Who works the console.
+    pub operator: &'a str,
+    /// Whether writes to a production environment are allowed already (`--yes-apply`).
+    pub consented: bool,
+    /// This process's engine events, once committed.
+    pub engine: UnboundedReceiver<Event>,
+    /// Everything else that happens.
+    pub updates: UnboundedReceiver<Update>,
+    /// Where the operator's requests go.
+    pub requests: UnboundedSender<Request>,
+    /// Ends the console (SIGTERM, SIGHUP, Ctrl-C).
+    pub stop: CancellationToken,
+    /// This process's run: cancelled when the operator quits.
+    pub run: CancellationToken,
+}
+
+/// The console, as the run shows it: until the operator quits or `stop` ends it, with the
+/// terminal given back however it ends.
+pub trait Console {
+    /// Shows the run.
+    fn show<'a>(
+        &'a mut self,
+        inputs: ConsoleInputs<'a>,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + 'a>>;
+}
+
+/// What a session already knows that a run keeps instead of running again (see
+/// [`rules::kept_on_resume`]), in the engine's terms.
+fn prior_results(plan: &Plan<'_>, session: &SessionState, rerun: bool) -> Vec<Option<ItemResult>> {
+    plan.entries
+        .iter()
+        .map(|entry| {
+            rules::kept_on_resume(entry, session, rerun).then(|| item_result(entry, session))
+        })
+        .collect()
+}
+
+/// The plan's `entry` as the session has it, in the engine's terms.
+fn item_result(entry: &Entry<'_>, session: &SessionState) -> ItemResult {
+    let item = session.item_for(entry);
+    let outcome = item.outcome();
+    ItemResult {
+        status: item.status,
+        summary: item.summary_in(entry.in_scope).to_string(),
+        evidence: outcome.map_or_else(|| serde_json::json!({}), |o| o.evidence.clone()),
+        started_at: outcome.and_then(|o| o.started_at).map(Timestamp::system),
+        duration: outcome.map_or(Duration::ZERO, |o| o.duration),
+        attempts: outcome.map_or(0, |o| o.attempts),
+        run_by: item.run_by().map(String::from),
+        observed: false,
+        claim: None,
+    }
+}
+
+/// Stops the run on Ctrl-C, a dropped SSH connection (SIGHUP) and SIGTERM alike: running
+/// checks are cancelled (`cancel`) and the console ends (`stop`).
+fn on_signals(cancel: &CancellationToken, stop: &CancellationToken, console: bool) {
+    let (cancel, stop) = (cancel.clone(), stop.clone());
+    tokio::spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut hangup), Ok(mut terminate)) = (
+            signal(SignalKind::hangup()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = hangup.recv() => {}
+            _ = terminate.recv() => {}
+        }
+        if !console {
+            say("interrupted: cancelling running checks (finished results are kept)");
+        }
+        cancel.cancel();
+        stop.cancel();
+    });
+}
+
+/// Runs a prepared run in its session, shown on `console` when given (else as progress
+/// lines on stderr); the document and JUnit as asked. Returns the exit code.
+pub async fn attend(setup: Setup, console: Option<&mut dyn Console>) -> u8 {
+    let operator = setup.options.operator.clone();
+    let fresh = setup.session == SessionChoice::New;
+    // The scope is checked before a session is made or joined: bad input writes nothing.
+    if let Err(err) = Plan::new(&setup.checklist, setup.environment.clone(), &setup.scope) {
+        return bad_input(err);
+    }
+    let session = match open::open(&setup, &operator).await {
+        Ok(session) => session,
+        Err(err) => return bad_input(err),
+    };
+    let Setup {
+        checklist,
+        environment,
+        scope,
+        values,
+        options,
+        json,
+        junit,
+        store,
+        rerun,
+        resume,
+        ..
+    } = setup;
+    let plan = match Plan::new(&checklist, environment, &scope) {
+        Ok(plan) => plan,
+        Err(err) => return bad_input(err),
+    };
+    let redactor = Arc::new(Redactor::with_key(store.fingerprint_key()));
+    values
+        .secrets(&checklist)
+        .for_each(|secret| redactor.add_secret(secret));
+    let prior = prior_results(&plan, &session, rerun);
+    let cancel = CancellationToken::new();
+    // The console ends on a signal too, but not when the run stops for another reason (the
+    // store refused a result): then it says why and stays.
+    let stop = CancellationToken::new();
+    on_signals(&cancel, &stop, console.is_some());
+    say(&format!(
+        "session {} ({})",
+        session.id,
+        if fresh { "new" } else { "resumed" }
+    ));
+    let presence = match presence::Presence::attend(&store, &session.id, &operator).await {
+        Ok(presence) => presence,
+        Err(err) => return bad_input(err),
+    };
+    let (engine_sender, engine_receiver) = unbounded_channel();
+    let (committed_sender, committed) = unbounded_channel();
+    let budget = Arc::new(tokio::sync::Semaphore::new(
+        crate::store::recorder::OUTPUT_BUDGET,
+    ));
+    let recording = tokio::spawn(crate::store::recorder::record(
+        store.clone(),
+        session.id.clone(),
+        operator.clone(),
+        engine_receiver,
+        committed_sender,
+        budget.clone(),
+        cancel.clone(),
+    ));
+    let cancels: Cancels = Arc::default();
+    let emitter = Emitter::new(engine_sender, redactor.clone()).with_output_budget(budget);
+    let runner = Runner {
+        plan: &plan,
+        values: &values,
+        redactor: redactor.clone(),
+        options: &options,
+        emitter: emitter.clone(),
+        cancel: cancel.clone(),
+        prior: prior.clone(),
+        claims: Some(Arc::new(StoreClaims::new(
+            &store,
+            &session.id,
+            &operator,
+            session.head.count,
+            console.is_none(),
+        ))),
+        cancels: Some(cancels.clone()),
+    };
+    let shown_console = console.is_some();
+    let recorded = match console {
+        Some(console) => {
+            let attended = Attended {
+                plan: &plan,
+                checklist: &checklist,
+                scope: &scope,
+                values: &values,
+                options: &options,
+                redactor: &redactor,
+                store: &store,
+                session: &session,
+                operator: &operator,
+                cancel: &cancel,
+                cancels: &cancels,
+            };
+            attended
+                .in_console(console, runner, emitter, committed, recording, stop)
+                .await
+        }
+        None => {
+            let printing = finish::print_progress(&plan, &prior, fresh, committed);
+            runner.run().await;
+            drop(runner);
+            drop(emitter);
+            let recorded = recording.await;
+            if let Err(err) = printing.await {
+                return bad_input(format!("the progress printer failed: {err}"));
+            }
+            recorded
+        }
+    };
+    match recorded {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => return bad_input(format!("the store refused a result: {err}")),
+        Err(err) => return bad_input(format!("the store recorder failed: {err}")),
+    }
+    presence.leave().await;
+    finish::Finish {
+        checklist: &checklist,
+        plan: &plan,
+        store,
+        session: &session.id,
+        operator: &operator,
+        console: shown_console,
+        cancelled: cancel.is_cancelled(),
+        resume: resume.as_deref(),
+        redactor: &redactor,
+        json,
+        junit: junit.as_deref(),
+    }
+    .finish()
+    .await
+}
+
+/// A run shown in the console: what its requests need.
+struct Attended<'a> {
+    plan: &'a Plan<'a>,
+    checklist: &'a Checklist,
+    scope: &'a Scope,
+    values: &'a Values,
+    options: &'a RunOptions,
+    redactor: &'a Arc<Redactor>,
+    store: &'a Store,
+    session: &'a SessionState,
+    operator: &'a str,
+    cancel: &'a CancellationToken,
+    cancels: &'a Cancels,
+}
+
+impl Attended<'_> {
+    /// The first run, then whatever the operator asks for, each in a run of its own, until
+    /// the console closes; the console shown meanwhile. The recorder's outcome.
+    async fn in_console(
+        self,
+        console: &mut dyn Console,
+        runner: Runner<'_>,
+        emitter: Emitter,
+        committed: UnboundedReceiver<Event>,
+        recording: tokio::task::JoinHandle<Result<(), StoreError>>,
+        stop: CancellationToken,
+    ) -> Result<Result<(), StoreError>, tokio::task::JoinError> {
+        let (updates, updates_seen) = unbounded_channel();
+        let following = follow::follow(
+            self.store,
+            &self.session.id,
+            self.session.head.count,
+            updates.clone(),
+        );
+        // A store that refuses a result stops the run: the console, still open, says why.
+        let recording = {
+            let updates = updates.clone();
+            tokio::spawn(async move {
+                let recorded = recording.await.unwrap_or_else(|err| {
+                    Err(StoreError::Unreachable {
+                        url: String::new(),
+                        why: format!("the recorder failed: {err}"),
+                    })
+                });
+                if let Err(err) = &recorded {
+                    let _ = updates.send(Update::Said(format!(
+                        "the store refused a result ({err}); the run stopped"
+                    )));
+                }
+                recorded
+            })
+        };
+        let (requests, mut asked) = unbounded_channel();
+        let consented = RunOptions {
+            yes_apply: true,
+            ..self.options.clone()
+        };
+        let handler = requests::Requests {
+            checklist: self.checklist,
+            environment: &self.plan.environment,
+            scope: self.scope,
+            values: self.values,
+            redactor: self.redactor,
+            options: self.options,
+            consented: &consented,
+            consent: AtomicBool::new(self.options.yes_apply),
+            emitter,
+            cancel: self.cancel,
+            cancels: self.cancels,
+            store: self.store,
+            session: &self.session.id,
+            operator: self.operator,
+            updates,
+        };
+        let running = async move {
+            let mut runs: futures::stream::FuturesUnordered<requests::Asked<'_>> =
+                futures::stream::FuturesUnordered::new();
+            runs.push(Box::pin(async move {
+                runner.run().await;
+            }));
+            let mut open = true;
+            loop {
+                tokio::select! {
+                    Some(()) = futures::StreamExt::next(&mut runs), if !runs.is_empty() => {}
+                    request = asked.recv(), if open => match request {
+                        Some(request) => {
+                            if let Some(run) = handler.start(request) {
+                                runs.push(run);
+                            }
+                        }
+                        None => open = false,
+                    },
+                    else => break,
+                }
+            }
+            drop(runs);
+            drop(handler);
+            recording.await
+        };
+        let shown = console.show(ConsoleInputs {
+            plan: self.plan,
+            session: self.session.clone(),
+            redactor: self.redactor,
+            operator: self.operator,
+            consented: self.options.yes_apply,
+            engine: committed,
+            updates: updates_seen,
+            requests,
+            stop,
+            run: self.cancel.clone(),
+        });
+        let (recorded, shown) = tokio::join!(running, shown);
+        for task in following {
+            task.abort();
+        }
+        if let Err(err) = shown {
+            say(&format!(
+                "error: the console failed ({err}); the run was cancelled"
+            ));
+        }
+        recorded
+    }
+}

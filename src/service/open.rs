@@ -1,0 +1,97 @@
+//! Opening the session a run works in: a new one with the checklist's copy, or one
+//! resumed after checking its chain, its checklist, its environment, and that it is open.
+
+use sha2::{Digest, Sha256};
+
+use super::{SessionChoice, Setup};
+use crate::session::{Body, ChecklistCopy, SessionState};
+
+/// The session a run works in: a new one, or one resumed after checking its chain, its
+/// environment and that the checklist file is the one it started with.
+pub async fn open(setup: &Setup, operator: &str) -> Result<SessionState, String> {
+    let checklist = &setup.checklist;
+    let sha256: String = Sha256::digest(&setup.bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let id = match &setup.session {
+        SessionChoice::New => {
+            let id = uuid::Uuid::now_v7().to_string();
+            let body = Body::SessionStarted {
+                checklist: ChecklistCopy {
+                    id: checklist.id.clone(),
+                    title: checklist.title.clone(),
+                    version: checklist.version,
+                    sha256,
+                    name: checklist.source.name.clone(),
+                    source: checklist.source.text.clone(),
+                },
+                environment: setup.environment.clone(),
+                production: setup
+                    .environment
+                    .as_deref()
+                    .and_then(|e| checklist.environment(e))
+                    .is_some_and(|e| e.production),
+            };
+            setup
+                .store
+                .create_session(&id, operator, &body)
+                .await
+                .map_err(|e| e.to_string())?;
+            return setup
+                .store
+                .open_session(&id, None)
+                .await
+                .map_err(|e| e.to_string());
+        }
+        SessionChoice::Id(id) => id.clone(),
+        SessionChoice::Resume => setup
+            .store
+            .latest_open(&checklist.id, setup.environment.as_deref())
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| {
+                format!(
+                    "no open session of checklist {} in environment {} to resume",
+                    checklist.id,
+                    setup.environment.as_deref().unwrap_or("(none)")
+                )
+            })?,
+    };
+    let session = setup
+        .store
+        .open_session(&id, None)
+        .await
+        .map_err(|e| e.to_string())?;
+    if session.checklist.id != checklist.id {
+        return Err(format!(
+            "session {id} runs checklist {}, not {}",
+            session.checklist.id, checklist.id
+        ));
+    }
+    if session.checklist.sha256 != sha256 {
+        return Err(format!("the checklist changed since session {id} started (session: {}, file: {sha256}); run it in a new session", session.checklist.sha256));
+    }
+    if session.environment != setup.environment {
+        return Err(format!(
+            "session {id} runs in environment {}, not {}",
+            session.environment.as_deref().unwrap_or("(none)"),
+            setup.environment.as_deref().unwrap_or("(none)")
+        ));
+    }
+    if let Some(reason) = &session.closed {
+        return Err(format!(
+            "session {id} is closed ({reason}): it accepts no new results"
+        ));
+    }
+    setup
+        .store
+        .append(&id, operator, &Body::SessionJoined {})
+        .await
+        .map_err(|e| e.to_string())?;
+    setup
+        .store
+        .open_session(&id, None)
+        .await
+        .map_err(|e| e.to_string())
+}

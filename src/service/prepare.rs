@@ -1,0 +1,240 @@
+//! Setting a run up: everything it needs gathered and checked before anything runs (the
+//! checklist, its environment, the values, trusted roots, the store, the operator), and
+//! the command line that takes its session up again.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::Setup;
+use crate::checklist::plan::{self, Scope};
+use crate::checklist::values::Values;
+use crate::checklist::Checklist;
+use crate::engine::run::RunOptions;
+use crate::store::Store;
+
+/// The shipped checklist's path under `--root`, used when no checklist is named.
+pub const DEFAULT_CHECKLIST: &str = "checklists/authjs-neon.toml";
+
+/// What `relcon run` was asked.
+#[derive(Debug, Clone)]
+pub struct RunArgs {
+    /// The checklist file.
+    pub checklist: Option<PathBuf>,
+    /// `--env`.
+    pub environment: Option<String>,
+    /// `--env-file`s, in order.
+    pub env_files: Vec<PathBuf>,
+    /// `--root`.
+    pub root: Option<PathBuf>,
+    /// `--json`.
+    pub json: bool,
+    /// `--junit`.
+    pub junit: Option<PathBuf>,
+    /// `--only`, `--skip`, `--automated-only`.
+    pub scope: Scope,
+    /// `--concurrency`.
+    pub concurrency: usize,
+    /// `--timeout`.
+    pub timeout: Duration,
+    /// `--as`.
+    pub operator: Option<String>,
+    /// `--cacert`.
+    pub cacert: Option<PathBuf>,
+    /// `--store`.
+    pub store: Option<String>,
+    /// `--session` or `--resume`.
+    pub session: SessionChoice,
+    /// `--rerun`.
+    pub rerun: bool,
+    /// `--yes-apply`.
+    pub yes_apply: bool,
+    /// `--headless`.
+    pub headless: bool,
+}
+
+/// Which session a run works in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SessionChoice {
+    /// A new one.
+    #[default]
+    New,
+    /// This one.
+    Id(String),
+    /// The latest open one of the checklist and environment.
+    Resume,
+}
+
+/// The operator: `--as`, else git's user.email, else $USER.
+pub async fn operator(requested: Option<&str>) -> String {
+    if let Some(name) = requested {
+        return name.to_string();
+    }
+    let git = tokio::process::Command::new("git")
+        .args(["config", "user.email"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await;
+    if let Ok(output) = git {
+        let email = String::from_utf8_lossy(&output.stdout).trim().to_string();
+        if output.status.success() && !email.is_empty() {
+            return email;
+        }
+    }
+    std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+}
+
+/// The checklist file: the one given, else the shipped one under the root.
+pub fn checklist_path(given: Option<&Path>, root: &Path) -> Result<PathBuf, String> {
+    match given {
+        Some(path) => Ok(path.to_path_buf()),
+        None => {
+            let path = root.join(DEFAULT_CHECKLIST);
+            if path.exists() {
+                Ok(path)
+            } else {
+                Err(format!(
+                    "no checklist given and {} does not exist",
+                    path.display()
+                ))
+            }
+        }
+    }
+}
+
+/// A checklist read and validated from `bytes`; an invalid one is bad input, said in one line.
+pub fn parse_checklist(name: &str, bytes: &[u8]) -> Result<Checklist, String> {
+    Checklist::from_bytes(name, bytes).map_err(|invalid| {
+        let first = invalid.problems.first().map(|p| {
+            let (line, column) = invalid.source.location(p.span.start);
+            format!("{}:{line}:{column}: {}", invalid.source.name, p.message)
+        });
+        format!(
+            "invalid checklist ({} errors, first {}); see `relcon lint {name}`",
+            invalid.problems.len(),
+            first.unwrap_or_default()
+        )
+    })
+}
+
+/// `relcon run` with what this run was given that finds its session and its configuration
+/// again: checklist, root, environment, env files, scope, and the store when one was named
+/// (its password shown as `***`, to be put back).
+fn resume_command(args: &RunArgs, checklist: &Path) -> String {
+    fn quoted(arg: &str) -> String {
+        if !arg.is_empty()
+            && arg
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/._-:=@%+,".contains(c))
+        {
+            arg.to_string()
+        } else {
+            format!("'{}'", arg.replace('\'', "'\\''"))
+        }
+    }
+    let mut line = vec![
+        "relcon".to_string(),
+        "run".to_string(),
+        quoted(&checklist.display().to_string()),
+    ];
+    let mut flag = |name: &str, value: &str| {
+        line.push(name.to_string());
+        line.push(quoted(value));
+    };
+    if let Some(root) = &args.root {
+        flag("--root", &root.display().to_string());
+    }
+    if let Some(environment) = &args.environment {
+        flag("--env", environment);
+    }
+    for file in &args.env_files {
+        flag("--env-file", &file.display().to_string());
+    }
+    if let Some(store) = &args.store {
+        flag("--store", &crate::dburl::shown(store));
+    }
+    if !args.scope.only.is_empty() {
+        flag("--only", &args.scope.only.join(","));
+    }
+    if !args.scope.skip.is_empty() {
+        flag("--skip", &args.scope.skip.join(","));
+    }
+    if let Some(who) = &args.operator {
+        flag("--as", who);
+    }
+    if args.scope.automated_only {
+        line.push("--automated-only".into());
+    }
+    line.join(" ")
+}
+
+/// Whether a run shows the console: unless told not to, when it has a terminal to show it on
+/// (stdin and stdout, and a terminal that can draw).
+pub fn wants_console(headless: bool) -> bool {
+    use std::io::IsTerminal;
+    !headless
+        && std::io::stdout().is_terminal()
+        && std::io::stdin().is_terminal()
+        && std::env::var("TERM").map_or(true, |t| t != "dumb")
+}
+
+/// Gathers and checks what a run of `args` needs.
+pub async fn prepare(args: &RunArgs) -> Result<Setup, String> {
+    let root = args.root.clone().unwrap_or_else(|| PathBuf::from("."));
+    if !root.is_dir() {
+        return Err(format!("--root {} is not a directory", root.display()));
+    }
+    // A JUnit path that cannot be written is found before the run, not after it.
+    if let Some(junit) = &args.junit {
+        let parent = junit
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        if !parent.is_dir() {
+            return Err(format!(
+                "cannot write JUnit XML to {}: {} is not a directory",
+                junit.display(),
+                parent.display()
+            ));
+        }
+    }
+    let path = checklist_path(args.checklist.as_deref(), &root)?;
+    let bytes =
+        std::fs::read(&path).map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+    let checklist = parse_checklist(&path.display().to_string(), &bytes)?;
+    let environment = plan::choose_environment(&checklist, args.environment.as_deref())
+        .map_err(|e| e.to_string())?;
+    let values = Values::load(
+        &checklist,
+        environment.as_deref(),
+        &args.env_files,
+        &|name| std::env::var(name).ok(),
+    )
+    .map_err(|e| e.to_string())?;
+    let net = crate::checks::net::Net::new(args.cacert.as_deref())?;
+    let store = Store::open(&args.store.clone().unwrap_or_else(crate::store::default_url))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(Setup {
+        checklist,
+        bytes,
+        environment,
+        scope: args.scope.clone(),
+        values,
+        options: RunOptions {
+            concurrency: args.concurrency,
+            default_timeout: args.timeout,
+            root,
+            operator: operator(args.operator.as_deref()).await,
+            net: Arc::new(net),
+            yes_apply: args.yes_apply,
+        },
+        json: args.json,
+        junit: args.junit.clone(),
+        console: wants_console(args.headless || args.json || args.junit.is_some()),
+        store,
+        session: args.session.clone(),
+        rerun: args.rerun,
+        resume: Some(resume_command(args, &path)),
+    })
+}

@@ -1,0 +1,55 @@
+//! This process's presence in a session: a lease it renews while it works there, so that
+//! other terminals count it among the operators attached now, and that lapses if it dies.
+
+use tokio_util::sync::CancellationToken;
+
+use crate::store::{Store, StoreError};
+
+/// A presence lease held, and renewed in the background until [`Presence::leave`].
+pub struct Presence {
+    store: Store,
+    session: String,
+    token: String,
+    renewing: CancellationToken,
+}
+
+impl Presence {
+    /// Takes a presence lease of `operator` on `session` and keeps it renewed.
+    pub async fn attend(store: &Store, session: &str, operator: &str) -> Result<Self, StoreError> {
+        let token = uuid::Uuid::now_v7().to_string();
+        let lease = crate::engine::claims::lease();
+        store.attend(session, operator, &token, lease).await?;
+        let renewing = CancellationToken::new();
+        {
+            let (store, session, operator, token, renewing) = (
+                store.clone(),
+                session.to_string(),
+                operator.to_string(),
+                token.clone(),
+                renewing.clone(),
+            );
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        () = tokio::time::sleep(lease / 3) => {
+                            let _ = store.attend(&session, &operator, &token, lease).await;
+                        }
+                        () = renewing.cancelled() => break,
+                    }
+                }
+            });
+        }
+        Ok(Presence {
+            store: store.clone(),
+            session: session.to_string(),
+            token,
+            renewing,
+        })
+    }
+
+    /// Gives the lease up (best effort: a lease that cannot be given up lapses).
+    pub async fn leave(self) {
+        self.renewing.cancel();
+        let _ = self.store.leave(&self.session, &self.token).await;
+    }
+}

@@ -1,0 +1,265 @@
+//! What the console's operator asks of the run: runs of chosen items (after consent to
+//! writes where the environment needs it), cancelling one, skipping one, signing one off,
+//! saving one's result and evidence, reading a run's stored output. Each is checked against
+//! the session as it is when it is written, and answered with an update.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::sync::CancellationToken;
+
+use super::{Request, Update};
+use crate::checklist::plan::{Plan, Scope};
+use crate::checklist::values::Values;
+use crate::checklist::Checklist;
+use crate::engine::event::Emitter;
+use crate::engine::run::{Cancels, RunOptions, Runner};
+use crate::redact::Redactor;
+use crate::report::model::ReportItem;
+use crate::session::rules::{self, Flags};
+use crate::store::claims::StoreClaims;
+use crate::store::{Store, StoreError};
+
+/// A run the operator asked for, to be driven to its end.
+pub type Asked<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+/// Everything the operator's requests need.
+pub struct Requests<'a> {
+    /// The checklist.
+    pub checklist: &'a Checklist,
+    /// The environment.
+    pub environment: &'a Option<String>,
+    /// The run's scope (a saved result says whether the run covers its item).
+    pub scope: &'a Scope,
+    /// The values.
+    pub values: &'a Values,
+    /// The redactor.
+    pub redactor: &'a Arc<Redactor>,
+    /// How runs run.
+    pub options: &'a RunOptions,
+    /// The same options with writes to production allowed, once the operator consented.
+    pub consented: &'a RunOptions,
+    /// Whether the operator consented to writes.
+    pub consent: AtomicBool,
+    /// Where the runs' events go.
+    pub emitter: Emitter,
+    /// The whole run's cancellation.
+    pub cancel: &'a CancellationToken,
+    /// Each running item's own cancellation.
+    pub cancels: &'a Cancels,
+    /// The store.
+    pub store: &'a Store,
+    /// The session.
+    pub session: &'a str,
+    /// Who asks.
+    pub operator: &'a str,
+    /// Where answers go.
+    pub updates: UnboundedSender<Update>,
+}
+
+impl<'a> Requests<'a> {
+    /// Starts what `request` asks for; a run to drive to its end, if it is one.
+    pub fn start(&self, request: Request) -> Option<Asked<'a>> {
+        match request {
+            Request::Cancel(item) => {
+                if let Some(token) = self.cancels.lock().ok().and_then(|c| c.get(&item).cloned()) {
+                    token.cancel();
+                }
+                None
+            }
+            Request::Consent => {
+                self.consent.store(true, Ordering::SeqCst);
+                None
+            }
+            Request::Run(items) => Some(self.run(items)),
+            Request::Skip { item, reason } => {
+                self.skip(item, reason);
+                None
+            }
+            Request::SignOff(request) => {
+                self.sign(request);
+                None
+            }
+            Request::Save(item) => {
+                self.save(item);
+                None
+            }
+            Request::ReadOutput { item, run } => {
+                self.read_output(item, run);
+                None
+            }
+        }
+    }
+
+    /// A run of `items`, again, from the session as it is now.
+    fn run(&self, items: Vec<String>) -> Asked<'a> {
+        let options = if self.consent.load(Ordering::SeqCst) {
+            self.consented
+        } else {
+            self.options
+        };
+        let (checklist, environment, values, redactor) = (
+            self.checklist,
+            self.environment.clone(),
+            self.values,
+            self.redactor.clone(),
+        );
+        let (emitter, cancel, cancels, store, session, operator, updates) = (
+            self.emitter.clone(),
+            self.cancel.child_token(),
+            self.cancels.clone(),
+            self.store.clone(),
+            self.session.to_string(),
+            self.operator.to_string(),
+            self.updates.clone(),
+        );
+        Box::pin(async move {
+            let now = match store.open_session(&session, None).await {
+                Ok(now) => now,
+                Err(err) => {
+                    let _ = updates.send(Update::Said(format!("cannot run: {err}")));
+                    return;
+                }
+            };
+            let scope = Scope {
+                only: items,
+                ..Scope::default()
+            };
+            let plan = match Plan::new(checklist, environment, &scope) {
+                Ok(plan) => plan,
+                Err(err) => {
+                    let _ = updates.send(Update::Said(format!("cannot run: {err}")));
+                    return;
+                }
+            };
+            let runner = Runner {
+                plan: &plan,
+                values,
+                redactor,
+                options,
+                emitter,
+                cancel,
+                prior: super::prior_results(&plan, &now, true),
+                claims: Some(Arc::new(StoreClaims::new(
+                    &store,
+                    &session,
+                    &operator,
+                    now.head.count,
+                    false,
+                ))),
+                cancels: Some(cancels),
+            };
+            runner.run().await;
+        })
+    }
+
+    /// An operator's skip, recorded as theirs.
+    fn skip(&self, item: String, reason: String) {
+        let (store, session, by, updates) = self.owned();
+        tokio::spawn(async move {
+            let appended = store
+                .append_decided(&session, &by, |now| rules::skip(now, &item, &reason))
+                .await;
+            let said = match appended {
+                Ok(_) => format!("skipped {item}"),
+                Err(StoreError::Refused(refused)) => format!("cannot skip: {refused}"),
+                Err(err) => format!("cannot skip {item}: {err}"),
+            };
+            let _ = updates.send(Update::Said(said));
+        });
+    }
+
+    /// A sign-off from the console's dialog.
+    fn sign(&self, request: rules::Request) {
+        let (store, session, _, updates) = self.owned();
+        let checklist = self.checklist.clone();
+        tokio::spawn(async move {
+            let appended = store
+                .append_decided(&session, &request.by, |now| {
+                    rules::signoff(now, &checklist, &request, Flags::CONSOLE)
+                })
+                .await;
+            let outcome = match appended {
+                Ok(_) => Ok(format!(
+                    "signed {} {} as {}",
+                    request.item,
+                    request.status.name(),
+                    request.by
+                )),
+                Err(err) => Err(err.to_string()),
+            };
+            let _ = updates.send(Update::Signed(outcome));
+        });
+    }
+
+    /// An item's result and evidence, scrubbed like every other output of relcon, saved to
+    /// a file in the working directory.
+    fn save(&self, item: String) {
+        let (store, session, _, updates) = self.owned();
+        let (checklist, environment, scope, redactor) = (
+            self.checklist.clone(),
+            self.environment.clone(),
+            self.scope.clone(),
+            self.redactor.clone(),
+        );
+        tokio::spawn(async move {
+            let said = match store.open_session(&session, None).await {
+                Err(err) => format!("cannot save {item}: {err}"),
+                Ok(now) => {
+                    let plan = Plan::new(&checklist, environment, &scope);
+                    let entry = plan
+                        .as_ref()
+                        .ok()
+                        .and_then(|p| p.entries.iter().find(|e| e.item.id == item));
+                    match entry {
+                        None => format!("cannot save {item}: it is not in this run's checklist"),
+                        Some(entry) => {
+                            let path = std::env::current_dir()
+                                .unwrap_or_default()
+                                .join(format!("relcon-{item}-{session}.json"));
+                            let mut value =
+                                serde_json::to_value(ReportItem::of(entry, &now.item_for(entry)))
+                                    .unwrap_or_default();
+                            redactor.scrub_json(&mut value);
+                            let text =
+                                serde_json::to_string_pretty(&value).unwrap_or_default() + "\n";
+                            match tokio::fs::write(&path, text).await {
+                                Ok(()) => format!(
+                                    "saved {item}'s result and evidence to {}",
+                                    path.display()
+                                ),
+                                Err(err) => format!("cannot save to {}: {err}", path.display()),
+                            }
+                        }
+                    }
+                }
+            };
+            let _ = updates.send(Update::Said(said));
+        });
+    }
+
+    /// A run's stored output lines.
+    fn read_output(&self, item: String, run: String) {
+        let (store, session, _, updates) = self.owned();
+        tokio::spawn(async move {
+            let update = match store.output(&session, &run).await {
+                Ok(lines) => Update::Output { item, run, lines },
+                Err(err) => Update::Said(format!("cannot read the output of {item}: {err}")),
+            };
+            let _ = updates.send(update);
+        });
+    }
+
+    /// What a background answer needs: the store, the session, who asks, where answers go.
+    fn owned(&self) -> (Store, String, String, UnboundedSender<Update>) {
+        (
+            self.store.clone(),
+            self.session.to_string(),
+            self.operator.to_string(),
+            self.updates.clone(),
+        )
+    }
+}
