@@ -16,7 +16,7 @@ use relcon::redact::Redactor;
 use relcon::session::{Body, ChecklistCopy, SignoffStatus};
 use relcon::status::Status;
 use relcon::store::Store;
-use relcon::tui::app::{App, Pane};
+use relcon::tui::app::{App, Mode, Pane};
 use relcon::tui::theme::Theme;
 
 const CHECKLIST: &str = r#"sections = ["Health", "Release"]
@@ -276,7 +276,7 @@ async fn a_failure_selected_with_its_evidence() {
 #[tokio::test]
 async fn the_help_overlay() {
     let scene = Scene::new().await;
-    at_both_sizes("help", &scene, |app| app.help = true).await;
+    at_both_sizes("help", &scene, |app| app.mode = Mode::Help).await;
 }
 
 #[tokio::test]
@@ -371,9 +371,9 @@ async fn next_failure_and_quitting_while_checks_run_here() {
                 at: std::time::SystemTime::UNIX_EPOCH,
             });
             app.on_key(&KeyEvent::from(KeyCode::Char('q')));
-            assert!(app.confirm_quit && !app.quit);
+            assert!(matches!(app.mode, Mode::ConfirmQuit) && !app.quit);
             app.on_key(&KeyEvent::from(KeyCode::Char('x')));
-            assert!(!app.confirm_quit && !app.quit);
+            assert!(!matches!(app.mode, Mode::ConfirmQuit) && !app.quit);
             app.on_key(&KeyEvent::from(KeyCode::Char('q')));
             app.on_key(&KeyEvent::from(KeyCode::Char('q')));
             assert!(app.quit);
@@ -488,7 +488,7 @@ async fn keys_on_an_empty_list_do_nothing_harmful() {
             ] {
                 app.act(action);
             }
-            assert!(app.dialog.is_none() && app.requests.is_empty());
+            assert!(app.dialog().is_none() && app.requests.is_empty());
             assert_eq!(
                 app.message.as_deref(),
                 Some("select a manual item to sign it off")

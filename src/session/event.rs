@@ -152,6 +152,9 @@ pub struct ChecklistCopy {
     pub source: String,
 }
 
+/// How many output lines of a run are kept (the last ones).
+pub const OUTPUT_CAP: u64 = 100_000;
+
 /// Where a run's output lines are kept, and how many.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutputDigest {

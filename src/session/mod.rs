@@ -10,6 +10,8 @@ pub mod rules;
 pub mod time;
 
 pub use chain::{Broken, Head};
-pub use event::{Body, ChecklistCopy, EventKind, OutputDigest, SignoffStatus, StoredEvent};
+pub use event::{
+    Body, ChecklistCopy, EventKind, OutputDigest, SignoffStatus, StoredEvent, OUTPUT_CAP,
+};
 pub use fold::{Basis, ItemState, Outcome, SessionState, Signoff};
 pub use time::Timestamp;

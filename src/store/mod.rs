@@ -25,8 +25,7 @@ use crate::session::{Body, SessionState, StoredEvent, Timestamp};
 /// The schema version this build reads and writes.
 pub const SCHEMA_VERSION: i64 = 3;
 
-/// How many output lines of a run are kept (the last ones).
-pub const OUTPUT_CAP: u64 = 100_000;
+pub use crate::session::OUTPUT_CAP;
 
 /// How many output lines one INSERT carries (5 parameters each, well under both backends'
 /// limits).
