@@ -998,7 +998,51 @@ fn concurrent_sign_offs_from_eight_processes_lose_nothing(backend: Backend) {
     );
 }
 
+async fn a_closed_session_takes_records_about_it_and_nothing_else(backend: Backend) {
+    let place = Place::new(backend);
+    let (store, id) = store_with_events(&place, 2).await;
+    store
+        .append(
+            &id,
+            "alice",
+            &Body::SessionClosed {
+                reason: "closed by alice".into(),
+            },
+        )
+        .await
+        .expect("closes");
+    let exported = Body::Exported {
+        format: "json".into(),
+        sha256: "a".repeat(64),
+        signer: None,
+    };
+    store
+        .append(&id, "bob", &exported)
+        .await
+        .expect("an export is recorded after the close");
+    let refused = store
+        .append(
+            &id,
+            "bob",
+            &Body::Skipped {
+                item: "late".into(),
+                reason: "too late".into(),
+            },
+        )
+        .await
+        .expect_err("no skip after the close");
+    assert!(
+        matches!(refused, relcon::store::StoreError::Closed(_)),
+        "{refused}"
+    );
+    let session = store.open_session(&id, None).await.expect("opens");
+    assert_eq!(session.head.count, 4);
+    assert_eq!(session.audit.len(), 1);
+    assert_eq!(session.audit[0].body, exported);
+}
+
 crate::on_both_backends_async!(
+    a_closed_session_takes_records_about_it_and_nothing_else,
     an_intact_log_verifies_and_folds,
     an_edited_event_is_found,
     an_edited_actor_or_time_is_found,

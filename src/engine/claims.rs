@@ -31,6 +31,17 @@ pub fn lease() -> Duration {
 /// A boxed future, as trait objects return them.
 pub type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// Why claims could not be asked or followed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClaimError {
+    /// Where claims are kept failed (a store that cannot be reached, say).
+    #[error(transparent)]
+    Unavailable(Box<dyn std::error::Error + Send + Sync>),
+    /// The live updates a wait follows stopped.
+    #[error("live updates stopped")]
+    Interrupted,
+}
+
 /// Another process's live claim on an item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Held {
@@ -55,17 +66,18 @@ pub enum Claimed {
 /// Where claims are kept (the store, for processes sharing a session).
 pub trait Claims: Send + Sync {
     /// Claims `item` for this run's `token`.
-    fn claim<'a>(&'a self, item: &'a str, token: &'a str) -> Boxed<'a, Result<Claimed, String>>;
+    fn claim<'a>(&'a self, item: &'a str, token: &'a str)
+        -> Boxed<'a, Result<Claimed, ClaimError>>;
     /// Pushes the lease of the claim made with `token` forward; false when it is no longer
     /// this token's.
-    fn renew<'a>(&'a self, item: &'a str, token: &'a str) -> Boxed<'a, Result<bool, String>>;
+    fn renew<'a>(&'a self, item: &'a str, token: &'a str) -> Boxed<'a, Result<bool, ClaimError>>;
     /// Waits for the run behind `held` to end: its final result, or none when it ended
     /// without one (cancelled, or its holder died and the lease lapsed).
     fn wait<'a>(
         &'a self,
         item: &'a str,
         held: &'a Held,
-    ) -> Boxed<'a, Result<Option<ItemResult>, String>>;
+    ) -> Boxed<'a, Result<Option<ItemResult>, ClaimError>>;
     /// Gives up the claim made with `token` (a run that ends without a result to record).
     fn release<'a>(&'a self, item: &'a str, token: &'a str) -> Boxed<'a, ()>;
     /// How long a claim lives without renewal (it is renewed three times as often).

@@ -421,3 +421,200 @@ impl SessionState {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::chain::verify_chain;
+    use crate::session::testing::{log, result};
+
+    fn fold(environment: &str, bodies: &[(&str, Body)]) -> SessionState {
+        let events = log(environment, bodies);
+        let head = verify_chain("s", &events, None).expect("a good chain");
+        SessionState::fold(&events, head).expect("folds")
+    }
+
+    fn signoff(item: &str, status: SignoffStatus) -> Body {
+        Body::Signoff {
+            item: item.into(),
+            status,
+            note: "noted".into(),
+            evidence: BTreeMap::new(),
+            signature: None,
+        }
+    }
+
+    #[test]
+    fn every_item_of_the_checklist_is_there_before_anything_happens() {
+        let session = fold("production", &[]);
+        let ids: Vec<&str> = session.items.keys().map(String::as_str).collect();
+        assert_eq!(ids, ["backup", "live", "ready", "staging-only"]);
+        let live = session.item("live").expect("live");
+        assert_eq!(
+            (live.status, live.summary.as_str(), live.basis),
+            (Status::Pending, "not run yet", Basis::Nothing)
+        );
+        let backup = session.item("backup").expect("backup");
+        assert!(backup.manual);
+        assert_eq!(backup.signers_needed, 2, "the production override");
+        assert_eq!(backup.summary, "awaiting sign-off");
+        assert_eq!(
+            fold("staging", &[])
+                .item("backup")
+                .expect("b")
+                .signers_needed,
+            1
+        );
+        assert!(!live.known());
+        assert_eq!(live.summary_in(false), "left out of this run");
+    }
+
+    #[test]
+    fn a_result_stands_until_another_run_starts_and_then_that_run_is_interrupted() {
+        let session = fold(
+            "staging",
+            &[
+                ("alice", result("live", Status::Pass, true)),
+                ("bob", result("ready", Status::Skip, false)),
+            ],
+        );
+        let live = session.item("live").expect("live");
+        assert_eq!((live.status, live.basis), (Status::Pass, Basis::Result));
+        let outcome = live.outcome().expect("the result");
+        assert_eq!(outcome.duration, Duration::from_millis(38));
+        assert_eq!(outcome.evidence, serde_json::json!({"seen": "live"}));
+        assert_eq!(live.run_by(), Some("alice"));
+        // Settled without running: nobody ran it.
+        assert_eq!(session.item("ready").expect("ready").run_by(), None);
+
+        let session = fold(
+            "staging",
+            &[
+                ("alice", result("live", Status::Pass, true)),
+                (
+                    "bob",
+                    Body::RunStarted {
+                        item: "live".into(),
+                        run_id: "run-2".into(),
+                    },
+                ),
+            ],
+        );
+        let live = session.item("live").expect("live");
+        assert_eq!(live.basis, Basis::Interrupted);
+        assert_eq!(
+            (live.status, live.summary.as_str()),
+            (
+                Status::Pending,
+                "interrupted (its run by bob never finished)"
+            )
+        );
+        assert_eq!(
+            live.outcome(),
+            None,
+            "the earlier result is not what it stands on"
+        );
+        assert_eq!(live.run_by(), Some("bob"));
+        assert!(live.known());
+    }
+
+    #[test]
+    fn a_skip_is_the_operators_with_the_reason() {
+        let session = fold(
+            "staging",
+            &[(
+                "carol",
+                Body::Skipped {
+                    item: "ready".into(),
+                    reason: "covered elsewhere".into(),
+                },
+            )],
+        );
+        let ready = session.item("ready").expect("ready");
+        assert_eq!(ready.status, Status::Skip);
+        assert_eq!(ready.summary, "skipped by carol: covered elsewhere");
+        let skipped = ready.outcome().and_then(|o| o.skipped.as_ref());
+        assert_eq!(
+            skipped,
+            Some(&Skip {
+                by: "carol".into(),
+                reason: "covered elsewhere".into()
+            })
+        );
+    }
+
+    #[test]
+    fn sign_offs_decide_a_manual_item_and_record_who_and_when() {
+        let session = fold(
+            "production",
+            &[
+                ("alice", signoff("backup", SignoffStatus::Done)),
+                ("bob", signoff("live", SignoffStatus::Done)),
+            ],
+        );
+        let backup = session.item("backup").expect("backup");
+        assert_eq!(backup.basis, Basis::Signed);
+        assert_eq!(
+            (backup.status, backup.summary.as_str()),
+            (Status::Pending, "1 of 2: alice")
+        );
+        assert_eq!(backup.signoffs[0].at.millis(), "2026-11-26T07:00:01.000Z");
+        // A sign-off of an automated item is kept but decides nothing.
+        let live = session.item("live").expect("live");
+        assert_eq!((live.status, live.signoffs.len()), (Status::Pending, 1));
+        assert_eq!(session.operators, ["alice", "bob"]);
+    }
+
+    #[test]
+    fn records_about_the_session_and_its_close_are_kept() {
+        let session = fold(
+            "staging",
+            &[
+                (
+                    "alice",
+                    Body::SessionClosed {
+                        reason: "closed by alice".into(),
+                    },
+                ),
+                (
+                    "bob",
+                    Body::Exported {
+                        format: "json".into(),
+                        sha256: "a".repeat(64),
+                        signer: None,
+                    },
+                ),
+            ],
+        );
+        assert_eq!(session.closed.as_deref(), Some("closed by alice"));
+        assert_eq!(session.audit.len(), 1);
+        assert_eq!(session.audit[0].by, "bob");
+        assert_eq!(session.head.count, 3);
+    }
+
+    #[test]
+    fn following_verifies_each_event_and_an_unreadable_one_is_refused_by_number() {
+        let events = log("staging", &[("alice", result("live", Status::Pass, true))]);
+        let head = verify_chain("s", &events[..1], None).expect("verifies");
+        let mut session = SessionState::fold(&events[..1], head).expect("folds");
+        session.follow(&events[1]).expect("follows");
+        assert_eq!(session.item("live").expect("live").status, Status::Pass);
+        // The same event again does not follow the head.
+        assert_eq!(session.follow(&events[1]).expect_err("refused").seq, 3);
+
+        let mut events = log("staging", &[("alice", Body::SessionLeft {})]);
+        events[1].kind = "from_the_future".into();
+        assert_eq!(
+            SessionState::fold(
+                &events,
+                Head {
+                    count: 2,
+                    hash: String::new()
+                }
+            )
+            .expect_err("unreadable")
+            .seq,
+            2
+        );
+    }
+}

@@ -10,9 +10,14 @@ use tokio::sync::{broadcast, OnceCell};
 use super::feed::Feed;
 use super::leases::{ClaimOutcome, ClaimState};
 use super::Store;
-use crate::engine::claims::{Boxed, Claimed, Claims, Held};
+use crate::engine::claims::{Boxed, ClaimError, Claimed, Claims, Held};
 use crate::engine::event::ItemResult;
 use crate::session::{Outcome, StoredEvent};
+
+/// The store failing, as a claims error.
+fn unavailable(err: crate::store::StoreError) -> ClaimError {
+    ClaimError::Unavailable(Box::new(err))
+}
 
 /// Another process's recorded result, as this run reports it.
 fn item_result(outcome: Outcome) -> ItemResult {
@@ -64,7 +69,7 @@ impl StoreClaims {
     }
 
     /// The session's new events, from the one feed this run keeps.
-    async fn subscribe(&self) -> Result<broadcast::Receiver<Arc<Vec<StoredEvent>>>, String> {
+    async fn subscribe(&self) -> Result<broadcast::Receiver<Arc<Vec<StoredEvent>>>, ClaimError> {
         let (sender, _) = self
             .events
             .get_or_try_init(|| async {
@@ -72,10 +77,10 @@ impl StoreClaims {
                     .store
                     .last_seq(&self.session)
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(unavailable)?;
                 let mut feed = Feed::new(&self.store, &self.session, seen)
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(unavailable)?;
                 if let (true, Some(warning)) = (self.announce, feed.warning()) {
                     eprintln!("warning: {warning}");
                 }
@@ -92,7 +97,7 @@ impl StoreClaims {
                         }
                     }
                 });
-                Ok::<_, String>((sender, task.abort_handle()))
+                Ok::<_, ClaimError>((sender, task.abort_handle()))
             })
             .await?;
         Ok(sender.subscribe())
@@ -100,16 +105,20 @@ impl StoreClaims {
 
     /// A result for `item` recorded after `seen`: Some(final result), Some(None) for a run
     /// that ended without one, None when there is none yet.
-    async fn recorded(&self, item: &str, seen: i64) -> Result<Option<Option<ItemResult>>, String> {
+    async fn recorded(
+        &self,
+        item: &str,
+        seen: i64,
+    ) -> Result<Option<Option<ItemResult>>, ClaimError> {
         let record = self
             .store
             .result_since(&self.session, item, seen)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(unavailable)?;
         Ok(record.map(|r| Some(item_result(r)).filter(|r| r.status.is_final())))
     }
 
-    async fn wait_for(&self, item: &str, held: &Held) -> Result<Option<ItemResult>, String> {
+    async fn wait_for(&self, item: &str, held: &Held) -> Result<Option<ItemResult>, ClaimError> {
         let mut events = self.subscribe().await?;
         // What was committed before the subscription is read from the log.
         if let Some(result) = self.recorded(item, held.seen).await? {
@@ -138,10 +147,10 @@ impl StoreClaims {
                             return Ok(result);
                         }
                     }
-                    Err(broadcast::error::RecvError::Closed) => return Err("live updates stopped".into()),
+                    Err(broadcast::error::RecvError::Closed) => return Err(ClaimError::Interrupted),
                 },
                 _ = look.tick() => {
-                    let state = self.store.claim_state(&self.session, item).await.map_err(|e| e.to_string())?;
+                    let state = self.store.claim_state(&self.session, item).await.map_err(unavailable)?;
                     if matches!(state, ClaimState::Free | ClaimState::Lapsed(_)) {
                         return Ok(self.recorded(item, held.seen).await?.flatten());
                     }
@@ -160,7 +169,11 @@ impl Drop for StoreClaims {
 }
 
 impl Claims for StoreClaims {
-    fn claim<'a>(&'a self, item: &'a str, token: &'a str) -> Boxed<'a, Result<Claimed, String>> {
+    fn claim<'a>(
+        &'a self,
+        item: &'a str,
+        token: &'a str,
+    ) -> Boxed<'a, Result<Claimed, ClaimError>> {
         Box::pin(async move {
             let claim = self
                 .store
@@ -173,7 +186,7 @@ impl Claims for StoreClaims {
                     self.since,
                 )
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(unavailable)?;
             Ok(match claim {
                 ClaimOutcome::Granted => Claimed::Granted,
                 ClaimOutcome::Held(held) => Claimed::Held(held),
@@ -182,12 +195,12 @@ impl Claims for StoreClaims {
         })
     }
 
-    fn renew<'a>(&'a self, item: &'a str, token: &'a str) -> Boxed<'a, Result<bool, String>> {
+    fn renew<'a>(&'a self, item: &'a str, token: &'a str) -> Boxed<'a, Result<bool, ClaimError>> {
         Box::pin(async move {
             self.store
                 .renew(&self.session, item, token, self.lease)
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(unavailable)
         })
     }
 
@@ -195,7 +208,7 @@ impl Claims for StoreClaims {
         &'a self,
         item: &'a str,
         held: &'a Held,
-    ) -> Boxed<'a, Result<Option<ItemResult>, String>> {
+    ) -> Boxed<'a, Result<Option<ItemResult>, ClaimError>> {
         Box::pin(self.wait_for(item, held))
     }
 

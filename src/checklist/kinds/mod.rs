@@ -1,6 +1,6 @@
 //! Check kinds as the checklist knows them: the keys each kind's items take, whether it is
 //! run or signed, whether an item writes, and the rules across its keys that lint applies.
-//! How a kind runs lives in `crate::checks`; this is only what a checklist may say.
+//! How a kind runs lives with the checks; this is only what a checklist may say.
 
 pub mod authjs_adapter;
 pub mod authjs_session;

@@ -86,3 +86,225 @@ pub fn kept_on_resume(entry: &Entry<'_>, session: &SessionState, rerun: bool) ->
 pub fn closes(full: &Plan<'_>, session: &SessionState) -> bool {
     session.closed.is_none() && tally(full, session).0 == Verdict::Go
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checklist::plan::Scope;
+    use crate::checklist::Checklist;
+    use crate::session::chain::verify_chain;
+    use crate::session::testing::{log, result, CHECKLIST};
+    use crate::session::SignoffStatus;
+
+    fn session(environment: &str, bodies: &[(&str, Body)]) -> SessionState {
+        let events = log(environment, bodies);
+        let head = verify_chain("s", &events, None).expect("a good chain");
+        SessionState::fold(&events, head).expect("folds")
+    }
+
+    fn checklist() -> Checklist {
+        Checklist::from_bytes("t.toml", CHECKLIST.as_bytes()).expect("valid")
+    }
+
+    fn signed(item: &str, status: SignoffStatus, note: &str) -> Body {
+        Body::Signoff {
+            item: item.into(),
+            status,
+            note: note.into(),
+            evidence: [("snapshot_id".to_string(), "br-1".to_string())].into(),
+            signature: None,
+        }
+    }
+
+    fn status(session: &SessionState, id: &str) -> (Status, String) {
+        let item = session.item(id).expect("an item");
+        (item.status, item.summary.clone())
+    }
+
+    #[test]
+    fn sign_offs_settle_by_distinct_people_and_any_failure_fails() {
+        let two = session(
+            "production",
+            &[
+                ("alice", signed("backup", SignoffStatus::Done, "")),
+                ("Alice ", signed("backup", SignoffStatus::Done, "")),
+            ],
+        );
+        assert_eq!(
+            status(&two, "backup"),
+            (Status::Pending, "1 of 2: alice, Alice ".into()),
+            "one person, however written, is one signer"
+        );
+        let done = session(
+            "production",
+            &[
+                ("alice", signed("backup", SignoffStatus::Done, "")),
+                ("bob", signed("backup", SignoffStatus::Done, "")),
+            ],
+        );
+        assert_eq!(
+            status(&done, "backup"),
+            (Status::Pass, "signed done by alice, bob".into())
+        );
+        let na = session(
+            "staging",
+            &[("bob", signed("backup", SignoffStatus::Na, "no data"))],
+        );
+        assert_eq!(
+            status(&na, "backup"),
+            (Status::Skip, "signed not applicable by bob".into())
+        );
+        let failed = session(
+            "production",
+            &[
+                ("alice", signed("backup", SignoffStatus::Done, "")),
+                (
+                    "bob",
+                    signed("backup", SignoffStatus::Failed, "restore failed"),
+                ),
+            ],
+        );
+        assert_eq!(
+            status(&failed, "backup"),
+            (Status::Fail, "signed failed by bob: restore failed".into())
+        );
+    }
+
+    #[test]
+    fn the_verdict_is_over_required_items_in_scope_and_counts_over_items_in_scope() {
+        let checklist = checklist();
+        let full = Plan::new(&checklist, Some("staging".into()), &Scope::default()).expect("plan");
+        let passed = session(
+            "staging",
+            &[
+                ("alice", result("live", Status::Pass, true)),
+                ("alice", result("ready", Status::Warn, true)),
+                ("alice", result("staging-only", Status::Fail, true)),
+                ("bob", signed("backup", SignoffStatus::Done, "")),
+            ],
+        );
+        let (verdict, counts) = tally(&full, &passed);
+        assert_eq!(verdict, Verdict::Go, "staging-only is not required");
+        assert_eq!((counts.pass, counts.warn, counts.fail), (2, 1, 1));
+        assert_eq!(counts.total(), 4);
+        assert!(closes(&full, &passed));
+
+        let automated = Scope {
+            automated_only: true,
+            ..Scope::default()
+        };
+        let plan = Plan::new(&checklist, Some("staging".into()), &automated).expect("plan");
+        let running = session("staging", &[("alice", result("live", Status::Pass, true))]);
+        let (verdict, counts) = tally(&plan, &running);
+        assert_eq!(verdict, Verdict::Incomplete, "ready has not run");
+        assert_eq!(counts.total(), 3, "the manual item is out of scope");
+        assert!(!closes(&full, &running));
+
+        let failed = session("staging", &[("alice", result("live", Status::Error, true))]);
+        assert_eq!(tally(&full, &failed).0, Verdict::NoGo);
+    }
+
+    #[test]
+    fn a_closed_session_takes_only_records_about_it() {
+        let open = session("staging", &[]);
+        let closed = session(
+            "staging",
+            &[(
+                "alice",
+                Body::SessionClosed {
+                    reason: "done".into(),
+                },
+            )],
+        );
+        for kind in EventKind::ALL {
+            assert!(accepts(&open, kind), "{kind:?}");
+            assert_eq!(accepts(&closed, kind), kind.is_audit(), "{kind:?}");
+        }
+        assert!(accepts(&closed, EventKind::Exported));
+        assert!(!accepts(&closed, EventKind::Result));
+        assert!(!accepts(&closed, EventKind::Signoff));
+    }
+
+    #[test]
+    fn only_an_open_sessions_automated_items_not_running_are_skipped() {
+        let open = session(
+            "staging",
+            &[(
+                "bob",
+                Body::RunStarted {
+                    item: "ready".into(),
+                    run_id: "r".into(),
+                },
+            )],
+        );
+        assert!(matches!(
+            skip(&open, "live", "covered"),
+            Ok(Body::Skipped { ref item, .. }) if item == "live"
+        ));
+        assert_eq!(
+            skip(&open, "ready", "x").expect_err("running").0,
+            "ready is running (bob): cancel it first"
+        );
+        assert_eq!(
+            skip(&open, "backup", "x").expect_err("manual").0,
+            "backup is a manual item: it is signed, not skipped"
+        );
+        let closed = session(
+            "staging",
+            &[(
+                "alice",
+                Body::SessionClosed {
+                    reason: "done".into(),
+                },
+            )],
+        );
+        assert_eq!(
+            skip(&closed, "live", "x").expect_err("closed").0,
+            "the session is closed (done)"
+        );
+    }
+
+    #[test]
+    fn a_resume_keeps_finished_results_skips_and_sign_offs_and_runs_the_rest() {
+        let checklist = checklist();
+        let scope = Scope {
+            only: vec!["live".into(), "ready".into(), "backup".into()],
+            ..Scope::default()
+        };
+        let plan = Plan::new(&checklist, Some("staging".into()), &scope).expect("plan");
+        let now = session(
+            "staging",
+            &[
+                ("alice", result("live", Status::Fail, true)),
+                (
+                    "carol",
+                    Body::Skipped {
+                        item: "ready".into(),
+                        reason: "covered".into(),
+                    },
+                ),
+                ("bob", signed("backup", SignoffStatus::Done, "")),
+                ("alice", result("staging-only", Status::Pending, true)),
+            ],
+        );
+        let kept = |rerun: bool| -> Vec<&str> {
+            plan.entries
+                .iter()
+                .filter(|e| kept_on_resume(e, &now, rerun))
+                .map(|e| e.item.id.as_str())
+                .collect()
+        };
+        // staging-only is left out of this run: what is known of it is kept.
+        assert_eq!(kept(false), ["live", "ready", "backup", "staging-only"]);
+        assert_eq!(kept(true), ["backup", "staging-only"]);
+        // Nothing known, nothing kept; a pending result in scope runs again.
+        let fresh = session(
+            "staging",
+            &[("alice", result("live", Status::Pending, true))],
+        );
+        assert!(plan
+            .entries
+            .iter()
+            .all(|e| !kept_on_resume(e, &fresh, false)));
+    }
+}

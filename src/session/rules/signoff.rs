@@ -260,3 +260,123 @@ fn evidence_problem(key: &str, value: &str, field: &toml::Table) -> Option<Strin
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::chain::verify_chain;
+    use crate::session::testing::log;
+
+    fn session(bodies: &[(&str, Body)]) -> SessionState {
+        let events = log("production", bodies);
+        let head = verify_chain("s", &events, None).expect("a good chain");
+        SessionState::fold(&events, head).expect("folds")
+    }
+
+    fn request(item: &str, by: &str, status: SignoffStatus, note: &str, id: &str) -> Request {
+        Request {
+            item: item.into(),
+            by: by.into(),
+            status,
+            note: note.into(),
+            evidence: if id.is_empty() {
+                BTreeMap::new()
+            } else {
+                [("snapshot_id".to_string(), id.to_string())].into()
+            },
+        }
+    }
+
+    fn refused(session: &SessionState, request: &Request) -> String {
+        let checklist = checklist_of(session).expect("the copy validates");
+        check(session, checklist, request, Flags::CLI)
+            .expect_err("refused")
+            .0
+    }
+
+    #[test]
+    fn a_done_sign_off_with_its_evidence_is_taken_once_per_person() {
+        let empty = session(&[]);
+        let checklist = checklist_of(&empty).expect("validates");
+        let done = request("backup", "alice", SignoffStatus::Done, "", "br-7");
+        let body = check(&empty, checklist, &done, Flags::CLI).expect("taken");
+        assert!(matches!(body, Body::Signoff { ref item, .. } if item == "backup"));
+        let signed = session(&[("alice", body)]);
+        assert_eq!(
+            refused(
+                &signed,
+                &request("backup", " ALICE", SignoffStatus::Done, "", "br-8")
+            ),
+            "ALICE has already signed `backup` in session s; a second signer must be someone else"
+        );
+        assert!(check(
+            &signed,
+            checklist_of(&signed).expect("validates"),
+            &request("backup", "bob", SignoffStatus::Done, "", "br-8"),
+            Flags::CLI
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn what_a_sign_off_lacks_is_said_in_the_askers_terms() {
+        let empty = session(&[]);
+        assert_eq!(
+            refused(
+                &empty,
+                &request("backup", "alice", SignoffStatus::Done, "", "")
+            ),
+            "signing `backup` done needs --evidence snapshot_id=… (Snapshot)"
+        );
+        assert_eq!(
+            refused(
+                &empty,
+                &request("backup", "alice", SignoffStatus::Done, "", "x-1")
+            ),
+            "evidence `snapshot_id` must match ^br-"
+        );
+        assert_eq!(
+            refused(
+                &empty,
+                &request("backup", "alice", SignoffStatus::Na, " ", "")
+            ),
+            "signing `backup` not applicable needs a --note saying why"
+        );
+        assert_eq!(
+            refused(
+                &empty,
+                &request("backup", " ", SignoffStatus::Done, "", "br-1")
+            ),
+            "the signer's name is empty: give it with --as NAME"
+        );
+        assert_eq!(
+            refused(
+                &empty,
+                &request("bakup", "alice", SignoffStatus::Done, "", "")
+            ),
+            "no item `bakup` in checklist t (did you mean `backup`?)"
+        );
+        assert!(refused(
+            &empty,
+            &request("live", "alice", SignoffStatus::Done, "", "")
+        )
+        .starts_with("`live` is a command check, not a manual item"));
+        assert_eq!(
+            refused(&empty, &request("staging-only", "a", SignoffStatus::Done, "", "")),
+            "`staging-only` is a command check, not a manual item: it is run (relcon run t.toml --session s --only staging-only), not signed"
+        );
+        let closed = session(&[(
+            "alice",
+            Body::SessionClosed {
+                reason: "done".into(),
+            },
+        )]);
+        assert_eq!(
+            refused(
+                &closed,
+                &request("backup", "bob", SignoffStatus::Done, "", "br-1")
+            ),
+            "session s is closed (done): it accepts no new sign-offs"
+        );
+    }
+}
