@@ -19,7 +19,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // What a checklist says: its format, the kinds' keys, the plan of a run.
     ("checklist", &["jsonpath"]),
     // How each kind runs.
-    ("checks", &["checklist", "dburl", "jsonpath", "redact", "status"]),
+    (
+        "checks",
+        &["checklist", "dburl", "jsonpath", "redact", "status"],
+    ),
     // The scheduler: runs checks, emits events.
     (
         "engine",
@@ -168,7 +171,9 @@ fn modules_use_only_the_modules_below_them() {
                 if to == from {
                     continue;
                 }
-                let ok = allowed.get(from.as_str()).is_some_and(|a| a.contains(to.as_str()));
+                let ok = allowed
+                    .get(from.as_str())
+                    .is_some_and(|a| a.contains(to.as_str()));
                 if !ok {
                     unexpected.push(format!(
                         "{}:{}: {from} uses crate::{to}",
@@ -221,7 +226,10 @@ fn no_source_file_holds_more_than_one_idea() {
     let long: Vec<String> = files
         .iter()
         .filter_map(|file| {
-            let lines = std::fs::read_to_string(file).expect("readable").lines().count();
+            let lines = std::fs::read_to_string(file)
+                .expect("readable")
+                .lines()
+                .count();
             (lines > MAX_LINES).then(|| format!("{} ({lines} lines)", file.display()))
         })
         .collect();
@@ -239,7 +247,13 @@ fn no_source_file_holds_more_than_one_idea() {
 
 #[test]
 fn paths_are_read_from_code_not_comments() {
-    assert_eq!(used_in("use crate::{session, store::Store};"), ["session", "store"]);
-    assert_eq!(used_in("let x = crate::out::say(\"a\"); // crate::tui"), ["out"]);
+    assert_eq!(
+        used_in("use crate::{session, store::Store};"),
+        ["session", "store"]
+    );
+    assert_eq!(
+        used_in("let x = crate::out::say(\"a\"); // crate::tui"),
+        ["out"]
+    );
     assert!(used_in("//! how crate::checks run").is_empty());
 }

@@ -6,6 +6,8 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 
 use super::{App, Mode, Pane, Request, Row};
+use crate::session::rules;
+use crate::session::EventKind;
 use crate::status::Status;
 use crate::tui::dialog::{Outcome, SignoffDialog};
 use crate::tui::keymap::{self, Action};
@@ -172,9 +174,19 @@ impl App {
                 item.id
             ))
         } else {
-            self.closed()
-                .map(|why| format!("the session is closed ({why})"))
+            self.refuse_closed(EventKind::RunStarted)
         }
+    }
+
+    /// Why the session takes no event of `kind` now, if it takes none (it is closed).
+    fn refuse_closed(&self, kind: EventKind) -> Option<String> {
+        let session = self.session.as_ref()?;
+        (!rules::accepts(session, kind)).then(|| {
+            format!(
+                "the session is closed ({})",
+                session.closed.as_deref().unwrap_or_default()
+            )
+        })
     }
 
     fn open_signoff(&mut self) {
@@ -191,8 +203,7 @@ impl App {
         } else if !self.in_scope(i) {
             Some(format!("{} is left out of this run", item.id))
         } else {
-            self.closed()
-                .map(|why| format!("the session is closed ({why})"))
+            self.refuse_closed(EventKind::Signoff)
         };
         if let Some(refusal) = refusal {
             self.message = Some(refusal);
