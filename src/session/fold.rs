@@ -426,13 +426,7 @@ impl SessionState {
 mod tests {
     use super::*;
     use crate::session::chain::verify_chain;
-    use crate::session::testing::{log, result};
-
-    fn fold(environment: &str, bodies: &[(&str, Body)]) -> SessionState {
-        let events = log(environment, bodies);
-        let head = verify_chain("s", &events, None).expect("a good chain");
-        SessionState::fold(&events, head).expect("folds")
-    }
+    use crate::session::testing::{closed, fold, log, result};
 
     fn signoff(item: &str, status: SignoffStatus) -> Body {
         Body::Signoff {
@@ -570,12 +564,7 @@ mod tests {
         let session = fold(
             "staging",
             &[
-                (
-                    "alice",
-                    Body::SessionClosed {
-                        reason: "closed by alice".into(),
-                    },
-                ),
+                ("alice", closed("closed by alice")),
                 (
                     "bob",
                     Body::Exported {

@@ -116,6 +116,20 @@ required = false
         events
     }
 
+    /// The session `log` makes, folded.
+    pub fn fold(environment: &str, bodies: &[(&str, Body)]) -> super::SessionState {
+        let events = log(environment, bodies);
+        let head = super::chain::verify_chain("s", &events, None).expect("a good chain");
+        super::SessionState::fold(&events, head).expect("folds")
+    }
+
+    /// The body that closes a session for `reason`.
+    pub fn closed(reason: &str) -> Body {
+        Body::SessionClosed {
+            reason: reason.into(),
+        }
+    }
+
     /// A result of `item` with `status`, run (`run`) or settled without running.
     pub fn result(item: &str, status: crate::status::Status, run: bool) -> Body {
         Body::Result {

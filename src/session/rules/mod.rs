@@ -92,15 +92,8 @@ mod tests {
     use super::*;
     use crate::checklist::plan::Scope;
     use crate::checklist::Checklist;
-    use crate::session::chain::verify_chain;
-    use crate::session::testing::{log, result, CHECKLIST};
+    use crate::session::testing::{closed, fold as session, result, CHECKLIST};
     use crate::session::SignoffStatus;
-
-    fn session(environment: &str, bodies: &[(&str, Body)]) -> SessionState {
-        let events = log(environment, bodies);
-        let head = verify_chain("s", &events, None).expect("a good chain");
-        SessionState::fold(&events, head).expect("folds")
-    }
 
     fn checklist() -> Checklist {
         Checklist::from_bytes("t.toml", CHECKLIST.as_bytes()).expect("valid")
@@ -207,22 +200,14 @@ mod tests {
     #[test]
     fn a_closed_session_takes_only_records_about_it() {
         let open = session("staging", &[]);
-        let closed = session(
-            "staging",
-            &[(
-                "alice",
-                Body::SessionClosed {
-                    reason: "done".into(),
-                },
-            )],
-        );
+        let shut = session("staging", &[("alice", closed("done"))]);
         for kind in EventKind::ALL {
             assert!(accepts(&open, kind), "{kind:?}");
-            assert_eq!(accepts(&closed, kind), kind.is_audit(), "{kind:?}");
+            assert_eq!(accepts(&shut, kind), kind.is_audit(), "{kind:?}");
         }
-        assert!(accepts(&closed, EventKind::Exported));
-        assert!(!accepts(&closed, EventKind::Result));
-        assert!(!accepts(&closed, EventKind::Signoff));
+        assert!(accepts(&shut, EventKind::Exported));
+        assert!(!accepts(&shut, EventKind::Result));
+        assert!(!accepts(&shut, EventKind::Signoff));
     }
 
     #[test]
@@ -249,17 +234,9 @@ mod tests {
             skip(&open, "backup", "x").expect_err("manual").0,
             "backup is a manual item: it is signed, not skipped"
         );
-        let closed = session(
-            "staging",
-            &[(
-                "alice",
-                Body::SessionClosed {
-                    reason: "done".into(),
-                },
-            )],
-        );
+        let shut = session("staging", &[("alice", closed("done"))]);
         assert_eq!(
-            skip(&closed, "live", "x").expect_err("closed").0,
+            skip(&shut, "live", "x").expect_err("closed").0,
             "the session is closed (done)"
         );
     }

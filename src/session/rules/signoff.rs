@@ -264,13 +264,10 @@ fn evidence_problem(key: &str, value: &str, field: &toml::Table) -> Option<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::chain::verify_chain;
-    use crate::session::testing::log;
+    use crate::session::testing::{closed, fold};
 
     fn session(bodies: &[(&str, Body)]) -> SessionState {
-        let events = log("production", bodies);
-        let head = verify_chain("s", &events, None).expect("a good chain");
-        SessionState::fold(&events, head).expect("folds")
+        fold("production", bodies)
     }
 
     fn request(item: &str, by: &str, status: SignoffStatus, note: &str, id: &str) -> Request {
