@@ -312,14 +312,20 @@ impl SessionState {
                 .apply(event)
                 .map_err(|seq| Broken::unreadable(&session.id, seq))?;
         }
+        // Settled once, at the end: only an item's last state matters here.
+        session.items.values_mut().for_each(rules::settle);
         Ok(session)
     }
 
     /// Follows the log by one event: verified to follow the head, then folded in.
     pub fn follow(&mut self, event: &StoredEvent) -> Result<(), Broken> {
         let head = verify_next(&self.id, &self.head, event)?;
-        self.apply(event)
+        let touched = self
+            .apply(event)
             .map_err(|seq| Broken::unreadable(&self.id, seq))?;
+        if let Some(id) = touched {
+            rules::settle(self.item_mut(&id));
+        }
         self.head = head;
         Ok(())
     }
@@ -347,14 +353,18 @@ impl SessionState {
         }
     }
 
+    /// Item `id`, made (as relcon's to run) when the checklist copy does not know it.
     fn item_mut(&mut self, id: &str) -> &mut ItemState {
-        self.items
-            .entry(id.to_string())
-            .or_insert_with(|| ItemState::new(id, false, 1))
+        if !self.items.contains_key(id) {
+            self.items
+                .insert(id.to_string(), ItemState::new(id, false, 1));
+        }
+        self.items.get_mut(id).expect("the item was just made")
     }
 
-    /// Adds one more event (verified to follow the head) to the fold.
-    fn apply(&mut self, event: &StoredEvent) -> Result<(), i64> {
+    /// Adds one more event (verified to follow the head) to the fold; the item it touched,
+    /// whose status is to be settled again.
+    fn apply(&mut self, event: &StoredEvent) -> Result<Option<String>, i64> {
         if !self.operators.contains(&event.actor) {
             self.operators.push(event.actor.clone());
         }
@@ -415,10 +425,7 @@ impl SessionState {
             }
             Body::SessionStarted { .. } | Body::SessionJoined {} | Body::SessionLeft {} => None,
         };
-        if let Some(id) = touched {
-            rules::settle(self.item_mut(&id));
-        }
-        Ok(())
+        Ok(touched)
     }
 }
 
