@@ -362,15 +362,10 @@ mod tests {
             refused(&empty, &request("staging-only", "a", SignoffStatus::Done, "", "")),
             "`staging-only` is a command check, not a manual item: it is run (relcon run t.toml --session s --only staging-only), not signed"
         );
-        let closed = session(&[(
-            "alice",
-            Body::SessionClosed {
-                reason: "done".into(),
-            },
-        )]);
+        let shut = session(&[("alice", closed("done"))]);
         assert_eq!(
             refused(
-                &closed,
+                &shut,
                 &request("backup", "bob", SignoffStatus::Done, "", "br-1")
             ),
             "session s is closed (done): it accepts no new sign-offs"
