@@ -251,7 +251,7 @@ impl App {
                 self.items[i].automated
                     && self.in_scope(i)
                     && !self.is_running(&self.items[i].id)
-                    && wanted(self.status_of(i).0)
+                    && wanted(self.status(i))
             })
             .map(|i| self.items[i].id.clone())
             .collect()
@@ -329,7 +329,7 @@ impl App {
 
     fn next_failure(&mut self) {
         let rows = self.rows();
-        let failed = |row: &Row| matches!(row, Row::Item(i) if matches!(self.status_of(*i).0, Status::Fail | Status::Error));
+        let failed = |row: &Row| matches!(row, Row::Item(i) if matches!(self.status(*i), Status::Fail | Status::Error));
         let next = (self.selected + 1..rows.len())
             .chain(0..self.selected.saturating_add(1).min(rows.len()))
             .find(|&r| rows.get(r).is_some_and(failed));

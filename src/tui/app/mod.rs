@@ -537,7 +537,7 @@ impl App {
             let text = text.to_lowercase();
             item.id.to_lowercase().contains(&text) || item.title.to_lowercase().contains(&text)
         });
-        found && self.filter.admits(self.status_of(i).0, item)
+        found && self.filter.admits(self.status(i), item)
     }
 
     /// Whether checks run in this process now (quitting would cancel them).
@@ -551,6 +551,14 @@ impl App {
             Some(Row::Item(i)) => Some(*i),
             _ => None,
         }
+    }
+
+    /// An item's status as shown: running while its run lives.
+    pub fn status(&self, item: usize) -> Status {
+        if self.running_by(&self.items[item].id).is_some() {
+            return Status::Running;
+        }
+        self.item_state(item).map_or(Status::Pending, |i| i.status)
     }
 
     /// An item's status and summary as shown: running items say so and by whom.

@@ -113,7 +113,7 @@ fn section_tally(app: &App, section: usize) -> String {
     ];
     let statuses: Vec<Status> = (0..app.items.len())
         .filter(|&i| app.items[i].section == section && app.in_scope(i))
-        .map(|i| app.status_of(i).0)
+        .map(|i| app.status(i))
         .collect();
     let parts: Vec<String> = order
         .iter()
@@ -131,7 +131,7 @@ fn section_tally(app: &App, section: usize) -> String {
 
 fn item_line<'a>(app: &App, i: usize, width: usize, theme: &Theme) -> Line<'a> {
     let item = &app.items[i];
-    let (status, _) = app.status_of(i);
+    let status = app.status(i);
     let symbol = if status == Status::Running {
         SPINNER[app.spinner % SPINNER.len()]
     } else {
