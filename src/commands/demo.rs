@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use crate::checklist::plan::Scope;
 use crate::checklist::values::Values;
-use crate::commands::bad_input;
 use crate::commands::run::attend;
 use crate::demo::database::{self, DemoDatabase};
 use crate::demo::sandbox::{Fault, Sandbox};
 use crate::engine::run::RunOptions;
 use crate::exit;
+use crate::out::bad_input;
 use crate::service::{operator, parse_checklist, SessionChoice, Setup};
 
 /// The shipped checklist, built in so the demo runs from anywhere.

@@ -6,5 +6,3 @@ pub mod lint;
 pub mod run;
 pub mod session;
 pub mod watch;
-
-pub(crate) use crate::out::{bad_input, print_line};

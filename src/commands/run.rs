@@ -4,7 +4,7 @@
 
 pub use crate::service::{RunArgs, SessionChoice, DEFAULT_CHECKLIST};
 
-use crate::commands::bad_input;
+use crate::out::bad_input;
 use crate::service::{self, Setup};
 
 /// Runs the command; returns the exit code.

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use crate::checklist::plan::{Plan, Scope};
 use crate::checklist::Checklist;
-use crate::commands::{bad_input, print_line};
 use crate::exit;
+use crate::out::{bad_input, print_line};
 use crate::report::model::Report;
 use crate::session::rules::{self, checklist_of, Flags, Request, CLOSED_ON_GO};
 use crate::session::{Body, SessionState, SignoffStatus};

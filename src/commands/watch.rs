@@ -2,8 +2,8 @@
 
 use std::io::Write;
 
-use crate::commands::bad_input;
 use crate::exit;
+use crate::out::bad_input;
 use crate::session::{EventKind, StoredEvent};
 use crate::store::feed::Feed;
 use crate::store::Store;

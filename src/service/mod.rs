@@ -35,7 +35,7 @@ use crate::engine::run::{Cancels, RunOptions, Runner};
 use crate::out::{bad_input, say};
 use crate::redact::Redactor;
 use crate::session::rules::{self, Request as Signing};
-use crate::session::{SessionState, StoredEvent, Timestamp};
+use crate::session::{ItemState, SessionState, StoredEvent, Timestamp};
 use crate::store::claims::StoreClaims;
 use crate::store::{Store, StoreError};
 
@@ -71,7 +71,7 @@ pub struct Setup {
 }
 
 /// What the console asks of the run.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Request {
     /// Run these items (again).
     Run(Vec<String>),
@@ -88,8 +88,13 @@ pub enum Request {
     },
     /// Sign a manual item off.
     SignOff(Signing),
-    /// Save an item's result and evidence to a file.
-    Save(String),
+    /// Save an item's result and evidence, as the console shows it, to a file.
+    Save {
+        /// The item.
+        item: String,
+        /// What the console shows of it (none: nothing has happened to it).
+        shown: Option<Box<ItemState>>,
+    },
     /// Read the stored output of an item's run.
     ReadOutput {
         /// The item.
@@ -385,13 +390,8 @@ impl Attended<'_> {
         let recording = {
             let updates = updates.clone();
             tokio::spawn(async move {
-                let recorded = recording.await.unwrap_or_else(|err| {
-                    Err(StoreError::Unreachable {
-                        url: String::new(),
-                        why: format!("the recorder failed: {err}"),
-                    })
-                });
-                if let Err(err) = &recorded {
+                let recorded = recording.await;
+                if let Ok(Err(err)) = &recorded {
                     let _ = updates.send(Update::Said(format!(
                         "the store refused a result ({err}); the run stopped"
                     )));
@@ -444,7 +444,7 @@ impl Attended<'_> {
             }
             drop(runs);
             drop(handler);
-            recording.await
+            recording.await.and_then(|recorded| recorded)
         };
         let shown = console.show(ConsoleInputs {
             plan: self.plan,

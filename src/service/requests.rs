@@ -20,6 +20,7 @@ use crate::engine::run::{Cancels, RunOptions, Runner};
 use crate::redact::Redactor;
 use crate::report::model::ReportItem;
 use crate::session::rules::{self, Flags};
+use crate::session::ItemState;
 use crate::store::claims::StoreClaims;
 use crate::store::{Store, StoreError};
 
@@ -83,8 +84,8 @@ impl<'a> Requests<'a> {
                 self.sign(request);
                 None
             }
-            Request::Save(item) => {
-                self.save(item);
+            Request::Save { item, shown } => {
+                self.save(item, shown.map(|shown| *shown));
                 None
             }
             Request::ReadOutput { item, run } => {
@@ -195,47 +196,31 @@ impl<'a> Requests<'a> {
         });
     }
 
-    /// An item's result and evidence, scrubbed like every other output of relcon, saved to
-    /// a file in the working directory.
-    fn save(&self, item: String) {
-        let (store, session, _, updates) = self.owned();
-        let (checklist, environment, scope, redactor) = (
-            self.checklist.clone(),
-            self.environment.clone(),
-            self.scope.clone(),
-            self.redactor.clone(),
-        );
+    /// An item's result and evidence as the console shows it (`shown`), scrubbed like every
+    /// other output of relcon, saved to a file in the working directory.
+    fn save(&self, item: String, shown: Option<ItemState>) {
+        let plan = Plan::new(self.checklist, self.environment.clone(), self.scope);
+        let entry = plan
+            .as_ref()
+            .ok()
+            .and_then(|p| p.entries.iter().find(|e| e.item.id == item));
+        let Some(entry) = entry else {
+            let said = format!("cannot save {item}: it is not in this run's checklist");
+            let _ = self.updates.send(Update::Said(said));
+            return;
+        };
+        let state = shown.unwrap_or_else(|| ItemState::waiting(entry));
+        let mut value = serde_json::to_value(ReportItem::of(entry, &state)).unwrap_or_default();
+        self.redactor.scrub_json(&mut value);
+        let text = serde_json::to_string_pretty(&value).unwrap_or_default() + "\n";
+        let path = std::env::current_dir()
+            .unwrap_or_default()
+            .join(format!("relcon-{item}-{}.json", self.session));
+        let updates = self.updates.clone();
         tokio::spawn(async move {
-            let said = match store.open_session(&session, None).await {
-                Err(err) => format!("cannot save {item}: {err}"),
-                Ok(now) => {
-                    let plan = Plan::new(&checklist, environment, &scope);
-                    let entry = plan
-                        .as_ref()
-                        .ok()
-                        .and_then(|p| p.entries.iter().find(|e| e.item.id == item));
-                    match entry {
-                        None => format!("cannot save {item}: it is not in this run's checklist"),
-                        Some(entry) => {
-                            let path = std::env::current_dir()
-                                .unwrap_or_default()
-                                .join(format!("relcon-{item}-{session}.json"));
-                            let mut value =
-                                serde_json::to_value(ReportItem::of(entry, &now.item_for(entry)))
-                                    .unwrap_or_default();
-                            redactor.scrub_json(&mut value);
-                            let text =
-                                serde_json::to_string_pretty(&value).unwrap_or_default() + "\n";
-                            match tokio::fs::write(&path, text).await {
-                                Ok(()) => format!(
-                                    "saved {item}'s result and evidence to {}",
-                                    path.display()
-                                ),
-                                Err(err) => format!("cannot save to {}: {err}", path.display()),
-                            }
-                        }
-                    }
-                }
+            let said = match tokio::fs::write(&path, text).await {
+                Ok(()) => format!("saved {item}'s result and evidence to {}", path.display()),
+                Err(err) => format!("cannot save to {}: {err}", path.display()),
             };
             let _ = updates.send(Update::Said(said));
         });

@@ -231,6 +231,15 @@ impl ItemState {
         item
     }
 
+    /// The plan's `entry` as it is before anything happens to it.
+    pub fn waiting(entry: &Entry<'_>) -> Self {
+        ItemState::new(
+            &entry.item.id,
+            !entry.item.kind.automated,
+            rules::signers_needed(&entry.resolved.config),
+        )
+    }
+
     /// The result its status stands on, if a result is what it stands on.
     pub fn outcome(&self) -> Option<&Outcome> {
         self.result.as_ref().filter(|_| self.basis == Basis::Result)
@@ -261,6 +270,33 @@ impl ItemState {
     }
 }
 
+/// The checklist a session's copy holds, when this relcon can read it. Copies already read
+/// are kept (the last few), so that opening a session again, or each of a store's sessions
+/// of one checklist, does not read the same checklist again.
+fn read_copy(copy: &ChecklistCopy) -> Option<Arc<Checklist>> {
+    type Read = Vec<((String, String), Option<Arc<Checklist>>)>;
+    static READ: std::sync::Mutex<Read> = std::sync::Mutex::new(Vec::new());
+    const KEPT: usize = 8;
+    if let Ok(read) = READ.lock() {
+        if let Some((_, checklist)) = read
+            .iter()
+            .find(|((name, source), _)| *name == copy.name && *source == copy.source)
+        {
+            return checklist.clone();
+        }
+    }
+    let checklist = Checklist::from_bytes(&copy.name, copy.source.as_bytes())
+        .ok()
+        .map(Arc::new);
+    if let Ok(mut read) = READ.lock() {
+        if read.len() >= KEPT {
+            read.remove(0);
+        }
+        read.push(((copy.name.clone(), copy.source.clone()), checklist.clone()));
+    }
+    checklist
+}
+
 impl SessionState {
     /// Folds a verified event log; an event it cannot read is refused by its number.
     pub fn fold(events: &[StoredEvent], head: Head) -> Result<Self, Broken> {
@@ -275,9 +311,7 @@ impl SessionState {
         };
         // The copy decides which items are signed and by how many; a copy this relcon
         // cannot read leaves every item run by relcon.
-        let parsed = Checklist::from_bytes(&checklist.name, checklist.source.as_bytes())
-            .ok()
-            .map(Arc::new);
+        let parsed = read_copy(&checklist);
         let items = parsed
             .iter()
             .flat_map(|c| c.items.iter())
@@ -345,11 +379,7 @@ impl SessionState {
     pub fn item_for(&self, entry: &Entry<'_>) -> Cow<'_, ItemState> {
         match self.items.get(&entry.item.id) {
             Some(item) => Cow::Borrowed(item),
-            None => Cow::Owned(ItemState::new(
-                &entry.item.id,
-                !entry.item.kind.automated,
-                rules::signers_needed(&entry.resolved.config),
-            )),
+            None => Cow::Owned(ItemState::waiting(entry)),
         }
     }
 

@@ -1,7 +1,7 @@
 //! The session model, pure: the stored event types, the hash chain over them, the fold of a
 //! session's events into one state per item, and the rules every way in asks. No database,
 //! terminal, network or file here: the store persists and feeds events, the views render
-//! the fold, and `relcon verify` can recompute a session from a report's events alone.
+//! the fold, and a session can be recomputed from its events alone (from a report, say).
 
 pub mod chain;
 pub mod event;

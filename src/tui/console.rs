@@ -46,7 +46,7 @@ pub struct Inputs<S> {
 pub async fn run<B: Backend, S>(
     terminal: &mut Terminal<B>,
     plan: &Plan<'_>,
-    mut session: SessionState,
+    session: SessionState,
     app: &mut App,
     inputs: Inputs<S>,
     theme: Theme,
@@ -64,7 +64,7 @@ where
     } = inputs;
     app.can_run = true;
     let panicked = super::terminal::panicked();
-    app.refresh(plan, &session);
+    app.hold(plan, session);
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut loading: Option<(String, String)> = None;
@@ -113,7 +113,7 @@ where
             Some(update) = updates.recv() => {
                 let mut next = Some(update);
                 while let Some(update) = next {
-                    dirty |= take(app, plan, &mut session, update, &mut loading);
+                    dirty |= take(app, plan, update, &mut loading);
                     next = updates.try_recv().ok();
                 }
             },
@@ -140,19 +140,14 @@ where
 fn take(
     app: &mut App,
     plan: &Plan<'_>,
-    session: &mut SessionState,
     update: Update,
     loading: &mut Option<(String, String)>,
 ) -> bool {
     match update {
         Update::Events(events) => {
-            for event in &events {
-                if let Err(err) = session.follow(event) {
-                    app.message = Some(err.to_string());
-                    break;
-                }
+            if let Err(err) = app.follow_events(plan, &events) {
+                app.message = Some(err.to_string());
             }
-            app.refresh(plan, session);
             true
         }
         Update::Claims(live) => app.claims_live(&live),
@@ -162,8 +157,10 @@ fn take(
         }
         Update::Output { item, run, lines } => {
             *loading = None;
-            let dropped = session
-                .item(&item)
+            let dropped = app
+                .session
+                .as_ref()
+                .and_then(|s| s.item(&item))
                 .and_then(|i| i.result.as_ref()?.output.as_ref())
                 .filter(|output| output.run_id == run)
                 .map_or(0, |output| output.digest.dropped);

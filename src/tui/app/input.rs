@@ -275,7 +275,10 @@ impl App {
             (Action::NextFailure, _) => self.next_failure(),
             (Action::SaveEvidence, _) => {
                 if let Some(i) = self.selected_item() {
-                    self.requests.push(Request::Save(self.items[i].id.clone()));
+                    self.requests.push(Request::Save {
+                        item: self.items[i].id.clone(),
+                        shown: self.item_state(i).cloned().map(Box::new),
+                    });
                 }
             }
             (Action::SignOff, _) => self.open_signoff(),

@@ -322,7 +322,12 @@ impl App {
 
     /// Takes in the session as it is now.
     pub fn refresh(&mut self, plan: &Plan<'_>, session: &SessionState) {
-        self.session = Some(session.clone());
+        self.hold(plan, session.clone());
+    }
+
+    /// Holds `session` from now on, to be followed by its events.
+    pub fn hold(&mut self, plan: &Plan<'_>, session: SessionState) {
+        self.session = Some(session);
         self.settled(plan);
     }
 
