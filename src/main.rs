@@ -97,6 +97,30 @@ enum Command {
         #[arg(long, env = "RELCON_STORE", hide_env_values = true, value_name = "URL")]
         store: Option<String>,
     },
+    /// Write a session's report as JSON, Markdown, HTML or JUnit XML.
+    #[command(
+        after_help = "Examples:\n  relcon export --session 01a2… --format json --out report.json\n  relcon export --session 01a2… --format md --out release.md\n  relcon export --session 01a2… --format html --out report.html --env-file prod.env\n\nAn open session's report says \"interim\", a closed one's \"final\". The export is recorded in the session.\nExit codes: 0 written, 2 bad input."
+    )]
+    Export {
+        /// The session.
+        #[arg(long, value_name = "ID")]
+        session: String,
+        /// The format.
+        #[arg(long, value_parser = ["json", "md", "html", "junit"])]
+        format: String,
+        /// Where to write it.
+        #[arg(long, value_name = "PATH")]
+        out: PathBuf,
+        /// Who exports it (default: git user.email, else $USER).
+        #[arg(long = "as", value_name = "NAME")]
+        by: Option<String>,
+        /// A dotenv file with the deployment's configuration: its secrets are scrubbed from the report (repeatable).
+        #[arg(long = "env-file", value_name = "PATH")]
+        env_files: Vec<PathBuf>,
+        /// The store: sqlite://PATH or postgres://USER@HOST/DATABASE (default: a SQLite file under the XDG data dir).
+        #[arg(long, env = "RELCON_STORE", hide_env_values = true, value_name = "URL")]
+        store: Option<String>,
+    },
     /// Run the shipped checklist against a built-in sandbox that behaves like an Auth.js backend.
     #[command(after_help = demo_help())]
     Demo(Demo),
@@ -291,6 +315,24 @@ fn main() -> ExitCode {
             &session,
             by.as_deref(),
             store.as_deref(),
+        )),
+        Command::Export {
+            session,
+            format,
+            out,
+            by,
+            env_files,
+            store,
+        } => block_on(relcon::commands::export::run(
+            relcon::commands::export::ExportArgs {
+                session,
+                store,
+                format: relcon::report::Format::named(&format)
+                    .unwrap_or(relcon::report::Format::Json),
+                out,
+                by,
+                env_files,
+            },
         )),
         Command::Demo(demo) => block_on(relcon::commands::demo::run(
             relcon::commands::demo::DemoArgs {

@@ -33,7 +33,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // Persistence of events, the change feed, claims and presence.
     ("store", &["dburl", "engine", "session"]),
     // Views of a session.
-    ("report", &["checklist", "session", "status"]),
+    ("report", &["checklist", "redact", "session", "status"]),
     ("headless", &["engine", "report", "status", "text"]),
     // One attended run, for the console, headless runs and the demo.
     (
@@ -78,6 +78,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "engine",
             "exit",
             "out",
+            "redact",
             "report",
             "service",
             "session",

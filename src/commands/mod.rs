@@ -2,6 +2,7 @@
 //! and returns the process exit code.
 
 pub mod demo;
+pub mod export;
 pub mod lint;
 pub mod run;
 pub mod session;

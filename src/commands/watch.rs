@@ -9,17 +9,7 @@ use crate::store::feed::Feed;
 use crate::store::Store;
 
 fn line(event: &StoredEvent) -> String {
-    serde_json::json!({
-        "session": event.session,
-        "seq": event.seq,
-        "at": event.at,
-        "actor": event.actor,
-        "type": event.kind,
-        "payload": event.payload(),
-        "prev_hash": event.prev_hash,
-        "hash": event.hash,
-    })
-    .to_string()
+    serde_json::to_string(&event.entry()).unwrap_or_default()
 }
 
 /// Prints every event of `session` (those so far, then each new one) until it closes.

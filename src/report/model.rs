@@ -1,12 +1,13 @@
 //! The report document, `relcon.report/v1`: what a run or a session concluded, item by
-//! item. Every view (JSON, JUnit, later Markdown and HTML) renders this one model.
+//! item. Every view (JSON, Markdown, HTML, JUnit) renders this one model; an export also
+//! carries the session's whole event log, so that anyone can recompute it.
 
 use serde::{Deserialize, Serialize};
 
 use crate::checklist::plan::{Entry, Plan};
 use crate::session::rules;
 pub use crate::session::rules::Counts;
-use crate::session::{ItemState, SessionState, Signoff, Timestamp};
+use crate::session::{EventEntry, ItemState, SessionState, Signoff, StoredEvent, Timestamp};
 use crate::status::{Status, Verdict};
 
 /// The schema name every report carries.
@@ -23,15 +24,58 @@ pub struct Report {
     pub checklist: ChecklistRef,
     /// The session.
     pub session: Session,
+    /// In an export: whether the session was still open (interim) or closed (final).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub state: Option<State>,
+    /// In a signed export: the fingerprint (`SHA256:…`) of the key whose SSHSIG
+    /// (namespace `relcon-report`) over these exact bytes is written beside them.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub signed_by: Option<String>,
     /// The verdict over the required items in scope.
     pub verdict: Verdict,
     /// Statuses of the items in scope.
     pub counts: Counts,
     /// Every item, in checklist order.
     pub items: Vec<ReportItem>,
+    /// In an export: the keyed fingerprints of the secrets the session's checks saw (never
+    /// their values).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub secrets: Option<Vec<SecretPrint>>,
     /// The session's event log: its count and head (and, in exports, its entries).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub events: Option<Events>,
+}
+
+/// Whether an export is the last word on its session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// The session was still open: more may come.
+    Interim,
+    /// The session was closed.
+    Final,
+}
+
+impl State {
+    /// Its name, as every format says it.
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Interim => "interim",
+            State::Final => "final",
+        }
+    }
+}
+
+/// A secret's keyed fingerprint (HMAC-SHA256 under the store's key, 8 hex characters), as
+/// an item's evidence gave it: comparable within one store, useless for guessing the value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretPrint {
+    /// The input's name.
+    pub name: String,
+    /// The item that saw it.
+    pub item: String,
+    /// Its fingerprint.
+    pub fingerprint: String,
 }
 
 /// A session's event log, as a report carries it.
@@ -41,6 +85,13 @@ pub struct Events {
     pub count: i64,
     /// The last event's hash.
     pub head: String,
+    /// In an export: every event, as `relcon watch` prints them.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub entries: Option<Vec<EventEntry>>,
+    /// In an export: events whose text held a secret the exporting process knows, scrubbed
+    /// after they were recorded (their hashes no longer match; a verifier says so).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub redacted: Vec<i64>,
 }
 
 /// The tool.
@@ -144,15 +195,60 @@ impl Report {
                 started_at: session.started_at.seconds(),
                 operators: session.operators.clone(),
             },
+            state: None,
+            signed_by: None,
             verdict,
             counts,
             items,
+            secrets: None,
             events: Some(Events {
                 count: session.head.count,
                 head: session.head.hash.clone(),
+                entries: None,
+                redacted: Vec::new(),
             }),
         }
     }
+
+    /// The export of a session over `plan`: the report of the session, interim or final,
+    /// with the fingerprints of the secrets its checks saw and its whole event log.
+    /// Nothing in it depends on when or where it is made: two exports at one head are the
+    /// same bytes.
+    pub fn export(plan: &Plan<'_>, session: &SessionState, events: &[StoredEvent]) -> Self {
+        let mut report = Report::of_session(plan, session);
+        report.state = Some(if session.closed.is_some() {
+            State::Final
+        } else {
+            State::Interim
+        });
+        report.secrets = Some(secret_prints(plan, &report.items));
+        if let Some(log) = &mut report.events {
+            log.entries = Some(events.iter().map(StoredEvent::entry).collect());
+        }
+        report
+    }
+}
+
+/// The fingerprints of declared secret inputs that items' evidence gives (`{NAME:
+/// {"fingerprint": …}}`), by name, then item.
+fn secret_prints(plan: &Plan<'_>, items: &[ReportItem]) -> Vec<SecretPrint> {
+    let mut prints: Vec<SecretPrint> = items
+        .iter()
+        .filter_map(|item| Some((item, item.evidence.as_object()?)))
+        .flat_map(|(item, evidence)| {
+            evidence.iter().filter_map(move |(name, seen)| {
+                let secret = plan.checklist.input(name).is_some_and(|i| i.secret);
+                let fingerprint = seen.get("fingerprint")?.as_str()?;
+                secret.then(|| SecretPrint {
+                    name: name.clone(),
+                    item: item.id.clone(),
+                    fingerprint: fingerprint.to_string(),
+                })
+            })
+        })
+        .collect();
+    prints.sort_by(|a, b| (&a.name, &a.item).cmp(&(&b.name, &b.item)));
+    prints
 }
 
 impl ReportItem {

@@ -48,6 +48,62 @@ impl StoredEvent {
     }
 }
 
+/// An event as it is shown and exported (`relcon watch` prints these, a report carries
+/// them): its payload parsed, everything else as stored, enough for anyone to recompute
+/// the chain. Fields are in the order RFC 8785 sorts them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventEntry {
+    /// Who.
+    pub actor: String,
+    /// When, RFC 3339 UTC with milliseconds.
+    pub at: String,
+    /// This event's hash.
+    pub hash: String,
+    /// Its content.
+    pub payload: serde_json::Value,
+    /// The previous event's hash.
+    pub prev_hash: String,
+    /// 1, 2, 3… without gaps.
+    pub seq: i64,
+    /// The session.
+    pub session: String,
+    /// What kind of event.
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+impl StoredEvent {
+    /// The event as shown and exported.
+    pub fn entry(&self) -> EventEntry {
+        EventEntry {
+            actor: self.actor.clone(),
+            at: self.at.clone(),
+            hash: self.hash.clone(),
+            payload: self.payload(),
+            prev_hash: self.prev_hash.clone(),
+            seq: self.seq,
+            session: self.session.clone(),
+            kind: self.kind.clone(),
+        }
+    }
+}
+
+impl EventEntry {
+    /// The event as stored: its payload back in canonical JSON text, as its hash covers it.
+    pub fn stored(&self) -> Result<StoredEvent, serde_json::Error> {
+        Ok(StoredEvent {
+            session: self.session.clone(),
+            seq: self.seq,
+            at: self.at.clone(),
+            actor: self.actor.clone(),
+            kind: self.kind.clone(),
+            payload_json: super::chain::canonical(&self.payload)?,
+            prev_hash: self.prev_hash.clone(),
+            hash: self.hash.clone(),
+        })
+    }
+}
+
 /// The kinds of events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EventKind {

@@ -11,7 +11,8 @@ pub mod time;
 
 pub use chain::{Broken, Head};
 pub use event::{
-    Body, ChecklistCopy, EventKind, OutputDigest, SignoffStatus, StoredEvent, OUTPUT_CAP,
+    Body, ChecklistCopy, EventEntry, EventKind, OutputDigest, SignoffStatus, StoredEvent,
+    OUTPUT_CAP,
 };
 pub use fold::{Basis, ItemState, Outcome, SessionState, Signoff};
 pub use time::Timestamp;

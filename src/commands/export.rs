@@ -1,0 +1,94 @@
+//! `relcon export`: a session's report written as JSON, Markdown, HTML or JUnit XML,
+//! scrubbed of the secrets this process knows (the checklist's secret inputs, from
+//! `--env-file`s and the environment), and recorded in the session.
+
+use std::path::PathBuf;
+
+use crate::checklist::values::Values;
+use crate::exit;
+use crate::out::{bad_input, say};
+use crate::redact::Redactor;
+use crate::report::Format;
+use crate::service::export::{export, Export};
+use crate::session::rules::checklist_of;
+use crate::store::Store;
+
+/// What `relcon export` was asked.
+#[derive(Debug, Clone)]
+pub struct ExportArgs {
+    /// The session.
+    pub session: String,
+    /// The store.
+    pub store: Option<String>,
+    /// The format.
+    pub format: Format,
+    /// Where to write it.
+    pub out: PathBuf,
+    /// Who exports it.
+    pub by: Option<String>,
+    /// Env files holding the deployment's configuration (their secrets are scrubbed).
+    pub env_files: Vec<PathBuf>,
+}
+
+/// Runs the command; returns the exit code.
+pub async fn run(args: ExportArgs) -> u8 {
+    let store =
+        match Store::open(&args.store.clone().unwrap_or_else(crate::store::default_url)).await {
+            Ok(store) => store,
+            Err(err) => return bad_input(err),
+        };
+    let session = match store.open_session(&args.session, None).await {
+        Ok(session) => session,
+        Err(err) => return bad_input(err),
+    };
+    // Secrets this process knows are scrubbed from the report, whatever was recorded.
+    let redactor = Redactor::with_key(store.fingerprint_key());
+    if let Ok(checklist) = checklist_of(&session) {
+        let values = Values::load(
+            checklist,
+            session.environment.as_deref(),
+            &args.env_files,
+            &|name| std::env::var(name).ok(),
+        );
+        match values {
+            Ok(values) => values
+                .secrets(checklist)
+                .for_each(|secret| redactor.add_secret(secret)),
+            Err(err) => return bad_input(err),
+        }
+    }
+    let by = crate::service::operator(args.by.as_deref()).await;
+    let exported = export(
+        &store,
+        &Export {
+            session: &args.session,
+            format: args.format,
+            out: &args.out,
+            by: &by,
+            redactor: &redactor,
+        },
+    )
+    .await;
+    store.close().await;
+    match exported {
+        Ok(exported) => {
+            if !exported.redacted.is_empty() {
+                say(&format!(
+                    "warning: events {:?} held a secret this process knows and were scrubbed in the report: their hashes no longer match",
+                    exported.redacted
+                ));
+            }
+            say(&format!(
+                "exported session {} ({}, {} events) as {} to {} (sha256 {})",
+                args.session,
+                exported.state.name(),
+                exported.events,
+                args.format.name(),
+                exported.path.display(),
+                exported.sha256
+            ));
+            exit::GO
+        }
+        Err(err) => bad_input(err),
+    }
+}

@@ -1,0 +1,131 @@
+//! Exporting a session: its report in one format, scrubbed of the secrets this process
+//! knows, written whole or not at all, and recorded in the session as an `exported` event
+//! (the format and the SHA-256 of the bytes), so that the session says what was handed out.
+//! An open session's export says "interim", a closed one's "final".
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::checklist::plan::{Plan, Scope};
+use crate::redact::Redactor;
+use crate::report::model::{Report, State};
+use crate::report::scrub::scrub;
+use crate::report::Format;
+use crate::session::chain::verify_chain;
+use crate::session::rules::checklist_of;
+use crate::session::{Body, SessionState};
+use crate::store::{Store, StoreError};
+
+/// What to export.
+pub struct Export<'a> {
+    /// The session.
+    pub session: &'a str,
+    /// The format.
+    pub format: Format,
+    /// Where to write it.
+    pub out: &'a Path,
+    /// Who exports it (the `exported` event's actor).
+    pub by: &'a str,
+    /// What the report is scrubbed with: the secrets this process knows.
+    pub redactor: &'a Redactor,
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exported {
+    /// The file.
+    pub path: PathBuf,
+    /// SHA-256 of its bytes, hex.
+    pub sha256: String,
+    /// Interim or final.
+    pub state: State,
+    /// How many events the report covers.
+    pub events: i64,
+    /// Events scrubbed after they were recorded (their hashes no longer match).
+    pub redacted: Vec<i64>,
+}
+
+/// Why an export failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// The store refused or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The session cannot be reported on (its checklist copy does not validate, say).
+    #[error("{0}")]
+    Unreadable(String),
+    /// The file could not be written.
+    #[error("cannot write {path}: {why}")]
+    Write {
+        /// The file.
+        path: String,
+        /// What happened.
+        why: String,
+    },
+}
+
+/// The report of `session` as an export: every item of its checklist, its whole event log.
+pub async fn report(store: &Store, session: &str) -> Result<Report, ExportError> {
+    let events = store.events(session).await?;
+    if events.is_empty() {
+        return Err(StoreError::NoSession(session.to_string()).into());
+    }
+    // One read: the report and its events are of the same head.
+    let head = verify_chain(session, &events, None).map_err(StoreError::from)?;
+    let state = SessionState::fold(&events, head).map_err(StoreError::from)?;
+    let checklist = checklist_of(&state).map_err(|e| ExportError::Unreadable(e.to_string()))?;
+    let plan = Plan::new(checklist, state.environment.clone(), &Scope::default())
+        .map_err(|e| ExportError::Unreadable(e.to_string()))?;
+    Ok(Report::export(&plan, &state, &events))
+}
+
+/// Writes `text` to `path` whole or not at all: into a file beside it, then renamed.
+pub fn write_whole(path: &Path, text: &[u8]) -> Result<(), ExportError> {
+    let failed = |why: std::io::Error| ExportError::Write {
+        path: path.display().to_string(),
+        why: why.to_string(),
+    };
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(failed)?;
+    std::io::Write::write_all(&mut file, text).map_err(failed)?;
+    file.persist(path).map_err(|e| failed(e.error))?;
+    Ok(())
+}
+
+/// Exports a session as asked; the `exported` event is recorded once the file is written.
+pub async fn export(store: &Store, export: &Export<'_>) -> Result<Exported, ExportError> {
+    let mut report = report(store, export.session).await?;
+    scrub(&mut report, export.redactor).map_err(|e| ExportError::Unreadable(e.to_string()))?;
+    let text = export
+        .format
+        .render(&report)
+        .map_err(ExportError::Unreadable)?;
+    write_whole(export.out, text.as_bytes())?;
+    let sha256: String = Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    store
+        .append(
+            export.session,
+            export.by,
+            &Body::Exported {
+                format: export.format.name().to_string(),
+                sha256: sha256.clone(),
+                signer: None,
+            },
+        )
+        .await?;
+    let events = report.events.as_ref();
+    Ok(Exported {
+        path: export.out.to_path_buf(),
+        sha256,
+        state: report.state.unwrap_or(State::Interim),
+        events: events.map_or(0, |e| e.count),
+        redacted: events.map(|e| e.redacted.clone()).unwrap_or_default(),
+    })
+}
