@@ -74,6 +74,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &[
             "checklist",
             "checks",
+            "dburl",
             "demo",
             "engine",
             "exit",

@@ -38,6 +38,7 @@ fn the_database_items_run_on_a_scratch_database_that_is_dropped_after() {
         .args(["demo", "--json"])
         .current_dir(dir.path())
         .env("RELCON_STORE", common::store_in(dir.path()))
+        .env("XDG_DATA_HOME", dir.path())
         .env("RELCON_DEMO_PG", common::test_pg())
         .output()
         .expect("relcon runs")
@@ -85,6 +86,7 @@ fn the_database_items_run_on_a_scratch_database_that_is_dropped_after() {
         .args(["demo", "--json"])
         .current_dir(dir.path())
         .env("RELCON_STORE", common::store_in(dir.path()))
+        .env("XDG_DATA_HOME", dir.path())
         .env(
             "RELCON_DEMO_PG",
             "postgres://nobody:pw-none@127.0.0.1:1/none",

@@ -182,12 +182,15 @@ async fn with_database(
             return bad_input(err);
         }
     };
-    let store = match crate::store::Store::open(&format!(
-        "sqlite://{}",
-        dir.path().join("store.sqlite").display()
-    ))
-    .await
-    {
+    // The demo's sessions outlive it, in a store of their own: its reports can be exported
+    // after the demo (and never land in the store of real releases).
+    let store_url = std::env::var("RELCON_DEMO_STORE").unwrap_or_else(|_| {
+        format!(
+            "sqlite://{}",
+            crate::store::data_dir().join("demo.sqlite").display()
+        )
+    });
+    let store = match crate::store::Store::open(&store_url).await {
         Ok(store) => store,
         Err(err) => {
             return bad_input(err);
@@ -203,6 +206,8 @@ async fn with_database(
         "relcon demo: the shipped checklist against the sandbox at {} (faults: {fault_list})",
         sandbox.base_url
     );
+    let shown_store = crate::dburl::shown(&store_url);
+    eprintln!("demo store: {shown_store} (kept after the demo)");
     let mut skip = unbuilt.clone();
     match database {
         Ok(db) => eprintln!(
@@ -265,5 +270,11 @@ async fn with_database(
         rerun: false,
         resume: None,
     };
-    attend(setup).await
+    let (code, session) = attend(setup).await;
+    if let Some(session) = session {
+        eprintln!(
+            "the demo's session {session} is kept in {shown_store}: export its report with relcon export --store {shown_store} --session {session} --format html --out relcon-demo.html"
+        );
+    }
+    code
 }

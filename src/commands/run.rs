@@ -10,17 +10,18 @@ use crate::service::{self, Setup};
 /// Runs the command; returns the exit code.
 pub async fn run(args: RunArgs) -> u8 {
     match service::prepare(&args).await {
-        Ok(setup) => attend(setup).await,
+        Ok(setup) => attend(setup).await.0,
         Err(message) => bad_input(message),
     }
 }
 
-/// Runs a prepared run: in the console when it wants one, else headless.
-pub async fn attend(setup: Setup) -> u8 {
+/// Runs a prepared run: in the console when it wants one, else headless. The exit code, and
+/// the session the run worked in.
+pub async fn attend(setup: Setup) -> (u8, Option<String>) {
     if setup.console {
         let mut console = crate::tui::TerminalConsole;
-        service::attend(setup, Some(&mut console)).await
+        service::attend_session(setup, Some(&mut console)).await
     } else {
-        service::attend(setup, None).await
+        service::attend_session(setup, None).await
     }
 }

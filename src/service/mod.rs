@@ -219,6 +219,24 @@ fn on_signals(cancel: &CancellationToken, stop: &CancellationToken, console: boo
 /// Runs a prepared run in its session, shown on `console` when given (else as progress
 /// lines on stderr); the document and JUnit as asked. Returns the exit code.
 pub async fn attend(setup: Setup, console: Option<&mut dyn Console>) -> u8 {
+    attend_session(setup, console).await.0
+}
+
+/// [`attend`], also saying which session the run worked in (none when it never got one).
+pub async fn attend_session(
+    setup: Setup,
+    console: Option<&mut dyn Console>,
+) -> (u8, Option<String>) {
+    let mut opened = None;
+    let code = run_session(setup, console, &mut opened).await;
+    (code, opened)
+}
+
+async fn run_session(
+    setup: Setup,
+    console: Option<&mut dyn Console>,
+    opened: &mut Option<String>,
+) -> u8 {
     let operator = setup.options.operator.clone();
     let fresh = setup.session == SessionChoice::New;
     // The scope is checked before a session is made or joined: bad input writes nothing.
@@ -229,6 +247,7 @@ pub async fn attend(setup: Setup, console: Option<&mut dyn Console>) -> u8 {
         Ok(session) => session,
         Err(err) => return bad_input(err),
     };
+    *opened = Some(session.id.clone());
     let Setup {
         checklist,
         environment,

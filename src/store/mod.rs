@@ -102,17 +102,19 @@ pub struct Store {
     key: [u8; 32],
 }
 
-/// The default store: `$XDG_DATA_HOME/relcon/store.sqlite`, else under `~/.local/share`.
-pub fn default_url() -> String {
-    let base = std::env::var_os("XDG_DATA_HOME")
+/// Where relcon keeps its files: `$XDG_DATA_HOME/relcon`, else `~/.local/share/relcon`.
+pub fn data_dir() -> PathBuf {
+    std::env::var_os("XDG_DATA_HOME")
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
         .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/share")))
-        .unwrap_or_else(|| PathBuf::from("."));
-    format!(
-        "sqlite://{}",
-        base.join("relcon").join("store.sqlite").display()
-    )
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("relcon")
+}
+
+/// The default store: `store.sqlite` in the [`data_dir`].
+pub fn default_url() -> String {
+    format!("sqlite://{}", data_dir().join("store.sqlite").display())
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -56,6 +56,7 @@ pub fn run_in(dir: &Path, args: &[&str]) -> Ran {
         .args(args)
         .current_dir(dir)
         .env("RELCON_STORE", store_in(dir))
+        .env("XDG_DATA_HOME", dir)
         .env_remove("RUST_BACKTRACE")
         .output()
         .expect("relcon runs")
@@ -479,6 +480,7 @@ impl Place {
         command
             .current_dir(self.path())
             .env("RELCON_STORE", &self.store)
+            .env("XDG_DATA_HOME", self.path())
             .env_remove("RUST_BACKTRACE");
         command
     }

@@ -48,6 +48,8 @@ impl Pty {
             "RELCON_STORE",
             format!("sqlite://{}", dir.join("store.sqlite").display()),
         );
+        // The demo keeps its store in the data directory: here, the test's own.
+        command.env("XDG_DATA_HOME", dir);
         let child = pair.slave.spawn_command(command).expect("relcon starts");
         let screen = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
         let mut reader = pair.master.try_clone_reader().expect("a reader");
