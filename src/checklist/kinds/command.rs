@@ -44,18 +44,38 @@ pub const SPEC: KindSpec = KindSpec {
     check,
 };
 
-/// A command names a program.
+/// Variables that give whoever holds them the operator's signing key: a checklist's
+/// program never gets them.
+pub const SIGNING_VARIABLES: &[&str] = &["SSH_AUTH_SOCK", "RELCON_SIGNING_KEY"];
+
+/// A command names a program, and gets no signing key.
 fn check(config: &toml::Table) -> Vec<super::Problem> {
+    let mut problems = Vec::new();
     if config
         .get("run")
         .and_then(toml::Value::as_array)
         .is_some_and(|run| run.is_empty())
     {
-        return vec![super::Problem::new(
+        problems.push(super::Problem::new(
             "run",
             "`run` is empty",
             "name the program and its arguments, e.g. `run = [\"npm\", \"test\"]`",
-        )];
+        ));
     }
-    Vec::new()
+    for key in ["pass_env", "pass_secrets"] {
+        let names = config.get(key).and_then(toml::Value::as_array);
+        for (index, name) in names.into_iter().flatten().enumerate() {
+            if let Some(name) = name.as_str().filter(|n| SIGNING_VARIABLES.contains(n)) {
+                problems.push(
+                    super::Problem::new(
+                        key,
+                        format!("`{key}` passes {name}, which signs as the operator"),
+                        "a checklist's program never gets the operator's signing key or agent: remove it",
+                    )
+                    .at(index),
+                );
+            }
+        }
+    }
+    problems
 }

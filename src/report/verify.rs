@@ -1,0 +1,233 @@
+//! Verifying an exported report offline, from its own bytes: the event log it carries is
+//! recomputed (every hash, every link, the head it names), the session is folded again from
+//! those events by the same fold every view uses, and the verdict, counts and items the
+//! document states must be what the events say. With the checklist file, its digest must be
+//! the session's. Signatures are checked by the caller's signature checks, added to the
+//! same list.
+
+use sha2::{Digest, Sha256};
+
+use super::model::{Report, State};
+use crate::checklist::plan::{Plan, Scope};
+use crate::session::chain::{verify_chain, Head};
+use crate::session::rules::checklist_of;
+use crate::session::{SessionState, StoredEvent};
+
+/// One thing checked, as `relcon verify` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Check {
+    /// Whether it holds.
+    pub ok: bool,
+    /// What was checked and what was found.
+    pub what: String,
+}
+
+impl Check {
+    /// A check that holds.
+    pub fn pass(what: impl Into<String>) -> Self {
+        Check {
+            ok: true,
+            what: what.into(),
+        }
+    }
+
+    /// A check that does not hold.
+    pub fn fail(what: impl Into<String>) -> Self {
+        Check {
+            ok: false,
+            what: what.into(),
+        }
+    }
+}
+
+/// A report read for verification: the document, and the session its events fold into.
+pub struct Recomputed {
+    /// The document as it states things.
+    pub document: Report,
+    /// Its events, as stored (payloads in canonical form).
+    pub events: Vec<StoredEvent>,
+    /// The session folded from them, when they verify.
+    pub session: Option<SessionState>,
+}
+
+/// Why a report cannot be verified at all (it is not one): bad input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct NotAReport(pub String);
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Reads `bytes` as an exported report and checks everything it carries about itself:
+/// the chain, the head, the verdict, counts and items recomputed from its events, its
+/// interim or final state; with `checklist`, that file's digest.
+pub fn recompute(
+    bytes: &[u8],
+    checklist: Option<&[u8]>,
+) -> Result<(Recomputed, Vec<Check>), NotAReport> {
+    let document: Report = serde_json::from_slice(bytes).map_err(|e| {
+        NotAReport(format!(
+            "not a relcon report ({e}): verify the JSON export (relcon export --format json)"
+        ))
+    })?;
+    if document.schema != super::model::SCHEMA {
+        return Err(NotAReport(format!(
+            "not a relcon.report/v1 document (schema {})",
+            document.schema
+        )));
+    }
+    let Some(log) = document.events.as_ref() else {
+        return Err(NotAReport(
+            "the report carries no event log: verify an export (relcon export --format json), not a run's --json document".into(),
+        ));
+    };
+    let Some(entries) = log.entries.as_ref() else {
+        return Err(NotAReport(
+            "the report carries no event entries: verify an export (relcon export --format json), not a run's --json document".into(),
+        ));
+    };
+    let events = entries
+        .iter()
+        .map(|e| e.stored())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| NotAReport(format!("an event entry cannot be read: {e}")))?;
+    let mut checks = Vec::new();
+    let named = Head {
+        count: log.count,
+        hash: log.head.clone(),
+    };
+    let session = match verify_chain(&document.session.id, &events, Some(&named)) {
+        Ok(head) if head.count == named.count => {
+            checks.push(Check::pass(format!(
+                "event chain: {} events recomputed, ending at the head the report names ({})",
+                head.count,
+                &head.hash[..12]
+            )));
+            SessionState::fold(&events, head)
+                .map_err(|broken| checks.push(Check::fail(broken.to_string())))
+                .ok()
+        }
+        Ok(head) => {
+            checks.push(Check::fail(format!(
+                "event chain: the report names {} events, but carries {} after them",
+                named.count,
+                head.count - named.count
+            )));
+            None
+        }
+        Err(broken) => {
+            let why = if log.redacted.contains(&broken.seq) {
+                format!("{broken} (the export scrubbed a secret out of it after it was recorded)")
+            } else {
+                broken.to_string()
+            };
+            checks.push(Check::fail(format!("event chain: {why}")));
+            None
+        }
+    };
+    if let Some(session) = &session {
+        checks.extend(restated(&document, session, &events));
+    }
+    if let Some(checklist) = checklist {
+        let digest = hex(&Sha256::digest(checklist));
+        checks.push(if digest == document.checklist.sha256 {
+            Check::pass(format!(
+                "checklist: the file is the one the session ran (sha256 {})",
+                &digest[..12]
+            ))
+        } else {
+            Check::fail(format!(
+                "checklist: the file's sha256 is {digest}, the session ran {}",
+                document.checklist.sha256
+            ))
+        });
+    }
+    Ok((
+        Recomputed {
+            document,
+            events,
+            session,
+        },
+        checks,
+    ))
+}
+
+/// Whether what the document states (verdict, counts, items, state, checklist) is what
+/// its events say.
+fn restated(document: &Report, session: &SessionState, events: &[StoredEvent]) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let checklist = match checklist_of(session) {
+        Ok(checklist) => checklist,
+        Err(err) => return vec![Check::fail(format!("recomputed verdict: {err}"))],
+    };
+    let plan = match Plan::new(checklist, session.environment.clone(), &Scope::default()) {
+        Ok(plan) => plan,
+        Err(err) => return vec![Check::fail(format!("recomputed verdict: {err}"))],
+    };
+    let again = Report::export(&plan, session, events);
+    if again.checklist.sha256 != document.checklist.sha256 {
+        checks.push(Check::fail(format!(
+            "checklist digest: the report says {}, its events {}",
+            document.checklist.sha256, again.checklist.sha256
+        )));
+    }
+    if again.verdict == document.verdict && again.counts == document.counts {
+        checks.push(Check::pass(format!(
+            "verdict and counts recomputed from the events: {} ({} pass, {} warn, {} fail, {} error, {} skip, {} blocked, {} pending)",
+            again.verdict.name(),
+            again.counts.pass,
+            again.counts.warn,
+            again.counts.fail,
+            again.counts.error,
+            again.counts.skip,
+            again.counts.blocked,
+            again.counts.pending
+        )));
+    } else {
+        checks.push(Check::fail(format!(
+            "verdict and counts: the report says {} {:?}, its events say {} {:?}",
+            document.verdict.name(),
+            document.counts,
+            again.verdict.name(),
+            again.counts
+        )));
+    }
+    let differing: Vec<&str> = again
+        .items
+        .iter()
+        .zip(&document.items)
+        .filter(|(a, b)| a != b)
+        .map(|(a, _)| a.id.as_str())
+        .collect();
+    if again.items.len() != document.items.len() {
+        checks.push(Check::fail(format!(
+            "items: the report lists {}, its checklist has {}",
+            document.items.len(),
+            again.items.len()
+        )));
+    } else if differing.is_empty() {
+        checks.push(Check::pass(format!(
+            "items: all {} as their events say",
+            again.items.len()
+        )));
+    } else {
+        checks.push(Check::fail(format!(
+            "items: {} not as their events say",
+            differing.join(", ")
+        )));
+    }
+    let state = if session.closed.is_some() {
+        State::Final
+    } else {
+        State::Interim
+    };
+    if document.state != Some(state) {
+        checks.push(Check::fail(format!(
+            "state: the report says {}, its events say {}",
+            document.state.map_or("nothing", State::name),
+            state.name()
+        )));
+    }
+    checks
+}
