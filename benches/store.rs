@@ -39,6 +39,7 @@ async fn bench(label: &str, url: &str, target_p99: &str) {
         checklist,
         environment: Some("staging".into()),
         production: false,
+        allowed_signers: None,
     };
     store
         .create_session("s", "bench", &started)

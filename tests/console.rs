@@ -97,6 +97,7 @@ impl Scene {
                     checklist,
                     environment: Some("production".into()),
                     production: true,
+                    allowed_signers: None,
                 },
             )
             .await

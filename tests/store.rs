@@ -29,6 +29,7 @@ async fn store_with_events(place: &Place, count: usize) -> (Store, String) {
                 checklist,
                 environment: None,
                 production: false,
+                allowed_signers: None,
             },
         )
         .await

@@ -91,6 +91,16 @@ pub(super) const ENVIRONMENT_KEYS: &[Key] = &[
         Ty::Map(&Ty::Any),
         "item id → keys replaced in this environment",
     ),
+    Key::optional(
+        "require_signed_signoffs",
+        Ty::Bool,
+        "whether a sign-off here must carry an SSH signature by a key `allowed_signers` lists for the signer (default false)",
+    ),
+    Key::optional(
+        "allowed_signers",
+        Ty::Text,
+        "an OpenSSH allowed_signers file, relative to the checklist file: who may sign sign-offs here, with which keys",
+    ),
 ];
 
 /// Keys every item has; the kind adds its own.

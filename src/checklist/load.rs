@@ -403,7 +403,22 @@ fn read_environments<'t, 'a>(
                 .and_then(|v| v.get_ref().as_bool())
                 .unwrap_or(false),
             description: get_str(table, "description").unwrap_or_default().into(),
+            require_signed_signoffs: get(table, "require_signed_signoffs")
+                .and_then(|v| v.get_ref().as_bool())
+                .unwrap_or(false),
+            allowed_signers: get_str(table, "allowed_signers").map(String::from),
         });
+        if get(table, "require_signed_signoffs")
+            .is_some_and(|v| v.get_ref().as_bool() == Some(true))
+            && get(table, "allowed_signers").is_none()
+        {
+            let span = get(table, "require_signed_signoffs").map_or(value.span(), |v| v.span());
+            ck.error(
+                span,
+                format!("environment `{}` requires signed sign-offs but names no `allowed_signers`", environments.last().map_or("", |e| e.name.as_str())),
+                "add `allowed_signers = \"allowed_signers\"`: the file (beside the checklist) that lists who may sign, with which keys",
+            );
+        }
     }
     (environments, overrides)
 }

@@ -95,6 +95,10 @@ pub struct Environment {
     pub description: String,
     /// Variables that override the checklist's `[vars]`.
     pub vars: Vec<(String, String)>,
+    /// Whether a sign-off here must be signed with a key `allowed_signers` lists.
+    pub require_signed_signoffs: bool,
+    /// The allowed_signers file, relative to the checklist file.
+    pub allowed_signers: Option<String>,
 }
 
 /// One checklist item.

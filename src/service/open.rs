@@ -6,6 +6,30 @@ use sha2::{Digest, Sha256};
 use super::{SessionChoice, Setup};
 use crate::session::{Body, ChecklistCopy, SessionState};
 
+/// The allowed_signers file the run's environment names, read (relative to the checklist
+/// file): a session keeps it from its start, so who may sign does not change under it.
+fn allowed_signers(setup: &Setup) -> Result<Option<String>, String> {
+    let Some(name) = setup
+        .environment
+        .as_deref()
+        .and_then(|e| setup.checklist.environment(e))
+        .and_then(|e| e.allowed_signers.as_deref())
+    else {
+        return Ok(None);
+    };
+    let path = std::path::Path::new(&setup.checklist.source.name)
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .join(name);
+    std::fs::read_to_string(&path).map(Some).map_err(|err| {
+        format!(
+            "cannot read {} (the allowed_signers of environment {}): {err}",
+            path.display(),
+            setup.environment.as_deref().unwrap_or_default()
+        )
+    })
+}
+
 /// The session a run works in: a new one, or one resumed after checking its chain, its
 /// environment and that the checklist file is the one it started with.
 pub async fn open(setup: &Setup, operator: &str) -> Result<SessionState, String> {
@@ -32,6 +56,7 @@ pub async fn open(setup: &Setup, operator: &str) -> Result<SessionState, String>
                     .as_deref()
                     .and_then(|e| checklist.environment(e))
                     .is_some_and(|e| e.production),
+                allowed_signers: allowed_signers(setup)?,
             };
             setup
                 .store

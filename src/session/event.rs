@@ -266,6 +266,10 @@ pub enum Body {
         environment: Option<String>,
         /// Whether it is a production one.
         production: bool,
+        /// The environment's allowed_signers file as it was when the session started: who
+        /// may sign its sign-offs, with which keys (absent when the environment names none).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        allowed_signers: Option<String>,
     },
     /// Someone joined (resumed) the session.
     SessionJoined {},

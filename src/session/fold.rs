@@ -39,6 +39,11 @@ pub struct SessionState {
     pub audit: Vec<Audit>,
     /// The chain's head.
     pub head: Head,
+    /// Who may sign its sign-offs, with which keys: the environment's allowed_signers file
+    /// as it was when the session started.
+    pub allowed_signers: Option<String>,
+    /// Whether its sign-offs must be signed with a key `allowed_signers` lists.
+    pub require_signed_signoffs: bool,
     parsed: Option<Arc<Checklist>>,
 }
 
@@ -305,6 +310,7 @@ impl SessionState {
             checklist,
             environment,
             production,
+            allowed_signers,
         }) = first.body()
         else {
             return Err(Broken::unreadable(&first.session, 1));
@@ -327,6 +333,11 @@ impl SessionState {
                 )
             })
             .collect();
+        let require_signed_signoffs = parsed
+            .as_deref()
+            .zip(environment.as_deref())
+            .and_then(|(c, e)| c.environment(e))
+            .is_some_and(|e| e.require_signed_signoffs);
         let mut session = SessionState {
             id: first.session.clone(),
             checklist,
@@ -339,6 +350,8 @@ impl SessionState {
             closed: None,
             audit: Vec::new(),
             head,
+            require_signed_signoffs,
+            allowed_signers,
             parsed,
         };
         for event in events {

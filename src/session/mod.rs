@@ -90,6 +90,7 @@ required = false
             },
             environment: Some(environment.into()),
             production: environment == "production",
+            allowed_signers: None,
         };
         let mut events: Vec<StoredEvent> = Vec::new();
         for (n, (actor, body)) in std::iter::once(&("alice", started))
