@@ -19,6 +19,7 @@ pub mod redact;
 pub mod report;
 pub mod service;
 pub mod session;
+pub mod sshsig;
 pub mod status;
 pub mod store;
 pub mod text;

@@ -16,6 +16,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("redact", &[]),
     ("jsonpath", &[]),
     ("dburl", &[]),
+    ("sshsig", &[]),
     // What a checklist says: its format, the kinds' keys, the plan of a run.
     ("checklist", &["jsonpath"]),
     // How each kind runs.
