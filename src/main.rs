@@ -66,6 +66,9 @@ enum Command {
         /// An evidence field the item asks for (repeatable).
         #[arg(long, value_name = "KEY=VALUE")]
         evidence: Vec<String>,
+        /// Sign the sign-off with this OpenSSH private key (default: RELCON_SIGNING_KEY, else the ssh-agent's key when one runs).
+        #[arg(long, value_name = "KEYFILE")]
+        sign_key: Option<PathBuf>,
         /// The store: sqlite://PATH or postgres://USER@HOST/DATABASE (default: a SQLite file under the XDG data dir).
         #[arg(long, env = "RELCON_STORE", hide_env_values = true, value_name = "URL")]
         store: Option<String>,
@@ -99,7 +102,7 @@ enum Command {
     },
     /// Write a session's report as JSON, Markdown, HTML or JUnit XML.
     #[command(
-        after_help = "Examples:\n  relcon export --session 01a2… --format json --out report.json\n  relcon export --session 01a2… --format md --out release.md\n  relcon export --session 01a2… --format html --out report.html --env-file prod.env\n\nAn open session's report says \"interim\", a closed one's \"final\". The export is recorded in the session.\nExit codes: 0 written, 2 bad input."
+        after_help = "Examples:\n  relcon export --session 01a2… --format json --out report.json --sign ~/.ssh/id_ed25519\n  relcon export --session 01a2… --format json --out report.json --sign-agent\n  relcon export --session 01a2… --format md --out release.md\n  relcon export --session 01a2… --format html --out report.html --env-file prod.env\n\nAn open session's report says \"interim\", a closed one's \"final\". The export is recorded in the session.\nExit codes: 0 written, 2 bad input."
     )]
     Export {
         /// The session.
@@ -117,9 +120,38 @@ enum Command {
         /// A dotenv file with the deployment's configuration: its secrets are scrubbed from the report (repeatable).
         #[arg(long = "env-file", value_name = "PATH")]
         env_files: Vec<PathBuf>,
+        /// Sign the report with this OpenSSH private key (ed25519 or ECDSA): writes PATH.sig.
+        #[arg(long, value_name = "KEYFILE", conflicts_with = "sign_agent")]
+        sign: Option<PathBuf>,
+        /// Sign the report with the ssh-agent's first key (SSH_AUTH_SOCK): writes PATH.sig.
+        #[arg(long)]
+        sign_agent: bool,
         /// The store: sqlite://PATH or postgres://USER@HOST/DATABASE (default: a SQLite file under the XDG data dir).
         #[arg(long, env = "RELCON_STORE", hide_env_values = true, value_name = "URL")]
         store: Option<String>,
+    },
+    /// Check an exported report offline: its signature, every sign-off's, the event chain, the verdict recomputed.
+    #[command(
+        after_help = "Examples:\n  relcon verify report.json --allowed-signers allowed_signers\n  relcon verify report.json --allowed-signers allowed_signers --checklist checklists/authjs-neon.toml\n  relcon verify report.json --allowed-signers allowed_signers --at 2026-11-26T07:00:00Z --json\n\nThe same report signature checks with OpenSSH alone:\n  ssh-keygen -Y verify -f allowed_signers -I alice@example.com -n relcon-report -s report.json.sig < report.json\n\nExit codes: 0 valid, 1 invalid (the first reason is named), 2 bad input."
+    )]
+    Verify {
+        /// The report: a JSON export (relcon export --format json).
+        report: PathBuf,
+        /// The OpenSSH allowed_signers file saying which keys sign for whom (required: a signature by an unknown key proves nothing).
+        #[arg(long, value_name = "FILE")]
+        allowed_signers: PathBuf,
+        /// The report's signature (default: REPORT.sig).
+        #[arg(long, value_name = "FILE")]
+        sig: Option<PathBuf>,
+        /// The checklist file: its digest must be the one the session ran.
+        #[arg(long, value_name = "FILE")]
+        checklist: Option<PathBuf>,
+        /// Judge the keys' validity at this time (RFC 3339 UTC) instead of now; SSHSIG carries no time.
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+        /// Print the checks as JSON on stdout.
+        #[arg(long)]
+        json: bool,
     },
     /// Run the shipped checklist against a built-in sandbox that behaves like an Auth.js backend.
     #[command(after_help = demo_help())]
@@ -215,6 +247,9 @@ struct Run {
     /// Consent to writes (a migration apply, a made session, a command that writes) in a production environment.
     #[arg(long)]
     yes_apply: bool,
+    /// Sign the console's sign-offs with this OpenSSH private key (default: RELCON_SIGNING_KEY, else the ssh-agent's key when one runs).
+    #[arg(long, value_name = "KEYFILE")]
+    sign_key: Option<PathBuf>,
 }
 
 /// Runs an async command on a fresh runtime.
@@ -278,6 +313,7 @@ fn main() -> ExitCode {
                 rerun: run.rerun,
                 yes_apply: run.yes_apply,
                 headless: run.headless,
+                sign_key: run.sign_key,
             };
             block_on(relcon::commands::run::run(args))
         }
@@ -289,6 +325,7 @@ fn main() -> ExitCode {
             status,
             note,
             evidence,
+            sign_key,
             store,
         } => {
             let status = match status.as_str() {
@@ -305,6 +342,7 @@ fn main() -> ExitCode {
                     note,
                     evidence,
                     store,
+                    sign_key,
                 },
             ))
         }
@@ -322,6 +360,8 @@ fn main() -> ExitCode {
             out,
             by,
             env_files,
+            sign,
+            sign_agent,
             store,
         } => block_on(relcon::commands::export::run(
             relcon::commands::export::ExportArgs {
@@ -332,8 +372,28 @@ fn main() -> ExitCode {
                 out,
                 by,
                 env_files,
+                sign: match (sign, sign_agent) {
+                    (Some(path), _) => Some(relcon::service::signing::KeyChoice::File(path)),
+                    (None, true) => Some(relcon::service::signing::KeyChoice::Agent),
+                    (None, false) => None,
+                },
             },
         )),
+        Command::Verify {
+            report,
+            allowed_signers,
+            sig,
+            checklist,
+            at,
+            json,
+        } => relcon::commands::verify::run(&relcon::commands::verify::VerifyArgs {
+            report,
+            allowed_signers,
+            sig,
+            checklist,
+            at,
+            json,
+        }),
         Command::Demo(demo) => block_on(relcon::commands::demo::run(
             relcon::commands::demo::DemoArgs {
                 faults: demo.faults,

@@ -34,7 +34,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // Persistence of events, the change feed, claims and presence.
     ("store", &["dburl", "engine", "session"]),
     // Views of a session.
-    ("report", &["checklist", "redact", "session", "status"]),
+    (
+        "report",
+        &["checklist", "redact", "session", "sshsig", "status"],
+    ),
     ("headless", &["engine", "report", "status", "text"]),
     // One attended run, for the console, headless runs and the demo.
     (
@@ -49,6 +52,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "redact",
             "report",
             "session",
+            "sshsig",
             "status",
             "store",
         ],
@@ -84,6 +88,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "report",
             "service",
             "session",
+            "sshsig",
             "status",
             "store",
             "tui",

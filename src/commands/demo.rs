@@ -269,6 +269,7 @@ async fn with_database(
         session: SessionChoice::New,
         rerun: false,
         resume: None,
+        signer: None,
     };
     let (code, session) = attend(setup).await;
     if let Some(session) = session {

@@ -10,6 +10,7 @@ use crate::out::{bad_input, say};
 use crate::redact::Redactor;
 use crate::report::Format;
 use crate::service::export::{export, Export};
+use crate::service::signing::KeyChoice;
 use crate::session::rules::checklist_of;
 use crate::store::Store;
 
@@ -28,6 +29,8 @@ pub struct ExportArgs {
     pub by: Option<String>,
     /// Env files holding the deployment's configuration (their secrets are scrubbed).
     pub env_files: Vec<PathBuf>,
+    /// The key that signs the report, when it is signed.
+    pub sign: Option<KeyChoice>,
 }
 
 /// Runs the command; returns the exit code.
@@ -58,6 +61,13 @@ pub async fn run(args: ExportArgs) -> u8 {
         }
     }
     let by = crate::service::operator(args.by.as_deref()).await;
+    let signer = match &args.sign {
+        Some(choice) => match super::key::open(choice).await {
+            Ok(signer) => Some(signer),
+            Err(err) => return bad_input(err),
+        },
+        None => None,
+    };
     let exported = export(
         &store,
         &Export {
@@ -66,6 +76,7 @@ pub async fn run(args: ExportArgs) -> u8 {
             out: &args.out,
             by: &by,
             redactor: &redactor,
+            signer: signer.as_ref(),
         },
     )
     .await;
@@ -87,6 +98,14 @@ pub async fn run(args: ExportArgs) -> u8 {
                 exported.path.display(),
                 exported.sha256
             ));
+            if let Some((path, signer)) = &exported.signature {
+                say(&format!(
+                    "signed with {signer}: {} (check it: ssh-keygen -Y verify -f allowed_signers -I <signer> -n relcon-report -s {} < {})",
+                    path.display(),
+                    path.display(),
+                    exported.path.display()
+                ));
+            }
             exit::GO
         }
         Err(err) => bad_input(err),

@@ -3,7 +3,9 @@
 
 pub mod demo;
 pub mod export;
+pub mod key;
 pub mod lint;
 pub mod run;
 pub mod session;
+pub mod verify;
 pub mod watch;

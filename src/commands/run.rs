@@ -9,10 +9,18 @@ use crate::service::{self, Setup};
 
 /// Runs the command; returns the exit code.
 pub async fn run(args: RunArgs) -> u8 {
-    match service::prepare(&args).await {
-        Ok(setup) => attend(setup).await.0,
-        Err(message) => bad_input(message),
+    let mut setup = match service::prepare(&args).await {
+        Ok(setup) => setup,
+        Err(message) => return bad_input(message),
+    };
+    // The operator's key, for the console's sign-offs (a headless run signs nothing).
+    if setup.console {
+        setup.signer = match super::key::for_signoffs(args.sign_key.clone()).await {
+            Ok(signer) => signer,
+            Err(err) => return bad_input(err),
+        };
     }
+    attend(setup).await.0
 }
 
 /// Runs a prepared run: in the console when it wants one, else headless. The exit code, and

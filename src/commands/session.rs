@@ -9,7 +9,8 @@ use crate::checklist::Checklist;
 use crate::exit;
 use crate::out::{bad_input, print_line};
 use crate::report::model::Report;
-use crate::session::rules::{self, checklist_of, Flags, Request, CLOSED_ON_GO};
+use crate::service::signoffs::sign_off;
+use crate::session::rules::{checklist_of, Flags, Request, CLOSED_ON_GO};
 use crate::session::{Body, SessionState, SignoffStatus};
 use crate::status::Verdict;
 use crate::store::Store;
@@ -114,6 +115,8 @@ pub struct SignoffArgs {
     pub evidence: Vec<String>,
     /// The store.
     pub store: Option<String>,
+    /// The key that signs the sign-off (default: RELCON_SIGNING_KEY, else the agent's).
+    pub sign_key: Option<std::path::PathBuf>,
 }
 
 /// `relcon signoff`: checks the sign-off against the item, records it, and closes the
@@ -150,14 +153,25 @@ pub async fn signoff(args: SignoffArgs) -> u8 {
         status: args.status,
         note: args.note.clone().unwrap_or_default(),
         evidence,
+        at: None,
+        signature: None,
+    };
+    // The operator's key signs the sign-off, when there is one.
+    let signer = match super::key::for_signoffs(args.sign_key.clone()).await {
+        Ok(signer) => signer,
+        Err(err) => return bad_input(err),
     };
     // Checked against the session as it is when the sign-off is written, with other
     // writers kept out: two signing at once cannot both be "the first".
-    if let Err(err) = store
-        .append_decided(&session.id, &by, |now| {
-            rules::signoff(now, &checklist, &request, Flags::CLI)
-        })
-        .await
+    if let Err(err) = sign_off(
+        &store,
+        &session.id,
+        &checklist,
+        &request,
+        Flags::CLI,
+        signer.as_ref(),
+    )
+    .await
     {
         return bad_input(err);
     }

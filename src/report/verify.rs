@@ -10,8 +10,9 @@ use sha2::{Digest, Sha256};
 use super::model::{Report, State};
 use crate::checklist::plan::{Plan, Scope};
 use crate::session::chain::{verify_chain, Head};
-use crate::session::rules::checklist_of;
-use crate::session::{SessionState, StoredEvent};
+use crate::session::rules::{checklist_of, Signed};
+use crate::session::{Body, SessionState, SignoffStatus, StoredEvent, Timestamp};
+use crate::sshsig::{self, AllowedSigners};
 
 /// One thing checked, as `relcon verify` prints it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -227,6 +228,154 @@ fn restated(document: &Report, session: &SessionState, events: &[StoredEvent]) -
             "state: the report says {}, its events say {}",
             document.state.map_or("nothing", State::name),
             state.name()
+        )));
+    }
+    checks
+}
+
+/// The namespace of a report's signature.
+pub const REPORT_NAMESPACE: &str = "relcon-report";
+
+/// The namespace of a sign-off's signature.
+pub const SIGNOFF_NAMESPACE: &str = "relcon-signoff";
+
+/// Who signed the report's exact bytes, and whether `allowed` lets that key sign reports at
+/// `at`; none when there is no signature to check.
+pub fn report_signature(
+    bytes: &[u8],
+    signature: Option<&str>,
+    document: &Report,
+    allowed: &AllowedSigners,
+    at: std::time::SystemTime,
+    when: &str,
+) -> Check {
+    let Some(signature) = signature else {
+        return Check::fail(
+            "report signature: none (export it with --sign KEYFILE or --sign-agent; it is written as REPORT.sig)",
+        );
+    };
+    let verified = match sshsig::verify(signature, REPORT_NAMESPACE, bytes) {
+        Ok(verified) => verified,
+        Err(err) => return Check::fail(format!("report signature: {err}")),
+    };
+    if let Some(named) = document
+        .signed_by
+        .as_deref()
+        .filter(|named| *named != verified.fingerprint)
+    {
+        return Check::fail(format!(
+            "report signature: made by {}, but the report names {named}",
+            verified.fingerprint
+        ));
+    }
+    let principals = allowed.find_principals(&verified.public_key, REPORT_NAMESPACE, at);
+    if principals.is_empty() {
+        return Check::fail(format!(
+            "report signature: by {}, a key the allowed signers do not list for {REPORT_NAMESPACE} {when}",
+            verified.fingerprint
+        ));
+    }
+    Check::pass(format!(
+        "report signature: by {} ({}), allowed {when}",
+        principals.join(", "),
+        verified.fingerprint
+    ))
+}
+
+/// Every sign-off's signature: made over what the sign-off says (its item, signer, status,
+/// note, evidence, time and place in the log) by a key `allowed` lists for the signer; an
+/// unsigned sign-off where the session required signatures fails; an item signed by several
+/// people needs as many distinct keys.
+pub fn signoff_signatures(
+    session: &SessionState,
+    events: &[StoredEvent],
+    allowed: &AllowedSigners,
+    at: Option<std::time::SystemTime>,
+) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let mut keys: std::collections::BTreeMap<String, Vec<(String, String)>> = Default::default();
+    let mut unsigned = 0;
+    for event in events {
+        let Some(Body::Signoff {
+            item,
+            status,
+            note,
+            evidence,
+            signature,
+        }) = event.body()
+        else {
+            continue;
+        };
+        let what = format!(
+            "sign-off of {item} by {} (event {})",
+            event.actor, event.seq
+        );
+        let Some(signature) = signature else {
+            unsigned += 1;
+            if session.require_signed_signoffs {
+                checks.push(Check::fail(format!(
+                    "{what}: unsigned, where the session's environment requires signed sign-offs"
+                )));
+            }
+            continue;
+        };
+        let message = Signed {
+            session: &event.session,
+            checklist_sha256: &session.checklist.sha256,
+            item: &item,
+            by: &event.actor,
+            status,
+            note: &note,
+            evidence: &evidence,
+            at: &event.at,
+            prev_hash: &event.prev_hash,
+        }
+        .message();
+        let verified = match sshsig::verify(&signature, SIGNOFF_NAMESPACE, &message) {
+            Ok(verified) => verified,
+            Err(err) => {
+                checks.push(Check::fail(format!("{what}: {err}")));
+                continue;
+            }
+        };
+        // A sign-off's key is judged as of when it was signed, unless asked otherwise.
+        let when = at
+            .or_else(|| Timestamp::parse(&event.at).map(Timestamp::system))
+            .unwrap_or_else(std::time::SystemTime::now);
+        match allowed.check(&event.actor, &verified.public_key, SIGNOFF_NAMESPACE, when) {
+            Ok(()) => {
+                checks.push(Check::pass(format!(
+                    "{what}: signed by {} ({})",
+                    event.actor, verified.fingerprint
+                )));
+                if status == SignoffStatus::Done {
+                    keys.entry(item.clone())
+                        .or_default()
+                        .push((verified.fingerprint, event.actor.clone()));
+                }
+            }
+            Err(refusal) => checks.push(Check::fail(format!(
+                "{what}: signed by {}, but {refusal}",
+                verified.fingerprint
+            ))),
+        }
+    }
+    for (item, signers) in &keys {
+        let mut fingerprints: Vec<&str> = signers.iter().map(|(f, _)| f.as_str()).collect();
+        fingerprints.sort_unstable();
+        fingerprints.dedup();
+        if fingerprints.len() < signers.len() {
+            let names: Vec<&str> = signers.iter().map(|(_, by)| by.as_str()).collect();
+            checks.push(Check::fail(format!(
+                "{item}: signed done by {} with {} distinct key(s): one key stands for one person",
+                names.join(", "),
+                fingerprints.len()
+            )));
+        }
+    }
+    if unsigned > 0 && !session.require_signed_signoffs {
+        checks.push(Check::pass(format!(
+            "{unsigned} unsigned sign-off(s), where the session's environment does not require signatures"
         )));
     }
     checks

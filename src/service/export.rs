@@ -4,6 +4,7 @@
 //! An open session's export says "interim", a closed one's "final".
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
@@ -15,6 +16,7 @@ use crate::report::Format;
 use crate::session::chain::verify_chain;
 use crate::session::rules::checklist_of;
 use crate::session::{Body, SessionState};
+use crate::sshsig::Signer;
 use crate::store::{Store, StoreError};
 
 /// What to export.
@@ -29,6 +31,8 @@ pub struct Export<'a> {
     pub by: &'a str,
     /// What the report is scrubbed with: the secrets this process knows.
     pub redactor: &'a Redactor,
+    /// The key that signs it (an SSHSIG over its exact bytes, written to `PATH.sig`).
+    pub signer: Option<&'a Arc<Signer>>,
 }
 
 /// What an export wrote.
@@ -44,6 +48,8 @@ pub struct Exported {
     pub events: i64,
     /// Events scrubbed after they were recorded (their hashes no longer match).
     pub redacted: Vec<i64>,
+    /// The signature file, and the fingerprint of the key that signed, when signed.
+    pub signature: Option<(PathBuf, String)>,
 }
 
 /// Why an export failed.
@@ -55,6 +61,9 @@ pub enum ExportError {
     /// The session cannot be reported on (its checklist copy does not validate, say).
     #[error("{0}")]
     Unreadable(String),
+    /// The report could not be signed.
+    #[error("cannot sign the report: {0}")]
+    Sign(#[from] crate::sshsig::SignError),
     /// The file could not be written.
     #[error("cannot write {path}: {why}")]
     Write {
@@ -100,11 +109,33 @@ pub fn write_whole(path: &Path, text: &[u8]) -> Result<(), ExportError> {
 pub async fn export(store: &Store, export: &Export<'_>) -> Result<Exported, ExportError> {
     let mut report = report(store, export.session).await?;
     scrub(&mut report, export.redactor).map_err(|e| ExportError::Unreadable(e.to_string()))?;
+    // The document names the key that signs it; the signature covers that too.
+    report.signed_by = export.signer.map(|s| s.fingerprint());
     let text = export
         .format
         .render(&report)
         .map_err(ExportError::Unreadable)?;
+    // Signed before anything is written: a report is handed out signed, or not at all.
+    let signature = match export.signer {
+        Some(signer) => Some(
+            super::signing::sign(
+                signer,
+                super::signing::REPORT_NAMESPACE,
+                text.as_bytes().to_vec(),
+            )
+            .await?,
+        ),
+        None => None,
+    };
     write_whole(export.out, text.as_bytes())?;
+    let signature = match (signature, export.signer) {
+        (Some(armored), Some(signer)) => {
+            let path = signature_path(export.out);
+            write_whole(&path, armored.as_bytes())?;
+            Some((path, signer.fingerprint()))
+        }
+        _ => None,
+    };
     let sha256: String = Sha256::digest(text.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -116,7 +147,7 @@ pub async fn export(store: &Store, export: &Export<'_>) -> Result<Exported, Expo
             &Body::Exported {
                 format: export.format.name().to_string(),
                 sha256: sha256.clone(),
-                signer: None,
+                signer: signature.as_ref().map(|(_, signer)| signer.clone()),
             },
         )
         .await?;
@@ -127,5 +158,13 @@ pub async fn export(store: &Store, export: &Export<'_>) -> Result<Exported, Expo
         state: report.state.unwrap_or(State::Interim),
         events: events.map_or(0, |e| e.count),
         redacted: events.map(|e| e.redacted.clone()).unwrap_or_default(),
+        signature,
     })
+}
+
+/// Where a file's signature goes: beside it, as `ssh-keygen -Y sign` puts it (`FILE.sig`).
+pub fn signature_path(file: &Path) -> PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".sig");
+    PathBuf::from(name)
 }

@@ -12,6 +12,8 @@ mod open;
 mod prepare;
 mod presence;
 mod requests;
+pub mod signing;
+pub mod signoffs;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -69,6 +71,8 @@ pub struct Setup {
     /// The command line that takes this run's session up again, but for `--session ID`
     /// (none for a throwaway store).
     pub resume: Option<String>,
+    /// The operator's signing key: the console's sign-offs are signed with it.
+    pub signer: Option<Arc<crate::sshsig::Signer>>,
 }
 
 /// What the console asks of the run.
@@ -259,6 +263,7 @@ async fn run_session(
         store,
         rerun,
         resume,
+        signer,
         ..
     } = setup;
     let plan = match Plan::new(&checklist, environment, &scope) {
@@ -332,6 +337,7 @@ async fn run_session(
                 operator: &operator,
                 cancel: &cancel,
                 cancels: &cancels,
+                signer: signer.clone(),
             };
             attended
                 .in_console(console, runner, emitter, committed, recording, stop)
@@ -385,6 +391,7 @@ struct Attended<'a> {
     operator: &'a str,
     cancel: &'a CancellationToken,
     cancels: &'a Cancels,
+    signer: Option<Arc<crate::sshsig::Signer>>,
 }
 
 impl Attended<'_> {
@@ -440,6 +447,7 @@ impl Attended<'_> {
             session: &self.session.id,
             operator: self.operator,
             updates,
+            signer: self.signer,
         };
         let running = async move {
             let mut runs: futures::stream::FuturesUnordered<requests::Asked<'_>> =

@@ -51,6 +51,8 @@ pub struct RunArgs {
     pub yes_apply: bool,
     /// `--headless`.
     pub headless: bool,
+    /// `--sign-key`: the key the console's sign-offs are signed with.
+    pub sign_key: Option<PathBuf>,
 }
 
 /// Which session a run works in.
@@ -236,5 +238,6 @@ pub async fn prepare(args: &RunArgs) -> Result<Setup, String> {
         session: args.session.clone(),
         rerun: args.rerun,
         resume: Some(resume_command(args, &path)),
+        signer: None,
     })
 }

@@ -59,6 +59,8 @@ pub struct Requests<'a> {
     pub operator: &'a str,
     /// Where answers go.
     pub updates: UnboundedSender<Update>,
+    /// The operator's signing key, when there is one.
+    pub signer: Option<Arc<crate::sshsig::Signer>>,
 }
 
 impl<'a> Requests<'a> {
@@ -173,16 +175,20 @@ impl<'a> Requests<'a> {
         });
     }
 
-    /// A sign-off from the console's dialog.
+    /// A sign-off from the console's dialog, signed with the operator's key when there is one.
     fn sign(&self, request: rules::Request) {
         let (store, session, _, updates) = self.owned();
-        let checklist = self.checklist.clone();
+        let (checklist, signer) = (self.checklist.clone(), self.signer.clone());
         tokio::spawn(async move {
-            let appended = store
-                .append_decided(&session, &request.by, |now| {
-                    rules::signoff(now, &checklist, &request, Flags::CONSOLE)
-                })
-                .await;
+            let appended = super::signoffs::sign_off(
+                &store,
+                &session,
+                &checklist,
+                &request,
+                Flags::CONSOLE,
+                signer.as_ref(),
+            )
+            .await;
             let outcome = match appended {
                 Ok(_) => Ok(format!(
                     "signed {} {} as {}",

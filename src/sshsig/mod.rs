@@ -57,6 +57,16 @@ pub enum VerifyError {
     },
 }
 
+/// The fingerprint of the key an armored SSH signature names, without checking what it
+/// signs.
+pub fn fingerprint_of(armored: &str) -> Result<String, VerifyError> {
+    let signature = SshSig::from_pem(armored.trim())
+        .map_err(|e| VerifyError::Malformed { why: e.to_string() })?;
+    Ok(PublicKey::new(signature.public_key().clone(), "")
+        .fingerprint(HashAlg::Sha256)
+        .to_string())
+}
+
 /// Checks an armored SSH signature over `message` in `namespace` and says which key made
 /// it. It answers "was this message signed by this key", not "is this key trusted": ask
 /// [`AllowedSigners`] for that.

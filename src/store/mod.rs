@@ -6,6 +6,7 @@
 pub mod claims;
 pub mod feed;
 pub mod leases;
+mod output;
 pub mod recorder;
 
 use std::path::PathBuf;
@@ -62,6 +63,15 @@ pub enum StoreError {
     /// The session's rules refused what was asked (a sign-off, a skip).
     #[error("{0}")]
     Refused(#[from] Refused),
+    /// The log moved on since an event was prepared to follow it (a signed sign-off signs
+    /// the hash it follows): it is prepared again.
+    #[error("session {session} moved on past event {expected} while this was being signed")]
+    Moved {
+        /// The session.
+        session: String,
+        /// The hash the event was prepared to follow.
+        expected: String,
+    },
     /// A URL the store does not understand or will not use.
     #[error("{0}")]
     Url(#[from] dburl::LocationError),
@@ -78,6 +88,16 @@ pub enum StoreError {
 /// How long opening a PostgreSQL store may take: a serverless database waking up (a Neon
 /// compute starting) takes seconds.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Where a signed event goes: its time and the hash of the event it follows, as its
+/// signature covers them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamp {
+    /// When, RFC 3339 UTC with milliseconds.
+    pub at: String,
+    /// The hash of the event it follows.
+    pub after: String,
+}
 
 /// One line of `relcon sessions`.
 #[derive(Debug, Clone)]
@@ -319,6 +339,19 @@ impl Store {
         actor: &str,
         body: &Body,
     ) -> Result<StoredEvent, StoreError> {
+        self.append_stamped(tx, session, actor, body, None).await
+    }
+
+    /// [`Store::append_in`], with the time and the event it follows given by `stamp` (what
+    /// a signature covers): the event is appended only if the log still ends there.
+    async fn append_stamped(
+        &self,
+        tx: &mut sqlx::Transaction<'static, Any>,
+        session: &str,
+        actor: &str,
+        body: &Body,
+        stamp: Option<&Stamp>,
+    ) -> Result<StoredEvent, StoreError> {
         let (kind, payload) = body
             .split()
             .map_err(|e| self.db(sqlx::Error::Decode(e.into())))?;
@@ -334,6 +367,12 @@ impl Store {
             Some(row) => (row.get::<i64, _>(0) + 1, row.get::<String, _>(1)),
             None => (1, GENESIS.to_string()),
         };
+        if let Some(stamp) = stamp.filter(|s| s.after != prev) {
+            return Err(StoreError::Moved {
+                session: session.to_string(),
+                expected: stamp.after.clone(),
+            });
+        }
         if seq > 1 && !rules::accepts_when_closed(body.kind()) {
             let closed: Option<i64> = sqlx::query_scalar(
                 "SELECT seq FROM events WHERE session_id = $1 AND type = 'session_closed' LIMIT 1",
@@ -346,7 +385,7 @@ impl Store {
                 return Err(StoreError::Closed(session.to_string()));
             }
         }
-        let at = Timestamp::now().millis();
+        let at = stamp.map_or_else(|| Timestamp::now().millis(), |s| s.at.clone());
         let event_hash = hash(session, seq, &at, actor, &kind, &payload, &prev);
         sqlx::query("INSERT INTO events (session_id, seq, at, actor, type, payload, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(session)
@@ -414,6 +453,39 @@ impl Store {
         Ok(event)
     }
 
+    /// [`Store::append_decided`] for an event signed over its place in the log: it gets
+    /// `stamp`'s time and is appended only if the log still ends at `stamp.after`, else
+    /// [`StoreError::Moved`].
+    pub async fn append_decided_at(
+        &self,
+        session: &str,
+        actor: &str,
+        stamp: &Stamp,
+        decide: impl FnOnce(&SessionState) -> Result<Body, Refused>,
+    ) -> Result<StoredEvent, StoreError> {
+        let mut tx = self.write(session).await?;
+        let events = read_events(&mut tx, session, 0)
+            .await
+            .map_err(|e| self.db(e))?;
+        if events.is_empty() {
+            return Err(StoreError::NoSession(session.to_string()));
+        }
+        let head = verify_chain(session, &events, None)?;
+        if head.hash != stamp.after {
+            return Err(StoreError::Moved {
+                session: session.to_string(),
+                expected: stamp.after.clone(),
+            });
+        }
+        let folded = SessionState::fold(&events, head)?;
+        let body = decide(&folded)?;
+        let event = self
+            .append_stamped(&mut tx, session, actor, &body, Some(stamp))
+            .await?;
+        tx.commit().await.map_err(|e| self.db(e))?;
+        Ok(event)
+    }
+
     /// Opens a session: its chain verified (against `expected` when given), its events folded.
     pub async fn open_session(
         &self,
@@ -458,77 +530,6 @@ impl Store {
         .await
         .map_err(|e| self.db(e))?;
         Ok(id)
-    }
-
-    /// Adds output lines of a run (numbered from `first`), keeping the last [`OUTPUT_CAP`].
-    pub async fn add_output(
-        &self,
-        session: &str,
-        run_id: &str,
-        first: u64,
-        lines: &[(String, String)],
-    ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
-        // Many rows per statement: one round trip per chunk, not per line.
-        for (c, chunk) in lines.chunks(OUTPUT_ROWS_PER_INSERT).enumerate() {
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|r| {
-                    let p = 5 * r;
-                    format!(
-                        "(${}, ${}, ${}, ${}, ${})",
-                        p + 1,
-                        p + 2,
-                        p + 3,
-                        p + 4,
-                        p + 5
-                    )
-                })
-                .collect();
-            let statement = format!(
-                "INSERT INTO output (session_id, run_id, n, stream, line) VALUES {}",
-                rows.join(", ")
-            );
-            let mut query = sqlx::query(&statement);
-            for (r, (stream, line)) in chunk.iter().enumerate() {
-                let n = first + (c * OUTPUT_ROWS_PER_INSERT + r) as u64;
-                // PostgreSQL text cannot hold NUL; the line is shown without it either way.
-                query = query
-                    .bind(session)
-                    .bind(run_id)
-                    .bind(n as i64)
-                    .bind(stream.as_str())
-                    .bind(line.replace('\0', "\u{fffd}"));
-            }
-            query.execute(&mut *tx).await.map_err(|e| self.db(e))?;
-        }
-        let last = first + lines.len() as u64;
-        if last > OUTPUT_CAP {
-            sqlx::query("DELETE FROM output WHERE session_id = $1 AND run_id = $2 AND n < $3")
-                .bind(session)
-                .bind(run_id)
-                .bind((last - OUTPUT_CAP) as i64)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| self.db(e))?;
-        }
-        tx.commit().await.map_err(|e| self.db(e))
-    }
-
-    /// The kept output lines of a run: (stream, line), oldest first.
-    pub async fn output(
-        &self,
-        session: &str,
-        run_id: &str,
-    ) -> Result<Vec<(String, String)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT stream, line FROM output WHERE session_id = $1 AND run_id = $2 ORDER BY n",
-        )
-        .bind(session)
-        .bind(run_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| self.db(e))?;
-        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     /// Closes the pool (pending writes are already committed).

@@ -73,6 +73,8 @@ impl SignoffDialog {
                 .iter()
                 .map(|(f, v)| (f.key.clone(), v.trim().to_string()))
                 .collect::<BTreeMap<_, _>>(),
+            at: None,
+            signature: None,
         }
     }
 

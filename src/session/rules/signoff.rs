@@ -1,7 +1,10 @@
 //! The rules of a sign-off, whichever way it is made (the command line, the console): the
 //! item must be a manual one that applies in the session's environment, the signer a named
 //! person who has not signed it yet, a failed or not-applicable sign-off needs a note, and
-//! a done one the evidence its item asks for, in the form asked.
+//! a done one the evidence its item asks for, in the form asked. A signed sign-off's
+//! signature must cover what it says and where it goes in the log, by a key the session's
+//! allowed signers list for the signer, and one key stands for one person; an environment
+//! may require every sign-off to be signed.
 
 use std::collections::BTreeMap;
 
@@ -9,6 +12,8 @@ use super::{same_person, Refused};
 use crate::checklist::Checklist;
 use crate::session::event::{Body, SignoffStatus};
 use crate::session::fold::SessionState;
+use crate::session::Timestamp;
+use crate::sshsig::{self, AllowedSigners};
 
 /// A sign-off as asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +28,60 @@ pub struct Request {
     pub note: String,
     /// Evidence fields.
     pub evidence: BTreeMap<String, String>,
+    /// When it was signed (RFC 3339 UTC, milliseconds): the time its signature covers.
+    pub at: Option<String>,
+    /// Its SSH signature (namespace `relcon-signoff`) over [`Signed`], when signed.
+    pub signature: Option<String>,
+}
+
+impl Request {
+    /// The evidence the sign-off records: empty fields are fields not given.
+    pub fn given_evidence(&self) -> BTreeMap<String, String> {
+        self.evidence
+            .iter()
+            .filter(|(_, v)| !v.trim().is_empty())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}
+
+/// The namespace of a sign-off's signature.
+pub const NAMESPACE: &str = "relcon-signoff";
+
+/// What a sign-off's SSH signature (namespace `relcon-signoff`) covers: who signed what, how,
+/// when, in which session of which checklist, and the event it follows, so a signature
+/// cannot be moved to another item, session or place in the log.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Signed<'a> {
+    /// The session.
+    pub session: &'a str,
+    /// The digest of the checklist the session runs.
+    pub checklist_sha256: &'a str,
+    /// The item.
+    pub item: &'a str,
+    /// Who signs.
+    pub by: &'a str,
+    /// How.
+    pub status: SignoffStatus,
+    /// The note.
+    pub note: &'a str,
+    /// The evidence fields.
+    pub evidence: &'a BTreeMap<String, String>,
+    /// When, as the event is stamped (RFC 3339 UTC, milliseconds).
+    pub at: &'a str,
+    /// The hash of the event the sign-off follows.
+    pub prev_hash: &'a str,
+}
+
+impl Signed<'_> {
+    /// The bytes signed: the RFC 8785 JSON of the fields.
+    pub fn message(&self) -> Vec<u8> {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| crate::session::chain::canonical(&v).ok())
+            .unwrap_or_default()
+            .into_bytes()
+    }
 }
 
 /// How a refusal names what is missing: as the command line's flags or the console's fields.
@@ -31,6 +90,7 @@ pub struct Flags {
     note: &'static str,
     evidence: &'static str,
     name: &'static str,
+    key: &'static str,
 }
 
 impl Flags {
@@ -39,12 +99,14 @@ impl Flags {
         note: "a --note",
         evidence: "--evidence ",
         name: "give it with --as NAME",
+        key: "sign with --sign-key FILE, RELCON_SIGNING_KEY or the ssh-agent",
     };
     /// The console's sign-off dialog.
     pub const CONSOLE: Flags = Flags {
         note: "a note",
         evidence: "the field ",
         name: "start relcon with --as NAME",
+        key: "start relcon run with --sign-key FILE, RELCON_SIGNING_KEY or the ssh-agent",
     };
 }
 
@@ -195,13 +257,7 @@ fn check_text(
             ));
         }
     }
-    // Empty fields are fields not given.
-    let evidence: BTreeMap<String, String> = request
-        .evidence
-        .iter()
-        .filter(|(_, v)| !v.trim().is_empty())
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let evidence = request.given_evidence();
     if request.status == SignoffStatus::Done {
         for field in &fields {
             match evidence.get(&field.key) {
@@ -220,13 +276,87 @@ fn check_text(
             }
         }
     }
+    let signature = signature(session, &item.id, by, request, &note, &evidence, flags)?;
     Ok(Body::Signoff {
         item: item.id.clone(),
         status: request.status,
         note,
         evidence,
-        signature: None,
+        signature,
     })
+}
+
+/// The sign-off's signature, when it holds: over what it says and the head it follows, by a
+/// key the session's allowed signers list for `by`, and not a key that already signed the
+/// item for someone else. Unsigned is refused where the environment requires signatures.
+fn signature(
+    session: &SessionState,
+    item: &str,
+    by: &str,
+    request: &Request,
+    note: &str,
+    evidence: &BTreeMap<String, String>,
+    flags: Flags,
+) -> Result<Option<String>, String> {
+    let environment = session.environment.as_deref().unwrap_or("this environment");
+    let Some(armored) = &request.signature else {
+        if session.require_signed_signoffs {
+            return Err(format!(
+                "sign-offs in {environment} must be signed: {}",
+                flags.key
+            ));
+        }
+        return Ok(None);
+    };
+    let at = request
+        .at
+        .as_deref()
+        .ok_or("a signed sign-off carries the time it was signed at")?;
+    let message = Signed {
+        session: &session.id,
+        checklist_sha256: &session.checklist.sha256,
+        item,
+        by,
+        status: request.status,
+        note,
+        evidence,
+        at,
+        prev_hash: &session.head.hash,
+    }
+    .message();
+    let verified = sshsig::verify(armored, NAMESPACE, &message)
+        .map_err(|err| format!("the sign-off's signature does not hold: {err}"))?;
+    if let Some(text) = &session.allowed_signers {
+        let allowed = AllowedSigners::parse(text, "the session's allowed_signers")
+            .map_err(|err| err.to_string())?;
+        let when = Timestamp::parse(at).map_or_else(std::time::SystemTime::now, Timestamp::system);
+        allowed
+            .check(by, &verified.public_key, NAMESPACE, when)
+            .map_err(|refusal| {
+                format!("{by} cannot sign with {}: {refusal}", verified.fingerprint)
+            })?;
+    } else if session.require_signed_signoffs {
+        return Err(format!(
+            "sign-offs in {environment} must be signed by a key its allowed_signers lists, and the session has none"
+        ));
+    }
+    let signed_before = session
+        .item(item)
+        .into_iter()
+        .flat_map(|i| &i.signoffs)
+        .find(|s| {
+            s.signature
+                .as_deref()
+                .and_then(|other| sshsig::fingerprint_of(other).ok())
+                .is_some_and(|f| f == verified.fingerprint)
+        });
+    if let Some(other) = signed_before {
+        return Err(format!(
+            "{} already signed `{item}` with {} as {}: one key stands for one person",
+            other.by, verified.fingerprint, other.by
+        ));
+    }
+    Ok(Some(armored.clone()))
 }
 
 /// Checks an evidence value against its field's format and pattern.
@@ -281,6 +411,8 @@ mod tests {
             } else {
                 [("snapshot_id".to_string(), id.to_string())].into()
             },
+            at: None,
+            signature: None,
         }
     }
 
