@@ -30,7 +30,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["checklist", "checks", "redact", "status", "text"],
     ),
     // The pure session model: events, chain, fold, rules.
-    ("session", &["checklist", "status"]),
+    ("session", &["checklist", "sshsig", "status"]),
     // Persistence of events, the change feed, claims and presence.
     ("store", &["dburl", "engine", "session"]),
     // Views of a session.

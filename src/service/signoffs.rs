@@ -35,7 +35,7 @@ pub async fn sign_off(
     for _ in 0..ATTEMPTS {
         let now = store.open_session(session, None).await?;
         // Refused before anything is signed: the rules say why in the signer's terms.
-        rules::signoff(&now, checklist, request, flags)?;
+        rules::check_before_signing(&now, checklist, request, flags)?;
         let at = Timestamp::now().millis();
         let evidence = request.given_evidence();
         let by = request.by.trim();

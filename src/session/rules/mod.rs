@@ -6,7 +6,9 @@
 mod signoff;
 mod status;
 
-pub use signoff::{check as signoff, checklist_of, fields, Field, Flags, Request, Signed};
+pub use signoff::{
+    check as signoff, check_before_signing, checklist_of, fields, Field, Flags, Request, Signed,
+};
 pub(crate) use status::settle;
 pub use status::{same_person, signers_needed, tally, Counts};
 

@@ -175,7 +175,20 @@ pub fn check(
     request: &Request,
     flags: Flags,
 ) -> Result<Body, Refused> {
-    check_text(session, checklist, request, flags).map_err(Refused)
+    check_text(session, checklist, request, flags, true).map_err(Refused)
+}
+
+/// Whether `request` would be taken once signed: every rule but the signature's, asked
+/// before the signer is bothered.
+pub fn check_before_signing(
+    session: &SessionState,
+    checklist: &Checklist,
+    request: &Request,
+    flags: Flags,
+) -> Result<(), Refused> {
+    check_text(session, checklist, request, flags, false)
+        .map(|_| ())
+        .map_err(Refused)
 }
 
 fn check_text(
@@ -183,6 +196,7 @@ fn check_text(
     checklist: &Checklist,
     request: &Request,
     flags: Flags,
+    with_signature: bool,
 ) -> Result<Body, String> {
     if let Some(reason) = &session.closed {
         return Err(format!(
@@ -276,7 +290,11 @@ fn check_text(
             }
         }
     }
-    let signature = signature(session, &item.id, by, request, &note, &evidence, flags)?;
+    let signature = if with_signature {
+        signature(session, &item.id, by, request, &note, &evidence, flags)?
+    } else {
+        None
+    };
     Ok(Body::Signoff {
         item: item.id.clone(),
         status: request.status,
