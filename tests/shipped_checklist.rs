@@ -120,6 +120,16 @@ fn environments_follow_the_product_rules() {
     assert!(checklist
         .environment("staging")
         .is_some_and(|e| !e.production));
+    // Production sign-offs are signed by keys the repository's allowed_signers lists.
+    let production = checklist.environment("production").expect("production");
+    assert!(production.require_signed_signoffs);
+    assert_eq!(production.allowed_signers.as_deref(), Some("allowed_signers"));
+    assert!(Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("checklists/allowed_signers")
+        .is_file());
+    assert!(!checklist
+        .environment("staging")
+        .is_some_and(|e| e.require_signed_signoffs));
     let item = |id: &str| checklist.item(id).unwrap_or_else(|| panic!("{id}"));
     for id in ["backup.snapshot", "rollback.plan"] {
         let signoffs = |env| {
