@@ -6,6 +6,7 @@ pub mod junit;
 pub mod markdown;
 pub mod model;
 pub mod scrub;
+pub mod view;
 
 use model::Report;
 
