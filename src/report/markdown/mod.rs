@@ -146,8 +146,8 @@ fn notice(detail: Detail, cut: bool) -> String {
     if detail.every_item && !cut {
         return String::new();
     }
-    let mut text = format!(
-        "**Summarised:** the whole report is longer than one GitHub comment allows ({LIMIT} characters), so passing and skipped items are counted per section instead of listed; failures, warnings, items still open and sign-offs are listed."
+    let mut text = String::from(
+        "**Summarised:** the whole report is longer than one GitHub comment allows (65,536 characters), so passing and skipped items are counted per section instead of listed; failures, warnings, items still open and sign-offs are listed."
     );
     if detail.excerpt == 0 {
         text.push_str(" Evidence is left out.");
@@ -215,6 +215,12 @@ mod tests {
     fn nothing_is_said_about_summarising_a_whole_report() {
         assert_eq!(notice(DETAILS[0], false), "");
         assert!(notice(DETAILS[1], false).contains("counted per section"));
+        // The notice spells the limit out for people.
+        assert!(notice(DETAILS[1], false).contains(&format!(
+            "{},{:03}",
+            LIMIT / 1000,
+            LIMIT % 1000
+        )));
         assert!(notice(DETAILS[3], false).contains("Evidence is left out"));
     }
 
