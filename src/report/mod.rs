@@ -7,6 +7,7 @@ pub mod markdown;
 pub mod model;
 pub mod scrub;
 pub mod verify;
+pub mod view;
 
 use model::Report;
 
