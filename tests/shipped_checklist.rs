@@ -123,7 +123,10 @@ fn environments_follow_the_product_rules() {
     // Production sign-offs are signed by keys the repository's allowed_signers lists.
     let production = checklist.environment("production").expect("production");
     assert!(production.require_signed_signoffs);
-    assert_eq!(production.allowed_signers.as_deref(), Some("allowed_signers"));
+    assert_eq!(
+        production.allowed_signers.as_deref(),
+        Some("allowed_signers")
+    );
     assert!(Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("checklists/allowed_signers")
         .is_file());

@@ -669,14 +669,17 @@ fn a_dead_runners_claim_lapses_and_a_waiting_process_runs_the_item(backend: Back
     let marker = place.path().join("ran-once");
     let items = command_item(
         "slow",
-        &format!("test -f {0} || (touch {0}; sleep 60)", marker.display()),
+        &format!(
+            "test -f {0} || (touch {0}; echo marked; sleep 60)",
+            marker.display()
+        ),
         "",
     );
     let path = place.write("c.toml", &format!("{HEADER}{items}"));
+    // Killed once the marker is there (not merely once the check started), so that the
+    // next run's attempt finds it and passes.
     let seen = run_and_kill(&place, &["run", &path, "--as", "alice"], |lines| {
-        lines
-            .iter()
-            .any(|l| l.contains("start") && l.ends_with("slow"))
+        lines.iter().any(|l| l.ends_with("│ marked"))
     });
     let session = common::announced_session(&seen);
     // The killed runner's claim lives on for its lease (5 s): the next run waits on it, then
