@@ -65,6 +65,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "engine",
             "out",
             "redact",
+            "report",
             "service",
             "session",
             "status",

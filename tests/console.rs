@@ -497,3 +497,49 @@ async fn keys_on_an_empty_list_do_nothing_harmful() {
         })
         .await;
 }
+
+#[tokio::test]
+async fn the_export_dialog() {
+    use crossterm::event::{KeyCode, KeyEvent};
+    use relcon::service::Request;
+    let scene = Scene::new().await;
+    at_both_sizes("export_dialog", &scene, |app| {
+        app.act(relcon::tui::keymap::Action::Export);
+        // JSON, a file of one's own, signed with a key file whose passphrase shows masked.
+        for code in [KeyCode::Left, KeyCode::Left, KeyCode::Tab]
+            .into_iter()
+            .chain(std::iter::repeat_n(KeyCode::Backspace, 40))
+            .chain("release.json".chars().map(KeyCode::Char))
+            .chain([KeyCode::Tab, KeyCode::Left, KeyCode::Tab])
+            .chain("/keys/release".chars().map(KeyCode::Char))
+            .chain([KeyCode::Tab])
+            .chain("hunter2-passphrase".chars().map(KeyCode::Char))
+        {
+            app.on_key(&KeyEvent::from(code));
+        }
+        let shown = format!("{app:?}");
+        assert!(!shown.contains("hunter2"), "the passphrase never shows");
+    })
+    .await;
+    scene
+        .draw(80, 24, |app| {
+            app.act(relcon::tui::keymap::Action::Export);
+            for code in [KeyCode::Enter, KeyCode::Enter, KeyCode::Enter] {
+                app.on_key(&KeyEvent::from(code));
+            }
+            let [Request::Export { format, path, sign }] = app.requests.as_slice() else {
+                panic!("one export asked: {:?}", app.requests);
+            };
+            assert_eq!(*format, relcon::report::Format::Html);
+            assert!(path
+                .display()
+                .to_string()
+                .starts_with("relcon-01a2-snapshot"));
+            assert!(sign.is_none(), "not signed: this console has no key");
+            // The run's answer closes the dialog and says where the report went.
+            app.exported(Ok("exported the html report (interim) to r.html".into()));
+            assert!(matches!(app.mode, Mode::Browse));
+            assert!(app.message.as_deref().is_some_and(|m| m.contains("r.html")));
+        })
+        .await;
+}

@@ -392,3 +392,62 @@ help = "Sign it."
     pty.wait_exit(30);
     pty.assert_restored();
 }
+
+/// The console exports the session's report, signed with the operator's key, and says
+/// where it went; OpenSSH verifies the signature.
+#[test]
+fn the_console_exports_a_signed_report() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("c.toml"), SIGNED).expect("writes");
+    let key = dir.path().join("alice");
+    let made = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "alice", "-f"])
+        .arg(&key)
+        .status()
+        .expect("ssh-keygen runs");
+    assert!(made.success());
+    let key_text = key.display().to_string();
+    let mut pty = Pty::start_in(
+        dir.path(),
+        &["run", "c.toml", "--as", "alice", "--sign-key", &key_text],
+        40,
+        120,
+    );
+    pty.wait_for("the console", 30, |s| s.contains("backup · manual"));
+    pty.send(b"E");
+    pty.wait_for("the export dialog", 10, |s| {
+        s.contains("Export the report") && s.contains("(•) my signing key")
+    });
+    pty.send(b"\r\r\r");
+    pty.wait_for("the report written", 20, |s| {
+        s.contains("exported the html report (interim) to relcon-")
+            && s.contains("signed with SHA256:")
+    });
+    let report = std::fs::read_dir(dir.path())
+        .expect("the directory")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "html"))
+        .expect("an HTML report");
+    let allowed = dir.path().join("allowed_signers");
+    let public = std::fs::read_to_string(key.with_extension("pub")).expect("the public key");
+    std::fs::write(&allowed, format!("alice {public}")).expect("writes");
+    let mut sig = report.clone().into_os_string();
+    sig.push(".sig");
+    let verified = std::process::Command::new("ssh-keygen")
+        .args(["-Y", "verify", "-n", "relcon-report", "-I", "alice", "-f"])
+        .arg(&allowed)
+        .arg("-s")
+        .arg(&sig)
+        .stdin(std::fs::File::open(&report).expect("the report"))
+        .output()
+        .expect("ssh-keygen runs");
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    pty.send(b"q");
+    pty.wait_exit(30);
+    pty.assert_restored();
+}

@@ -107,6 +107,43 @@ pub enum Request {
         /// The run.
         run: String,
     },
+    /// Export the session's report.
+    Export {
+        /// The format.
+        format: crate::report::Format,
+        /// The file.
+        path: PathBuf,
+        /// How it is signed (none: not signed).
+        sign: Option<ExportSigning>,
+    },
+}
+
+/// How the console asks a report to be signed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExportSigning {
+    /// With the key the console signs sign-offs with.
+    Operator,
+    /// With the ssh-agent's first key.
+    Agent,
+    /// With a key file, and the passphrase typed for it.
+    File {
+        /// The key file.
+        key: PathBuf,
+        /// Its passphrase, when it has one.
+        passphrase: Option<Passphrase>,
+    },
+}
+
+/// A passphrase on its way from the console to the key: never shown, never equal to
+/// anything (a request holding one is compared by everything else only in tests that have
+/// none).
+#[derive(Debug, Clone)]
+pub struct Passphrase(pub secrecy::SecretString);
+
+impl PartialEq for Passphrase {
+    fn eq(&self, _: &Self) -> bool {
+        false
+    }
 }
 
 /// What the run tells the console, besides its own engine's events.
@@ -131,6 +168,8 @@ pub enum Update {
     Said(String),
     /// The answer to a sign-off: what was recorded, or why not.
     Signed(Result<String, String>),
+    /// The answer to an export: what was written, or why not.
+    Exported(Result<String, String>),
 }
 
 /// What the console is given to show a run.
@@ -145,6 +184,8 @@ pub struct ConsoleInputs<'a> {
     pub operator: &'a str,
     /// Whether writes to a production environment are allowed already (`--yes-apply`).
     pub consented: bool,
+    /// The fingerprint of the key the console signs with, when it has one.
+    pub signer: Option<String>,
     /// This process's engine events, once committed.
     pub engine: UnboundedReceiver<Event>,
     /// Everything else that happens.
@@ -447,7 +488,7 @@ impl Attended<'_> {
             session: &self.session.id,
             operator: self.operator,
             updates,
-            signer: self.signer,
+            signer: self.signer.clone(),
         };
         let running = async move {
             let mut runs: futures::stream::FuturesUnordered<requests::Asked<'_>> =
@@ -480,6 +521,7 @@ impl Attended<'_> {
             redactor: self.redactor,
             operator: self.operator,
             consented: self.options.yes_apply,
+            signer: self.signer.as_ref().map(|s| s.fingerprint()),
             engine: committed,
             updates: updates_seen,
             requests,

@@ -11,7 +11,8 @@ use std::sync::Arc;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
-use super::{Request, Update};
+use super::signing::KeyChoice;
+use super::{ExportSigning, Request, Update};
 use crate::checklist::plan::{Plan, Scope};
 use crate::checklist::values::Values;
 use crate::checklist::Checklist;
@@ -92,6 +93,10 @@ impl<'a> Requests<'a> {
             }
             Request::ReadOutput { item, run } => {
                 self.read_output(item, run);
+                None
+            }
+            Request::Export { format, path, sign } => {
+                self.export(format, path, sign);
                 None
             }
         }
@@ -229,6 +234,63 @@ impl<'a> Requests<'a> {
                 Err(err) => format!("cannot save to {}: {err}", path.display()),
             };
             let _ = updates.send(Update::Said(said));
+        });
+    }
+
+    /// The session's report written to `path`, signed as asked; the answer says where.
+    fn export(
+        &self,
+        format: crate::report::Format,
+        path: std::path::PathBuf,
+        sign: Option<ExportSigning>,
+    ) {
+        let (store, session, by, updates) = self.owned();
+        let (redactor, operator_key) = (self.redactor.clone(), self.signer.clone());
+        tokio::spawn(async move {
+            let signer = match sign {
+                None => Ok(None),
+                Some(ExportSigning::Operator) => operator_key
+                    .ok_or_else(|| "this console has no signing key".to_string())
+                    .map(Some),
+                Some(ExportSigning::Agent) => super::signing::open(&KeyChoice::Agent, None)
+                    .await
+                    .map(|s| Some(Arc::new(s)))
+                    .map_err(|e| e.to_string()),
+                Some(ExportSigning::File { key, passphrase }) => {
+                    super::signing::open(&KeyChoice::File(key), passphrase.map(|p| p.0))
+                        .await
+                        .map(|s| Some(Arc::new(s)))
+                        .map_err(|e| e.to_string())
+                }
+            };
+            let outcome = match signer {
+                Err(why) => Err(why),
+                Ok(signer) => super::export::export(
+                    &store,
+                    &super::export::Export {
+                        session: &session,
+                        format,
+                        out: &path,
+                        by: &by,
+                        redactor: &redactor,
+                        signer: signer.as_ref(),
+                    },
+                )
+                .await
+                .map(|done| {
+                    let signed = done.signature.map_or(String::new(), |(sig, key)| {
+                        format!(", signed with {key} ({})", sig.display())
+                    });
+                    format!(
+                        "exported the {} report ({}) to {}{signed}",
+                        format.name(),
+                        done.state.name(),
+                        done.path.display()
+                    )
+                })
+                .map_err(|e| e.to_string()),
+            };
+            let _ = updates.send(Update::Exported(outcome));
         });
     }
 

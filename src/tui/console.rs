@@ -171,6 +171,10 @@ fn take(
             app.signed(outcome);
             true
         }
+        Update::Exported(outcome) => {
+            app.exported(outcome);
+            true
+        }
         Update::Said(said) => {
             app.message = Some(said);
             true
@@ -201,6 +205,7 @@ async fn show(inputs: crate::service::ConsoleInputs<'_>) -> Result<(), String> {
     })?;
     let mut app = App::new(inputs.plan, &inputs.session.id, inputs.redactor);
     app.operator = inputs.operator.to_string();
+    app.signer = inputs.signer.clone();
     app.consented = inputs.consented;
     let shown = self::run(
         &mut terminal,

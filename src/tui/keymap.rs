@@ -36,6 +36,8 @@ pub enum Action {
     NextFailure,
     /// Save the selected item's result and evidence to a file.
     SaveEvidence,
+    /// Export the session's report (format, path, signed or not).
+    Export,
     /// Sign the selected manual item off.
     SignOff,
     /// Run (or run again) the selected item.
@@ -237,6 +239,16 @@ pub const KEYMAP: &[Binding] = &[
         about: "save the item's result and evidence to a JSON file",
         footer: None,
         action: Action::SaveEvidence,
+    },
+    Binding {
+        keys: &[
+            (KeyCode::Char('E'), NONE),
+            (KeyCode::Char('E'), KeyModifiers::SHIFT),
+        ],
+        label: "E",
+        about: "export the session's report: JSON, Markdown, HTML or JUnit, signed or not",
+        footer: None,
+        action: Action::Export,
     },
     Binding {
         keys: &[

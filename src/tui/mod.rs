@@ -6,6 +6,7 @@
 pub mod app;
 pub mod console;
 pub mod dialog;
+pub mod export_dialog;
 pub mod keymap;
 pub mod terminal;
 pub mod theme;

@@ -10,6 +10,7 @@ use crate::session::rules;
 use crate::session::EventKind;
 use crate::status::Status;
 use crate::tui::dialog::{Outcome, SignoffDialog};
+use crate::tui::export_dialog::{ExportDialog, Outcome as ExportOutcome};
 use crate::tui::keymap::{self, Action};
 
 /// Whether Control is held.
@@ -28,6 +29,17 @@ impl App {
                     Outcome::Submit(request) => {
                         self.requests.push(Request::SignOff(request));
                         self.mode = Mode::SignOff(dialog);
+                    }
+                }
+                true
+            }
+            Mode::Export(mut dialog) => {
+                match dialog.on_key(key) {
+                    ExportOutcome::Stay => self.mode = Mode::Export(dialog),
+                    ExportOutcome::Cancel => {}
+                    ExportOutcome::Submit(request) => {
+                        self.requests.push(request);
+                        self.mode = Mode::Export(dialog);
                     }
                 }
                 true
@@ -282,6 +294,10 @@ impl App {
                 }
             }
             (Action::SignOff, _) => self.open_signoff(),
+            (Action::Export, _) => {
+                self.mode =
+                    Mode::Export(ExportDialog::new(&self.session_id, self.signer.as_deref()))
+            }
             (Action::Pair, _) => self.mode = Mode::Pair,
             (Action::Run, _) => match self.selected_item() {
                 None => self.message = Some("select an item to run it".into()),

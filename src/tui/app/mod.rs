@@ -101,6 +101,8 @@ pub enum Mode {
     Help,
     /// Who works the session: attached, running what, signed what.
     Pair,
+    /// The export dialog.
+    Export(super::export_dialog::ExportDialog),
 }
 
 /// Which items the list shows.
@@ -230,6 +232,8 @@ pub struct App {
     pub quit: bool,
     /// Who this console signs as.
     pub operator: String,
+    /// The fingerprint of the key this console signs with, when it has one.
+    pub signer: Option<String>,
     /// What the run is asked to do, oldest first (the loop sends them on).
     pub requests: Vec<Request>,
     /// Whether this console can run items.
@@ -306,6 +310,7 @@ impl App {
             spinner: 0,
             quit: false,
             operator: String::new(),
+            signer: None,
             requests: Vec::new(),
             can_run: false,
             consented: false,
@@ -594,6 +599,27 @@ impl App {
         match &self.mode {
             Mode::SignOff(dialog) => Some(dialog),
             _ => None,
+        }
+    }
+
+    /// Takes in the run's answer to an export: the dialog closes and the message says where
+    /// the report went, or the dialog says why not.
+    pub fn exported(&mut self, outcome: Result<String, String>) {
+        match (outcome, &mut self.mode) {
+            (Ok(said), mode) => {
+                if matches!(mode, Mode::Export(_)) {
+                    *mode = Mode::Browse;
+                }
+                self.message = Some(said);
+            }
+            (Err(refused), Mode::Export(dialog)) => {
+                dialog.sending = false;
+                if refused.contains("passphrase") {
+                    dialog.focus = 4;
+                }
+                dialog.error = Some(refused);
+            }
+            (Err(refused), _) => self.message = Some(refused),
         }
     }
 

@@ -8,9 +8,11 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
 use super::{clean, fit, wrap, wrap_code};
+use crate::report::Format;
 use crate::session::SignoffStatus;
 use crate::tui::app::App;
 use crate::tui::dialog::SignoffDialog;
+use crate::tui::export_dialog::{ExportDialog, SignChoice};
 use crate::tui::keymap::KEYMAP;
 use crate::tui::theme::Theme;
 
@@ -249,6 +251,101 @@ pub fn draw_help(frame: &mut Frame, area: Rect, theme: &Theme) {
         " Keys · any key closes this help ",
         lines,
         Style::new(),
+        theme,
+    );
+}
+
+/// The export dialog: format, file, how it is signed (a key file's passphrase masked).
+pub fn draw_export(
+    frame: &mut Frame,
+    area: Rect,
+    dialog: &ExportDialog,
+    closed: bool,
+    theme: &Theme,
+) {
+    let width = 76.min(area.width);
+    let inner_width = usize::from(width.saturating_sub(2));
+    let focus = |n: usize, text: String| {
+        if dialog.focus == n {
+            Span::styled(text, theme.selected(true))
+        } else {
+            Span::raw(text)
+        }
+    };
+    let choice =
+        |chosen: bool, label: &str| format!("{} {label}  ", if chosen { "(•)" } else { "( )" });
+    let cursor = |n: usize| if dialog.focus == n { "▏" } else { "" };
+    let formats: String = Format::ALL
+        .iter()
+        .map(|f| choice(*f == dialog.format, f.name()))
+        .collect();
+    let signing: String = dialog
+        .choices
+        .iter()
+        .map(|c| choice(*c == dialog.sign, c.label()))
+        .collect();
+    let mut lines = vec![
+        Line::from(if closed {
+            "the session is closed: a final report"
+        } else {
+            "the session is open: an interim report"
+        }),
+        Line::raw(""),
+        Line::from(vec![Span::raw("format   "), focus(0, formats)]),
+        Line::from(vec![
+            Span::raw("file     "),
+            focus(
+                1,
+                fit(
+                    &format!("{}{}", clean(&dialog.path), cursor(1)),
+                    inner_width.saturating_sub(9),
+                ),
+            ),
+        ]),
+        Line::from(vec![Span::raw("signed   "), focus(2, signing)]),
+    ];
+    if dialog.sign == SignChoice::File {
+        lines.push(Line::from(vec![
+            Span::raw("key file "),
+            focus(
+                3,
+                fit(
+                    &format!("{}{}", clean(&dialog.key), cursor(3)),
+                    inner_width.saturating_sub(9),
+                ),
+            ),
+        ]));
+        // The passphrase is shown as dots, its length only.
+        let masked = "•".repeat(dialog.passphrase_len());
+        lines.push(Line::from(vec![
+            Span::raw("passphrase "),
+            focus(4, format!("{masked}{}", cursor(4))),
+        ]));
+    }
+    lines.push(Line::raw(""));
+    if let Some(error) = &dialog.error {
+        lines.extend(
+            wrap(&clean(error), inner_width)
+                .into_iter()
+                .map(|l| Line::from(Span::styled(l, theme.alert()))),
+        );
+    }
+    let hint = if dialog.sending {
+        "exporting…"
+    } else {
+        "Tab moves · ←/→ chooses · Enter on the last field exports · Esc closes"
+    };
+    lines.push(Line::from(Span::styled(
+        fit(hint, inner_width),
+        theme.key(),
+    )));
+    draw_popup(
+        frame,
+        area,
+        width,
+        " Export the report ",
+        lines,
+        theme.focused_border(),
         theme,
     );
 }
