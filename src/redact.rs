@@ -45,7 +45,7 @@ impl Redactor {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
         mac.update(value.as_bytes());
         let digest = mac.finalize().into_bytes();
-        digest[..4].iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(&digest[..4])
     }
 
     /// What a secret is shown as.

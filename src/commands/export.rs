@@ -9,7 +9,7 @@ use crate::exit;
 use crate::out::{bad_input, say};
 use crate::redact::Redactor;
 use crate::report::Format;
-use crate::service::export::{export, Export};
+use crate::service::export::{export_snapshot, snapshot, Export};
 use crate::service::signing::KeyChoice;
 use crate::session::rules::checklist_of;
 use crate::store::Store;
@@ -40,13 +40,14 @@ pub async fn run(args: ExportArgs) -> u8 {
             Ok(store) => store,
             Err(err) => return bad_input(err),
         };
-    let session = match store.open_session(&args.session, None).await {
-        Ok(session) => session,
+    let snapshot = match snapshot(&store, &args.session).await {
+        Ok(snapshot) => snapshot,
         Err(err) => return bad_input(err),
     };
+    let session = &snapshot.state;
     // Secrets this process knows are scrubbed from the report, whatever was recorded.
     let redactor = Redactor::with_key(store.fingerprint_key());
-    if let Ok(checklist) = checklist_of(&session) {
+    if let Ok(checklist) = checklist_of(session) {
         let values = Values::load(
             checklist,
             session.environment.as_deref(),
@@ -68,8 +69,9 @@ pub async fn run(args: ExportArgs) -> u8 {
         },
         None => None,
     };
-    let exported = export(
+    let exported = export_snapshot(
         &store,
+        &snapshot,
         &Export {
             session: &args.session,
             format: args.format,

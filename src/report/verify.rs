@@ -56,10 +56,6 @@ pub struct Recomputed {
 #[error("{0}")]
 pub struct NotAReport(pub String);
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Reads `bytes` as an exported report and checks everything it carries about itself:
 /// the chain, the head, the verdict, counts and items recomputed from its events, its
 /// interim or final state; with `checklist`, that file's digest.
@@ -131,7 +127,7 @@ pub fn recompute(
         checks.extend(restated(&document, session, &events));
     }
     if let Some(checklist) = checklist {
-        let digest = hex(&Sha256::digest(checklist));
+        let digest = hex::encode(Sha256::digest(checklist));
         checks.push(if digest == document.checklist.sha256 {
             Check::pass(format!(
                 "checklist: the file is the one the session ran (sha256 {})",

@@ -15,7 +15,7 @@ use crate::report::scrub::scrub;
 use crate::report::Format;
 use crate::session::chain::verify_chain;
 use crate::session::rules::checklist_of;
-use crate::session::{Body, SessionState};
+use crate::session::{Body, SessionState, StoredEvent};
 use crate::sshsig::Signer;
 use crate::store::{Store, StoreError};
 
@@ -74,19 +74,37 @@ pub enum ExportError {
     },
 }
 
-/// The report of `session` as an export: every item of its checklist, its whole event log.
-pub async fn report(store: &Store, session: &str) -> Result<Report, ExportError> {
+/// A session as one read of the store saw it: its events, verified, and the session they
+/// fold into. The report and the secrets it is scrubbed of come from the same read.
+pub struct Snapshot {
+    /// The events, in order.
+    pub events: Vec<StoredEvent>,
+    /// The session they fold into.
+    pub state: SessionState,
+}
+
+/// Reads `session` once, verifying its chain.
+pub async fn snapshot(store: &Store, session: &str) -> Result<Snapshot, ExportError> {
     let events = store.events(session).await?;
     if events.is_empty() {
         return Err(StoreError::NoSession(session.to_string()).into());
     }
-    // One read: the report and its events are of the same head.
     let head = verify_chain(session, &events, None).map_err(StoreError::from)?;
     let state = SessionState::fold(&events, head).map_err(StoreError::from)?;
-    let checklist = checklist_of(&state).map_err(|e| ExportError::Unreadable(e.to_string()))?;
-    let plan = Plan::new(checklist, state.environment.clone(), &Scope::default())
-        .map_err(|e| ExportError::Unreadable(e.to_string()))?;
-    Ok(Report::export(&plan, &state, &events))
+    Ok(Snapshot { events, state })
+}
+
+/// The report of a snapshot as an export: every item of its checklist, its whole event log.
+pub fn report(snapshot: &Snapshot) -> Result<Report, ExportError> {
+    let checklist =
+        checklist_of(&snapshot.state).map_err(|e| ExportError::Unreadable(e.to_string()))?;
+    let plan = Plan::new(
+        checklist,
+        snapshot.state.environment.clone(),
+        &Scope::default(),
+    )
+    .map_err(|e| ExportError::Unreadable(e.to_string()))?;
+    Ok(Report::export(&plan, &snapshot.state, &snapshot.events))
 }
 
 /// Writes `text` to `path` whole or not at all: into a file beside it, then renamed.
@@ -105,9 +123,20 @@ pub fn write_whole(path: &Path, text: &[u8]) -> Result<(), ExportError> {
     Ok(())
 }
 
-/// Exports a session as asked; the `exported` event is recorded once the file is written.
+/// Exports a session as asked, from a fresh read of it.
 pub async fn export(store: &Store, export: &Export<'_>) -> Result<Exported, ExportError> {
-    let mut report = report(store, export.session).await?;
+    let snapshot = snapshot(store, export.session).await?;
+    export_snapshot(store, &snapshot, export).await
+}
+
+/// Exports a session as `snapshot` saw it; the `exported` event is recorded once the file is
+/// written.
+pub async fn export_snapshot(
+    store: &Store,
+    snapshot: &Snapshot,
+    export: &Export<'_>,
+) -> Result<Exported, ExportError> {
+    let mut report = report(snapshot)?;
     scrub(&mut report, export.redactor).map_err(|e| ExportError::Unreadable(e.to_string()))?;
     // The document names the key that signs it; the signature covers that too.
     report.signed_by = export.signer.map(|s| s.fingerprint());
@@ -136,10 +165,7 @@ pub async fn export(store: &Store, export: &Export<'_>) -> Result<Exported, Expo
         }
         _ => None,
     };
-    let sha256: String = Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let sha256 = hex::encode(Sha256::digest(text.as_bytes()));
     store
         .append(
             export.session,

@@ -34,10 +34,7 @@ fn allowed_signers(setup: &Setup) -> Result<Option<String>, String> {
 /// environment and that the checklist file is the one it started with.
 pub async fn open(setup: &Setup, operator: &str) -> Result<SessionState, String> {
     let checklist = &setup.checklist;
-    let sha256: String = Sha256::digest(&setup.bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let sha256 = hex::encode(Sha256::digest(&setup.bytes));
     let id = match &setup.session {
         SessionChoice::New => {
             let id = uuid::Uuid::now_v7().to_string();

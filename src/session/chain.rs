@@ -38,10 +38,7 @@ pub fn hash(
         text(session),
         text(kind)
     );
-    Sha256::digest(object.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(object.as_bytes()))
 }
 
 /// A broken chain: where, and how.
@@ -167,10 +164,9 @@ mod tests {
         let payload = serde_json::json!({"item": "a \"b\" é\n", "n": 3, "list": [true, null], "z": {"y": 1, "x": 2}});
         let at = "2026-11-26T07:00:00.123Z";
         let whole = serde_json::json!({"session": "s", "seq": 7, "at": at, "actor": "alice\tb", "type": "result", "payload": payload, "prev_hash": GENESIS});
-        let expected: String = Sha256::digest(serde_jcs::to_vec(&whole).expect("canonical"))
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let expected = hex::encode(Sha256::digest(
+            serde_jcs::to_vec(&whole).expect("canonical"),
+        ));
         assert_eq!(
             hash(
                 "s",

@@ -137,10 +137,6 @@ pub fn default_url() -> String {
     format!("sqlite://{}", data_dir().join("store.sqlite").display())
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 impl Store {
     /// Opens (creating when needed) the store at `url`, applying the schema.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
@@ -183,7 +179,7 @@ impl Store {
         sqlx::query(
             "INSERT INTO meta (key, value) VALUES ('hmac_key', $1) ON CONFLICT (key) DO NOTHING",
         )
-        .bind(hex(&rand::random::<[u8; 32]>()))
+        .bind(hex::encode(rand::random::<[u8; 32]>()))
         .execute(&pool)
         .await
         .map_err(db)?;
