@@ -31,19 +31,25 @@ const STRUCTURE: &[&str] = &[
     "version",
 ];
 
-/// Scrubs the strings of `value`, but those under a structural key.
-fn scrub_value(redactor: &Redactor, value: &mut serde_json::Value) {
+/// Scrubs the strings of `value`, but those under a structural key; says whether any
+/// changed.
+fn scrub_value(redactor: &Redactor, value: &mut serde_json::Value) -> bool {
     match value {
-        serde_json::Value::String(_) => redactor.scrub_json(value),
-        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| scrub_value(redactor, v)),
-        serde_json::Value::Object(map) => {
-            for (key, v) in map.iter_mut() {
-                if !(v.is_string() && STRUCTURE.contains(&key.as_str())) {
-                    scrub_value(redactor, v);
-                }
+        serde_json::Value::String(text) => match redactor.scrub(text) {
+            std::borrow::Cow::Owned(clean) => {
+                *text = clean;
+                true
             }
-        }
-        _ => {}
+            std::borrow::Cow::Borrowed(_) => false,
+        },
+        serde_json::Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |changed, v| scrub_value(redactor, v) | changed),
+        serde_json::Value::Object(map) => map
+            .iter_mut()
+            .filter(|(key, v)| !(v.is_string() && STRUCTURE.contains(&key.as_str())))
+            .fold(false, |changed, (_, v)| scrub_value(redactor, v) | changed),
+        _ => false,
     }
 }
 
@@ -53,9 +59,7 @@ pub fn scrub(report: &mut Report, redactor: &Redactor) -> Result<(), serde_json:
     let mut redacted = Vec::new();
     if let Some(entries) = report.events.as_mut().and_then(|e| e.entries.as_mut()) {
         for entry in entries.iter_mut() {
-            let before = entry.payload.clone();
-            scrub_value(redactor, &mut entry.payload);
-            if entry.payload != before {
+            if scrub_value(redactor, &mut entry.payload) {
                 redacted.push(entry.seq);
             }
         }

@@ -124,7 +124,7 @@ pub fn recompute(
         }
     };
     if let Some(session) = &session {
-        checks.extend(restated(&document, session, &events));
+        checks.extend(restated(&document, session));
     }
     if let Some(checklist) = checklist {
         let digest = hex::encode(Sha256::digest(checklist));
@@ -152,7 +152,7 @@ pub fn recompute(
 
 /// Whether what the document states (verdict, counts, items, state, checklist) is what
 /// its events say.
-fn restated(document: &Report, session: &SessionState, events: &[StoredEvent]) -> Vec<Check> {
+fn restated(document: &Report, session: &SessionState) -> Vec<Check> {
     let mut checks = Vec::new();
     let checklist = match checklist_of(session) {
         Ok(checklist) => checklist,
@@ -162,7 +162,8 @@ fn restated(document: &Report, session: &SessionState, events: &[StoredEvent]) -
         Ok(plan) => plan,
         Err(err) => return vec![Check::fail(format!("recomputed verdict: {err}"))],
     };
-    let again = Report::export(&plan, session, events);
+    // The document's statements, not its event log (checked above): no entries rebuilt.
+    let again = Report::of_session(&plan, session);
     if again.checklist.sha256 != document.checklist.sha256 {
         checks.push(Check::fail(format!(
             "checklist digest: the report says {}, its events {}",

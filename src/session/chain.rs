@@ -11,9 +11,34 @@ use super::event::StoredEvent;
 /// The `prev_hash` of a session's first event.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// RFC 8785 canonical JSON of a value.
+/// RFC 8785 canonical JSON of a value. serde_json writes the very bytes RFC 8785 asks for
+/// when every object's keys are ASCII and come sorted and every number is an integer a
+/// double holds exactly (every event relcon writes), several times faster than serde_jcs,
+/// which writes anything else.
 pub fn canonical(value: &serde_json::Value) -> Result<String, serde_json::Error> {
-    serde_jcs::to_string(value)
+    if plain(value) {
+        serde_json::to_string(value)
+    } else {
+        serde_jcs::to_string(value)
+    }
+}
+
+/// Whether serde_json's compact text of `value` is its RFC 8785 text.
+fn plain(value: &serde_json::Value) -> bool {
+    const EXACT: u64 = 1 << 53;
+    match value {
+        serde_json::Value::Number(n) => {
+            n.as_i64().is_some_and(|i| i.unsigned_abs() <= EXACT)
+                || n.as_u64().is_some_and(|u| u <= EXACT)
+        }
+        serde_json::Value::Array(items) => items.iter().all(plain),
+        serde_json::Value::Object(map) => {
+            map.keys().all(|k| k.is_ascii())
+                && map.keys().zip(map.keys().skip(1)).all(|(a, b)| a < b)
+                && map.values().all(plain)
+        }
+        _ => true,
+    }
 }
 
 /// The hash of an event's fields (everything but the hash itself): SHA-256 of the RFC 8785
@@ -158,6 +183,26 @@ pub fn verify_chain(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn canonical_text_is_rfc_8785_whichever_way_it_is_written() {
+        let values = [
+            serde_json::json!({"b": 1, "a": [true, null, -7, 9007199254740992_u64], "c": {"z": "", "y": "é\u{1F600}"}}),
+            serde_json::json!({"text": "quote \" backslash \\ controls \u{0} \u{8} \t \n \u{b} \u{c} \r \u{1f} \u{7f} / <script>"}),
+            serde_json::json!({"float": 1.5, "whole float": 2.0, "big": 1e21, "small": 1e-7}),
+            serde_json::json!({"huge": 9007199254740993_u64, "negative": -9007199254740993_i64}),
+            serde_json::json!({"é": 1, "e": 2, "\u{1F600}": 3, "\u{FB01}": 4}),
+            serde_json::json!([]),
+            serde_json::json!("plain"),
+        ];
+        for value in values {
+            assert_eq!(
+                canonical(&value).expect("canonical"),
+                serde_jcs::to_string(&value).expect("jcs"),
+                "{value}"
+            );
+        }
+    }
 
     #[test]
     fn the_hash_is_over_the_rfc_8785_canonical_object() {
