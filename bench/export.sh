@@ -3,7 +3,7 @@
 # holding one session of 1,000 items and 10,000 events (examples/big_session.rs), exported
 # as JSON and signed (relcon export --sign) next to `ssh-keygen -Y sign` of the same file,
 # verified (relcon verify) next to `ssh-keygen -Y verify`, and exported as HTML, which headless
-# Chromium then opens (a screenshot). Each figure is the median of RUNS (default 5) runs of
+# Chromium then opens (a screenshot; Debian's chromium is installed when missing). Each figure is the median of RUNS (default 5) runs of
 # the release binary. Targets: export + sign ≤ 300 ms, verify ≤ 200 ms, HTML ≤ 500 ms.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -64,6 +64,10 @@ verify_ms=$(median verify)
 keygen_verify_ms=$(median keygen_verify)
 html_ms=$(median export_html)
 
+if ! command -v chromium >/dev/null; then
+  apt-get update -qq
+  apt-get install -y -qq chromium >/dev/null
+fi
 opened=no
 if command -v chromium >/dev/null; then
   profile=$(mktemp -d)
