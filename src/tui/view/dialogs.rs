@@ -103,23 +103,18 @@ pub fn draw_dialog(frame: &mut Frame, area: Rect, dialog: &SignoffDialog, theme:
             ),
         ]));
     }
-    lines.push(Line::raw(""));
-    if let Some(error) = &dialog.error {
-        lines.extend(
-            wrap(&clean(error), inner_width)
-                .into_iter()
-                .map(|l| Line::from(Span::styled(l, theme.alert()))),
-        );
-    }
     let hint = if dialog.sending {
         "signing…"
     } else {
         "Tab moves · Ctrl-S (or Enter on the last field) signs · Esc closes"
     };
-    lines.push(Line::from(Span::styled(
-        fit(hint, inner_width),
-        theme.key(),
-    )));
+    push_footer(
+        &mut lines,
+        dialog.error.as_deref(),
+        hint,
+        inner_width,
+        theme,
+    );
     draw_popup(
         frame,
         area,
@@ -322,23 +317,18 @@ pub fn draw_export(
             focus(4, format!("{masked}{}", cursor(4))),
         ]));
     }
-    lines.push(Line::raw(""));
-    if let Some(error) = &dialog.error {
-        lines.extend(
-            wrap(&clean(error), inner_width)
-                .into_iter()
-                .map(|l| Line::from(Span::styled(l, theme.alert()))),
-        );
-    }
     let hint = if dialog.sending {
         "exporting…"
     } else {
         "Tab moves · ←/→ chooses · Enter on the last field exports · Esc closes"
     };
-    lines.push(Line::from(Span::styled(
-        fit(hint, inner_width),
-        theme.key(),
-    )));
+    push_footer(
+        &mut lines,
+        dialog.error.as_deref(),
+        hint,
+        inner_width,
+        theme,
+    );
     draw_popup(
         frame,
         area,
@@ -348,4 +338,26 @@ pub fn draw_export(
         theme.focused_border(),
         theme,
     );
+}
+
+/// A dialog's last lines: a blank, its error (wrapped) when it has one, and its key hint.
+fn push_footer(
+    lines: &mut Vec<Line<'static>>,
+    error: Option<&str>,
+    hint: &str,
+    inner_width: usize,
+    theme: &Theme,
+) {
+    lines.push(Line::raw(""));
+    if let Some(error) = error {
+        lines.extend(
+            wrap(&clean(error), inner_width)
+                .into_iter()
+                .map(|l| Line::from(Span::styled(l, theme.alert()))),
+        );
+    }
+    lines.push(Line::from(Span::styled(
+        fit(hint, inner_width),
+        theme.key(),
+    )));
 }
