@@ -5,6 +5,7 @@
 //! Data flows one way: [`checklist`] → [`engine`] → events → [`store`] → the [`session`]
 //! fold → views ([`tui`], the headless printer, [`report`]).
 
+pub mod authjs;
 pub mod checklist;
 pub mod checks;
 pub mod commands;

@@ -17,6 +17,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("jsonpath", &[]),
     ("dburl", &[]),
     ("sshsig", &[]),
+    ("authjs", &[]),
     // What a checklist says: its format, the kinds' keys, the plan of a run.
     ("checklist", &["jsonpath"]),
     // How each kind runs.
