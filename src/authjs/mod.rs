@@ -93,7 +93,7 @@ fn thumbprint(key: &[u8]) -> String {
 pub struct Sealing<'a> {
     /// The generation.
     pub version: Version,
-    /// The configured secret (`AUTH_SECRET`, `NEXTAUTH_SECRET`, a rotation secret).
+    /// The configured secret (one of the secret inputs the checklist names).
     pub secret: &'a [u8],
     /// The salt: for v5 the session cookie's name; for v4 empty unless configured.
     pub salt: &'a str,
