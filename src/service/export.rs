@@ -13,11 +13,10 @@ use crate::redact::Redactor;
 use crate::report::model::{Report, State};
 use crate::report::scrub::scrub;
 use crate::report::Format;
-use crate::session::chain::verify_chain;
 use crate::session::rules::checklist_of;
 use crate::session::{Body, SessionState, StoredEvent};
 use crate::sshsig::Signer;
-use crate::store::{Store, StoreError};
+use crate::store::{verified_state, Store, StoreError};
 
 /// What to export.
 pub struct Export<'a> {
@@ -86,11 +85,7 @@ pub struct Snapshot {
 /// Reads `session` once, verifying its chain.
 pub async fn snapshot(store: &Store, session: &str) -> Result<Snapshot, ExportError> {
     let events = store.events(session).await?;
-    if events.is_empty() {
-        return Err(StoreError::NoSession(session.to_string()).into());
-    }
-    let head = verify_chain(session, &events, None).map_err(StoreError::from)?;
-    let state = SessionState::fold(&events, head).map_err(StoreError::from)?;
+    let state = verified_state(session, &events, None)?;
     Ok(Snapshot { events, state })
 }
 

@@ -434,19 +434,7 @@ impl Store {
         actor: &str,
         decide: impl FnOnce(&SessionState) -> Result<Body, Refused>,
     ) -> Result<StoredEvent, StoreError> {
-        let mut tx = self.write(session).await?;
-        let events = read_events(&mut tx, session, 0)
-            .await
-            .map_err(|e| self.db(e))?;
-        if events.is_empty() {
-            return Err(StoreError::NoSession(session.to_string()));
-        }
-        let head = verify_chain(session, &events, None)?;
-        let folded = SessionState::fold(&events, head)?;
-        let body = decide(&folded)?;
-        let event = self.append_in(&mut tx, session, actor, &body).await?;
-        tx.commit().await.map_err(|e| self.db(e))?;
-        Ok(event)
+        self.decide_and_append(session, actor, None, decide).await
     }
 
     /// [`Store::append_decided`] for an event signed over its place in the log: it gets
@@ -459,24 +447,31 @@ impl Store {
         stamp: &Stamp,
         decide: impl FnOnce(&SessionState) -> Result<Body, Refused>,
     ) -> Result<StoredEvent, StoreError> {
+        self.decide_and_append(session, actor, Some(stamp), decide)
+            .await
+    }
+
+    async fn decide_and_append(
+        &self,
+        session: &str,
+        actor: &str,
+        stamp: Option<&Stamp>,
+        decide: impl FnOnce(&SessionState) -> Result<Body, Refused>,
+    ) -> Result<StoredEvent, StoreError> {
         let mut tx = self.write(session).await?;
         let events = read_events(&mut tx, session, 0)
             .await
             .map_err(|e| self.db(e))?;
-        if events.is_empty() {
-            return Err(StoreError::NoSession(session.to_string()));
-        }
-        let head = verify_chain(session, &events, None)?;
-        if head.hash != stamp.after {
+        let folded = verified_state(session, &events, None)?;
+        if let Some(stamp) = stamp.filter(|s| s.after != folded.head.hash) {
             return Err(StoreError::Moved {
                 session: session.to_string(),
                 expected: stamp.after.clone(),
             });
         }
-        let folded = SessionState::fold(&events, head)?;
         let body = decide(&folded)?;
         let event = self
-            .append_stamped(&mut tx, session, actor, &body, Some(stamp))
+            .append_stamped(&mut tx, session, actor, &body, stamp)
             .await?;
         tx.commit().await.map_err(|e| self.db(e))?;
         Ok(event)
@@ -488,12 +483,7 @@ impl Store {
         id: &str,
         expected: Option<&Head>,
     ) -> Result<SessionState, StoreError> {
-        let events = self.events(id).await?;
-        if events.is_empty() {
-            return Err(StoreError::NoSession(id.to_string()));
-        }
-        let head = verify_chain(id, &events, expected)?;
-        Ok(SessionState::fold(&events, head)?)
+        verified_state(id, &self.events(id).await?, expected)
     }
 
     /// Every session, newest first.
@@ -539,6 +529,20 @@ impl Store {
         conn.ping().await.map_err(|e| self.db(e))?;
         Ok(conn)
     }
+}
+
+/// The session `events` (all of `id`'s, in order) fold into, once their chain is verified
+/// (against `expected` when given); none is no such session.
+pub fn verified_state(
+    id: &str,
+    events: &[StoredEvent],
+    expected: Option<&Head>,
+) -> Result<SessionState, StoreError> {
+    if events.is_empty() {
+        return Err(StoreError::NoSession(id.to_string()));
+    }
+    let head = verify_chain(id, events, expected)?;
+    Ok(SessionState::fold(events, head)?)
 }
 
 /// A session's events after `after`, in order, on `conn` (a transaction's or the pool's).
