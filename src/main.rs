@@ -175,6 +175,14 @@ struct Demo {
     /// How many checks may run at once.
     #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     concurrency: u16,
+    /// How the sandbox keeps sessions, and so how the signed-in smoke gets one: jwt (minted
+    /// with the configured secret), database (a probe row; needs the demo's database) or token
+    /// (a token of a signed-in user given in the configuration).
+    #[arg(long, default_value = "jwt", value_parser = ["jwt", "database", "token"])]
+    sessions: String,
+    /// The Auth.js generation the sandbox runs.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u8).range(4..=5))]
+    authjs: u8,
 }
 
 fn demo_help() -> String {
@@ -183,7 +191,7 @@ fn demo_help() -> String {
         .map(|(_, name, what)| format!("  {name:<20} {what}"))
         .collect();
     format!(
-        "Faults:\n{}\n\nExamples:\n  relcon demo\n  relcon demo --fault health-500,no-hsts\n  relcon demo --serve\n\nExit codes: 0 go, 1 no-go (a fault), 2 bad input.",
+        "Faults:\n{}\n\nExamples:\n  relcon demo\n  relcon demo --fault health-500,no-hsts\n  relcon demo --sessions database --authjs 4\n  relcon demo --fault secret-drift\n  relcon demo --serve\n\nExit codes: 0 go, 1 no-go (a fault), 2 bad input.",
         faults.join("\n")
     )
 }
@@ -401,6 +409,8 @@ fn main() -> ExitCode {
                 json: demo.json,
                 headless: demo.headless,
                 concurrency: usize::from(demo.concurrency),
+                sessions: demo.sessions,
+                authjs: demo.authjs,
             },
         )),
     };

@@ -23,7 +23,14 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // How each kind runs.
     (
         "checks",
-        &["checklist", "dburl", "jsonpath", "redact", "status"],
+        &[
+            "authjs",
+            "checklist",
+            "dburl",
+            "jsonpath",
+            "redact",
+            "status",
+        ],
     ),
     // The scheduler: runs checks, emits events.
     (
@@ -74,11 +81,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     // The sandbox target of `relcon demo`.
-    ("demo", &["checks", "dburl"]),
+    ("demo", &["authjs", "checks", "dburl"]),
     // The subcommands: they parse and call.
     (
         "commands",
         &[
+            "authjs",
             "checklist",
             "checks",
             "dburl",

@@ -155,6 +155,16 @@ impl<'c> Plan<'c> {
         Ok(plan)
     }
 
+    /// The same plan with each item's writes judged against the run's values: an item
+    /// given a credential makes none (see `kinds::writes_with`).
+    pub fn with_values(mut self, values: &super::values::Values) -> Self {
+        for entry in &mut self.entries {
+            entry.resolved.writes =
+                super::kinds::writes_with(entry.item.kind, &entry.resolved.config, values);
+        }
+        self
+    }
+
     /// Whether the plan's environment is a production one.
     pub fn production(&self) -> bool {
         self.environment

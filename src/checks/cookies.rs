@@ -62,6 +62,87 @@ fn is_named(name: &str, wanted: &str) -> bool {
             .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
 }
 
+/// What an Auth.js cookie's attributes must be (the `cookies` kind's keys).
+pub struct Rules<'a> {
+    /// The expected SameSite.
+    pub same_site: &'a str,
+    /// The expected Path.
+    pub path: &'a str,
+    /// Whether HttpOnly is required.
+    pub http_only: bool,
+    /// Whether a Domain attribute is allowed.
+    pub allow_domain: bool,
+}
+
+/// What is wrong with one cookie set over `https` (or plain http): the prefix rules of
+/// RFC 6265bis for every cookie, and `rules` for Auth.js's own cookies only, so that a
+/// platform cookie (a CDN's bot cookie, say) does not fail the item.
+pub fn judge(cookie: &cookie::Cookie<'_>, https: bool, rules: &Rules<'_>) -> Vec<String> {
+    let name = cookie.name();
+    let secure = cookie.secure().unwrap_or(false);
+    let http_only = cookie.http_only().unwrap_or(false);
+    let site = cookie.same_site().map(|s| s.to_string());
+    let (same_site, cookie_path) = (rules.same_site, rules.path);
+    let mut findings = Vec::new();
+    let mut fail = |message: String| findings.push(message);
+    // Prefixes are matched case-insensitively, as browsers do.
+    let lower = name.to_ascii_lowercase();
+    let host_prefixed = lower.starts_with("__host-");
+    if host_prefixed {
+        if !secure {
+            fail("__Host- cookies must be Secure".into());
+        }
+        if cookie.path() != Some("/") {
+            fail(format!(
+                "__Host- cookies must have Path=/, got {}",
+                cookie.path().unwrap_or("none")
+            ));
+        }
+        if let Some(domain) = cookie.domain() {
+            fail(format!("__Host- cookies must not set Domain (got {domain}); the browser rejects the cookie"));
+        }
+    } else if lower.starts_with("__secure-") && !secure {
+        fail("__Secure- cookies must be Secure".into());
+    }
+    if !https && (secure || host_prefixed || lower.starts_with("__secure-")) {
+        fail("Secure or prefixed cookie over plain http: the browser drops it".into());
+    }
+    let base = lower
+        .trim_start_matches("__host-")
+        .trim_start_matches("__secure-");
+    if base.starts_with("authjs.") || base.starts_with("next-auth.") {
+        if https && !secure {
+            fail("not Secure on https".into());
+        }
+        if rules.http_only && !http_only {
+            fail("not HttpOnly".into());
+        }
+        if !site
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case(same_site))
+        {
+            fail(format!(
+                "SameSite={}, expected {same_site}",
+                site.as_deref().unwrap_or("unset")
+            ));
+        }
+        if cookie.path() != Some(cookie_path) && !host_prefixed {
+            fail(format!(
+                "Path={}, expected {cookie_path}",
+                cookie.path().unwrap_or("unset")
+            ));
+        }
+        if !rules.allow_domain && !host_prefixed {
+            if let Some(domain) = cookie.domain() {
+                fail(format!(
+                    "sets Domain={domain}, which shares it with every subdomain"
+                ));
+            }
+        }
+    }
+    findings
+}
+
 pub(crate) fn run<'a>(ctx: &'a CheckContext<'a>) -> RunFuture<'a> {
     Box::pin(async move {
         match ctx.config::<Config>() {
@@ -101,8 +182,12 @@ async fn inspect(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
             return CheckResult::new(Status::Fail, format!("GET {path} → no response in time"))
         }
     };
-    let same_site = config.same_site.as_deref().unwrap_or("Lax");
-    let cookie_path = config.path.as_deref().unwrap_or("/");
+    let rules = Rules {
+        same_site: config.same_site.as_deref().unwrap_or("Lax"),
+        path: config.path.as_deref().unwrap_or("/"),
+        http_only: config.http_only,
+        allow_domain: config.allow_domain,
+    };
     let version = config.authjs_version.as_deref().unwrap_or("auto");
     let mut findings: Vec<(Status, String)> = Vec::new();
     let mut seen = Vec::new();
@@ -124,64 +209,8 @@ async fn inspect(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
         let secure = cookie.secure().unwrap_or(false);
         let http_only = cookie.http_only().unwrap_or(false);
         let site = cookie.same_site().map(|s| s.to_string());
-        let mut fail =
-            |message: String| findings.push((Status::Fail, format!("{name}: {message}")));
-        // The prefix rules of RFC 6265bis hold for every cookie (matched case-insensitively);
-        // the attribute expectations only for Auth.js's own cookies, so a platform cookie
-        // (a CDN's bot cookie, say) does not fail the item.
-        let lower = name.to_ascii_lowercase();
-        let host_prefixed = lower.starts_with("__host-");
-        if host_prefixed {
-            if !secure {
-                fail("__Host- cookies must be Secure".into());
-            }
-            if cookie.path() != Some("/") {
-                fail(format!(
-                    "__Host- cookies must have Path=/, got {}",
-                    cookie.path().unwrap_or("none")
-                ));
-            }
-            if let Some(domain) = cookie.domain() {
-                fail(format!("__Host- cookies must not set Domain (got {domain}); the browser rejects the cookie"));
-            }
-        } else if lower.starts_with("__secure-") && !secure {
-            fail("__Secure- cookies must be Secure".into());
-        }
-        if !https && (secure || host_prefixed || lower.starts_with("__secure-")) {
-            fail("Secure or prefixed cookie over plain http: the browser drops it".into());
-        }
-        let base = lower
-            .trim_start_matches("__host-")
-            .trim_start_matches("__secure-");
-        if base.starts_with("authjs.") || base.starts_with("next-auth.") {
-            if https && !secure {
-                fail("not Secure on https".into());
-            }
-            if config.http_only && !http_only {
-                fail("not HttpOnly".into());
-            }
-            if !site
-                .as_deref()
-                .is_some_and(|s| s.eq_ignore_ascii_case(same_site))
-            {
-                fail(format!(
-                    "SameSite={}, expected {same_site}",
-                    site.as_deref().unwrap_or("unset")
-                ));
-            }
-            if cookie.path() != Some(cookie_path) && !host_prefixed {
-                fail(format!(
-                    "Path={}, expected {cookie_path}",
-                    cookie.path().unwrap_or("unset")
-                ));
-            }
-            if !config.allow_domain && !host_prefixed {
-                if let Some(domain) = cookie.domain() {
-                    fail(format!(
-                        "sets Domain={domain}, which shares it with every subdomain"
-                    ));
-                }
-            }
+        for message in judge(&cookie, https, &rules) {
+            findings.push((Status::Fail, format!("{name}: {message}")));
         }
         seen.push(serde_json::json!({
             "name": name,

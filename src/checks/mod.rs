@@ -3,6 +3,7 @@
 //! lines through [`OutputSink`], and never prints.
 
 pub mod authjs_adapter;
+pub mod authjs_session;
 pub mod catalog;
 pub mod command;
 pub mod cookies;
@@ -46,7 +47,7 @@ const RUNS: &[(&str, Option<Run>)] = &[
     ("sql.migration", Some(sql_migration::run)),
     ("sql.role", Some(sql_role::run)),
     ("authjs.adapter", Some(authjs_adapter::run)),
-    ("authjs.session", None),
+    ("authjs.session", Some(authjs_session::run)),
     ("command", Some(command::run)),
     ("scan", None),
     ("manual", Some(manual::run)),

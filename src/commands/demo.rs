@@ -5,11 +5,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::authjs::Version;
 use crate::checklist::plan::Scope;
 use crate::checklist::values::Values;
 use crate::commands::run::attend;
 use crate::demo::database::{self, DemoDatabase};
 use crate::demo::sandbox::{Fault, Sandbox};
+use crate::demo::sessions::{Sessions, Strategy};
 use crate::engine::run::RunOptions;
 use crate::exit;
 use crate::out::bad_input;
@@ -34,6 +36,10 @@ pub struct DemoArgs {
     pub headless: bool,
     /// `--concurrency`.
     pub concurrency: usize,
+    /// `--sessions`: jwt, database or token.
+    pub sessions: String,
+    /// `--authjs`: 4 or 5.
+    pub authjs: u8,
 }
 
 /// A fresh secret like `npx auth secret` makes: 32 random bytes, base64.
@@ -66,9 +72,23 @@ pub async fn run(args: DemoArgs) -> u8 {
             return bad_input(format!("cannot make a working directory: {err}"));
         }
     };
+    let secret = fresh_secret();
+    let version = if args.authjs == 4 {
+        Version::V4
+    } else {
+        Version::V5
+    };
+    let strategy = if args.sessions == "database" {
+        Strategy::Database
+    } else {
+        Strategy::Jwt
+    };
+    let sessions = Sessions::new(version, strategy, vec![secret.clone()]);
     // The database is made while the sandbox starts: neither waits for the other.
-    let (sandbox, database) =
-        tokio::join!(Sandbox::start(&faults, dir.path()), DemoDatabase::start());
+    let (sandbox, database) = tokio::join!(
+        Sandbox::start(&faults, sessions, dir.path()),
+        DemoDatabase::start()
+    );
     let sandbox = match sandbox {
         Ok(sandbox) => sandbox,
         Err(err) => {
@@ -78,7 +98,10 @@ pub async fn run(args: DemoArgs) -> u8 {
             return bad_input(format!("cannot start the sandbox: {err}"));
         }
     };
-    let code = with_database(args, faults, &dir, &sandbox, &database).await;
+    if let Ok(db) = &database {
+        let _ = sandbox.sessions.database.set(db.app_url.clone());
+    }
+    let code = with_database(args, faults, &dir, &sandbox, &database, &secret).await;
     if let Ok(database) = &database {
         database.remove().await;
     }
@@ -93,6 +116,7 @@ async fn with_database(
     dir: &tempfile::TempDir,
     sandbox: &Sandbox,
     database: &Result<DemoDatabase, String>,
+    secret: &str,
 ) -> u8 {
     let migration = dir.path().join(database::MIGRATION_PATH);
     let written = migration
@@ -107,8 +131,15 @@ async fn with_database(
         Ok(db) => (db.app_url.as_str(), db.owner_url.as_str()),
         Err(_) => ("postgresql://demo:demo@127.0.0.1:5432/demo", ""),
     };
+    // A signed-in user's token, when the smoke is to use a given one.
+    let token = if args.sessions == "token" {
+        sandbox.sessions.mint("user@sandbox.test", true)
+    } else {
+        String::new()
+    };
     let configuration = sandbox
-        .fill(CONFIGURATION, &fresh_secret())
+        .fill(CONFIGURATION, secret)
+        .replace("{{session_token}}", &token)
         .replace("{{app_url}}", app_url)
         .replace("{{owner_url}}", owner_url);
     let env_path = dir.path().join("demo.env");

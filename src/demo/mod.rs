@@ -6,3 +6,4 @@ pub mod database;
 pub mod pki;
 pub mod sandbox;
 pub mod server;
+pub mod sessions;

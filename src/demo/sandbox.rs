@@ -12,6 +12,7 @@ use hyper::StatusCode;
 
 use super::pki::{Ca, Validity};
 use super::server::{full, Handler, Request, Response, Server};
+use super::sessions::Sessions;
 
 /// A behaviour the sandbox can be told to get wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -36,11 +37,13 @@ pub enum Fault {
     NoRedirect,
     /// `/version` reports another build.
     OldVersion,
+    /// The deployment runs another Auth.js secret than its configuration says.
+    SecretDrift,
 }
 
 impl Fault {
     /// Every fault, with its name and what it breaks.
-    pub const ALL: [(Fault, &'static str, &'static str); 10] = [
+    pub const ALL: [(Fault, &'static str, &'static str); 11] = [
         (Fault::Health500, "health-500", "GET /health answers 500"),
         (
             Fault::HealthHang,
@@ -83,6 +86,11 @@ impl Fault {
             "old-version",
             "/version reports the previous build",
         ),
+        (
+            Fault::SecretDrift,
+            "secret-drift",
+            "the deployment runs another Auth.js secret than the configuration",
+        ),
     ];
 
     /// The fault named `name`.
@@ -108,9 +116,6 @@ pub const RELEASE_SHA: &str = "4f2c9a1e7b3d5f60c8a2e4b6d8f0a1c3e5b7d9f2";
 /// What the sandbox says under `old-version`.
 pub const OLD_SHA: &str = "0b1d3f5a7c9e2b4d6f8a0c2e4a6c8e0b2d4f6a8c";
 
-/// The session token the sandbox knows.
-pub const SESSION_TOKEN: &str = "sandbox-session-5f0d2c9b7a4e";
-
 /// A running sandbox.
 pub struct Sandbox {
     /// The base URL, `https://localhost:PORT`.
@@ -121,6 +126,8 @@ pub struct Sandbox {
     pub ca_path: PathBuf,
     /// The faults switched on.
     pub faults: BTreeSet<Fault>,
+    /// Its Auth.js sessions.
+    pub sessions: Arc<Sessions>,
     _https: Server,
     _http: Server,
 }
@@ -146,6 +153,7 @@ fn header(request: &Request, name: &str) -> Option<String> {
 struct Target {
     base_url: String,
     faults: BTreeSet<Fault>,
+    sessions: Arc<Sessions>,
 }
 
 impl Target {
@@ -180,7 +188,7 @@ impl Target {
             }
             "/api/auth/csrf" => self.csrf(),
             "/api/auth/providers" => self.providers(),
-            "/api/auth/session" => self.session(&request),
+            "/api/auth/session" => self.session(&request).await,
             _ => json(
                 StatusCode::NOT_FOUND,
                 serde_json::json!({"error": "not found"}),
@@ -214,15 +222,19 @@ impl Target {
     }
 
     fn csrf(&self) -> Response {
+        let base = match self.sessions.version {
+            crate::authjs::Version::V4 => "next-auth",
+            crate::authjs::Version::V5 => "authjs",
+        };
         let token: String = (0..32)
             .map(|_| format!("{:x}", rand::random::<u8>() & 0xf))
             .collect();
         let mut response = json(StatusCode::OK, serde_json::json!({ "csrfToken": token }));
         let (csrf, callback) = if self.has(Fault::InsecureCookies) {
             (
-                format!("authjs.csrf-token={token}%7Cabcdef; Path=/; SameSite=Lax"),
+                format!("{base}.csrf-token={token}%7Cabcdef; Path=/; SameSite=Lax"),
                 format!(
-                    "authjs.callback-url={}; Path=/; SameSite=Lax",
+                    "{base}.callback-url={}; Path=/; SameSite=Lax",
                     self.base_url
                 ),
             )
@@ -233,8 +245,8 @@ impl Target {
                 ""
             };
             (
-                format!("__Host-authjs.csrf-token={token}%7Cabcdef; Path=/; HttpOnly; Secure; SameSite=Lax{domain}"),
-                format!("__Secure-authjs.callback-url={}; Path=/; HttpOnly; Secure; SameSite=Lax", self.base_url.replace(':', "%3A").replace('/', "%2F")),
+                format!("__Host-{base}.csrf-token={token}%7Cabcdef; Path=/; HttpOnly; Secure; SameSite=Lax{domain}"),
+                format!("__Secure-{base}.callback-url={}; Path=/; HttpOnly; Secure; SameSite=Lax", self.base_url.replace(':', "%3A").replace('/', "%2F")),
             )
         };
         for cookie in [csrf, callback] {
@@ -269,27 +281,29 @@ impl Target {
         )
     }
 
-    fn session(&self, request: &Request) -> Response {
-        let signed_in = header(request, "cookie").is_some_and(|cookies| {
-            cookies.split(';').any(|c| {
-                let (name, value) = c.trim().split_once('=').unwrap_or_default();
-                name.ends_with("session-token") && value == SESSION_TOKEN
-            })
-        });
-        if signed_in {
-            json(
-                StatusCode::OK,
-                serde_json::json!({"user": {"name": "Sandbox User", "email": "user@sandbox.test"}, "expires": "2099-01-01T00:00:00.000Z"}),
-            )
-        } else {
-            json(StatusCode::OK, serde_json::Value::Null)
+    async fn session(&self, request: &Request) -> Response {
+        let answer = self
+            .sessions
+            .answer(header(request, "cookie").as_deref(), true)
+            .await;
+        let mut response = json(StatusCode::OK, answer.body);
+        for cookie in answer.set_cookies {
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                response.headers_mut().append(SET_COOKIE, value);
+            }
         }
+        response
     }
 }
 
 impl Sandbox {
-    /// Starts the sandbox with `faults`; the CA certificate is written into `dir`.
-    pub async fn start(faults: &[Fault], dir: &Path) -> Result<Self, String> {
+    /// Starts the sandbox with `faults` and `sessions` (whose secrets `secret-drift`
+    /// replaces by another); the CA certificate is written into `dir`.
+    pub async fn start(
+        faults: &[Fault],
+        mut sessions: Sessions,
+        dir: &Path,
+    ) -> Result<Self, String> {
         let ca = Ca::new("relcon sandbox CA").map_err(|e| e.to_string())?;
         let leaf = ca
             .issue(&["localhost", "127.0.0.1"], Validity::days(90))
@@ -299,6 +313,11 @@ impl Sandbox {
             .map_err(|e| format!("cannot write {}: {e}", ca_path.display()))?;
         let tls = super::pki::server_config(&leaf, &[]).map_err(|e| e.to_string())?;
         let faults: BTreeSet<Fault> = faults.iter().copied().collect();
+        if faults.contains(&Fault::SecretDrift) {
+            sessions.secrets = vec![hex::encode(rand::random::<[u8; 32]>())];
+        }
+        let sessions = Arc::new(sessions);
+        let target_sessions = sessions.clone();
         // The HTTPS port is known only once bound; the handler reads the base URL from here.
         let base = Arc::new(std::sync::OnceLock::<String>::new());
         let target_faults = faults.clone();
@@ -307,6 +326,7 @@ impl Sandbox {
             let target = Target {
                 base_url: target_base.get().cloned().unwrap_or_default(),
                 faults: target_faults.clone(),
+                sessions: target_sessions.clone(),
             };
             Box::pin(async move { target.answer(request).await })
         });
@@ -343,19 +363,19 @@ impl Sandbox {
             http_port: http.addr.port(),
             ca_path,
             faults,
+            sessions,
             _https: https,
             _http: http,
         })
     }
 
     /// Fills a configuration template (`assets/demo.env`): `{{base_url}}`, `{{http_port}}`,
-    /// `{{release_sha}}`, `{{session_token}}` and `{{secret}}`.
+    /// `{{release_sha}}` and `{{secret}}`.
     pub fn fill(&self, template: &str, secret: &str) -> String {
         template
             .replace("{{base_url}}", &self.base_url)
             .replace("{{http_port}}", &self.http_port.to_string())
             .replace("{{release_sha}}", RELEASE_SHA)
-            .replace("{{session_token}}", SESSION_TOKEN)
             .replace("{{secret}}", secret)
     }
 }

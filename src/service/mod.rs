@@ -308,7 +308,7 @@ async fn run_session(
         ..
     } = setup;
     let plan = match Plan::new(&checklist, environment, &scope) {
-        Ok(plan) => plan,
+        Ok(plan) => plan.with_values(&values),
         Err(err) => return bad_input(err),
     };
     let redactor = Arc::new(Redactor::with_key(store.fingerprint_key()));

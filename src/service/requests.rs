@@ -137,7 +137,7 @@ impl<'a> Requests<'a> {
                 ..Scope::default()
             };
             let plan = match Plan::new(checklist, environment, &scope) {
-                Ok(plan) => plan,
+                Ok(plan) => plan.with_values(values),
                 Err(err) => {
                     let _ = updates.send(Update::Said(format!("cannot run: {err}")));
                     return;

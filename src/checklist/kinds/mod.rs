@@ -120,3 +120,22 @@ pub fn kind(name: &str) -> Option<&'static KindSpec> {
 pub fn never_writes(_: &toml::Table) -> bool {
     false
 }
+
+/// Whether an item with this configuration writes, given the run's values: an item handed
+/// a credential in `token_from` makes none, so it needs no consent.
+pub fn writes_with(
+    kind: &KindSpec,
+    config: &toml::Table,
+    values: &crate::checklist::values::Values,
+) -> bool {
+    let given = config
+        .get("token_from")
+        .and_then(toml::Value::as_array)
+        .is_some_and(|names| {
+            names
+                .iter()
+                .filter_map(toml::Value::as_str)
+                .any(|name| values.is_set(name))
+        });
+    (kind.writes)(config) && !given
+}
