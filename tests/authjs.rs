@@ -1,5 +1,8 @@
-//! Auth.js session tokens against tokens the real libraries made (`tests/authjs/tokens.json`,
-//! made by `tests/authjs/make-fixtures.mjs` with next-auth 4.24.15 and @auth/core 0.34.3).
+//! Auth.js session tokens against the real libraries: tokens they made once
+//! (`tests/authjs/tokens.json`, by `tests/authjs/make-fixtures.mjs`) and, live, next-auth 4
+//! and @auth/core as locked in `tests/authjs/package.json` (installed by `npm ci` there,
+//! which `.ci/run` runs and these tests run when it has not been), in both directions: they
+//! decode relcon's tokens and split and join its chunks, relcon decodes theirs.
 
 use relcon::authjs::{cookies, DecodeError, Sealing, Version, CHUNK_SIZE};
 
@@ -104,4 +107,163 @@ fn a_long_token_is_split_where_auth_core_splits_it() {
     .decode(&joined)
     .expect("the joined chunks decode");
     assert!(claims["picture"].as_str().is_some_and(|p| p.len() > 5000));
+}
+
+/// Asks the real libraries (`tests/authjs/interop.mjs`) `request`.
+fn real_authjs(request: serde_json::Value) -> serde_json::Value {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/authjs");
+    INSTALLED.call_once(|| {
+        if dir.join("node_modules/next-auth").exists() && dir.join("node_modules/@auth/core").exists() {
+            return;
+        }
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&dir)
+            .status()
+            .expect("npm runs (node and npm are needed for these tests)");
+        assert!(status.success(), "`npm ci` in tests/authjs failed");
+    });
+    let mut child = Command::new("node")
+        .arg(dir.join("interop.mjs"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("node runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(request.to_string().as_bytes())
+        .expect("writes the request");
+    let output = child.wait_with_output().expect("node ends");
+    assert!(
+        output.status.success(),
+        "interop.mjs failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("JSON from interop.mjs")
+}
+
+const SECRET: &str = "live-interop-secret-9f8e7d6c5b4a39281706f5e4d3c2b1a0";
+const ROTATED: &str = "the-newer-rotation-secret-0a1b2c3d4e5f60718293a4b5c6d7e8f9";
+
+fn claims() -> serde_json::Value {
+    serde_json::json!({
+        "name": "relcon probe",
+        "email": "relcon-probe-1-abcd@example.invalid",
+        "sub": "relcon-probe-0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
+        "iat": 1_900_000_000u64,
+        "exp": 4_100_000_000u64,
+        "jti": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c",
+    })
+}
+
+#[test]
+fn the_real_libraries_decode_relcons_tokens_v4_and_v5_and_auth_core_finds_the_key_by_kid() {
+    let claims = claims();
+    let v4 = Sealing {
+        version: Version::V4,
+        secret: SECRET.as_bytes(),
+        salt: "",
+    }
+    .encode(&claims);
+    let seal5 = |salt| Sealing {
+        version: Version::V5,
+        secret: SECRET.as_bytes(),
+        salt,
+    };
+    let v5_secure = seal5("__Secure-authjs.session-token").encode(&claims);
+    let v5_plain = seal5("authjs.session-token").encode(&claims);
+    let answer = real_authjs(serde_json::json!({"decode": [
+        {"lib": "v4", "token": v4, "secret": SECRET},
+        {"lib": "v5", "token": v5_secure, "secret": SECRET, "salt": "__Secure-authjs.session-token"},
+        {"lib": "v5", "token": v5_plain, "secret": SECRET, "salt": "authjs.session-token"},
+        // A deployment with a newer rotation secret first: the kid leads it to ours.
+        {"lib": "v5", "token": v5_plain, "secret": [ROTATED, SECRET], "salt": "authjs.session-token"},
+        // One that runs another secret only: rejected.
+        {"lib": "v5", "token": v5_plain, "secret": ROTATED, "salt": "authjs.session-token"},
+        {"lib": "v4", "token": v4, "secret": ROTATED},
+    ]}));
+    let decoded = answer["decoded"].as_array().expect("decoded");
+    for (i, got) in decoded.iter().take(4).enumerate() {
+        for key in ["name", "email", "sub", "iat", "exp", "jti"] {
+            assert_eq!(got[key], claims[key], "token {i}: {key} in {got}");
+        }
+    }
+    for (i, got) in decoded.iter().enumerate().skip(4) {
+        assert!(
+            got.get("email").is_none(),
+            "token {i} with another secret must not decode: {got}"
+        );
+    }
+}
+
+#[test]
+fn relcon_decodes_tokens_the_real_libraries_make_now() {
+    let claims = claims();
+    let answer = real_authjs(serde_json::json!({"encode": [
+        {"lib": "v4", "claims": claims, "secret": SECRET},
+        {"lib": "v5", "claims": claims, "secret": SECRET, "salt": "__Secure-authjs.session-token"},
+    ]}));
+    let cases = [
+        (Version::V4, ""),
+        (Version::V5, "__Secure-authjs.session-token"),
+    ];
+    for (token, (version, salt)) in answer["encoded"]
+        .as_array()
+        .expect("encoded")
+        .iter()
+        .zip(cases)
+    {
+        let token = token.as_str().expect("a token");
+        let sealing = Sealing {
+            version,
+            secret: SECRET.as_bytes(),
+            salt,
+        };
+        let got = sealing.decode(token).expect("relcon decodes it");
+        assert_eq!(got["email"], claims["email"]);
+        assert_eq!(got["sub"], claims["sub"]);
+        let other = Sealing {
+            secret: ROTATED.as_bytes(),
+            ..sealing
+        };
+        assert_eq!(other.decode(token), Err(DecodeError::OtherSecret));
+    }
+}
+
+#[test]
+fn a_long_token_is_chunked_and_joined_as_auth_core_does_and_still_decodes() {
+    let mut claims = claims();
+    claims["picture"] = serde_json::json!(format!("https://example.invalid/{}", "p".repeat(9000)));
+    let name = "__Secure-authjs.session-token";
+    let token = Sealing {
+        version: Version::V5,
+        secret: SECRET.as_bytes(),
+        salt: name,
+    }
+    .encode(&claims);
+    let ours = cookies(name, &token);
+    assert!(ours.len() >= 3, "long enough for three chunks");
+    let by_name: serde_json::Map<String, serde_json::Value> = ours
+        .iter()
+        .map(|(n, v)| (n.clone(), serde_json::json!(v)))
+        .collect();
+    let answer = real_authjs(serde_json::json!({
+        "chunk": [{"name": name, "token": token}],
+        "join": [{"name": name, "cookies": by_name}],
+    }));
+    let theirs: Vec<(String, String)> =
+        serde_json::from_value(answer["chunks"][0].clone()).expect("chunks");
+    assert_eq!(ours, theirs, "the same names and the same cuts");
+    let joined = answer["joined"][0].as_str().expect("joined");
+    assert_eq!(joined, token);
+    let decoded = real_authjs(serde_json::json!({"decode": [
+        {"lib": "v5", "token": joined, "secret": SECRET, "salt": name},
+    ]}));
+    assert_eq!(decoded["decoded"][0]["picture"], claims["picture"]);
 }
