@@ -116,7 +116,9 @@ fn real_authjs(request: serde_json::Value) -> serde_json::Value {
     static INSTALLED: std::sync::Once = std::sync::Once::new();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/authjs");
     INSTALLED.call_once(|| {
-        if dir.join("node_modules/next-auth").exists() && dir.join("node_modules/@auth/core").exists() {
+        if dir.join("node_modules/next-auth").exists()
+            && dir.join("node_modules/@auth/core").exists()
+        {
             return;
         }
         let status = Command::new("npm")
