@@ -8,8 +8,13 @@ use std::collections::BTreeSet;
 use common::{item, report, run_in};
 
 fn demo(faults: &str) -> (i32, serde_json::Value) {
+    demo_with(faults, &[])
+}
+
+fn demo_with(faults: &str, extra: &[&str]) -> (i32, serde_json::Value) {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut args = vec!["demo", "--json"];
+    args.extend(extra);
     if !faults.is_empty() {
         args.extend(["--fault", faults]);
     }
@@ -131,6 +136,7 @@ fn without_faults_everything_the_demo_runs_passes() {
         "health.ready",
         "deploy.version",
         "smoke.session-anon",
+        "smoke.session",
         "secrets.auth-secret",
     ] {
         assert_eq!(
@@ -144,7 +150,7 @@ fn without_faults_everything_the_demo_runs_passes() {
 
 #[test]
 fn each_fault_fails_exactly_its_items() {
-    let cases: [(&'static str, &[&str]); 10] = [
+    let cases: [(&'static str, &[&str]); 11] = [
         ("health-500", &["health.live"]),
         ("health-hang", &["health.live"]),
         ("ready-503", &["health.ready"]),
@@ -155,6 +161,7 @@ fn each_fault_fails_exactly_its_items() {
         ("no-hsts", &["security.tls"]),
         ("no-redirect", &["security.tls"]),
         ("old-version", &["deploy.version"]),
+        ("secret-drift", &["smoke.session"]),
     ];
     // The demos run side by side: the slowest (a hung /health, retried) sets the pace.
     let runs: Vec<_> = cases
@@ -166,6 +173,26 @@ fn each_fault_fails_exactly_its_items() {
         let expected: BTreeSet<String> = expected.iter().map(|s| s.to_string()).collect();
         assert_eq!(failing(&doc), expected, "--fault {fault}");
         assert_eq!(code, 1, "--fault {fault}: no-go");
+    }
+}
+
+#[test]
+fn the_signed_in_smoke_passes_whichever_way_the_sandbox_keeps_sessions() {
+    let cases: [(&[&str], &str); 3] = [
+        (&["--sessions", "database", "--authjs", "4"], "database"),
+        (&["--sessions", "token"], "token"),
+        (&["--sessions", "jwt", "--authjs", "4"], "jwt"),
+    ];
+    let runs: Vec<_> = cases
+        .iter()
+        .map(|&(args, _)| std::thread::spawn(move || demo_with("", args)))
+        .collect();
+    for ((args, strategy), run) in cases.iter().zip(runs) {
+        let (code, doc) = run.join().expect("the demo ran");
+        let smoke = item(&doc, "smoke.session");
+        assert_eq!(smoke["status"], "pass", "{args:?}: {smoke}");
+        assert_eq!(smoke["evidence"]["strategy"], *strategy, "{args:?}");
+        assert_eq!(code, 0, "{args:?}");
     }
 }
 

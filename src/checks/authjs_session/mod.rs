@@ -111,6 +111,10 @@ impl Smoke<'_> {
     async fn run(&mut self) -> CheckResult {
         let strategy = self.config.strategy.as_deref().unwrap_or("auto");
         let version = self.version().await;
+        if let Some(version) = version {
+            self.note("version", json!(version_name(version)));
+            self.note("cookie", json!(self.cookie_name(version)));
+        }
         let token = self.ctx.values.first_set(&self.config.token_from);
         if let Some((input, token)) = token {
             return self.given(input, token, version).await;
@@ -360,7 +364,6 @@ impl Smoke<'_> {
                 "cannot tell the deployment's Auth.js version (its anonymous session answer is neither {} nor null, and no csrf cookie names it), so no token was minted: set `authjs_version`",
             ));
         };
-        self.note("version", json!(version_name(version)));
         let name = self.cookie_name(version);
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
