@@ -7,11 +7,13 @@ pub mod authjs_session;
 pub mod catalog;
 pub mod command;
 pub mod cookies;
+pub mod entropy;
 pub mod env;
 pub mod http;
 pub mod manual;
 pub mod net;
 pub mod pg;
+pub mod scan;
 pub mod sql_migration;
 pub mod sql_role;
 pub mod sql_script;
@@ -49,7 +51,7 @@ const RUNS: &[(&str, Option<Run>)] = &[
     ("authjs.adapter", Some(authjs_adapter::run)),
     ("authjs.session", Some(authjs_session::run)),
     ("command", Some(command::run)),
-    ("scan", None),
+    ("scan", Some(scan::run)),
     ("manual", Some(manual::run)),
 ];
 

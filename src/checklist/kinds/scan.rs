@@ -1,11 +1,39 @@
-//! `scan`: files of the deployed repository (and the loaded configuration) searched for
-//! secrets and dev defaults; findings give file:line and rule, never the secret.
+//! `scan`: what is committed to the deployed repository (and, with `history`, everything
+//! reachable from HEAD) searched for secrets, credentialed connection strings and dev
+//! defaults; findings give rule and file:line, never the secret.
 
 use super::KindSpec;
 use crate::checklist::spec::{Key, Ty};
 
 /// The built-in rule sets.
 pub const RULES: &[&str] = &["secrets", "connection-strings", "dev-defaults"];
+
+/// The rules findings are named by (what `allow` entries name).
+pub const RULE_IDS: &[&str] = &[
+    "*",
+    "private-key",
+    "github-token",
+    "google-oauth-secret",
+    "aws-access-key",
+    "slack-token",
+    "resend-api-key",
+    "sentry-dsn-secret",
+    "jwt",
+    "authjs-secret",
+    "connection-string",
+    "generic-secret",
+    "dev-default",
+];
+
+const ALLOW_KEYS: &[Key] = &[
+    Key::required(
+        "rule",
+        Ty::Choice(RULE_IDS),
+        "the rule allowed (\"*\" for any)",
+    ),
+    Key::required("path", Ty::Glob, "the files it is allowed in"),
+    Key::required("reason", Ty::Text, "why this is not a leak"),
+];
 
 /// The `scan` kind.
 pub const SPEC: KindSpec = KindSpec {
@@ -15,17 +43,12 @@ pub const SPEC: KindSpec = KindSpec {
         Key::required(
             "paths",
             Ty::List(&Ty::Glob),
-            "globs of files to scan, relative to --root",
+            "globs of committed files to scan, relative to --root (only files in the git index are scanned)",
         ),
         Key::optional(
             "exclude",
             Ty::List(&Ty::Glob),
-            "globs left out (.git, node_modules and target always are)",
-        ),
-        Key::optional(
-            "tracked_only",
-            Ty::Bool,
-            "scan only files tracked by git (default false)",
+            "globs left out (node_modules, .next, lock files and minified bundles always are)",
         ),
         Key::required(
             "rules",
@@ -35,17 +58,22 @@ pub const SPEC: KindSpec = KindSpec {
         Key::optional(
             "words",
             Ty::List(&Ty::Text),
-            "dev-default words for the \"dev-defaults\" rules (case-insensitive)",
+            "dev-default words for the \"dev-defaults\" rules (case-insensitive; the whole value or a whole token of it)",
+        ),
+        Key::optional(
+            "history",
+            Ty::Bool,
+            "also scan every blob reachable from HEAD: a secret removed since is still a leak (default false)",
         ),
         Key::optional(
             "scan_inputs",
             Ty::Bool,
-            "also judge the loaded input values by the rules (default false)",
+            "also judge the loaded secret inputs by the \"dev-defaults\" words (default false)",
         ),
         Key::optional(
             "allow",
-            Ty::List(&Ty::Regex),
-            "findings whose line matches one of these are ignored",
+            Ty::Tables(ALLOW_KEYS),
+            "findings allowed, each with its reason (a `relcon:allow <rule> <reason>` comment on the line does the same)",
         ),
     ],
     automated: true,
@@ -74,6 +102,17 @@ fn check(config: &toml::Table) -> Vec<super::Problem> {
             "rules",
             "`rules` is empty",
             "choose rule sets: \"secrets\", \"connection-strings\", \"dev-defaults\"",
+        ));
+    }
+    let dev = config
+        .get("rules")
+        .and_then(toml::Value::as_array)
+        .is_some_and(|r| r.iter().any(|v| v.as_str() == Some("dev-defaults")));
+    if dev && !config.contains_key("words") {
+        problems.push(super::Problem::new(
+            "rules",
+            "the \"dev-defaults\" rules need `words`",
+            "add `words = [\"devsecret\", \"changeme\"]`, the dev values to refuse",
         ));
     }
     problems

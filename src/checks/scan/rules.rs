@@ -1,0 +1,324 @@
+//! The built-in rules: known secret formats, credentialed connection strings, and secret-
+//! looking assignments of enough entropy, with the look-alikes that are not findings
+//! (references such as `${{ secrets.X }}` or `${VAR}`, placeholders, loopback and service
+//! container URLs, documentation examples). A file is searched in one pass of a `RegexSet`;
+//! only the rules that matched search it again, line by line, for positions.
+
+use regex::bytes::{Regex, RegexSet};
+
+use crate::checks::entropy;
+
+/// A rule: what it finds, in which set, and how a match is judged.
+pub struct Rule {
+    /// Its id, as findings and allow entries name it.
+    pub id: &'static str,
+    /// The set a checklist chooses it by.
+    pub set: &'static str,
+    /// The pattern; the group `secret` is the secret (none: the whole match is shown
+    /// masked, as a private key's armour line is).
+    pattern: &'static str,
+    /// How a match is judged beyond the pattern.
+    judge: Judge,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Judge {
+    /// The format is the proof; only placeholders and references are let through.
+    Format,
+    /// An assignment: also needs this many bits of entropy and letters and digits.
+    Entropy(f64),
+    /// A URL's password: its host must not be loopback or a service container.
+    Credentialed,
+}
+
+/// The rules, most specific first: on one line the first rule that finds a secret keeps it.
+pub const RULES: &[Rule] = &[
+    Rule {
+        id: "private-key",
+        set: "secrets",
+        pattern: r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----",
+        judge: Judge::Format,
+    },
+    Rule {
+        id: "github-token",
+        set: "secrets",
+        pattern: r"\b(?P<secret>(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22,255})\b",
+        judge: Judge::Format,
+    },
+    Rule {
+        id: "google-oauth-secret",
+        set: "secrets",
+        pattern: r"(?P<secret>GOCSPX-[A-Za-z0-9_-]{28})",
+        judge: Judge::Format,
+    },
+    Rule {
+        id: "aws-access-key",
+        set: "secrets",
+        pattern: r"\b(?P<secret>(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16})\b",
+        judge: Judge::Format,
+    },
+    Rule {
+        id: "slack-token",
+        set: "secrets",
+        pattern: r"\b(?P<secret>xox[abposr]-[A-Za-z0-9-]{10,})",
+        judge: Judge::Format,
+    },
+    Rule {
+        id: "resend-api-key",
+        set: "secrets",
+        pattern: r"\b(?P<secret>re_[A-Za-z0-9]{6,}_[A-Za-z0-9]{16,})\b",
+        judge: Judge::Format,
+    },
+    Rule {
+        id: "sentry-dsn-secret",
+        set: "secrets",
+        pattern: r"https?://[0-9a-f]{32}:(?P<secret>[0-9a-f]{32})@",
+        judge: Judge::Format,
+    },
+    Rule {
+        id: "jwt",
+        set: "secrets",
+        pattern: r"\b(?P<secret>eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})",
+        judge: Judge::Format,
+    },
+    Rule {
+        id: "authjs-secret",
+        set: "secrets",
+        pattern: r#"\b(?:AUTH_SECRET(?:_[0-9])?|NEXTAUTH_SECRET)\b["']?\s*[:=]\s*["']?(?P<secret>[^\s"'`#,;]{8,})"#,
+        judge: Judge::Format,
+    },
+    Rule {
+        id: "authjs-secret",
+        set: "secrets",
+        pattern: r#"\bsecret\s*:\s*["'`](?P<secret>[^"'`\s]{12,})["'`]"#,
+        judge: Judge::Entropy(48.0),
+    },
+    Rule {
+        id: "connection-string",
+        set: "connection-strings",
+        pattern: r#"\b(?:postgres(?:ql)?|mysql|mongodb(?:\+srv)?|rediss?|amqps?)://[^:/?#\s@'"]+:(?P<secret>[^@/?#\s'"]+)@(?P<host>\[[^\]\s]+\]|[^/?#\s:'"]+)"#,
+        judge: Judge::Credentialed,
+    },
+    Rule {
+        id: "generic-secret",
+        set: "secrets",
+        pattern: r#"(?i)\b(?P<name>[A-Z0-9_]*(?:SECRET|TOKEN|PASSWORD|PASSWD|_KEY|APIKEY))\b["']?\s*[:=]\s*["']?(?P<secret>[^\s"'`#,;]{12,})"#,
+        judge: Judge::Entropy(64.0),
+    },
+];
+
+/// The rules of the chosen sets, compiled.
+pub struct Rules {
+    chosen: Vec<(&'static Rule, Regex)>,
+    set: RegexSet,
+}
+
+/// A secret a rule found on a line.
+pub struct Hit {
+    /// The rule.
+    pub rule: &'static str,
+    /// The secret's span in the line (the whole match when the rule has no secret group).
+    pub span: std::ops::Range<usize>,
+    /// Whether the span is a secret to register (a private key's armour line is not).
+    pub secret: bool,
+}
+
+impl Rules {
+    /// The rules of `sets`.
+    pub fn new(sets: &[String]) -> Self {
+        let chosen: Vec<(&'static Rule, Regex)> = RULES
+            .iter()
+            .filter(|r| sets.iter().any(|s| s == r.set))
+            .map(|r| (r, Regex::new(r.pattern).expect("the built-in rules compile")))
+            .collect();
+        let set = RegexSet::new(chosen.iter().map(|(r, _)| r.pattern))
+            .expect("the built-in rules compile");
+        Self { chosen, set }
+    }
+
+    /// Whether there are any.
+    pub fn is_empty(&self) -> bool {
+        self.chosen.is_empty()
+    }
+
+    /// The hits in `text`, by line (1-based): one pass over the whole text, then a line
+    /// search by the rules that matched only.
+    pub fn search(&self, text: &[u8]) -> Vec<(usize, std::ops::Range<usize>, Vec<Hit>)> {
+        let matched: Vec<usize> = self.set.matches(text).into_iter().collect();
+        if matched.is_empty() {
+            return Vec::new();
+        }
+        let mut found = Vec::new();
+        let mut offset = 0;
+        for (number, line) in text.split(|&b| b == b'\n').enumerate() {
+            let range = offset..offset + line.strip_suffix(b"\r").unwrap_or(line).len();
+            offset += line.len() + 1;
+            let hits = self.line(&text[range.clone()], &matched);
+            if !hits.is_empty() {
+                found.push((number + 1, range, hits));
+            }
+        }
+        found
+    }
+
+    fn line(&self, line: &[u8], matched: &[usize]) -> Vec<Hit> {
+        let mut hits: Vec<Hit> = Vec::new();
+        for &i in matched {
+            let (rule, regex) = &self.chosen[i];
+            for caps in regex.captures_iter(line) {
+                let whole = caps.get(0).expect("a match");
+                let (span, secret) = match caps.name("secret") {
+                    Some(m) => (m.range(), true),
+                    None => (whole.range(), false),
+                };
+                if hits.iter().any(|h| overlaps(&h.span, &span)) {
+                    continue;
+                }
+                let value = String::from_utf8_lossy(&line[span.clone()]);
+                if secret && lookalike(&value) {
+                    continue;
+                }
+                let keep = match rule.judge {
+                    Judge::Format => true,
+                    Judge::Entropy(min) => {
+                        let name = caps.name("name").map(|n| n.as_bytes().to_ascii_uppercase());
+                        let public = name.is_some_and(|n| n.windows(6).any(|w| w == b"PUBLIC"));
+                        !public && mixed(&value) && entropy::bits(&value) >= min
+                    }
+                    Judge::Credentialed => caps
+                        .name("host")
+                        .is_some_and(|h| !local_host(&String::from_utf8_lossy(h.as_bytes()))),
+                };
+                if keep {
+                    hits.push(Hit {
+                        rule: rule.id,
+                        span,
+                        secret,
+                    });
+                }
+            }
+        }
+        hits.sort_by_key(|h| h.span.start);
+        hits
+    }
+}
+
+fn overlaps(a: &std::ops::Range<usize>, b: &std::ops::Range<usize>) -> bool {
+    a.start < b.end && b.start < a.end
+}
+
+/// Letters and digits both: what a generated secret almost always has, and a word or an
+/// identifier seldom does.
+fn mixed(value: &str) -> bool {
+    value.bytes().any(|c| c.is_ascii_alphabetic()) && value.bytes().any(|c| c.is_ascii_digit())
+}
+
+/// A value that is not a secret but stands for one: a reference to a variable or a CI
+/// secret, a placeholder, or an example.
+pub fn lookalike(value: &str) -> bool {
+    let lower = value.to_ascii_lowercase();
+    let trimmed = lower.trim_matches(|c: char| c == '"' || c == '\'' || c == '`');
+    if trimmed.is_empty()
+        || trimmed.starts_with('$')
+        || trimmed.starts_with('%')
+        || trimmed.starts_with("process.env")
+        || trimmed.starts_with("env(")
+        || trimmed.starts_with("env.")
+        || trimmed.starts_with("secrets.")
+        || trimmed.contains("${")
+        || trimmed.contains("{{")
+    {
+        return true;
+    }
+    const PLACEHOLDERS: &[&str] = &[
+        "changeme",
+        "change-me",
+        "change_me",
+        "your-",
+        "your_",
+        "<",
+        "xxx",
+        "example",
+        "placeholder",
+        "dummy",
+        "redacted",
+        "replace",
+        "todo",
+        "***",
+        "...",
+        "…",
+    ];
+    if PLACEHOLDERS.iter().any(|p| trimmed.contains(p)) {
+        return true;
+    }
+    let first = trimmed.chars().next().unwrap_or_default();
+    trimmed.chars().all(|c| c == first)
+}
+
+/// A host that is this machine or a CI service container (a single-label name such as
+/// `postgres` or `db`), or an example domain.
+fn local_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host.starts_with("127.")
+        || host == "::1"
+        || host == "0.0.0.0"
+        || host == "host.docker.internal"
+        || !host.contains('.')
+        || host.contains("example.")
+        || host.ends_with(".invalid")
+        || host.ends_with(".test")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules_hit(line: &str) -> Vec<&'static str> {
+        let rules = Rules::new(&["secrets".into(), "connection-strings".into()]);
+        rules
+            .search(line.as_bytes())
+            .into_iter()
+            .flat_map(|(_, _, hits)| hits.into_iter().map(|h| h.rule))
+            .collect()
+    }
+
+    #[test]
+    fn each_known_format_is_found() {
+        let cases = [
+            ("-----BEGIN OPENSSH PRIVATE KEY-----", "private-key"),
+            ("token: ghp_0123456789abcdefghijABCDEFGHIJ012345", "github-token"),
+            ("GOOGLE_CLIENT_SECRET=GOCSPX-AbCdEfGhIjKlMnOpQrStUvWxYz12", "google-oauth-secret"),
+            ("key = AKIAZ3MLQ7VXWTR4PB2N", "aws-access-key"),
+            ("RESEND_API_KEY=re_9KfP3x2a_Zq8LmN4vB7cX1sD5fG2hJ", "resend-api-key"),
+            ("SENTRY_DSN=https://0123456789abcdef0123456789abcdef:fedcba9876543210fedcba9876543210@o1.ingest.sentry.io/1", "sentry-dsn-secret"),
+            ("AUTH_SECRET=Yq3vQn8mZr1Lk5Tw9Xb2Hc7Pd4Sf6Gj0", "authjs-secret"),
+            ("DATABASE_URL=postgresql://app:Np9xQ2vL7kR4@ep-cool-1.eu-central-1.aws.neon.tech/db", "connection-string"),
+            ("STRIPE_TOKEN=sk9f8a7s6d5f4g3h2j1k0lqwe", "generic-secret"),
+        ];
+        for (line, rule) in cases {
+            assert_eq!(rules_hit(line), vec![rule], "{line}");
+        }
+    }
+
+    #[test]
+    fn look_alikes_are_not_found() {
+        for line in [
+            "AUTH_SECRET: ${{ secrets.AUTH_SECRET }}",
+            "AUTH_SECRET=${AUTH_SECRET}",
+            "AUTH_SECRET=",
+            "AUTH_SECRET=changeme-please",
+            "NEXTAUTH_SECRET=<your-secret>",
+            "DATABASE_URL: postgres://postgres:postgres@localhost:5432/test",
+            "DATABASE_URL: postgres://postgres:postgres@postgres:5432/test",
+            "url = \"postgresql://user:password@example.com/db\"",
+            "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE",
+            "NEXT_PUBLIC_SUPABASE_ANON_KEY=abc123def456ghi789jkl",
+            "SESSION_TOKEN_COOKIE=authjs.session-token",
+            "PASSWORD_MIN_LENGTH=12",
+        ] {
+            assert!(rules_hit(line).is_empty(), "{line}: {:?}", rules_hit(line));
+        }
+    }
+}
