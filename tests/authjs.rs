@@ -4,7 +4,7 @@
 //! which `.ci/run` runs and these tests run when it has not been), in both directions: they
 //! decode relcon's tokens and split and join its chunks, relcon decodes theirs.
 
-use relcon::authjs::{cookies, DecodeError, Sealing, Version, CHUNK_SIZE};
+use relcon::authjs::{cookies, DecodeError, Sealing, Version};
 
 fn fixtures() -> serde_json::Value {
     let text = std::fs::read_to_string(concat!(
@@ -92,10 +92,10 @@ fn a_long_token_is_split_where_auth_core_splits_it() {
     let fixtures = fixtures();
     let long = token(&fixtures, "v5_long");
     assert!(
-        long.len() > CHUNK_SIZE,
+        long.len() > Version::V5.chunk_size(),
         "the fixture is long enough to split"
     );
-    let parts = cookies("authjs.session-token", long);
+    let parts = cookies(Version::V5, "authjs.session-token", long);
     assert_eq!(parts.len(), long.len().div_ceil(3936));
     assert!(parts.iter().all(|(_, v)| v.len() <= 3936));
     let joined: String = parts.iter().map(|(_, v)| v.as_str()).collect();
@@ -239,33 +239,38 @@ fn relcon_decodes_tokens_the_real_libraries_make_now() {
 }
 
 #[test]
-fn a_long_token_is_chunked_and_joined_as_auth_core_does_and_still_decodes() {
+fn a_long_token_is_chunked_and_joined_as_each_generation_does_and_still_decodes() {
     let mut claims = claims();
     claims["picture"] = serde_json::json!(format!("https://example.invalid/{}", "p".repeat(9000)));
-    let name = "__Secure-authjs.session-token";
-    let token = Sealing {
-        version: Version::V5,
-        secret: SECRET.as_bytes(),
-        salt: name,
+    for (lib, version, name) in [
+        ("v5", Version::V5, "__Secure-authjs.session-token"),
+        ("v4", Version::V4, "__Secure-next-auth.session-token"),
+    ] {
+        let salt = if version == Version::V4 { "" } else { name };
+        let token = Sealing {
+            version,
+            secret: SECRET.as_bytes(),
+            salt,
+        }
+        .encode(&claims);
+        let ours = cookies(version, name, &token);
+        assert!(ours.len() >= 3, "long enough for three chunks");
+        let by_name: serde_json::Map<String, serde_json::Value> = ours
+            .iter()
+            .map(|(n, v)| (n.clone(), serde_json::json!(v)))
+            .collect();
+        let answer = real_authjs(serde_json::json!({
+            "chunk": [{"lib": lib, "name": name, "token": token}],
+            "join": [{"lib": lib, "name": name, "cookies": by_name}],
+        }));
+        let theirs: Vec<(String, String)> =
+            serde_json::from_value(answer["chunks"][0].clone()).expect("chunks");
+        assert_eq!(ours, theirs, "{lib}: the same names and the same cuts");
+        let joined = answer["joined"][0].as_str().expect("joined");
+        assert_eq!(joined, token, "{lib}");
+        let decoded = real_authjs(serde_json::json!({"decode": [
+            {"lib": lib, "token": joined, "secret": SECRET, "salt": salt},
+        ]}));
+        assert_eq!(decoded["decoded"][0]["picture"], claims["picture"], "{lib}");
     }
-    .encode(&claims);
-    let ours = cookies(name, &token);
-    assert!(ours.len() >= 3, "long enough for three chunks");
-    let by_name: serde_json::Map<String, serde_json::Value> = ours
-        .iter()
-        .map(|(n, v)| (n.clone(), serde_json::json!(v)))
-        .collect();
-    let answer = real_authjs(serde_json::json!({
-        "chunk": [{"name": name, "token": token}],
-        "join": [{"name": name, "cookies": by_name}],
-    }));
-    let theirs: Vec<(String, String)> =
-        serde_json::from_value(answer["chunks"][0].clone()).expect("chunks");
-    assert_eq!(ours, theirs, "the same names and the same cuts");
-    let joined = answer["joined"][0].as_str().expect("joined");
-    assert_eq!(joined, token);
-    let decoded = real_authjs(serde_json::json!({"decode": [
-        {"lib": "v5", "token": joined, "secret": SECRET, "salt": name},
-    ]}));
-    assert_eq!(decoded["decoded"][0]["picture"], claims["picture"]);
 }

@@ -4,9 +4,11 @@
 //! of one character, a sequence such as `abcd` or `4321`, a common word) count only the
 //! bits of choosing that pattern.
 
-/// The character classes a generated secret is usually drawn from, smallest first, with
-/// their size.
-const CLASSES: &[(&str, fn(u8) -> bool, f64)] = &[
+/// A character class: its name, its members, its size.
+type Class = (&'static str, fn(u8) -> bool, f64);
+
+/// The character classes a generated secret is usually drawn from, smallest first.
+const CLASSES: &[Class] = &[
     ("digits", |c| c.is_ascii_digit(), 10.0),
     ("hex", |c| c.is_ascii_hexdigit(), 16.0),
     (
@@ -25,12 +27,54 @@ const CLASSES: &[(&str, fn(u8) -> bool, f64)] = &[
 
 /// Words a person picks, which count as one choice among this list, not as random letters.
 const WORDS: &[&str] = &[
-    "password", "passwd", "secret", "admin", "changeme", "change", "default", "example",
-    "test", "testing", "demo", "development", "develop", "local", "localhost", "qwerty",
-    "letmein", "welcome", "master", "root", "user", "login", "token", "session", "key",
-    "auth", "nextauth", "super", "dummy", "sample", "placeholder", "please", "monkey",
-    "dragon", "hello", "world", "foobar", "foo", "bar", "baz", "abc", "prod", "production",
-    "staging", "dev", "app", "api", "my",
+    "password",
+    "passwd",
+    "secret",
+    "admin",
+    "changeme",
+    "change",
+    "default",
+    "example",
+    "test",
+    "testing",
+    "demo",
+    "development",
+    "develop",
+    "local",
+    "localhost",
+    "qwerty",
+    "letmein",
+    "welcome",
+    "master",
+    "root",
+    "user",
+    "login",
+    "token",
+    "session",
+    "key",
+    "auth",
+    "nextauth",
+    "super",
+    "dummy",
+    "sample",
+    "placeholder",
+    "please",
+    "monkey",
+    "dragon",
+    "hello",
+    "world",
+    "foobar",
+    "foo",
+    "bar",
+    "baz",
+    "abc",
+    "prod",
+    "production",
+    "staging",
+    "dev",
+    "app",
+    "api",
+    "my",
 ];
 
 /// The class a value's characters all belong to, and its size (bytes outside printable

@@ -30,6 +30,11 @@ pub struct Target {
 }
 
 impl Target {
+    /// How to connect, for work that must outlive the check (cleanup after a drop).
+    pub fn options(&self) -> PgConnectOptions {
+        self.options.clone()
+    }
+
     /// What the evidence says of the connection.
     pub fn evidence(&self) -> serde_json::Value {
         serde_json::json!({

@@ -109,7 +109,7 @@ impl Sessions {
             };
         };
         let expires = SystemTime::now() + MAX_AGE;
-        let set_cookies = authjs::cookies(name, &token)
+        let set_cookies = authjs::cookies(self.version, name, &token)
             .into_iter()
             .map(|(name, value)| {
                 cookie::Cookie::build((name, value))

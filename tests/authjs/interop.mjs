@@ -2,8 +2,8 @@
 // JSON on stdout. Run `npm ci` here first (.ci/run does).
 //   {"decode": [{"lib": "v4"|"v5", "token", "secret": S or [S…], "salt"?}],
 //    "encode": [{"lib": "v4"|"v5", "claims", "secret", "salt"?}],
-//    "chunk":  [{"name", "token"}],             // how @auth/core splits a session cookie
-//    "join":   [{"name", "cookies": {name: value}}]} // how it puts the chunks together
+//    "chunk":  [{"lib", "name", "token"}],             // how the library splits a session cookie
+//    "join":   [{"lib", "name", "cookies": {name: value}}]} // how it puts the chunks together
 // → {"decoded": [claims or {"error": message}], "encoded": [token], "chunks": [[[name, value]…]],
 //    "joined": [token]}
 import { createRequire } from "node:module";
@@ -14,7 +14,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(join(here, "package.json"));
 const v4 = require("next-auth/jwt");
 const v5 = await import("@auth/core/jwt");
+// Neither package exports its cookie store: both are read from their files.
 const { SessionStore } = await import(join(here, "node_modules/@auth/core/lib/utils/cookie.js"));
+const { SessionStore: SessionStore4 } = require(join(here, "node_modules/next-auth/core/lib/cookie.js"));
 const logger = { debug() {}, error() {}, warn() {} };
 
 let input = "";
@@ -34,10 +36,12 @@ const encoded = [];
 for (const e of request.encode ?? []) {
   encoded.push(await lib(e.lib).encode({ token: e.claims, secret: e.secret, salt: e.salt ?? "", maxAge: 3600 }));
 }
-const chunks = (request.chunk ?? []).map(({ name, token }) =>
-  new SessionStore({ name, options: {} }, {}, logger).chunk(token, {}).map((c) => [c.name, c.value]),
+const store = (lib, name, cookies) =>
+  lib === "v4"
+    ? new SessionStore4({ name, options: {} }, { cookies, headers: {} }, logger)
+    : new SessionStore({ name, options: {} }, cookies, logger);
+const chunks = (request.chunk ?? []).map(({ lib, name, token }) =>
+  store(lib, name, {}).chunk(token, {}).map((c) => [c.name, c.value]),
 );
-const joined = (request.join ?? []).map(({ name, cookies }) =>
-  new SessionStore({ name, options: {} }, cookies, logger).value,
-);
+const joined = (request.join ?? []).map(({ lib, name, cookies }) => store(lib, name, cookies).value);
 console.log(JSON.stringify({ decoded, encoded, chunks, joined }));

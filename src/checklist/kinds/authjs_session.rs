@@ -31,6 +31,16 @@ pub const SPEC: KindSpec = KindSpec {
             "the schema holding the adapter's `users` and `sessions` tables (default \"public\")",
         ),
         Key::optional(
+            "users_table",
+            Ty::Text,
+            "the adapter's users table (default \"users\"; Prisma: \"User\", Drizzle: \"user\")",
+        ),
+        Key::optional(
+            "sessions_table",
+            Ty::Text,
+            "the adapter's sessions table (default \"sessions\"; Prisma: \"Session\", Drizzle: \"session\")",
+        ),
+        Key::optional(
             "secret_from",
             Ty::Inputs(Secrets::Allowed),
             "inputs holding the Auth.js secrets the deployment is configured with, rotation secrets first; one token is minted per distinct value",
@@ -44,6 +54,11 @@ pub const SPEC: KindSpec = KindSpec {
             "cookie_name",
             Ty::Text,
             "the session cookie's name, when the app renamed it (also the v5 key's salt)",
+        ),
+        Key::optional(
+            "same_site",
+            Ty::Choice(&["Lax", "Strict", "None"]),
+            "the SameSite the re-issued session cookie must have (default \"Lax\", as Auth.js sets it)",
         ),
         Key::optional(
             "lifetime",
@@ -75,12 +90,12 @@ fn check(config: &toml::Table) -> Vec<super::Problem> {
             "the \"token\" strategy needs `token_from`",
             "add `token_from = [\"INPUT\"]`, the input holding a test user's session token",
         ),
-        "database" if !has("connection") && !has("token_from") => problem(
-            "the \"database\" strategy needs `connection` (or a token in `token_from`)",
+        "database" if !has("connection") => problem(
+            "the \"database\" strategy needs `connection`",
             "add `connection = \"app\"` to make a short-lived probe session row",
         ),
-        "jwt" if !has("secret_from") && !has("token_from") => problem(
-            "the \"jwt\" strategy needs `secret_from` (or a token in `token_from`)",
+        "jwt" if !has("secret_from") => problem(
+            "the \"jwt\" strategy needs `secret_from`",
             "add `secret_from = [\"INPUT\"]`, the inputs holding the Auth.js secret, to mint a short-lived token",
         ),
         "auto" if !has("connection") && !has("secret_from") && !has("token_from") => problem(
@@ -89,6 +104,8 @@ fn check(config: &toml::Table) -> Vec<super::Problem> {
         ),
         _ => Vec::new(),
     };
-    problems.extend(super::empty_names(config, "schema"));
+    for key in ["schema", "users_table", "sessions_table"] {
+        problems.extend(super::empty_names(config, key));
+    }
     problems
 }

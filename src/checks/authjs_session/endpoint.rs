@@ -96,7 +96,7 @@ impl Smoke<'_> {
     /// from here on and never kept) by the `cookies` kind's rules.
     fn reissued(&mut self, set_cookies: &[String], names: &[String]) -> Vec<String> {
         let rules = Rules {
-            same_site: "Lax",
+            same_site: self.config.same_site.as_deref().unwrap_or("Lax"),
             path: "/",
             http_only: true,
             allow_domain: true,
@@ -107,8 +107,10 @@ impl Smoke<'_> {
             let Ok(cookie) = cookie::Cookie::parse(text.as_str()) else {
                 continue;
             };
-            self.ctx.redactor.add_secret(cookie.value());
             let name = cookie.name();
+            if authjs_cookie(name) {
+                self.ctx.redactor.add_secret(cookie.value());
+            }
             let ours = names.iter().any(|n| {
                 name == n
                     || name
@@ -119,6 +121,8 @@ impl Smoke<'_> {
             if !ours {
                 continue;
             }
+            // The session cookie, whatever it is named: a credential valid for weeks.
+            self.ctx.redactor.add_secret(cookie.value());
             let mut problems = judge(&cookie, self.https, &rules);
             // A renamed cookie escapes the Auth.js name rules; a session cookie still must be
             // HttpOnly, and Secure on https.
@@ -166,7 +170,9 @@ impl Smoke<'_> {
             .filter_map(|v| {
                 let text = String::from_utf8_lossy(v.as_bytes()).into_owned();
                 let cookie = cookie::Cookie::parse(text).ok()?;
-                self.ctx.redactor.add_secret(cookie.value());
+                if authjs_cookie(cookie.name()) {
+                    self.ctx.redactor.add_secret(cookie.value());
+                }
                 Some(cookie.name().to_string())
             })
             .collect();
@@ -177,4 +183,10 @@ impl Smoke<'_> {
             .map_err(|e| describe_error(&e))?;
         Ok((status, body, names))
     }
+}
+
+/// Whether a cookie is one of Auth.js's own (csrf, callback, session…), whose values are
+/// credentials; a platform's cookies (a locale, a CDN's) are left readable.
+fn authjs_cookie(name: &str) -> bool {
+    name.contains("authjs.") || name.contains("next-auth.")
 }

@@ -38,6 +38,9 @@ struct Config {
     strategy: Option<String>,
     connection: Option<String>,
     schema: Option<String>,
+    users_table: Option<String>,
+    sessions_table: Option<String>,
+    same_site: Option<String>,
     #[serde(default)]
     secret_from: Vec<String>,
     authjs_version: Option<String>,
@@ -110,7 +113,21 @@ struct Smoke<'a> {
 impl Smoke<'_> {
     async fn run(&mut self) -> CheckResult {
         let strategy = self.config.strategy.as_deref().unwrap_or("auto");
+        // Credentials from inputs not declared secret are secrets all the same.
+        for name in self
+            .config
+            .token_from
+            .iter()
+            .chain(&self.config.secret_from)
+        {
+            if let Some(value) = self.ctx.values.input(name) {
+                self.ctx.redactor.add_secret(value);
+            }
+        }
         let version = self.version().await;
+        if self.ctx.cancel.is_cancelled() {
+            return cancelled();
+        }
         if let Some(version) = version {
             self.note("version", json!(version_name(version)));
             self.note("cookie", json!(self.cookie_name(version)));
@@ -132,6 +149,10 @@ impl Smoke<'_> {
                 Err(failure) => failures.push(failure),
             }
         }
+        // A cancel ends the item: no further way is tried, nothing more is made.
+        if self.ctx.cancel.is_cancelled() || failures.iter().any(|f| f.status == Status::Pending) {
+            return cancelled();
+        }
         if matches!(strategy, "auto" | "database") {
             match self.config.connection.clone() {
                 Some(connection) => match self.database(&connection, version).await {
@@ -145,6 +166,9 @@ impl Smoke<'_> {
                 }
                 None => {}
             }
+        }
+        if self.ctx.cancel.is_cancelled() {
+            return cancelled();
         }
         failures.retain(|f| f.status != Status::Skip);
         match failures.len() {
@@ -254,17 +278,13 @@ impl Smoke<'_> {
     /// Way 1: the given token, sent as the session cookie.
     async fn given(&mut self, input: &str, token: &str, version: Option<Version>) -> CheckResult {
         self.note("strategy", json!("token"));
-        let names: Vec<String> = match version {
-            Some(version) => vec![self.cookie_name(version)],
-            // Unknown version: both names in one request, so still one attempt.
-            None => [Version::V5, Version::V4]
-                .iter()
-                .map(|v| self.cookie_name(*v))
-                .collect(),
-        };
-        let cookies: Vec<(String, String)> = names
+        // Unknown version: both names in one request, so still one attempt.
+        let versions = version.map_or(vec![Version::V5, Version::V4], |v| vec![v]);
+        let names: Vec<String> = versions.iter().map(|v| self.cookie_name(*v)).collect();
+        let cookies: Vec<(String, String)> = versions
             .iter()
-            .flat_map(|name| authjs::cookies(name, token))
+            .zip(&names)
+            .flat_map(|(version, name)| authjs::cookies(*version, name, token))
             .collect();
         let answer = match self.ask(&cookies, &names).await {
             Ok(answer) => answer,
@@ -377,12 +397,17 @@ impl Smoke<'_> {
             "exp": now + self.lifetime.as_secs(),
             "jti": uuid::Uuid::now_v7().to_string(),
         });
+        // v5 picks the key by the token's kid, so each token proves exactly one secret: every
+        // configured secret is tried, and one the deployment does not run is a drift even
+        // when another is accepted. v4 runs one secret: the first accepted is it.
+        let mut accepted: Vec<(String, Answer)> = Vec::new();
+        let mut rejected: Vec<(String, String)> = Vec::new();
         let mut last = None;
         for (input, secret) in &secrets {
             let token = self
                 .sealing(version, secret.as_bytes(), &name)
                 .encode(&claims);
-            let cookies = authjs::cookies(&name, &token);
+            let cookies = authjs::cookies(version, &name, &token);
             self.ctx.redactor.add_secret(&token);
             cookies
                 .iter()
@@ -391,28 +416,46 @@ impl Smoke<'_> {
                 "a v{} token minted with {input}",
                 version_name(version)
             ));
-            let answer = match self.ask(&cookies, std::slice::from_ref(&name)).await {
-                Ok(answer) => answer,
-                Err(result) => return Err(result),
-            };
+            let answer = self.ask(&cookies, std::slice::from_ref(&name)).await?;
             if answer.user.is_some() && answer.email().is_none_or(|e| e == email) {
-                self.note("strategy", json!("jwt"));
-                self.note("secret_input", json!(input));
-                let findings = answer.cookie_findings.clone();
-                return Ok(self.signed_in(
-                    &answer,
-                    findings,
-                    format!("; the deployment runs the secret in {input}"),
+                accepted.push((input.clone(), answer));
+                if version == Version::V4 {
+                    break;
+                }
+            } else {
+                rejected.push((input.clone(), self.ctx.redactor.fingerprint(secret)));
+                last = Some(answer);
+            }
+        }
+        if accepted.is_empty() {
+            let answer = last.expect("one secret at least");
+            return Err(self.rejected(
+                &answer,
+                format!(
+                    "the deployment did not accept a session encrypted with the configured secret ({}): it runs a different secret, uses database sessions, or its callbacks reject an unknown user",
+                    self.fingerprints()
+                ),
+            ));
+        }
+        self.note("strategy", json!("jwt"));
+        let inputs: Vec<String> = accepted.iter().map(|(i, _)| i.clone()).collect();
+        let answer = accepted.swap_remove(0).1;
+        self.note("secret_input", json!(inputs[0]));
+        self.note("secret_inputs_accepted", json!(inputs));
+        let mut findings = answer.cookie_findings.clone();
+        if version == Version::V5 {
+            for (input, fingerprint) in &rejected {
+                findings.insert(0, format!(
+                    "the deployment did not accept the token minted with {input} (fingerprint {fingerprint}): it does not run that secret"
                 ));
             }
-            last = Some(answer);
         }
-        let answer = last.expect("one secret at least");
-        Err(self.rejected(
+        Ok(self.signed_in(
             &answer,
+            findings,
             format!(
-                "the deployment did not accept a session encrypted with the configured secret ({}): it runs a different secret, uses database sessions, or its callbacks reject an unknown user",
-                self.fingerprints()
+                "; the deployment runs the secret in {}",
+                inputs.join(" and ")
             ),
         ))
     }
@@ -430,25 +473,32 @@ impl Smoke<'_> {
             .schema
             .clone()
             .unwrap_or_else(|| "public".into());
-        let tables = probe::Tables::new(&schema);
+        let tables = probe::Tables::new(
+            &schema,
+            self.config.users_table.as_deref().unwrap_or("users"),
+            self.config.sessions_table.as_deref().unwrap_or("sessions"),
+        );
         let probe = probe::Probe::new();
         self.ctx.redactor.add_secret(&probe.token);
         self.tried.push(format!(
             "a probe session row through connection `{connection}`"
         ));
+        let mut guard = probe::Guard::new(target.options(), &tables, &probe);
         let budget = self.ctx.remaining().saturating_sub(CLEANUP);
-        let made = tokio::time::timeout(budget, async {
-            let swept = tables.sweep(&mut conn).await?;
-            let id = tables
-                .insert(&mut conn, &schema, &probe, self.lifetime)
-                .await?;
-            Ok::<_, sqlx::Error>((swept, id))
-        })
-        .await;
-        // The connection is usable unless a statement was cut off by the timeout.
-        let usable = made.is_ok();
+        let made = tokio::select! {
+            made = tokio::time::timeout(budget, async {
+                let swept = tables.sweep(&mut conn).await?;
+                let id = tables.insert(&mut conn, &probe, self.lifetime).await?;
+                Ok::<_, sqlx::Error>((swept, id))
+            }) => Some(made),
+            () = self.ctx.cancel.cancelled() => None,
+        };
+        // The connection is usable unless a statement was cut off (by the timeout or a
+        // cancel): its transaction then never commits, and cleanup takes a new connection.
+        let usable = matches!(made, Some(Ok(_)));
         let outcome = match made {
-            Ok(Ok((swept, _))) => {
+            None => Err(None),
+            Some(Ok(Ok((swept, _)))) => {
                 if swept > 0 {
                     self.note("swept_probes", json!(swept));
                 }
@@ -465,20 +515,25 @@ impl Smoke<'_> {
                     .collect();
                 Ok(self.ask(&cookies, &names).await)
             }
-            Ok(Err(err)) => Err(format!(
-                "cannot make a probe session in {schema}.users/{schema}.sessions: {}",
+            Some(Ok(Err(err))) => Err(Some(format!(
+                "cannot make a probe session in {}: {}",
+                tables.shown(),
                 pg::describe(&err)
-            )),
-            Err(_) => Err("no time left to make a probe session".into()),
+            ))),
+            Some(Err(_)) => Err(Some("no time left to make a probe session".into())),
         };
         let removed = self
             .remove(&target, usable.then_some(conn), &tables, &probe)
             .await;
+        if removed.is_ok() {
+            guard.disarm();
+        }
         self.note("strategy", json!("database"));
         let answer = match outcome {
             Ok(Ok(answer)) => answer,
             Ok(Err(result)) => return Err(with_cleanup(result, &removed)),
-            Err(why) => {
+            Err(None) => return Err(with_cleanup(cancelled(), &removed)),
+            Err(Some(why)) => {
                 return Err(with_cleanup(CheckResult::new(Status::Fail, why), &removed));
             }
         };
@@ -566,6 +621,11 @@ impl Smoke<'_> {
         self.note("status", json!(answer.status));
         self.note("elapsed_ms", json!(answer.elapsed.as_millis() as u64));
     }
+}
+
+/// What a cancelled item ends as: pending, to be run again.
+fn cancelled() -> CheckResult {
+    CheckResult::new(Status::Pending, "cancelled")
 }
 
 /// `result`, with what became of the probe rows in its evidence (and a failure to remove

@@ -6,7 +6,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sqlx::postgres::PgConnection;
-use sqlx::Row as _;
+use sqlx::{Connection as _, Row as _};
 
 use crate::checks::pg::quote_ident;
 
@@ -40,19 +40,35 @@ impl Probe {
     }
 }
 
-/// The adapter's tables in `schema`.
+/// The adapter's users and sessions tables in a schema.
+#[derive(Debug, Clone)]
 pub struct Tables {
+    schema: String,
+    names: [String; 2],
     users: String,
     sessions: String,
 }
 
 impl Tables {
-    /// `users` and `sessions` in `schema`.
-    pub fn new(schema: &str) -> Self {
+    /// The tables `users` and `sessions` in `schema` (the pg adapter's `users`/`sessions`,
+    /// Prisma's `User`/`Session`, Drizzle's `user`/`session`).
+    pub fn new(schema: &str, users: &str, sessions: &str) -> Self {
         Self {
-            users: format!("{}.users", quote_ident(schema)),
-            sessions: format!("{}.sessions", quote_ident(schema)),
+            schema: schema.to_string(),
+            names: [users.to_string(), sessions.to_string()],
+            users: format!("{}.{}", quote_ident(schema), quote_ident(users)),
+            sessions: format!("{}.{}", quote_ident(schema), quote_ident(sessions)),
         }
+    }
+
+    /// How the evidence and messages name them.
+    pub fn shown(&self) -> String {
+        format!(
+            "{schema}.{}/{schema}.{}",
+            self.names[0],
+            self.names[1],
+            schema = self.schema
+        )
     }
 
     /// Removes the probes of earlier runs that are over an hour old; how many users went.
@@ -78,37 +94,84 @@ impl Tables {
         Ok(users.rows_affected())
     }
 
-    /// Inserts the probe user and its session, living `lifetime`; the user's id as text.
-    /// Ids may be serial, bigint, uuid or text; one without a default (an ORM that makes
-    /// ids in the app) gets a random uuid.
+    /// Inserts the probe user and its session, living `lifetime`, in one transaction (cut
+    /// off, it leaves nothing); the user's id as text. Ids may be serial, bigint, uuid or
+    /// text; columns the app fills itself (an ORM's ids and `updatedAt`) get a random
+    /// uuid or the time.
     pub async fn insert(
         &self,
         conn: &mut PgConnection,
-        schema: &str,
         probe: &Probe,
         lifetime: Duration,
     ) -> Result<String, sqlx::Error> {
-        let user_id = id_column(conn, schema, "users").await?;
-        let session_id = id_column(conn, schema, "sessions").await?;
+        let user_extra = self
+            .app_filled(conn, &self.names[0], &["name", "email"])
+            .await?;
+        let session_extra = self
+            .app_filled(conn, &self.names[1], &["userId", "expires", "sessionToken"])
+            .await?;
+        let mut tx = conn.begin().await?;
         let row = sqlx::query(&format!(
             "INSERT INTO {} (name, email{}) VALUES ('relcon probe', $1{}) RETURNING id::text",
-            self.users, user_id.0, user_id.1
+            self.users, user_extra.0, user_extra.1
         ))
         .bind(&probe.email)
-        .fetch_one(&mut *conn)
+        .fetch_one(&mut *tx)
         .await?;
         let id: String = row.try_get(0)?;
         sqlx::query(&format!(
             "INSERT INTO {} (\"userId\", expires, \"sessionToken\"{}) \
              SELECT id, now() + make_interval(secs => $2), $3{} FROM {} WHERE id::text = $1",
-            self.sessions, session_id.0, session_id.1, self.users
+            self.sessions, session_extra.0, session_extra.1, self.users
         ))
         .bind(&id)
         .bind(lifetime.as_secs_f64())
         .bind(&probe.token)
-        .execute(&mut *conn)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(id)
+    }
+
+    /// The columns of `table` an insert must fill besides `given` (NOT NULL, no default),
+    /// as extra column names and values: a random uuid for an id, the time for a
+    /// timestamp. Another such column is an error that names it.
+    async fn app_filled(
+        &self,
+        conn: &mut PgConnection,
+        table: &str,
+        given: &[&str],
+    ) -> Result<(String, String), sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT column_name::text, data_type::text FROM information_schema.columns \
+             WHERE table_schema = $1 AND table_name = $2 AND is_nullable = 'NO' \
+             AND column_default IS NULL AND is_identity = 'NO' AND is_generated = 'NEVER' \
+             ORDER BY ordinal_position",
+        )
+        .bind(&self.schema)
+        .bind(table)
+        .fetch_all(&mut *conn)
+        .await?;
+        let (mut columns, mut values) = (String::new(), String::new());
+        for row in rows {
+            let (column, data_type): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+            if given.contains(&column.as_str()) {
+                continue;
+            }
+            let value = match data_type.as_str() {
+                "uuid" => "gen_random_uuid()",
+                "text" | "character varying" if column == "id" => "gen_random_uuid()::text",
+                t if t.starts_with("timestamp") || t == "date" => "now()",
+                _ => {
+                    return Err(sqlx::Error::Protocol(format!(
+                        "{table}.{column} ({data_type}) must be filled and has no default: relcon cannot make a probe row"
+                    )))
+                }
+            };
+            columns.push_str(&format!(", {}", quote_ident(&column)));
+            values.push_str(&format!(", {value}"));
+        }
+        Ok((columns, values))
     }
 
     /// Removes the probe's sessions (by user: Auth.js may have extended or replaced the
@@ -129,29 +192,45 @@ impl Tables {
     }
 }
 
-/// The extra column and value an insert into `table` needs for its id: none when the id
-/// has a default, else a random uuid in the column's type.
-async fn id_column(
-    conn: &mut PgConnection,
-    schema: &str,
-    table: &str,
-) -> Result<(&'static str, &'static str), sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT data_type, column_default IS NOT NULL OR is_identity = 'YES' \
-         FROM information_schema.columns \
-         WHERE table_schema = $1 AND table_name = $2 AND column_name = 'id'",
-    )
-    .bind(schema)
-    .bind(table)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(row) = row else {
-        return Ok(("", ""));
-    };
-    let (data_type, has_default): (String, bool) = (row.try_get(0)?, row.try_get(1)?);
-    Ok(match (has_default, data_type.as_str()) {
-        (true, _) => ("", ""),
-        (false, "uuid") => (", id", ", gen_random_uuid()"),
-        (false, _) => (", id", ", gen_random_uuid()::text"),
-    })
+/// Removes a probe's rows from a task of its own when the check is dropped before it could
+/// (the engine gives up on a check a little after its deadline): armed until cleanup ran.
+pub struct Guard {
+    options: Option<sqlx::postgres::PgConnectOptions>,
+    tables: Tables,
+    email: String,
+}
+
+impl Guard {
+    /// A guard for `probe` in `tables`, reached with `options`.
+    pub fn new(options: sqlx::postgres::PgConnectOptions, tables: &Tables, probe: &Probe) -> Self {
+        Self {
+            options: Some(options),
+            tables: tables.clone(),
+            email: probe.email.clone(),
+        }
+    }
+
+    /// Cleanup ran: nothing left to do.
+    pub fn disarm(&mut self) {
+        self.options = None;
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let (Some(options), Ok(runtime)) =
+            (self.options.take(), tokio::runtime::Handle::try_current())
+        else {
+            return;
+        };
+        let (tables, email) = (self.tables.clone(), std::mem::take(&mut self.email));
+        runtime.spawn(async move {
+            use sqlx::Connection as _;
+            let work = async {
+                let mut conn = PgConnection::connect_with(&options).await.ok()?;
+                tables.remove(&mut conn, &email).await.ok()
+            };
+            let _ = tokio::time::timeout(Duration::from_secs(10), work).await;
+        });
+    }
 }

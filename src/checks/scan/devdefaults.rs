@@ -23,9 +23,20 @@ pub fn is_env_file(path: &str) -> bool {
 /// A name that holds a secret or a credential.
 pub fn secret_looking(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
-    ["SECRET", "TOKEN", "PASSWORD", "PASSWD", "KEY", "AUTH", "CREDENTIAL", "DSN", "URL", "CONN"]
-        .iter()
-        .any(|w| upper.contains(w))
+    [
+        "SECRET",
+        "TOKEN",
+        "PASSWORD",
+        "PASSWD",
+        "KEY",
+        "AUTH",
+        "CREDENTIAL",
+        "DSN",
+        "URL",
+        "CONN",
+    ]
+    .iter()
+    .any(|w| upper.contains(w))
 }
 
 /// The assignments of an env file: (line, name, value).
@@ -53,7 +64,11 @@ pub fn assignments(path: &str, text: &str) -> Vec<(usize, String, String)> {
             continue;
         };
         let name = name.trim().trim_matches('"');
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+        {
             continue;
         }
         found.push((i + 1, name.to_string(), value(rest.trim())));
@@ -126,7 +141,10 @@ mod tests {
             .map(String::from)
             .to_vec();
         assert_eq!(dev_word("dev-secret", &words), Some("dev-secret"));
-        assert_eq!(dev_word("postgres://u:changeme@h/db", &words), Some("changeme"));
+        assert_eq!(
+            dev_word("postgres://u:changeme@h/db", &words),
+            Some("changeme")
+        );
         assert_eq!(dev_word("supersecretvalue", &words), None);
         let wrangler = "[vars]\nAUTH_SECRET = \"changeme\"\n[env.production.vars]\nAPI_KEY = \"devsecret\"\n[other]\nKEY = \"changeme\"\n";
         let found = assignments("wrangler.toml", wrangler);

@@ -21,7 +21,12 @@ fn git(root: &Path) -> Command {
         .arg("-C")
         .arg(root)
         // The repository is untrusted: none of its configuration may run a program.
-        .args(["-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null"])
+        .args([
+            "-c",
+            "core.fsmonitor=false",
+            "-c",
+            "core.hooksPath=/dev/null",
+        ])
         .env("GIT_TERMINAL_PROMPT", "0")
         .env("GIT_OPTIONAL_LOCKS", "0")
         .stdin(Stdio::null());

@@ -98,14 +98,25 @@ async fn scan(ctx: &CheckContext<'_>, config: Config) -> CheckResult {
         let (stop, words, history) = (stop.clone(), config.words.clone(), config.history);
         std::thread::spawn(move || plan.run(&words, history, &stop, &sender))
     };
-    let mut findings = Vec::new();
+    let mut findings: Vec<Finding> = Vec::new();
+    // One finding per secret: the same one in many blobs of history is one leak.
+    let mut seen = std::collections::HashSet::new();
+    let mut repeats = 0usize;
     let deadline = tokio::time::sleep(ctx.remaining());
     tokio::pin!(deadline);
     let ended = loop {
         tokio::select! {
             raw = receiver.recv() => match raw {
                 Some(raw) => {
-                    let finding = mask(ctx, &config, raw);
+                    let mut finding = mask(ctx, &config, raw);
+                    let key = (finding.rule, finding.fingerprint.clone().unwrap_or_else(|| format!("{}:{}", finding.path, finding.line)));
+                    if !seen.insert(key) {
+                        repeats += 1;
+                        continue;
+                    }
+                    if let Some(blob) = finding.blob.clone() {
+                        finding.commit = Some(introduced(ctx, blob).await);
+                    }
                     ctx.output.line(Stream::Stdout, &describe(&finding)).await;
                     findings.push(finding);
                 }
@@ -130,25 +141,20 @@ async fn scan(ctx: &CheckContext<'_>, config: Config) -> CheckResult {
     if config.scan_inputs {
         findings.extend(inputs(ctx, &config.words));
     }
-    // The commit that introduced each secret found only in history.
-    let top = stats.top.clone();
-    let mut commits: std::collections::HashMap<String, String> = Default::default();
-    for finding in findings.iter_mut() {
-        let Some(blob) = finding.blob.clone() else {
-            continue;
-        };
-        if !commits.contains_key(&blob) {
-            let (root, oid) = (top.clone(), blob.clone());
-            let commit = tokio::task::spawn_blocking(move || git::introduced(&root, &oid))
-                .await
-                .ok()
-                .flatten()
-                .map_or("unknown".into(), |c| c[..12.min(c.len())].to_string());
-            commits.insert(blob.clone(), commit);
-        }
-        finding.commit = commits.get(&blob).cloned();
-    }
-    conclude(&stats, findings)
+    conclude(&stats, findings, repeats)
+}
+
+/// The commit (abbreviated) that introduced `blob`.
+async fn introduced(ctx: &CheckContext<'_>, blob: String) -> String {
+    let root = ctx.root.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let top = git::top(&root).ok()?;
+        git::introduced(&top, &blob)
+    })
+    .await
+    .ok()
+    .flatten()
+    .map_or("unknown".into(), |c| c[..12.min(c.len())].to_string())
 }
 
 /// Masks a raw finding: every secret on its line registered and replaced by its keyed
@@ -204,7 +210,8 @@ fn printable(text: &str) -> String {
 /// Quoted literals other than the secret are hidden: they may hold what no rule knows.
 fn hide_literals(text: &str) -> String {
     static QUOTED: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    let quoted = QUOTED.get_or_init(|| regex::Regex::new(r#""[^"]{3,}"|'[^']{3,}'"#).expect("a regex"));
+    let quoted =
+        QUOTED.get_or_init(|| regex::Regex::new(r#""[^"]{3,}"|'[^']{3,}'"#).expect("a regex"));
     quoted.replace_all(text, "\"…\"").into_owned()
 }
 
@@ -221,7 +228,11 @@ fn cut_around(text: &str, at: usize, width: usize) -> String {
         "{}{}{}",
         if start > 0 { "…" } else { "" },
         piece.trim(),
-        if start + width < chars.len() { "…" } else { "" }
+        if start + width < chars.len() {
+            "…"
+        } else {
+            ""
+        }
     )
 }
 
@@ -286,7 +297,7 @@ fn describe(f: &Finding) -> String {
     }
 }
 
-fn conclude(stats: &walk::Stats, findings: Vec<Finding>) -> CheckResult {
+fn conclude(stats: &walk::Stats, findings: Vec<Finding>, repeats: usize) -> CheckResult {
     let (allowed, open): (Vec<&Finding>, Vec<&Finding>) =
         findings.iter().partition(|f| f.allowed.is_some());
     let evidence = json!({
@@ -299,6 +310,7 @@ fn conclude(stats: &walk::Stats, findings: Vec<Finding>) -> CheckResult {
             "symlink_or_outside": stats.unsafe_paths,
         },
         "history": stats.history,
+        "repeated_findings": repeats,
         "findings": findings.iter().map(|f| json!({
             "rule": f.rule,
             "location": location(f),

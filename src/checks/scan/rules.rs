@@ -36,7 +36,10 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "private-key",
         set: "secrets",
-        pattern: r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----",
+        // The armour with a key after it: at the end of its line (a key file), or followed by
+        // an escaped newline and the key (a JSON credentials file); not the armour alone in a
+        // string, as code that recognises keys has it.
+        pattern: r"(?m)-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?:[ \t\r]*$|\\n[A-Za-z0-9+/=]{20,})",
         judge: Judge::Format,
     },
     Rule {
@@ -84,7 +87,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "authjs-secret",
         set: "secrets",
-        pattern: r#"\b(?:AUTH_SECRET(?:_[0-9])?|NEXTAUTH_SECRET)\b["']?\s*[:=]\s*["']?(?P<secret>[^\s"'`#,;]{8,})"#,
+        pattern: r#"\b(?:AUTH_SECRET(?:_[0-9])?|NEXTAUTH_SECRET)\b["']?\s*[:=]\s*["']?(?P<secret>[A-Za-z0-9+/=_.~!@%^&*-]{8,})(?:$|[\s"'`,;#)\]}])"#,
         judge: Judge::Format,
     },
     Rule {
@@ -102,7 +105,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "generic-secret",
         set: "secrets",
-        pattern: r#"(?i)\b(?P<name>[A-Z0-9_]*(?:SECRET|TOKEN|PASSWORD|PASSWD|_KEY|APIKEY))\b["']?\s*[:=]\s*["']?(?P<secret>[^\s"'`#,;]{12,})"#,
+        pattern: r#"(?i)\b(?P<name>[A-Z0-9_]*(?:SECRET|TOKEN|PASSWORD|PASSWD|_KEY|APIKEY))\b["']?\s*[:=]\s*["']?(?P<secret>[A-Za-z0-9+/=_.~!@%^&*-]{12,})(?:$|[\s"'`,;#)\]}])"#,
         judge: Judge::Entropy(64.0),
     },
 ];
@@ -129,9 +132,14 @@ impl Rules {
         let chosen: Vec<(&'static Rule, Regex)> = RULES
             .iter()
             .filter(|r| sets.iter().any(|s| s == r.set))
-            .map(|r| (r, Regex::new(r.pattern).expect("the built-in rules compile")))
+            .map(|r| {
+                (
+                    r,
+                    Regex::new(&ascii(r.pattern)).expect("the built-in rules compile"),
+                )
+            })
             .collect();
-        let set = RegexSet::new(chosen.iter().map(|(r, _)| r.pattern))
+        let set = RegexSet::new(chosen.iter().map(|(r, _)| ascii(r.pattern)))
             .expect("the built-in rules compile");
         Self { chosen, set }
     }
@@ -203,6 +211,12 @@ impl Rules {
     }
 }
 
+/// A pattern matched byte by byte with ASCII classes and word boundaries: the rules are
+/// ASCII, and Unicode word boundaries would cost the fast matching engines.
+fn ascii(pattern: &str) -> String {
+    format!("(?-u){pattern}")
+}
+
 fn overlaps(a: &std::ops::Range<usize>, b: &std::ops::Range<usize>) -> bool {
     a.start < b.end && b.start < a.end
 }
@@ -251,14 +265,36 @@ pub fn lookalike(value: &str) -> bool {
     if PLACEHOLDERS.iter().any(|p| trimmed.contains(p)) {
         return true;
     }
+    // A whole value that is a word people write where a secret goes.
+    const WORDS: &[&str] = &[
+        "password",
+        "passwd",
+        "pass",
+        "pw",
+        "pwd",
+        "secret",
+        "postgres",
+        "root",
+        "admin",
+        "user",
+        "test",
+        "none",
+        "null",
+        "undefined",
+        "true",
+        "false",
+    ];
     let first = trimmed.chars().next().unwrap_or_default();
-    trimmed.chars().all(|c| c == first)
+    WORDS.contains(&trimmed) || trimmed.chars().all(|c| c == first)
 }
 
 /// A host that is this machine or a CI service container (a single-label name such as
 /// `postgres` or `db`), or an example domain.
 fn local_host(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
     host == "localhost"
         || host.ends_with(".localhost")
         || host.starts_with("127.")
@@ -288,6 +324,7 @@ mod tests {
     fn each_known_format_is_found() {
         let cases = [
             ("-----BEGIN OPENSSH PRIVATE KEY-----", "private-key"),
+            (r#""private_key": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC""#, "private-key"),
             ("token: ghp_0123456789abcdefghijABCDEFGHIJ012345", "github-token"),
             ("GOOGLE_CLIENT_SECRET=GOCSPX-AbCdEfGhIjKlMnOpQrStUvWxYz12", "google-oauth-secret"),
             ("key = AKIAZ3MLQ7VXWTR4PB2N", "aws-access-key"),
@@ -317,6 +354,9 @@ mod tests {
             "NEXT_PUBLIC_SUPABASE_ANON_KEY=abc123def456ghi789jkl",
             "SESSION_TOKEN_COOKIE=authjs.session-token",
             "PASSWORD_MIN_LENGTH=12",
+            "let token = uuid::Uuid::now_v7().to_string();",
+            "if text.contains(\"-----BEGIN RSA PRIVATE KEY-----\") {",
+            "DATABASE_URL=postgres://app:secret@db.internal.example.net/app",
         ] {
             assert!(rules_hit(line).is_empty(), "{line}: {:?}", rules_hit(line));
         }

@@ -23,7 +23,6 @@ const WINDOW: usize = 240;
 /// What the scan covered.
 #[derive(Debug, Default)]
 pub struct Stats {
-    pub top: PathBuf,
     pub files: usize,
     pub blobs: usize,
     pub binary: usize,
@@ -119,7 +118,6 @@ impl Plan {
             dev: dev.then_some(words),
         };
         let mut stats = Stats {
-            top: self.top.clone(),
             history: "off".into(),
             ..Stats::default()
         };
@@ -138,7 +136,9 @@ impl Plan {
         let counts = Counts::default();
         let safe = SafeDirs::new(&self.root);
         let next = AtomicUsize::new(0);
-        let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).min(8);
+        let workers = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .min(8);
         std::thread::scope(|scope| {
             for _ in 0..workers {
                 scope.spawn(|| loop {
@@ -405,7 +405,10 @@ impl Search<'_> {
 
 /// Line `number` (1-based) of `bytes`.
 fn nth_line(bytes: &[u8], number: usize) -> &[u8] {
-    let line = bytes.split(|&b| b == b'\n').nth(number - 1).unwrap_or_default();
+    let line = bytes
+        .split(|&b| b == b'\n')
+        .nth(number - 1)
+        .unwrap_or_default();
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
