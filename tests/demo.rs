@@ -138,6 +138,9 @@ fn without_faults_everything_the_demo_runs_passes() {
         "smoke.session-anon",
         "smoke.session",
         "secrets.auth-secret",
+        "security.no-dev-secrets",
+        "security.no-committed-secrets",
+        "ci.no-hardcoded-secrets",
     ] {
         assert_eq!(
             item(&doc, id)["status"],
@@ -150,7 +153,7 @@ fn without_faults_everything_the_demo_runs_passes() {
 
 #[test]
 fn each_fault_fails_exactly_its_items() {
-    let cases: [(&'static str, &[&str]); 11] = [
+    let cases: [(&'static str, &[&str]); 12] = [
         ("health-500", &["health.live"]),
         ("health-hang", &["health.live"]),
         ("ready-503", &["health.ready"]),
@@ -162,6 +165,7 @@ fn each_fault_fails_exactly_its_items() {
         ("no-redirect", &["security.tls"]),
         ("old-version", &["deploy.version"]),
         ("secret-drift", &["smoke.session"]),
+        ("committed-secret", &["security.no-committed-secrets"]),
     ];
     // The demos run side by side: the slowest (a hung /health, retried) sets the pace.
     let runs: Vec<_> = cases

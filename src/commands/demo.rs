@@ -10,6 +10,7 @@ use crate::checklist::plan::Scope;
 use crate::checklist::values::Values;
 use crate::commands::run::attend;
 use crate::demo::database::{self, DemoDatabase};
+use crate::demo::repository;
 use crate::demo::sandbox::{Fault, Sandbox};
 use crate::demo::sessions::{Sessions, Strategy};
 use crate::engine::run::RunOptions;
@@ -126,6 +127,10 @@ async fn with_database(
     if let Err(err) = written {
         return bad_input(format!("cannot write {}: {err}", migration.display()));
     }
+    // The deployed repository, committed before the configuration (which holds a secret)
+    // is written beside it.
+    let plant = faults.contains(&Fault::CommittedSecret);
+    let repository = repository::write_repository(dir.path(), plant);
     // Without a database, a well-formed URL keeps the configuration's own checks meaningful.
     let (app_url, owner_url) = match database {
         Ok(db) => (db.app_url.as_str(), db.owner_url.as_str()),
@@ -240,6 +245,16 @@ async fn with_database(
     let shown_store = crate::dburl::shown(&store_url);
     eprintln!("demo store: {shown_store} (kept after the demo)");
     let mut skip = unbuilt.clone();
+    if let Err(why) = &repository {
+        let scans: Vec<String> = checklist
+            .items
+            .iter()
+            .filter(|i| i.kind.name == "scan")
+            .map(|i| i.id.clone())
+            .collect();
+        eprintln!("repository: none ({why}); left out: {}", scans.join(", "));
+        skip.extend(scans);
+    }
     match database {
         Ok(db) => eprintln!(
             "database: scratch database {} on {}: its owner role applied the Auth.js migration, its app role has DML only; dropped when the demo ends",

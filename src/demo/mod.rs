@@ -4,6 +4,7 @@
 
 pub mod database;
 pub mod pki;
+pub mod repository;
 pub mod sandbox;
 pub mod server;
 pub mod sessions;

@@ -39,11 +39,13 @@ pub enum Fault {
     OldVersion,
     /// The deployment runs another Auth.js secret than its configuration says.
     SecretDrift,
+    /// The deployed repository's history holds a database password.
+    CommittedSecret,
 }
 
 impl Fault {
     /// Every fault, with its name and what it breaks.
-    pub const ALL: [(Fault, &'static str, &'static str); 11] = [
+    pub const ALL: [(Fault, &'static str, &'static str); 12] = [
         (Fault::Health500, "health-500", "GET /health answers 500"),
         (
             Fault::HealthHang,
@@ -90,6 +92,11 @@ impl Fault {
             Fault::SecretDrift,
             "secret-drift",
             "the deployment runs another Auth.js secret than the configuration",
+        ),
+        (
+            Fault::CommittedSecret,
+            "committed-secret",
+            "a database URL with its password was committed (and removed) in the repository",
         ),
     ];
 

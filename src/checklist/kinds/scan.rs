@@ -19,6 +19,7 @@ pub const RULE_IDS: &[&str] = &[
     "resend-api-key",
     "sentry-dsn-secret",
     "jwt",
+    "named-secret",
     "authjs-secret",
     "connection-string",
     "generic-secret",
@@ -59,6 +60,11 @@ pub const SPEC: KindSpec = KindSpec {
             "words",
             Ty::List(&Ty::Text),
             "dev-default words for the \"dev-defaults\" rules (case-insensitive; the whole value or a whole token of it)",
+        ),
+        Key::optional(
+            "secret_names",
+            Ty::List(&Ty::Text),
+            "names whose assigned value is a finding whatever its entropy, e.g. the app's secret inputs (\"secrets\" rules)",
         ),
         Key::optional(
             "history",

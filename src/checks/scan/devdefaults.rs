@@ -126,12 +126,12 @@ mod tests {
 
     #[test]
     fn values_are_parsed_and_words_match_whole_tokens() {
-        let text = "# AUTH_SECRET=devsecret in a comment\nexport AUTH_SECRET=\"dev-secret\" # local\nEMAIL_FROM=noreply@example.com\nDB_URL='postgres://u:changeme@h/db'\nPLAIN=abc # note\n";
+        let text = "# APP_SECRET=devsecret in a comment\nexport APP_SECRET=\"dev-secret\" # local\nEMAIL_FROM=noreply@example.com\nDB_URL='postgres://u:changeme@h/db'\nPLAIN=abc # note\n";
         let found = assignments(".env", text);
         assert_eq!(
             found,
             vec![
-                (2, "AUTH_SECRET".into(), "dev-secret".into()),
+                (2, "APP_SECRET".into(), "dev-secret".into()),
                 (3, "EMAIL_FROM".into(), "noreply@example.com".into()),
                 (4, "DB_URL".into(), "postgres://u:changeme@h/db".into()),
                 (5, "PLAIN".into(), "abc".into()),
@@ -146,7 +146,7 @@ mod tests {
             Some("changeme")
         );
         assert_eq!(dev_word("supersecretvalue", &words), None);
-        let wrangler = "[vars]\nAUTH_SECRET = \"changeme\"\n[env.production.vars]\nAPI_KEY = \"devsecret\"\n[other]\nKEY = \"changeme\"\n";
+        let wrangler = "[vars]\nAPP_SECRET = \"changeme\"\n[env.production.vars]\nAPI_KEY = \"devsecret\"\n[other]\nKEY = \"changeme\"\n";
         let found = assignments("wrangler.toml", wrangler);
         assert_eq!(found.len(), 2);
         assert!(is_env_file("apps/web/.env.production"));

@@ -33,6 +33,8 @@ struct Config {
     #[serde(default)]
     words: Vec<String>,
     #[serde(default)]
+    secret_names: Vec<String>,
+    #[serde(default)]
     history: bool,
     #[serde(default)]
     scan_inputs: bool,
@@ -95,8 +97,13 @@ async fn scan(ctx: &CheckContext<'_>, config: Config) -> CheckResult {
     let stop = Arc::new(AtomicBool::new(false));
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
     let worker = {
-        let (stop, words, history) = (stop.clone(), config.words.clone(), config.history);
-        std::thread::spawn(move || plan.run(&words, history, &stop, &sender))
+        let (stop, words, names) = (
+            stop.clone(),
+            config.words.clone(),
+            config.secret_names.clone(),
+        );
+        let history = config.history;
+        std::thread::spawn(move || plan.run(&words, &names, history, &stop, &sender))
     };
     let mut findings: Vec<Finding> = Vec::new();
     // One finding per secret: the same one in many blobs of history is one leak.
@@ -141,7 +148,7 @@ async fn scan(ctx: &CheckContext<'_>, config: Config) -> CheckResult {
     if config.scan_inputs {
         findings.extend(inputs(ctx, &config.words));
     }
-    conclude(&stats, findings, repeats)
+    conclude(&stats, findings, repeats, config.scan_inputs)
 }
 
 /// The commit (abbreviated) that introduced `blob`.
@@ -171,7 +178,12 @@ fn mask(ctx: &CheckContext<'_>, config: &Config, raw: Raw) -> Finding {
             target_at = shown.len();
         }
         if *secret {
-            ctx.redactor.add_secret(value);
+            // Registered, so that no other output shows it either; a dev default or a
+            // short value is not (it is a common word, and would be scrubbed out of every
+            // text that happens to hold it), but its excerpt masks it all the same.
+            if raw.rule != "dev-default" && value.len() >= 8 {
+                ctx.redactor.add_secret(value);
+            }
             let masked = ctx.redactor.mask(value);
             if i == raw.target {
                 fingerprint = Some(ctx.redactor.fingerprint(value));
@@ -297,7 +309,12 @@ fn describe(f: &Finding) -> String {
     }
 }
 
-fn conclude(stats: &walk::Stats, findings: Vec<Finding>, repeats: usize) -> CheckResult {
+fn conclude(
+    stats: &walk::Stats,
+    findings: Vec<Finding>,
+    repeats: usize,
+    inputs: bool,
+) -> CheckResult {
     let (allowed, open): (Vec<&Finding>, Vec<&Finding>) =
         findings.iter().partition(|f| f.allowed.is_some());
     let evidence = json!({
@@ -321,13 +338,18 @@ fn conclude(stats: &walk::Stats, findings: Vec<Finding>, repeats: usize) -> Chec
         "hint": (!open.is_empty()).then_some("rotate each secret found (it is in the repository's history for good), then remove it and read it from the platform's secret store"),
     });
     let scanned = format!(
-        "{} file{}{}",
+        "{} file{}{}{}",
         stats.files,
         if stats.files == 1 { "" } else { "s" },
-        if stats.blobs > 0 {
-            format!(" and {} history blobs", stats.blobs)
+        if stats.history == "scanned" {
+            format!(" and their history ({} more blobs)", stats.blobs)
         } else {
             String::new()
+        },
+        if inputs {
+            " and the loaded secret inputs"
+        } else {
+            ""
         }
     );
     let allowed_note = if allowed.is_empty() {

@@ -13,7 +13,7 @@ pub struct Rule {
     /// Its id, as findings and allow entries name it.
     pub id: &'static str,
     /// The set a checklist chooses it by.
-    pub set: &'static str,
+    set: &'static str,
     /// The pattern; the group `secret` is the secret (none: the whole match is shown
     /// masked, as a private key's armour line is).
     pattern: &'static str,
@@ -87,12 +87,6 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "authjs-secret",
         set: "secrets",
-        pattern: r#"\b(?:AUTH_SECRET(?:_[0-9])?|NEXTAUTH_SECRET)\b["']?\s*[:=]\s*["']?(?P<secret>[A-Za-z0-9+/=_.~!@%^&*-]{8,})(?:$|[\s"'`,;#)\]}])"#,
-        judge: Judge::Format,
-    },
-    Rule {
-        id: "authjs-secret",
-        set: "secrets",
         pattern: r#"\bsecret\s*:\s*["'`](?P<secret>[^"'`\s]{12,})["'`]"#,
         judge: Judge::Entropy(48.0),
     },
@@ -110,10 +104,30 @@ pub const RULES: &[Rule] = &[
     },
 ];
 
+/// A rule ready to match.
+struct Compiled {
+    id: &'static str,
+    judge: Judge,
+    regex: Regex,
+}
+
 /// The rules of the chosen sets, compiled.
 pub struct Rules {
-    chosen: Vec<(&'static Rule, Regex)>,
+    chosen: Vec<Compiled>,
     set: RegexSet,
+}
+
+/// An assignment to one of the checklist's secret names (`secret_names`): a finding
+/// whatever the value's entropy, placeholders and references aside.
+fn named(names: &[String]) -> Option<String> {
+    if names.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = names.iter().map(|n| regex::escape(n)).collect();
+    Some(format!(
+        r#"\b(?:{})\b["']?\s*[:=]\s*["']?(?P<secret>[A-Za-z0-9+/=_.~!@%^&*-]{{8,}})(?:$|[\s"'`,;#)\]}}])"#,
+        names.join("|")
+    ))
 }
 
 /// A secret a rule found on a line.
@@ -127,20 +141,31 @@ pub struct Hit {
 }
 
 impl Rules {
-    /// The rules of `sets`.
-    pub fn new(sets: &[String]) -> Self {
-        let chosen: Vec<(&'static Rule, Regex)> = RULES
-            .iter()
-            .filter(|r| sets.iter().any(|s| s == r.set))
-            .map(|r| {
-                (
-                    r,
-                    Regex::new(&ascii(r.pattern)).expect("the built-in rules compile"),
-                )
+    /// The rules of `sets`, and with the `secrets` set, assignments to `names`.
+    pub fn new(sets: &[String], names: &[String]) -> Self {
+        let wanted = |set: &str| sets.iter().any(|s| s == set);
+        let mut patterns: Vec<(&'static str, Judge, String)> = Vec::new();
+        if wanted("secrets") {
+            if let Some(pattern) = named(names) {
+                patterns.push(("named-secret", Judge::Format, pattern));
+            }
+        }
+        patterns.extend(
+            RULES
+                .iter()
+                .filter(|r| wanted(r.set))
+                .map(|r| (r.id, r.judge, r.pattern.to_string())),
+        );
+        let set =
+            RegexSet::new(patterns.iter().map(|(_, _, p)| ascii(p))).expect("the rules compile");
+        let chosen = patterns
+            .into_iter()
+            .map(|(id, judge, pattern)| Compiled {
+                id,
+                judge,
+                regex: Regex::new(&ascii(&pattern)).expect("the rules compile"),
             })
             .collect();
-        let set = RegexSet::new(chosen.iter().map(|(r, _)| ascii(r.pattern)))
-            .expect("the built-in rules compile");
         Self { chosen, set }
     }
 
@@ -172,8 +197,8 @@ impl Rules {
     fn line(&self, line: &[u8], matched: &[usize]) -> Vec<Hit> {
         let mut hits: Vec<Hit> = Vec::new();
         for &i in matched {
-            let (rule, regex) = &self.chosen[i];
-            for caps in regex.captures_iter(line) {
+            let rule = &self.chosen[i];
+            for caps in rule.regex.captures_iter(line) {
                 let whole = caps.get(0).expect("a match");
                 let (span, secret) = match caps.name("secret") {
                     Some(m) => (m.range(), true),
@@ -312,7 +337,10 @@ mod tests {
     use super::*;
 
     fn rules_hit(line: &str) -> Vec<&'static str> {
-        let rules = Rules::new(&["secrets".into(), "connection-strings".into()]);
+        let rules = Rules::new(
+            &["secrets".into(), "connection-strings".into()],
+            &["APP_SECRET".into(), "APP_SECRET_1".into()],
+        );
         rules
             .search(line.as_bytes())
             .into_iter()
@@ -326,11 +354,13 @@ mod tests {
             ("-----BEGIN OPENSSH PRIVATE KEY-----", "private-key"),
             (r#""private_key": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC""#, "private-key"),
             ("token: ghp_0123456789abcdefghijABCDEFGHIJ012345", "github-token"),
-            ("GOOGLE_CLIENT_SECRET=GOCSPX-AbCdEfGhIjKlMnOpQrStUvWxYz12", "google-oauth-secret"),
+            ("OAUTH_CLIENT_SECRET=GOCSPX-AbCdEfGhIjKlMnOpQrStUvWxYz12", "google-oauth-secret"),
             ("key = AKIAZ3MLQ7VXWTR4PB2N", "aws-access-key"),
-            ("RESEND_API_KEY=re_9KfP3x2a_Zq8LmN4vB7cX1sD5fG2hJ", "resend-api-key"),
-            ("SENTRY_DSN=https://0123456789abcdef0123456789abcdef:fedcba9876543210fedcba9876543210@o1.ingest.sentry.io/1", "sentry-dsn-secret"),
-            ("AUTH_SECRET=Yq3vQn8mZr1Lk5Tw9Xb2Hc7Pd4Sf6Gj0", "authjs-secret"),
+            ("MAIL_API_KEY=re_9KfP3x2a_Zq8LmN4vB7cX1sD5fG2hJ", "resend-api-key"),
+            ("ERRORS_DSN=https://0123456789abcdef0123456789abcdef:fedcba9876543210fedcba9876543210@o1.ingest.sentry.io/1", "sentry-dsn-secret"),
+            ("APP_SECRET=Yq3vQn8mZr1Lk5Tw9Xb2Hc7Pd4Sf6Gj0", "named-secret"),
+            ("APP_SECRET_1: devsecretdevsecret", "named-secret"),
+            ("NextAuth({ secret: \"Yq3vQn8mZr1Lk5Tw9Xb2\" })", "authjs-secret"),
             ("DATABASE_URL=postgresql://app:Np9xQ2vL7kR4@ep-cool-1.eu-central-1.aws.neon.tech/db", "connection-string"),
             ("STRIPE_TOKEN=sk9f8a7s6d5f4g3h2j1k0lqwe", "generic-secret"),
         ];
@@ -342,11 +372,12 @@ mod tests {
     #[test]
     fn look_alikes_are_not_found() {
         for line in [
-            "AUTH_SECRET: ${{ secrets.AUTH_SECRET }}",
-            "AUTH_SECRET=${AUTH_SECRET}",
-            "AUTH_SECRET=",
-            "AUTH_SECRET=changeme-please",
-            "NEXTAUTH_SECRET=<your-secret>",
+            "APP_SECRET: ${{ secrets.APP_SECRET }}",
+            "APP_SECRET=${APP_SECRET}",
+            "APP_SECRET=",
+            "APP_SECRET=changeme-please",
+            "APP_SECRET_1=<your-secret>",
+            "NextAuth({ secret: process.env.APP_SECRET })",
             "DATABASE_URL: postgres://postgres:postgres@localhost:5432/test",
             "DATABASE_URL: postgres://postgres:postgres@postgres:5432/test",
             "url = \"postgresql://user:password@example.com/db\"",

@@ -107,11 +107,12 @@ impl Plan {
     pub fn run(
         &self,
         words: &[String],
+        names: &[String],
         history: bool,
         stop: &AtomicBool,
         sender: &UnboundedSender<Raw>,
     ) -> Result<Stats, String> {
-        let rules = Rules::new(&self.sets);
+        let rules = Rules::new(&self.sets, names);
         let dev = self.sets.iter().any(|s| s == "dev-defaults");
         let search = Search {
             rules: &rules,
