@@ -47,11 +47,20 @@ fn output(root: &Path, args: &[&str]) -> Result<Vec<u8>, String> {
 
 /// The checkout's top directory, or why `root` is not one.
 pub fn top(root: &Path) -> Result<std::path::PathBuf, String> {
-    let out = output(root, &["rev-parse", "--show-toplevel"]).map_err(|_| {
-        format!(
-            "not a git repository: {} (relcon scans what is committed, and cannot tell committed from local files without git)",
-            root.display()
-        )
+    let out = output(root, &["rev-parse", "--show-toplevel"]).map_err(|why| {
+        if why.contains("dubious ownership") {
+            // git refuses a checkout another user owns: say so, not "not a repository".
+            format!(
+                "git refuses to read {}: it is owned by another user (mark it safe with `git config --global --add safe.directory {}`, or run as its owner)",
+                root.display(),
+                root.display()
+            )
+        } else {
+            format!(
+                "not a git repository: {} (relcon scans what is committed, and cannot tell committed from local files without git)",
+                root.display()
+            )
+        }
     })?;
     Ok(String::from_utf8_lossy(&out).trim().into())
 }
