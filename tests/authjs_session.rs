@@ -134,6 +134,36 @@ impl StandIn {
     }
 }
 
+/// A stand-in keeping JWT sessions, running `secrets`.
+fn jwt_stand_in(version: Version, secrets: Vec<String>) -> StandIn {
+    StandIn::start(Sessions::new(version, Strategy::Jwt, secrets))
+}
+
+/// Runs the project until its first session request is at the (hanging) stand-in, calls
+/// `meanwhile`, then stops it with SIGTERM; what it printed.
+fn stopped_at_the_request(
+    project: &Project,
+    stand_in: &StandIn,
+    env: &[(&str, &str)],
+    meanwhile: impl FnOnce(),
+) -> std::process::Output {
+    stand_in.hang.store(true, Ordering::SeqCst);
+    let child: Child = project
+        .command(stand_in, env, &[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("relcon starts");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while stand_in.cookie_names().is_empty() {
+        assert!(Instant::now() < deadline, "the session request never came");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    meanwhile();
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    child.wait_with_output().expect("relcon ends")
+}
+
 /// A project directory with a checklist whose one item is `smoke.session` with `keys`.
 struct Project {
     dir: tempfile::TempDir,
@@ -294,11 +324,7 @@ const NEWER: &str = "the-newer-rotation-secret-5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d"
 fn v5_jwt_sessions_accept_a_token_minted_with_each_reviewed_secret() {
     // The deployment runs a rotation secret and AUTH_SECRET, as the configuration says:
     // one token per secret, each accepted (the kid picks its key), nothing in its log.
-    let stand_in = StandIn::start(Sessions::new(
-        Version::V5,
-        Strategy::Jwt,
-        vec![NEWER.into(), SECRET.into()],
-    ));
+    let stand_in = jwt_stand_in(Version::V5, vec![NEWER.into(), SECRET.into()]);
     let project = Project::new(JWT_KEYS);
     let (ran, smoke) = project.run(
         &stand_in,
@@ -334,11 +360,7 @@ fn v5_jwt_sessions_accept_a_token_minted_with_each_reviewed_secret() {
 
 #[test]
 fn a_reviewed_rotation_secret_the_deployment_does_not_run_fails_after_one_attempt() {
-    let stand_in = StandIn::start(Sessions::new(
-        Version::V5,
-        Strategy::Jwt,
-        vec![SECRET.into()],
-    ));
+    let stand_in = jwt_stand_in(Version::V5, vec![SECRET.into()]);
     let project = Project::new(JWT_KEYS);
     let (ran, smoke) = project.run(
         &stand_in,
@@ -358,11 +380,7 @@ fn a_reviewed_rotation_secret_the_deployment_does_not_run_fails_after_one_attemp
 
 #[test]
 fn v4_is_asked_of_the_deployment_first_so_no_wrong_guess_reaches_its_log() {
-    let stand_in = StandIn::start(Sessions::new(
-        Version::V4,
-        Strategy::Jwt,
-        vec![SECRET.into()],
-    ));
+    let stand_in = jwt_stand_in(Version::V4, vec![SECRET.into()]);
     let project = Project::new(JWT_KEYS);
     let (ran, smoke) = project.run(&stand_in, &[("AUTH_SECRET", SECRET)], &[]);
     assert_eq!(status(&smoke), "pass", "{}", ran.stderr);
@@ -380,11 +398,7 @@ fn v4_is_asked_of_the_deployment_first_so_no_wrong_guess_reaches_its_log() {
 
 #[test]
 fn a_drifted_secret_fails_with_the_reason_and_the_fingerprints() {
-    let stand_in = StandIn::start(Sessions::new(
-        Version::V5,
-        Strategy::Jwt,
-        vec![OTHER.into()],
-    ));
+    let stand_in = jwt_stand_in(Version::V5, vec![OTHER.into()]);
     let project = Project::new(
         r#"strategy = "jwt"
 secret_from = ["AUTH_SECRET"]"#,
@@ -403,11 +417,7 @@ secret_from = ["AUTH_SECRET"]"#,
 
 #[test]
 fn a_given_long_token_goes_in_chunks_needs_no_consent_and_names_the_secret_it_was_made_with() {
-    let stand_in = StandIn::start(Sessions::new(
-        Version::V5,
-        Strategy::Jwt,
-        vec![SECRET.into()],
-    ));
+    let stand_in = jwt_stand_in(Version::V5, vec![SECRET.into()]);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -448,11 +458,7 @@ fn a_given_long_token_goes_in_chunks_needs_no_consent_and_names_the_secret_it_wa
 
 #[test]
 fn a_given_token_the_deployment_accepts_but_no_configured_secret_opens_fails_as_drift() {
-    let stand_in = StandIn::start(Sessions::new(
-        Version::V5,
-        Strategy::Jwt,
-        vec![OTHER.into()],
-    ));
+    let stand_in = jwt_stand_in(Version::V5, vec![OTHER.into()]);
     let token = stand_in.sessions.mint("tester@example.com", true);
     let project = Project::new(JWT_KEYS);
     let (ran, smoke) = project.run(
@@ -471,11 +477,7 @@ fn a_given_token_the_deployment_accepts_but_no_configured_secret_opens_fails_as_
 
 #[test]
 fn minting_in_production_waits_for_consent() {
-    let stand_in = StandIn::start(Sessions::new(
-        Version::V5,
-        Strategy::Jwt,
-        vec![SECRET.into()],
-    ));
+    let stand_in = jwt_stand_in(Version::V5, vec![SECRET.into()]);
     let project = Project::new(JWT_KEYS);
     let env = [("AUTH_SECRET", SECRET)];
     let (ran, smoke) = project.run(&stand_in, &env, &["--env", "production"]);
@@ -570,11 +572,7 @@ fn now() -> u64 {
 fn probe_rows_are_removed_after_a_rejection_and_a_timeout() {
     let db = adapter_db(&official());
     // A JWT deployment ignores session rows: the probe is rejected, and removed.
-    let stand_in = StandIn::start(Sessions::new(
-        Version::V5,
-        Strategy::Jwt,
-        vec![SECRET.into()],
-    ));
+    let stand_in = jwt_stand_in(Version::V5, vec![SECRET.into()]);
     let project = Project::new(
         r#"strategy = "database"
 connection = "app"
@@ -609,32 +607,19 @@ fn probe_rows_are_removed_when_the_run_is_stopped_with_sigterm() {
         Strategy::Database,
         vec![SECRET.into()],
     ));
-    stand_in.hang.store(true, Ordering::SeqCst);
     let project = Project::new(
         r#"strategy = "database"
 connection = "app"
 authjs_version = "5"
 timeout = "60s""#,
     );
-    let child: Child = project
-        .command(&stand_in, &[("DB", db.url.as_str())], &[])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("relcon starts");
-    // Wait until the probe's request is at the deployment.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while stand_in.cookie_names().is_empty() {
-        assert!(Instant::now() < deadline, "the probe request never came");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert_eq!(
-        probe_rows(&db),
-        2,
-        "the probe user and its session exist now"
-    );
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let output = child.wait_with_output().expect("relcon ends");
+    let output = stopped_at_the_request(&project, &stand_in, &[("DB", db.url.as_str())], || {
+        assert_eq!(
+            probe_rows(&db),
+            2,
+            "the probe user and its session exist now"
+        );
+    });
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(probe_rows(&db), 0, "removed on SIGTERM: {stderr}");
 }
@@ -645,25 +630,13 @@ fn a_run_stopped_while_minting_makes_no_probe_row_afterwards() {
     let sessions = Sessions::new(Version::V5, Strategy::Database, vec![SECRET.into()]);
     sessions.database.set(db.url.clone()).unwrap();
     let stand_in = StandIn::start(sessions);
-    stand_in.hang.store(true, Ordering::SeqCst);
     let project = Project::new(JWT_KEYS);
-    let child: Child = project
-        .command(
-            &stand_in,
-            &[("AUTH_SECRET", SECRET), ("DB", db.url.as_str())],
-            &[],
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("relcon starts");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while stand_in.cookie_names().is_empty() {
-        assert!(Instant::now() < deadline, "the minted token never came");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let output = child.wait_with_output().expect("relcon ends");
+    let output = stopped_at_the_request(
+        &project,
+        &stand_in,
+        &[("AUTH_SECRET", SECRET), ("DB", db.url.as_str())],
+        || {},
+    );
     let doc = report(&String::from_utf8_lossy(&output.stdout));
     assert_eq!(item(&doc, "smoke.session")["status"], "pending");
     assert_eq!(

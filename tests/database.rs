@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{admin, item, report, Ran, ScratchDb};
+use common::{admin, item, item_status as status, item_summary as summary, report, Ran, ScratchDb};
 use sqlx::{Connection, Executor};
 
 /// The official Auth.js schema, as the demo ships it.
@@ -160,20 +160,6 @@ impl Drop for Fixture {
             admin(None, &format!("DROP ROLE IF EXISTS {role}"));
         }
     }
-}
-
-fn status(doc: &serde_json::Value, id: &str) -> String {
-    item(doc, id)["status"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
-}
-
-fn summary(doc: &serde_json::Value, id: &str) -> String {
-    item(doc, id)["summary"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
 }
 
 /// Nothing of the password in any output.

@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{item, report, Ran};
+use common::{item, item_status as status, item_summary as summary, report, Ran};
 
 /// A git repository in a temporary directory.
 struct Repo {
@@ -65,39 +65,57 @@ impl Repo {
 
     /// Runs the shipped checklist's `only` items (or the checklist at `checklist`) here.
     fn run(&self, only: &str, checklist: Option<&Path>) -> (Ran, serde_json::Value) {
-        let store = tempfile::tempdir().expect("temp dir");
-        let path = checklist.map_or_else(
-            || common::repo().join("checklists/authjs-neon.toml"),
-            Path::to_path_buf,
-        );
-        let ran: Ran = common::relcon()
-            .arg("run")
-            .arg(&path)
-            .arg("--root")
-            .arg(self.path())
-            .args(["--only", only, "--json", "--headless"])
-            .env("RELCON_STORE", common::store_in(store.path()))
-            .env_remove("AUTH_SECRET")
-            .env_remove("RUST_BACKTRACE")
-            .output()
-            .expect("relcon runs")
-            .into();
-        let doc = report(&ran.stdout);
-        // The store is searched too, by the caller's canaries.
-        let stored = std::fs::read_dir(store.path())
-            .expect("the store dir")
-            .flatten()
-            .map(|e| {
-                String::from_utf8_lossy(&std::fs::read(e.path()).unwrap_or_default()).into_owned()
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
-        let ran = Ran {
-            stderr: format!("{}\n{stored}", ran.stderr),
-            ..ran
-        };
-        (ran, doc)
+        run_at(self.path(), only, checklist)
     }
+
+    /// An existing checkout (kept by its owner).
+    fn at(path: &Path) -> RepoAt {
+        RepoAt(path.to_path_buf())
+    }
+}
+
+/// A checkout somewhere else.
+struct RepoAt(PathBuf);
+
+impl RepoAt {
+    fn run(&self, only: &str, checklist: Option<&Path>) -> (Ran, serde_json::Value) {
+        run_at(&self.0, only, checklist)
+    }
+}
+
+/// Runs the shipped checklist's `only` items (or the checklist at `checklist`) on the
+/// checkout at `root`, with a store of its own; the store's bytes are appended to stderr,
+/// so that canaries are searched there too.
+fn run_at(root: &Path, only: &str, checklist: Option<&Path>) -> (Ran, serde_json::Value) {
+    let store = tempfile::tempdir().expect("temp dir");
+    let path = checklist.map_or_else(
+        || common::repo().join("checklists/authjs-neon.toml"),
+        Path::to_path_buf,
+    );
+    let ran: Ran = common::relcon()
+        .arg("run")
+        .arg(&path)
+        .arg("--root")
+        .arg(root)
+        .args(["--only", only, "--json", "--headless"])
+        .env("RELCON_STORE", common::store_in(store.path()))
+        .env_remove("AUTH_SECRET")
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("relcon runs")
+        .into();
+    let doc = report(&ran.stdout);
+    let stored = std::fs::read_dir(store.path())
+        .expect("the store dir")
+        .flatten()
+        .map(|e| String::from_utf8_lossy(&std::fs::read(e.path()).unwrap_or_default()).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let ran = Ran {
+        stderr: format!("{}\n{stored}", ran.stderr),
+        ..ran
+    };
+    (ran, doc)
 }
 
 const SCANS: &str = "security.no-dev-secrets,security.no-committed-secrets,ci.no-hardcoded-secrets";
@@ -148,20 +166,6 @@ fn clean_repo() -> Repo {
     repo.write(".dev.vars", "AUTH_SECRET=devsecret\n");
     repo.commit("clean");
     repo
-}
-
-fn status(doc: &serde_json::Value, id: &str) -> String {
-    item(doc, id)["status"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
-}
-
-fn summary(doc: &serde_json::Value, id: &str) -> String {
-    item(doc, id)["summary"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
 }
 
 fn locations(doc: &serde_json::Value, id: &str) -> Vec<String> {
@@ -301,38 +305,6 @@ fn a_secret_removed_since_is_found_in_history_with_the_commit_that_introduced_it
     assert_eq!(status(&doc, "security.no-committed-secrets"), "warn");
     assert!(summary(&doc, "security.no-committed-secrets")
         .contains("history not scanned: shallow clone"));
-}
-
-impl Repo {
-    /// An existing checkout (kept by its owner).
-    fn at(path: &Path) -> RepoAt {
-        RepoAt(path.to_path_buf())
-    }
-}
-
-/// A checkout somewhere else.
-struct RepoAt(PathBuf);
-
-impl RepoAt {
-    fn run(&self, only: &str, checklist: Option<&Path>) -> (Ran, serde_json::Value) {
-        let store = tempfile::tempdir().expect("temp dir");
-        let path = checklist.map_or_else(
-            || common::repo().join("checklists/authjs-neon.toml"),
-            Path::to_path_buf,
-        );
-        let ran: Ran = common::relcon()
-            .arg("run")
-            .arg(&path)
-            .arg("--root")
-            .arg(&self.0)
-            .args(["--only", only, "--json", "--headless"])
-            .env("RELCON_STORE", common::store_in(store.path()))
-            .output()
-            .expect("relcon runs")
-            .into();
-        let doc = report(&ran.stdout);
-        (ran, doc)
-    }
 }
 
 #[test]

@@ -127,6 +127,22 @@ pub fn item<'r>(report: &'r serde_json::Value, id: &str) -> &'r serde_json::Valu
         .unwrap_or_else(|| panic!("no item {id}"))
 }
 
+/// The status of the report's item `id`.
+pub fn item_status(report: &serde_json::Value, id: &str) -> String {
+    item(report, id)["status"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The summary of the report's item `id`.
+pub fn item_summary(report: &serde_json::Value, id: &str) -> String {
+    item(report, id)["summary"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// A checklist header with one section, `Checks`.
 pub const HEADER: &str = r#"sections = ["Checks"]
 
