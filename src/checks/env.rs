@@ -68,23 +68,11 @@ struct Rule {
     warn_message: Option<String>,
 }
 
-/// Estimated entropy of a value in whole bits: the Shannon entropy of its characters times
-/// its length. It cannot see structure (a repeated word scores its letters), so forbidden
-/// words and minimum lengths back it up.
+/// Estimated entropy of a value in whole bits, by the character class it is drawn from
+/// (see `super::entropy`): a random hex secret is worth 4 bits a character whatever
+/// digits it happens to repeat.
 pub fn entropy_bits(value: &str) -> u32 {
-    let mut counts: BTreeMap<char, usize> = BTreeMap::new();
-    for c in value.chars() {
-        *counts.entry(c).or_default() += 1;
-    }
-    let len = value.chars().count() as f64;
-    let per_char: f64 = counts
-        .values()
-        .map(|&n| {
-            let p = n as f64 / len;
-            -p * p.log2()
-        })
-        .sum();
-    (per_char * len).floor() as u32
+    super::entropy::bits(value).floor() as u32
 }
 
 struct Findings {
