@@ -353,6 +353,12 @@ type TlsCase = (
     &'static str,
 );
 
+/// A port nothing listens on (bound, then released).
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    listener.local_addr().expect("an address").port()
+}
+
 #[tokio::test]
 async fn tls_chain_expiry_hsts_and_redirect() {
     let pki = Pki::new();
@@ -421,16 +427,25 @@ async fn tls_chain_expiry_hsts_and_redirect() {
             Validity::days(90),
             None,
             redirect.addr.port(),
-            Status::Fail,
-            "no Strict-Transport-Security header",
+            Status::Warn,
+            "no Strict-Transport-Security header: set `Strict-Transport-Security: max-age=31536000",
         ),
         (
             &["localhost"],
             Validity::days(90),
             Some("max-age=300"),
             redirect.addr.port(),
-            Status::Fail,
+            Status::Warn,
             "Strict-Transport-Security max-age=300, expected at least 15552000",
+        ),
+        // HTTPS only: nothing listens for plain HTTP (the port refuses).
+        (
+            &["localhost"],
+            Validity::days(90),
+            year,
+            closed_port(),
+            Status::Pass,
+            "certificate valid for localhost, ",
         ),
         (
             &["localhost"],
@@ -472,6 +487,31 @@ async fn tls_chain_expiry_hsts_and_redirect() {
             result.evidence
         );
     }
+    // The pass says why there was no redirect to check.
+    let server = Server::start(
+        Some(pki.tls(&["localhost"], Validity::days(90))),
+        https_handler(year),
+    )
+    .await
+    .expect("server");
+    let keys = format!(
+        "url = \"${{origin}}/\"\nhttp_url = \"http://localhost:{}/\"",
+        closed_port()
+    );
+    let result = check(
+        &pki,
+        &format!("https://localhost:{}", server.addr.port()),
+        "tls",
+        &keys,
+    )
+    .await;
+    assert_eq!(result.status, Status::Pass, "{}", result.summary);
+    assert!(
+        result.summary.ends_with("; no plain-HTTP listener"),
+        "{}",
+        result.summary
+    );
+    assert_eq!(result.evidence["http_redirect"]["listener"], false);
     // Self-signed without --cacert: described, and failed.
     let leaf = pki::self_signed(&["localhost"], Validity::days(90)).expect("a cert");
     let server = Server::start(

@@ -163,6 +163,8 @@ async fn inspect(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
     };
     let mut fails: Vec<String> = Vec::new();
     let mut warns: Vec<String> = Vec::new();
+    // What a pass should say besides the certificate.
+    let mut notes: Vec<String> = Vec::new();
     let mut evidence =
         serde_json::json!({ "host": host, "port": port, "chain_length": chain.len() });
 
@@ -278,15 +280,22 @@ async fn inspect(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
                                     .flatten()
                             })
                         });
+                        // HSTS is advice on top of TLS at the edge (an opt-in on some
+                        // platforms): its absence or weakness warns, with how to set it.
+                        let advice = "set `Strict-Transport-Security: max-age=31536000; includeSubDomains` at the edge (Cloudflare: SSL/TLS → Edge Certificates → HSTS)";
                         match (header, max_age) {
-                            (None, _) => fails.push("no Strict-Transport-Security header".into()),
-                            (Some(_), None) => {
-                                fails.push("Strict-Transport-Security has no max-age".into())
-                            }
-                            (Some(_), Some(age)) if age < min_age.as_secs() => fails.push(format!(
-                                "Strict-Transport-Security max-age={age}, expected at least {}",
-                                min_age.as_secs()
+                            (None, _) => warns.push(format!(
+                                "no Strict-Transport-Security header: {advice}"
                             )),
+                            (Some(_), None) => warns.push(format!(
+                                "Strict-Transport-Security has no max-age: {advice}"
+                            )),
+                            (Some(_), Some(age)) if age < min_age.as_secs() => {
+                                warns.push(format!(
+                                    "Strict-Transport-Security max-age={age}, expected at least {}: {advice}",
+                                    min_age.as_secs()
+                                ))
+                            }
                             _ => {}
                         }
                     }
@@ -347,6 +356,12 @@ async fn inspect(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
                             ));
                         }
                     }
+                    // Nothing listens for plain HTTP (an HTTPS-only load balancer): nothing
+                    // can be served without TLS, which is what the redirect is for.
+                    Err(err) if err.is_connect() => {
+                        evidence["http_redirect"] = serde_json::json!({ "url": plain, "listener": false, "error": describe_error(&err) });
+                        notes.push("no plain-HTTP listener".to_string());
+                    }
                     Err(err) => {
                         fails.push(format!("plain HTTP {plain} → {}", describe_error(&err)))
                     }
@@ -365,8 +380,12 @@ async fn inspect(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
     match (fails.as_slice(), warns.as_slice()) {
         ([], []) => {
             let days = days_left.map_or(String::new(), |d| format!(", {d} days left"));
-            CheckResult::new(Status::Pass, format!("certificate valid for {host}{days}"))
-                .with_evidence(evidence)
+            let notes: String = notes.iter().map(|n| format!("; {n}")).collect();
+            CheckResult::new(
+                Status::Pass,
+                format!("certificate valid for {host}{days}{notes}"),
+            )
+            .with_evidence(evidence)
         }
         ([], [first, ..]) => CheckResult::new(Status::Warn, first.clone()).with_evidence(evidence),
         ([only], _) => CheckResult::new(Status::Fail, only.clone()).with_evidence(evidence),

@@ -22,7 +22,7 @@ pub const SPEC: KindSpec = KindSpec {
         Key::optional(
             "hsts",
             Ty::Bool,
-            "require Strict-Transport-Security (default true)",
+            "check Strict-Transport-Security; missing or short, it warns with the advice (default true)",
         ),
         Key::optional(
             "hsts_min_age",
