@@ -401,6 +401,37 @@ fn transaction_control_and_concurrently_are_refused_with_their_lines() {
 }
 
 #[test]
+fn one_outer_begin_commit_pair_is_accepted_and_any_other_transaction_control_refused() {
+    // As migration runners write files: the pair is relcon's own transaction already.
+    let wrapped = format!("BEGIN;\n{}\nCOMMIT;\n", official());
+    let fx = Fixture::new(&wrapped);
+    let url = fx.url();
+    let (ran, doc) = fx.run(
+        "migration.apply",
+        &[("NEON_PG_CONN", &url)],
+        &["--yes-apply"],
+    );
+    assert_eq!(status(&doc, "migration.apply"), "pass", "{}", ran.stderr);
+    assert!(item(&doc, "migration.apply")["evidence"]["outer_transaction"].is_string());
+    // A COMMIT inside the pair is still refused, with its line, and nothing runs.
+    let inner = format!(
+        "BEGIN;\n{}\nCOMMIT;\nCREATE TABLE later (id int);\nCOMMIT;\n",
+        official()
+    );
+    let fx = Fixture::new(&inner);
+    let url = fx.url();
+    let (_, doc) = fx.run("migration.apply", &[("NEON_PG_CONN", &url)], &[]);
+    assert_eq!(status(&doc, "migration.apply"), "fail");
+    let said = summary(&doc, "migration.apply");
+    let line = official().lines().count() + 3; // after the BEGIN line and the blank line
+    assert!(
+        said.contains(&format!(":{line}: `COMMIT`: transaction control")),
+        "{said}"
+    );
+    assert_eq!(fx.tables(), 0, "nothing ran");
+}
+
+#[test]
 fn a_failing_statement_is_named_with_its_line_and_the_servers_words() {
     let broken = format!("{}\n-- a comment; with a semicolon\nDO $$ BEGIN\n  PERFORM 1;\nEND $$;\nALTER TABLE users ADD COLUMN age INTEGR;\n", official());
     let fx = Fixture::new(&broken);

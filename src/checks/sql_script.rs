@@ -102,6 +102,35 @@ impl Statement {
     }
 }
 
+/// `statements` without one outer `BEGIN; … COMMIT;` pair, as many migration runners write
+/// files: relcon runs the file in a transaction of its own, which the pair would only
+/// duplicate. Whether there was one. Any other transaction control stays (and is refused).
+pub fn without_outer_transaction(mut statements: Vec<Statement>) -> (Vec<Statement>, bool) {
+    let words = |s: &Statement| s.words.clone();
+    let opens = statements.first().map(words).is_some_and(|w| {
+        let w: Vec<&str> = w.iter().map(String::as_str).collect();
+        matches!(
+            w.as_slice(),
+            ["BEGIN"] | ["BEGIN", "TRANSACTION" | "WORK"] | ["START", "TRANSACTION"]
+        )
+    });
+    let closes = statements.len() >= 2
+        && statements.last().map(words).is_some_and(|w| {
+            let w: Vec<&str> = w.iter().map(String::as_str).collect();
+            matches!(
+                w.as_slice(),
+                ["COMMIT" | "END"] | ["COMMIT" | "END", "TRANSACTION" | "WORK"]
+            )
+        });
+    if opens && closes {
+        statements.pop();
+        statements.remove(0);
+        (statements, true)
+    } else {
+        (statements, false)
+    }
+}
+
 /// The statements of `source`, empty ones (only comments or blanks) left out.
 pub fn split(source: &str) -> Vec<Statement> {
     let chars: Vec<char> = source.chars().collect();

@@ -101,7 +101,7 @@ async fn migrate(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
             return CheckResult::definitive_error(format!("cannot read {}: {err}", path.display()))
         }
     };
-    let statements = sql_script::split(&source);
+    let (statements, outer) = sql_script::without_outer_transaction(sql_script::split(&source));
     // A password set by the migration is a secret wherever it might show.
     for literal in statements
         .iter()
@@ -191,6 +191,10 @@ async fn migrate(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
     });
     if let Some(warning) = &pooler {
         evidence["warnings"] = json!([warning]);
+    }
+    if outer {
+        evidence["outer_transaction"] =
+            json!("the file's own BEGIN … COMMIT was left out: relcon runs it in a transaction of its own");
     }
     let done = match outcome {
         Err(stop) => {
