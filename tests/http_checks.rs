@@ -631,3 +631,39 @@ async fn cookie_rules_pass_and_fail() {
         result.summary
     );
 }
+
+#[tokio::test]
+async fn health_probes_take_any_2xx_follow_redirects_on_the_origin_and_name_one_off_it() {
+    let pki = Pki::new();
+    let server = Server::start(
+        None,
+        handler(|request| match request.uri().path() {
+            "/health" => respond(204, &[], ""),
+            "/moved" => respond(302, &[("location", "/health")], ""),
+            "/protected" => respond(
+                302,
+                &[("location", "https://sso.example.com/login?next=%2Fhealth")],
+                "",
+            ),
+            _ => respond(404, &[], "not found"),
+        }),
+    )
+    .await
+    .expect("server");
+    let base = format!("http://localhost:{}", server.addr.port());
+    for (path, status, said) in [
+        ("/health", Status::Pass, "GET /health → 204"),
+        ("/moved", Status::Pass, "GET /moved → 204"),
+        (
+            "/protected",
+            Status::Fail,
+            "GET /protected → 302 to https://sso.example.com/login?next=%2Fhealth: a redirect off the origin",
+        ),
+        ("/missing", Status::Fail, "GET /missing → 404"),
+    ] {
+        let keys = format!("url = \"${{origin}}{path}\"\nredirects = \"same-origin\"");
+        let result = check(&pki, &base, "http", &keys).await;
+        assert_eq!(result.status, status, "{path}: {}", result.summary);
+        assert!(result.summary.starts_with(said), "{path}: {}", result.summary);
+    }
+}

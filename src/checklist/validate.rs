@@ -368,6 +368,10 @@ impl Context<'_> {
                     let span = draft.span_of("follow_redirects", env);
                     self.error(span, format!("item `{id}` sends a secret, so it cannot follow redirects"), "a redirect could carry the secret to another host: remove `follow_redirects`".into());
                 }
+                if keys.get("redirects").and_then(toml::Value::as_str) == Some("any") {
+                    let span = draft.span_of("redirects", env);
+                    self.error(span, format!("item `{id}` sends a secret, so it cannot follow redirects off the origin"), "a redirect could carry the secret to another host: use `redirects = \"same-origin\"`".into());
+                }
             }
         }
     }

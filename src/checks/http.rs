@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
-use super::net::{describe_error, read_body};
+use super::net::{describe_error, read_body, Redirects};
 use super::CheckResult;
 use super::{CheckContext, RunFuture};
 use crate::jsonpath::JsonPath;
@@ -30,6 +30,7 @@ struct Config {
     body: Option<String>,
     #[serde(default)]
     follow_redirects: bool,
+    redirects: Option<String>,
     connect_timeout: Option<String>,
     max_body_bytes: Option<u64>,
     #[serde(default)]
@@ -282,7 +283,14 @@ async fn request(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
         .as_deref()
         .and_then(|d| humantime::parse_duration(d).ok())
         .unwrap_or(Duration::from_secs(5));
-    let client = match ctx.net.client(config.follow_redirects, connect_timeout) {
+    let redirects = match config.redirects.as_deref() {
+        Some("same-origin") => Redirects::SameOrigin,
+        Some("any") => Redirects::Any,
+        Some(_) => Redirects::None,
+        None if config.follow_redirects => Redirects::Any,
+        None => Redirects::None,
+    };
+    let client = match ctx.net.client_with(redirects, connect_timeout) {
         Ok(client) => client,
         Err(err) => {
             return CheckResult::definitive_error(format!("cannot build the HTTP client: {err}"))
@@ -360,6 +368,27 @@ async fn request(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
             }
         };
     let latency = started.elapsed();
+    if redirects == Redirects::SameOrigin && status.is_redirection() {
+        // Followed on the origin, stopped where it left it: a probe that ends on another
+        // origin (an SSO login page) did not reach the app.
+        let location = response_headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|l| final_url.join(l).ok())
+            .map_or("(no Location)".to_string(), |l| {
+                ctx.redactor.scrub(l.as_str()).into_owned()
+            });
+        transcript["response"] =
+            serde_json::json!({ "status": status.as_u16(), "location": location });
+        return CheckResult::new(
+            Status::Fail,
+            format!(
+                "{request_line} → {} to {location}: a redirect off the origin (a login page is not the app's answer)",
+                status.as_u16()
+            ),
+        )
+        .with_evidence(transcript);
+    }
     let text = String::from_utf8_lossy(&body.kept);
     // Credentials first, so the body excerpt below is scrubbed of any that it echoes.
     let mut shown_headers = serde_json::Map::new();

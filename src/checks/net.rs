@@ -76,9 +76,36 @@ impl Net {
         connect_timeout: Duration,
     ) -> Result<reqwest::Client, String> {
         let redirects = if follow_redirects {
-            reqwest::redirect::Policy::limited(10)
+            Redirects::Any
         } else {
-            reqwest::redirect::Policy::none()
+            Redirects::None
+        };
+        self.client_with(redirects, connect_timeout)
+    }
+
+    /// An HTTP client that follows `redirects` (at most 10).
+    pub fn client_with(
+        &self,
+        redirects: Redirects,
+        connect_timeout: Duration,
+    ) -> Result<reqwest::Client, String> {
+        let redirects = match redirects {
+            Redirects::Any => reqwest::redirect::Policy::limited(10),
+            Redirects::None => reqwest::redirect::Policy::none(),
+            // A redirect off the first URL's origin is the response: the check names it.
+            Redirects::SameOrigin => reqwest::redirect::Policy::custom(|attempt| {
+                let same = attempt
+                    .previous()
+                    .first()
+                    .is_some_and(|first| first.origin() == attempt.url().origin());
+                if attempt.previous().len() > 10 {
+                    attempt.error("more than 10 redirects")
+                } else if same {
+                    attempt.follow()
+                } else {
+                    attempt.stop()
+                }
+            }),
         };
         reqwest::Client::builder()
             .use_preconfigured_tls(self.tls_config()?)
@@ -88,6 +115,17 @@ impl Net {
             .build()
             .map_err(|e| e.to_string())
     }
+}
+
+/// Which redirects a client follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redirects {
+    /// None: a redirect is the response.
+    None,
+    /// Those on the first request's origin; one off it is the response.
+    SameOrigin,
+    /// Any.
+    Any,
 }
 
 /// A body read with a cap: the kept bytes, and how many there were in all.

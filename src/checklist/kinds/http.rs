@@ -105,6 +105,11 @@ pub const SPEC: KindSpec = KindSpec {
             "follow redirects (default false: a redirect is the response)",
         ),
         Key::optional(
+            "redirects",
+            Ty::Choice(&["none", "same-origin", "any"]),
+            "which redirects are followed: \"same-origin\" follows those on the URL's origin and fails on one off it, naming its Location (overrides follow_redirects)",
+        ),
+        Key::optional(
             "connect_timeout",
             Ty::Duration,
             "connection timeout (default \"5s\")",
