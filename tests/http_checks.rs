@@ -667,3 +667,35 @@ async fn health_probes_take_any_2xx_follow_redirects_on_the_origin_and_name_one_
         assert!(result.summary.starts_with(said), "{path}: {}", result.summary);
     }
 }
+
+#[tokio::test]
+async fn a_request_id_counts_from_the_app_or_its_platform_on_a_2xx_only() {
+    let pki = Pki::new();
+    let server = Server::start(
+        None,
+        handler(|request| match request.uri().path() {
+            "/fly" => respond(200, &[("fly-request-id", "01J-fly-abc")], "{}"),
+            "/own" => respond(200, &[("x-request-id", "generated-by-the-app")], "{}"),
+            "/edge" => respond(502, &[("cf-ray", "8f00-LHR")], "bad gateway"),
+            _ => respond(200, &[], "{}"),
+        }),
+    )
+    .await
+    .expect("server");
+    let base = format!("http://localhost:{}", server.addr.port());
+    // As the shipped obs.request-id asks.
+    let expect = "expect = { echo_header = \"X-Request-Id\", header_any_of = [\"x-request-id\", \"x-vercel-id\", \"cf-ray\", \"fly-request-id\", \"x-amzn-trace-id\"] }";
+    for (path, status, header) in [
+        ("/fly", Status::Pass, Some("fly-request-id")),
+        ("/own", Status::Pass, Some("x-request-id")),
+        ("/edge", Status::Fail, None),
+        ("/none", Status::Fail, None),
+    ] {
+        let keys = format!("url = \"${{origin}}{path}\"\n{expect}");
+        let result = check(&pki, &base, "http", &keys).await;
+        assert_eq!(result.status, status, "{path}: {}", result.summary);
+        if let Some(header) = header {
+            assert_eq!(result.evidence["request_id"]["header"], header, "{path}");
+        }
+    }
+}

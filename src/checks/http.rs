@@ -478,6 +478,15 @@ async fn request(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
         .header_any_of
         .iter()
         .find(|name| header(name).is_some());
+    // Which header carried the request id, for the evidence.
+    let carried = any_of
+        .cloned()
+        .or_else(|| echo.as_ref().map(|(name, _)| name.clone()))
+        .and_then(|name| header(&name).map(|value| (name, value)));
+    if let Some((name, value)) = &carried {
+        let echoed = echo.as_ref().is_some_and(|(_, sent)| sent == value);
+        transcript["request_id"] = serde_json::json!({ "header": name, "echoed": echoed });
+    }
     match (&echo, any_of) {
         (Some((name, sent)), None) => {
             match header(name) {
