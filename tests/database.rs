@@ -226,6 +226,40 @@ fn the_app_role_that_applied_the_tables_passes_with_a_warning_on_its_privileges(
 }
 
 #[test]
+fn uuid_and_bigint_ids_pass_the_migration_and_the_adapter_round_trips() {
+    for (label, id, user_id) in [
+        (
+            "uuid",
+            "id uuid DEFAULT gen_random_uuid()",
+            "\"userId\" uuid NOT NULL",
+        ),
+        ("bigint", "id BIGSERIAL", "\"userId\" BIGINT NOT NULL"),
+    ] {
+        let schema = official()
+            .replace("id SERIAL", id)
+            .replace("\"userId\" INTEGER NOT NULL", user_id);
+        assert_ne!(schema, official(), "{label}: the schema changed");
+        let (fx, url) = app_applied(&schema);
+        let (ran, doc) = fx.run("migration.apply,db.adapter", &[("NEON_PG_CONN", &url)], &[]);
+        for id in ["migration.apply", "db.adapter"] {
+            assert_eq!(
+                status(&doc, id),
+                "pass",
+                "{label} {id}: {} {}",
+                summary(&doc, id),
+                ran.stderr
+            );
+        }
+    }
+    // Another type still fails, naming it.
+    let (fx, url) = app_applied(&official().replace("id SERIAL", "id SMALLSERIAL"));
+    let (_, doc) = fx.run("migration.apply", &[("NEON_PG_CONN", &url)], &[]);
+    assert_eq!(status(&doc, "migration.apply"), "fail");
+    assert!(summary(&doc, "migration.apply")
+        .contains("is smallint, expected integer | bigint | uuid | text"));
+}
+
+#[test]
 fn an_owner_role_for_migrations_and_a_dml_only_app_role_pass() {
     let mut fx = Fixture::new(&official());
     let owner = fx.role("owner", "");

@@ -94,19 +94,20 @@ impl Probe {
     }
 }
 
-/// A user row as the adapter reads it: id, name, email, emailVerified (ms), image.
+/// A user row as the adapter reads it: id (as text: serial, bigint, uuid and text ids all
+/// work with the adapters), name, email, emailVerified (ms), image.
 type User = (
-    i64,
+    String,
     Option<String>,
     Option<String>,
     Option<i64>,
     Option<String>,
 );
 
-const USER_COLUMNS: &str = r#"id::int8, name::text, email::text, (extract(epoch FROM "emailVerified") * 1000)::int8, image::text"#;
+const USER_COLUMNS: &str = r#"id::text, name::text, email::text, (extract(epoch FROM "emailVerified") * 1000)::int8, image::text"#;
 
 /// The same columns of the users table named `u`.
-const U_COLUMNS: &str = r#"u.id::int8, u.name::text, u.email::text, (extract(epoch FROM u."emailVerified") * 1000)::int8, u.image::text"#;
+const U_COLUMNS: &str = r#"u.id::text, u.name::text, u.email::text, (extract(epoch FROM u."emailVerified") * 1000)::int8, u.image::text"#;
 
 /// Words for a failed statement, with what usually causes it.
 fn explain(step: &str, schema: &str, err: &sqlx::Error) -> String {
@@ -191,9 +192,11 @@ async fn round_trips(
         .map_err(|err| explain("begin", schema, &err))?;
     let unknown: Option<User> = step!(
         "getUser (unknown id)",
-        sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
-            .bind(-1_i64)
-            .fetch_optional(&mut *conn)
+        sqlx::query_as(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE id::text = $1"
+        ))
+        .bind("relcon-probe-no-such-id")
+        .fetch_optional(&mut *conn)
     );
     expect(
         "getUser (unknown id)",
@@ -226,7 +229,7 @@ async fn round_trips(
         .bind("https://example.invalid/probe.png")
         .fetch_one(&mut *conn)
     );
-    let id = created.0;
+    let id = created.0.clone();
     expect(
         "createUser",
         created.1.as_deref() == Some("relcon probe")
@@ -237,9 +240,11 @@ async fn round_trips(
     )?;
     let by_id: Option<User> = step!(
         "getUser",
-        sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&mut *conn)
+        sqlx::query_as(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE id::text = $1"
+        ))
+        .bind(&id)
+        .fetch_optional(&mut *conn)
     );
     expect(
         "getUser",
@@ -263,9 +268,9 @@ async fn round_trips(
         "updateUser",
         sqlx::query_as(&format!(
             r#"UPDATE users SET name = $2, email = $3, "emailVerified" = to_timestamp($4::float8 / 1000), image = $5
-               WHERE id = $1 RETURNING {USER_COLUMNS}"#
+               WHERE id::text = $1 RETURNING {USER_COLUMNS}"#
         ))
-        .bind(id)
+        .bind(&id)
         .bind("relcon probe (updated)")
         .bind(&probe.email)
         .bind(verified_ms as f64)
@@ -277,15 +282,15 @@ async fn round_trips(
         updated.1.as_deref() == Some("relcon probe (updated)"),
         "the name was not updated",
     )?;
-    let (account_user,): (i64,) = step!(
+    let (account_user,): (String,) = step!(
         "linkAccount",
         sqlx::query_as(
             r#"INSERT INTO accounts ("userId", provider, type, "providerAccountId", access_token,
                  expires_at, refresh_token, id_token, scope, session_state, token_type)
-               VALUES ($1, 'relcon-probe', 'oauth', $2, 'access', $3, 'refresh', 'id', 'openid', 'state', 'bearer')
-               RETURNING "userId"::int8"#
+               VALUES ((SELECT id FROM users WHERE id::text = $1), 'relcon-probe', 'oauth', $2, 'access', $3, 'refresh', 'id', 'openid', 'state', 'bearer')
+               RETURNING "userId"::text"#
         )
-        .bind(id)
+        .bind(&id)
         .bind(&probe.provider_account)
         .bind(1_700_000_000_i64)
         .fetch_one(&mut *conn)
@@ -307,17 +312,17 @@ async fn round_trips(
     );
     expect(
         "getUserByAccount",
-        by_account.as_ref().map(|u| u.0) == Some(id),
+        by_account.as_ref().map(|u| &u.0) == Some(&id),
         "the account's user was not found",
     )?;
     let expires_ms: i64 = 1_900_000_000_000;
-    let (session_user,): (i64,) = step!(
+    let (session_user,): (String,) = step!(
         "createSession",
         sqlx::query_as(
             r#"INSERT INTO sessions ("userId", expires, "sessionToken")
-               VALUES ($1, to_timestamp($2::float8 / 1000), $3) RETURNING "userId"::int8"#
+               VALUES ((SELECT id FROM users WHERE id::text = $1), to_timestamp($2::float8 / 1000), $3) RETURNING "userId"::text"#
         )
-        .bind(id)
+        .bind(&id)
         .bind(expires_ms as f64)
         .bind(&probe.session_token)
         .fetch_one(&mut *conn)
@@ -327,10 +332,10 @@ async fn round_trips(
         session_user == id,
         "the session does not point at the user",
     )?;
-    let session: Option<(i64, Option<i64>)> = step!(
+    let session: Option<(String, Option<i64>)> = step!(
         "getSessionAndUser",
         sqlx::query_as(
-            r#"SELECT "userId"::int8, (extract(epoch FROM expires) * 1000)::int8
+            r#"SELECT "userId"::text, (extract(epoch FROM expires) * 1000)::int8
                FROM sessions WHERE "sessionToken" = $1"#
         )
         .bind(&probe.session_token)
@@ -338,7 +343,7 @@ async fn round_trips(
     );
     expect(
         "getSessionAndUser",
-        session == Some((id, Some(expires_ms))),
+        session == Some((id.clone(), Some(expires_ms))),
         "the session does not come back as it was written",
     )?;
     let updated_ms = expires_ms + 86_400_000;
@@ -427,8 +432,8 @@ async fn round_trips(
     )?;
     step!(
         "createSession (for deleteUser)",
-        sqlx::query(r#"INSERT INTO sessions ("userId", expires, "sessionToken") VALUES ($1, to_timestamp($2::float8 / 1000), $3)"#)
-            .bind(id)
+        sqlx::query(r#"INSERT INTO sessions ("userId", expires, "sessionToken") VALUES ((SELECT id FROM users WHERE id::text = $1), to_timestamp($2::float8 / 1000), $3)"#)
+            .bind(&id)
             .bind(expires_ms as f64)
             .bind(&probe.session_token)
             .execute(&mut *conn)
@@ -436,20 +441,20 @@ async fn round_trips(
     // The adapter deletes the user first, then what points at it.
     let removed = step!(
         "deleteUser",
-        sqlx::query("DELETE FROM users WHERE id = $1")
-            .bind(id)
+        sqlx::query("DELETE FROM users WHERE id::text = $1")
+            .bind(&id)
             .execute(&mut *conn)
     );
     step!(
         "deleteUser (sessions)",
-        sqlx::query(r#"DELETE FROM sessions WHERE "userId" = $1"#)
-            .bind(id)
+        sqlx::query(r#"DELETE FROM sessions WHERE "userId"::text = $1"#)
+            .bind(&id)
             .execute(&mut *conn)
     );
     step!(
         "deleteUser (accounts)",
-        sqlx::query(r#"DELETE FROM accounts WHERE "userId" = $1"#)
-            .bind(id)
+        sqlx::query(r#"DELETE FROM accounts WHERE "userId"::text = $1"#)
+            .bind(&id)
             .execute(&mut *conn)
     );
     expect(
@@ -459,8 +464,8 @@ async fn round_trips(
     )?;
     let (users, sessions): (i64, i64) = step!(
         "getUser (after deleteUser)",
-        sqlx::query_as(r#"SELECT (SELECT count(*) FROM users WHERE id = $1), (SELECT count(*) FROM sessions WHERE "userId" = $1)"#)
-            .bind(id)
+        sqlx::query_as(r#"SELECT (SELECT count(*) FROM users WHERE id::text = $1), (SELECT count(*) FROM sessions WHERE "userId"::text = $1)"#)
+            .bind(&id)
             .fetch_one(&mut *conn)
     );
     expect(

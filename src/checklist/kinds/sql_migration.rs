@@ -21,7 +21,7 @@ pub const TABLE_KEYS: &[Key] = &[
     Key::optional(
         "columns",
         Ty::Map(&Ty::Text),
-        "column name → type as PostgreSQL prints it, e.g. \"character varying(255)\"",
+        "column name → type as PostgreSQL prints it, e.g. \"character varying(255)\"; \"a | b\" accepts either",
     ),
 ];
 

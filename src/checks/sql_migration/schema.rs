@@ -114,7 +114,12 @@ pub(super) async fn expected_tables(
                     };
                     failures.push(format!("column {shown}.\"{column}\" is missing{hint}"));
                 }
-                Some(actual) if canonical_type(actual) != canonical_type(expected) => {
+                // `a | b`: any of these types (ids may be integer, bigint, uuid or text).
+                Some(actual)
+                    if !expected
+                        .split('|')
+                        .any(|e| canonical_type(actual) == canonical_type(e.trim())) =>
+                {
                     failures.push(format!(
                         "column {shown}.\"{column}\" is {actual}, expected {expected}"
                     ));
