@@ -260,6 +260,53 @@ fn uuid_and_bigint_ids_pass_the_migration_and_the_adapter_round_trips() {
 }
 
 #[test]
+fn a_dml_only_app_role_without_a_migration_url_is_told_what_to_set() {
+    let mut fx = Fixture::new(&official());
+    let owner = fx.role("owner", "");
+    let app = fx.role("app", "");
+    fx.sql(&format!(
+        "GRANT CREATE ON SCHEMA public TO {owner}; \
+         ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {app}; \
+         ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {app}; \
+         REVOKE CREATE ON SCHEMA public FROM PUBLIC"
+    ));
+    let app_url = fx.url_as(&app);
+    let env = [("NEON_PG_CONN", app_url.as_str())];
+    // No tables yet: the role cannot create them, and nothing says they are there.
+    let (_, doc) = fx.run("migration.apply", &env, &[]);
+    assert_eq!(status(&doc, "migration.apply"), "fail");
+    let said = summary(&doc, "migration.apply");
+    assert!(
+        said.starts_with("the role of NEON_PG_CONN may not run the migration (")
+            && said
+                .contains("set NEON_PG_CONN_MIGRATE to the URL of the role that owns the schema"),
+        "{said}"
+    );
+    // The owner applied them: verify reads them from the catalog and warns.
+    fx.sql(&format!("SET ROLE {owner}; {}", official()));
+    let (ran, doc) = fx.run("migration.apply,migration.idempotent", &env, &[]);
+    for (id, ends) in [
+        ("migration.apply", "the 4 tables it creates are there as expected (read from the catalog), but the file itself could not be replayed"),
+        ("migration.idempotent", "; not proven: the file could not be replayed"),
+    ] {
+        assert_eq!(status(&doc, id), "warn", "{id}: {} {}", summary(&doc, id), ran.stderr);
+        assert!(summary(&doc, id).ends_with(ends), "{}", summary(&doc, id));
+    }
+    // Applying stays a failure, with the same words.
+    let checklist = fx.checklist(
+        "\n[[item]]\nid = \"m\"\nsection = \"Checks\"\ntitle = \"t\"\nkind = \"sql.migration\"\nhelp = \"h\"\nconnection = \"db\"\nfile = \"services/backend/migrations/create_authjs_tables.sql\"\nmode = \"apply\"\nexpect_tables = [{ name = \"users\" }]\n",
+    );
+    let (_, doc) = fx.run_file(&checklist, &[], &[("DB", app_url.as_str())]);
+    assert_eq!(status(&doc, "m"), "fail");
+    assert!(
+        summary(&doc, "m").starts_with("the role of DB may not run the migration (")
+            && summary(&doc, "m").ends_with("use a connection whose role owns the schema"),
+        "{}",
+        summary(&doc, "m")
+    );
+}
+
+#[test]
 fn an_owner_role_for_migrations_and_a_dml_only_app_role_pass() {
     let mut fx = Fixture::new(&official());
     let owner = fx.role("owner", "");

@@ -253,6 +253,7 @@ async fn apply_all(
                             "line": statement.line,
                             "statement": statement.shown(),
                             "error": pg::describe(&err),
+                            "code": pg::code(&err),
                             "second_apply": !prefix.is_empty(),
                         },
                         "outcome": "rolled back",
