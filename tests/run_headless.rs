@@ -508,3 +508,47 @@ fn out_of_scope_needs_met_earlier_in_the_session_count() {
     assert_eq!(item(&doc, "b")["status"], "pass");
     assert_eq!(item(&doc, "a")["status"], "pass");
 }
+
+#[test]
+fn an_input_read_from_files_only_ignores_the_runners_own_environment() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = repo().display().to_string();
+    let run = |env_file: &str| {
+        let env = write(dir.path(), "deploy.env", env_file);
+        let ran: common::Ran = common::relcon()
+            .args([
+                "run",
+                "--root",
+                &root,
+                "--headless",
+                "--json",
+                "--only",
+                "security.node-env",
+            ])
+            .args(["--env-file", &env])
+            .current_dir(dir.path())
+            .env("RELCON_STORE", common::store_in(dir.path()))
+            // A CI job's own NODE_ENV: not the deployment's.
+            .env("NODE_ENV", "test")
+            .output()
+            .expect("relcon runs")
+            .into();
+        report(&ran.stdout)
+    };
+    let doc = run("AUTH_URL=https://app.example.com\nNODE_ENV=production\n");
+    let node = item(&doc, "security.node-env");
+    assert_eq!(node["status"], "pass", "{node}");
+    let source = node["evidence"]["variables"]["NODE_ENV"]["source"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(source.ends_with("deploy.env:2"), "{node}");
+    // Not in the files: unset (a warning), never the runner's "test".
+    let doc = run("AUTH_URL=https://app.example.com\n");
+    let node = item(&doc, "security.node-env");
+    assert_eq!(node["status"], "warn", "{node}");
+    assert_eq!(
+        node["evidence"]["variables"]["NODE_ENV"]["set"], false,
+        "{node}"
+    );
+}

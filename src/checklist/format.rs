@@ -58,6 +58,11 @@ pub(super) const INPUT_KEYS: &[Key] = &[
         "whether the value is a secret (default false)",
     ),
     Key::optional("description", Ty::Text, "what the variable holds"),
+    Key::optional(
+        "from",
+        Ty::Choice(&["files", "files-or-environment"]),
+        "where the value may come from: \"files\" only the env files (the runner's own environment is never read for it: a CI job's own settings are not the deployment's), or the env files and else the process environment, as CI injects secrets (default)",
+    ),
 ];
 
 pub(super) const CONNECTION_KEYS: &[Key] = &[

@@ -259,6 +259,7 @@ fn read_inputs(ck: &mut Checker<'_>, value: Option<&Value<'_>>) -> Vec<Input> {
                 .and_then(|v| v.get_ref().as_bool())
                 .unwrap_or(false),
             description: get_str(table, "description").unwrap_or_default().into(),
+            files_only: get_str(table, "from") == Some("files"),
         });
     }
     inputs

@@ -69,6 +69,8 @@ pub struct Input {
     pub secret: bool,
     /// What it holds.
     pub description: String,
+    /// Whether only the env files may give it (the process environment is the runner's).
+    pub files_only: bool,
 }
 
 /// A database connection: the first set input of `from` holds its URL.

@@ -34,6 +34,8 @@ pub enum ValuesError {
 #[derive(Clone, Default)]
 pub struct Values {
     inputs: BTreeMap<String, String>,
+    /// Where each input's value came from: `FILE:LINE`, or "process environment".
+    sources: BTreeMap<String, String>,
     vars: BTreeMap<String, String>,
     builtins: BTreeMap<&'static str, String>,
     base_url_inputs: Vec<String>,
@@ -49,7 +51,21 @@ impl std::fmt::Debug for Values {
 }
 
 /// Reads `NAME=value` pairs of a dotenv file.
-fn read_env_file(path: &Path) -> Result<Vec<(String, String)>, ValuesError> {
+/// The line of `text` that assigns `name` last (dotenv's later assignment wins), 1-based.
+fn line_of(text: &str, name: &str) -> Option<usize> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| {
+            let line = line.trim_start();
+            let line = line.strip_prefix("export ").unwrap_or(line).trim_start();
+            line.strip_prefix(name)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .map(|(i, _)| i + 1)
+        .last()
+}
+
+fn read_env_file(path: &Path) -> Result<Vec<(String, String, String)>, ValuesError> {
     let text = std::fs::read_to_string(path).map_err(|err| ValuesError::Read {
         path: path.to_path_buf(),
         reason: err.to_string(),
@@ -57,7 +73,13 @@ fn read_env_file(path: &Path) -> Result<Vec<(String, String)>, ValuesError> {
     let mut pairs = Vec::new();
     for item in dotenvy::from_read_iter(text.as_bytes()) {
         match item {
-            Ok(pair) => pairs.push(pair),
+            Ok((name, value)) => {
+                let source = match line_of(&text, &name) {
+                    Some(line) => format!("{}:{line}", path.display()),
+                    None => path.display().to_string(),
+                };
+                pairs.push((name, value, source))
+            }
             Err(dotenvy::Error::LineParse(line, _)) => {
                 let number = text
                     .lines()
@@ -88,17 +110,25 @@ impl Values {
         env_files: &[PathBuf],
         process_env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, ValuesError> {
-        let mut from_files: BTreeMap<String, String> = BTreeMap::new();
+        let mut from_files: BTreeMap<String, (String, String)> = BTreeMap::new();
         for path in env_files {
-            from_files.extend(read_env_file(path)?);
+            for (name, value, source) in read_env_file(path)? {
+                from_files.insert(name, (value, source));
+            }
         }
         let mut inputs = BTreeMap::new();
+        let mut sources = BTreeMap::new();
         for input in &checklist.inputs {
-            if let Some(value) = from_files
-                .remove(&input.name)
-                .or_else(|| process_env(&input.name))
-            {
+            let found = from_files.remove(&input.name).or_else(|| {
+                // The runner's own environment is not the deployment's for such an input.
+                (!input.files_only)
+                    .then(|| process_env(&input.name))
+                    .flatten()
+                    .map(|value| (value, "process environment".to_string()))
+            });
+            if let Some((value, source)) = found {
                 inputs.insert(input.name.clone(), value);
+                sources.insert(input.name.clone(), source);
             }
         }
         let mut vars: BTreeMap<String, String> = checklist.vars.iter().cloned().collect();
@@ -107,6 +137,7 @@ impl Values {
         }
         let mut values = Values {
             inputs,
+            sources,
             vars,
             builtins: BTreeMap::new(),
             base_url_inputs: checklist.base_url.clone(),
@@ -140,6 +171,11 @@ impl Values {
             .or_else(|| self.vars.get(name))
             .or_else(|| self.inputs.get(name))
             .map(String::as_str)
+    }
+
+    /// Where an input's value came from: `FILE:LINE`, or "process environment".
+    pub fn source(&self, name: &str) -> Option<&str> {
+        self.sources.get(name).map(String::as_str)
     }
 
     /// An input's value, set or empty.

@@ -300,6 +300,7 @@ fn evaluate(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
                 "length": v.chars().count(),
                 "entropy_bits": entropy_bits(v),
                 "fingerprint": ctx.redactor.fingerprint(v),
+                "source": values.source(name),
             }),
             None => serde_json::json!({ "set": false }),
         };
