@@ -699,3 +699,65 @@ async fn a_request_id_counts_from_the_app_or_its_platform_on_a_2xx_only() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_protected_preview_is_reached_with_the_bypass_header_and_an_unset_one_is_not_sent() {
+    let pki = Pki::new();
+    // Deployment Protection: 401 unless the bypass secret comes along.
+    let protected = || {
+        handler(|request| {
+            let bypass = request
+                .headers()
+                .get("x-vercel-protection-bypass")
+                .and_then(|v| v.to_str().ok())
+                .map(String::from);
+            match bypass.as_deref() {
+                Some("tok-canary-http-77") => respond(
+                    200,
+                    &[
+                        (
+                            "set-cookie",
+                            "authjs.csrf-token=abc%7Cdef; Path=/; HttpOnly; SameSite=Lax",
+                        ),
+                        ("strict-transport-security", "max-age=31536000"),
+                    ],
+                    "{}",
+                ),
+                Some(other) => respond(400, &[], &format!("unexpected bypass {other:?}")),
+                None => respond(401, &[], "Authentication Required"),
+            }
+        })
+    };
+    let plain = Server::start(None, protected()).await.expect("server");
+    let base = format!("http://localhost:{}", plain.addr.port());
+    let with = "headers = { x-vercel-protection-bypass = \"${TOKEN}\" }";
+    let unset = "headers = { x-vercel-protection-bypass = \"${UNSET_BYPASS:-}\" }";
+    // Over plain http the cookies kind warns that nothing can be Secure: reached all the same.
+    for (kind, keys, reached) in [
+        ("http", "url = \"${origin}/\"", Status::Pass),
+        ("cookies", "url = \"${origin}/api/auth/csrf\"", Status::Warn),
+    ] {
+        let result = check(&pki, &base, kind, &format!("{keys}\n{with}")).await;
+        assert_eq!(result.status, reached, "{kind}: {}", result.summary);
+        let result = check(&pki, &base, kind, &format!("{keys}\n{unset}")).await;
+        assert_eq!(
+            result.status,
+            Status::Fail,
+            "{kind} without: {}",
+            result.summary
+        );
+    }
+    let https = Server::start(
+        Some(pki.tls(&["localhost"], Validity::days(90))),
+        protected(),
+    )
+    .await
+    .expect("server");
+    let base = format!("https://localhost:{}", https.addr.port());
+    let keys = format!(
+        "url = \"${{origin}}/\"\nhttp_url = \"http://localhost:{}/\"\n",
+        closed_port()
+    );
+    let result = check(&pki, &base, "tls", &format!("{keys}{with}")).await;
+    assert_eq!(result.status, Status::Pass, "tls: {}", result.summary);
+}

@@ -23,6 +23,8 @@ fn default_true() -> bool {
 #[derive(Debug, Deserialize)]
 struct Config {
     url: String,
+    #[serde(default)]
+    headers: std::collections::BTreeMap<String, String>,
     #[serde(default = "default_expected")]
     expect_cookies: Vec<String>,
     authjs_version: Option<String>,
@@ -168,9 +170,14 @@ async fn inspect(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
             return CheckResult::definitive_error(format!("cannot build the HTTP client: {err}"))
         }
     };
+    let headers = match ctx.headers(&config.headers) {
+        Ok(headers) => headers,
+        Err(result) => return result,
+    };
     let path = parsed[url::Position::BeforePath..].to_string();
     let budget = ctx.remaining();
-    let response = match tokio::time::timeout(budget, client.get(parsed.clone()).send()).await {
+    let request = client.get(parsed.clone()).headers(headers).send();
+    let response = match tokio::time::timeout(budget, request).await {
         Ok(Ok(response)) => response,
         Ok(Err(err)) => {
             return CheckResult::new(

@@ -239,10 +239,12 @@ async fn request(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
     };
     let built = (|| -> Result<_, CheckResult> {
         let url = render(&config.url)?;
+        // A header that comes out empty (an unset optional input) is not sent.
         let headers: Vec<(String, String)> = config
             .headers
             .iter()
             .map(|(k, v)| Ok((k.clone(), render(v)?)))
+            .filter(|pair| !matches!(pair, Ok((_, v)) if v.is_empty()))
             .collect::<Result<_, CheckResult>>()?;
         let cookies: Vec<(String, String)> = config
             .cookies

@@ -161,6 +161,34 @@ impl CheckContext<'_> {
             })
     }
 
+    /// Request headers from the item's `headers` templates, secrets filled in; a header
+    /// whose value comes out empty (an unset optional input) is not sent. The lint keeps
+    /// secrets to the base URL's origin.
+    pub fn headers(
+        &self,
+        templates: &std::collections::BTreeMap<String, String>,
+    ) -> Result<reqwest::header::HeaderMap, CheckResult> {
+        let mut headers = reqwest::header::HeaderMap::new();
+        for (name, template) in templates {
+            let value = self.values.render(template).map_err(|err| {
+                CheckResult::definitive_error(format!("cannot build header {name}: {err}"))
+            })?;
+            if value.is_empty() {
+                continue;
+            }
+            let name = reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                CheckResult::definitive_error(format!("`{name}` is not a header name"))
+            })?;
+            let value = reqwest::header::HeaderValue::from_str(&value).map_err(|_| {
+                CheckResult::definitive_error(format!(
+                    "the value of header {name} holds characters a header cannot"
+                ))
+            })?;
+            headers.insert(name, value);
+        }
+        Ok(headers)
+    }
+
     /// The time a network check may still spend: its deadline less a margin, so that it
     /// answers with its own reason before the engine drops it.
     pub fn remaining(&self) -> std::time::Duration {

@@ -24,6 +24,8 @@ struct Config {
     warn_days: Option<i64>,
     fail_days: Option<i64>,
     hsts: Option<bool>,
+    #[serde(default)]
+    headers: std::collections::BTreeMap<String, String>,
     hsts_min_age: Option<String>,
     http_redirect: Option<bool>,
     http_url: Option<String>,
@@ -247,7 +249,12 @@ async fn inspect(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
         }
     }
 
-    // HSTS, over a verified connection only.
+    // HSTS, over a verified connection only (so the item's headers, which may hold a
+    // secret, go over TLS only: never on the plain-HTTP probe).
+    let headers = match ctx.headers(&config.headers) {
+        Ok(headers) => headers,
+        Err(result) => return result,
+    };
     if config.hsts.unwrap_or(true) {
         let min_age = config
             .hsts_min_age
@@ -260,7 +267,7 @@ async fn inspect(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
             match ctx
                 .net
                 .client(false, Duration::from_secs(5))
-                .map(|c| c.get(url.clone()).timeout(timeout))
+                .map(|c| c.get(url.clone()).headers(headers.clone()).timeout(timeout))
             {
                 Ok(request) => match request.send().await {
                     Ok(response) => {

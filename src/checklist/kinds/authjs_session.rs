@@ -11,6 +11,11 @@ pub const SPEC: KindSpec = KindSpec {
     keys: &[
         Key::required("url", Ty::OriginUrl, "the session endpoint, on the base URL's origin"),
         Key::optional(
+            "headers",
+            Ty::Map(&Ty::SecretTemplate),
+            "request headers (a platform's protection bypass, say); one that comes out empty is not sent",
+        ),
+        Key::optional(
             "token_from",
             Ty::Inputs(Secrets::Allowed),
             "inputs holding a session token, first set wins; a given token is always used first",

@@ -13,6 +13,11 @@ pub const SPEC: KindSpec = KindSpec {
     keys: &[
         Key::required("url", Ty::Url, "the URL whose response sets the cookies"),
         Key::optional(
+            "headers",
+            Ty::Map(&Ty::SecretTemplate),
+            "request headers (a platform's protection bypass, say); one that comes out empty is not sent; secrets only go to the base URL's origin",
+        ),
+        Key::optional(
             "expect_cookies",
             Ty::List(&Ty::Choice(AUTHJS_COOKIES)),
             "Auth.js cookies that must be set (default [\"csrf-token\"])",

@@ -10,6 +10,11 @@ pub const SPEC: KindSpec = KindSpec {
     keys: &[
         Key::required("url", Ty::Url, "the https URL whose host is checked"),
         Key::optional(
+            "headers",
+            Ty::Map(&Ty::SecretTemplate),
+            "request headers (a platform's protection bypass, say); one that comes out empty is not sent; secrets only go to the base URL's origin",
+        ),
+        Key::optional(
             "warn_days",
             Ty::Int(0, 3650),
             "warn when the certificate expires in fewer days (default 30)",

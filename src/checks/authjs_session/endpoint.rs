@@ -43,6 +43,7 @@ impl Smoke<'_> {
         let request = self
             .client
             .get(self.url.clone())
+            .headers(self.headers.clone())
             .header(reqwest::header::COOKIE, header.join("; "))
             .send();
         let budget = self.ctx.remaining().saturating_sub(CLEANUP);
@@ -155,7 +156,7 @@ impl Smoke<'_> {
     pub(super) async fn get(&self, url: url::Url) -> Result<(u16, String, Vec<String>), String> {
         let budget = self.ctx.remaining().saturating_sub(CLEANUP);
         let sent = tokio::select! {
-            sent = tokio::time::timeout(budget, self.client.get(url).send()) => sent,
+            sent = tokio::time::timeout(budget, self.client.get(url).headers(self.headers.clone()).send()) => sent,
             () = self.ctx.cancel.cancelled() => return Err("cancelled".into()),
         };
         let mut response = match sent {

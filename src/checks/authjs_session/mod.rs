@@ -34,6 +34,8 @@ const CLEANUP: Duration = Duration::from_secs(2);
 struct Config {
     url: String,
     #[serde(default)]
+    headers: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
     token_from: Vec<String>,
     strategy: Option<String>,
     connection: Option<String>,
@@ -72,6 +74,10 @@ pub(crate) fn run<'a>(ctx: &'a CheckContext<'a>) -> RunFuture<'a> {
                 ))
             }
         };
+        let headers = match ctx.headers(&config.headers) {
+            Ok(headers) => headers,
+            Err(result) => return result,
+        };
         let lifetime = config
             .lifetime
             .as_deref()
@@ -80,6 +86,7 @@ pub(crate) fn run<'a>(ctx: &'a CheckContext<'a>) -> RunFuture<'a> {
         let mut smoke = Smoke {
             ctx,
             client,
+            headers,
             https: parsed.scheme() == "https",
             url: parsed,
             config: &config,
@@ -102,6 +109,8 @@ pub(crate) fn run<'a>(ctx: &'a CheckContext<'a>) -> RunFuture<'a> {
 struct Smoke<'a> {
     ctx: &'a CheckContext<'a>,
     client: reqwest::Client,
+    /// The item's own request headers, on every request.
+    headers: reqwest::header::HeaderMap,
     https: bool,
     url: url::Url,
     config: &'a Config,
