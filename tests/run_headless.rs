@@ -552,3 +552,58 @@ fn an_input_read_from_files_only_ignores_the_runners_own_environment() {
         "{node}"
     );
 }
+
+#[test]
+fn base_url_inputs_on_different_origins_stop_the_run_before_anything_is_sent() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = repo().display().to_string();
+    let env = write(
+        dir.path(),
+        "deploy.env",
+        "DEPLOY_URL=https://app.example.com\nAUTH_URL=https://evil.example.net\nAUTH_SECRET=Zq3vJ8kP2mX9rT5wY1bN7cF4hL6dS0gA8eU2iO5pK3=\n",
+    );
+    let ran: common::Ran = common::relcon()
+        .args(["run", "--root", &root, "--headless", "--env-file", &env])
+        .current_dir(dir.path())
+        .env("RELCON_STORE", common::store_in(dir.path()))
+        .output()
+        .expect("relcon runs")
+        .into();
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("DEPLOY_URL (https://app.example.com) and AUTH_URL (https://evil.example.net) name different origins"),
+        "{}",
+        ran.stderr
+    );
+    // Vercel runs v5 without AUTH_URL: the deployment's own URL is the origin.
+    let env = write(
+        dir.path(),
+        "vercel.env",
+        "DEPLOY_URL=https://app.example.com\n",
+    );
+    let ran: common::Ran = common::relcon()
+        .args([
+            "run",
+            "--root",
+            &root,
+            "--headless",
+            "--json",
+            "--only",
+            "security.https-url",
+        ])
+        .args(["--env-file", &env])
+        .current_dir(dir.path())
+        .env("RELCON_STORE", common::store_in(dir.path()))
+        .env_remove("AUTH_URL")
+        .env_remove("NEXTAUTH_URL")
+        .output()
+        .expect("relcon runs")
+        .into();
+    let doc = report(&ran.stdout);
+    assert_eq!(
+        item(&doc, "security.https-url")["status"],
+        "pass",
+        "{}",
+        ran.stderr
+    );
+}

@@ -28,6 +28,19 @@ pub enum ValuesError {
         /// The 1-based line number.
         line: usize,
     },
+    /// Two base URL inputs are set to different origins: which one secrets may go to is
+    /// not clear, so nothing runs.
+    #[error("{first} ({first_origin}) and {second} ({second_origin}) name different origins: relcon sends secrets only to the deployment's one origin; make them agree (or leave {second} unset)")]
+    OriginConflict {
+        /// The input that sets the origin.
+        first: String,
+        /// Its origin.
+        first_origin: String,
+        /// The other input.
+        second: String,
+        /// Its origin.
+        second_origin: String,
+    },
 }
 
 /// Every value a run can look up.
@@ -144,6 +157,24 @@ impl Values {
         };
         if let Some(env) = environment {
             values.builtins.insert("environment", env.to_string());
+        }
+        // Every base URL input that is set must name the same origin.
+        let origins: Vec<(&str, String)> = checklist
+            .base_url
+            .iter()
+            .filter_map(|name| {
+                let value = values.input(name).filter(|v| !v.is_empty())?;
+                let url = url::Url::parse(value).ok().filter(url::Url::has_host)?;
+                Some((name.as_str(), url.origin().ascii_serialization()))
+            })
+            .collect();
+        if let Some((second, second_origin)) = origins.iter().find(|(_, o)| *o != origins[0].1) {
+            return Err(ValuesError::OriginConflict {
+                first: origins[0].0.to_string(),
+                first_origin: origins[0].1.clone(),
+                second: second.to_string(),
+                second_origin: second_origin.clone(),
+            });
         }
         if let Some((_, base)) = values.first_set(&checklist.base_url) {
             let base = base.to_string();
