@@ -9,12 +9,18 @@
       (kind, relcon rule, path:line, in the tree or only in history) and every look-alike
       that is not a secret. The same seed gives the same repository, byte for byte.
 
-  scan_repo.py score MANIFEST TOOL OUTPUT [--history]
+  scan_repo.py score MANIFEST TOOL OUTPUT [--history] [--root REPO]
       Reads a tool's output (relcon's --json document, `git grep -n` lines, detect-secrets'
-      JSON, secretlint's JSON), reduces it to distinct path:line hits and prints one JSON
-      line: found, missed, false positives (on look-alike lines, and elsewhere: "other"),
-      with the details. A hit matches a planted secret when path and line match. Without
+      JSON, secretlint's JSON, whose absolute paths are made relative to REPO), reduces it to
+      hits (path and line, or secretlint's span of lines) and prints one JSON line: found,
+      missed, false positives (on look-alike lines, and elsewhere: "other"), with the
+      details. A hit matches a planted secret when the path matches and the line does (or
+      is inside the span). Without
       --history the planted set is the tree's; with it, the tree's and the history's.
+
+  scan_repo.py table RESULTS
+      Prints the side-by-side table (and what each tool missed or reported wrongly) from
+      RESULTS, lines of `label<TAB>median ms<TAB>runs<TAB>score file` as bench/scan.sh writes.
 
 Python 3 standard library only.
 """
@@ -272,8 +278,20 @@ def b64secret(rng, nbytes=32):
     return base64.b64encode(bytes(rng.getrandbits(8) for _ in range(nbytes))).decode()
 
 
-def key_body(rng, lines=25):
-    return [base64.b64encode(bytes(rng.getrandbits(8) for _ in range(48))).decode() for _ in range(lines)]
+# How the base64 of each key format begins (an ASN.1 SEQUENCE, or OpenSSH's magic), as in
+# real keys: scanners that check the key's structure (secretlint) look for it.
+MAGIC = {
+    "RSA": "MIIEowIBAAKCAQEA",
+    "OPENSSH": "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW",
+    "EC": "MHcCAQEEI",
+    "PKCS8": "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQ",
+}
+
+
+def key_body(rng, lines=25, kind="RSA"):
+    body = [base64.b64encode(bytes(rng.getrandbits(8) for _ in range(48))).decode() for _ in range(lines)]
+    body[0] = MAGIC[kind] + body[0][len(MAGIC[kind]):]
+    return body
 
 
 def sentry_secret(rng):
@@ -379,7 +397,7 @@ def planted_files(rng):
         ]),
         ("deploy/keys/id_ed25519", None, [
             S("private-key", "private-key", "-----BEGIN OPENSSH PRIVATE KEY-----"),
-            *key_body(rng, 6), "-----END OPENSSH PRIVATE KEY-----",
+            *key_body(rng, 6, "OPENSSH"), "-----END OPENSSH PRIVATE KEY-----",
         ]),
         ("certs/server.key", None, [
             S("private-key", "private-key", "-----BEGIN RSA PRIVATE KEY-----"),
@@ -387,12 +405,12 @@ def planted_files(rng):
         ]),
         ("certs/ec-prime256v1.pem", "crlf", [
             S("private-key", "private-key", "-----BEGIN EC PRIVATE KEY-----"),
-            *key_body(rng, 3), "-----END EC PRIVATE KEY-----",
+            *key_body(rng, 3, "EC"), "-----END EC PRIVATE KEY-----",
         ]),
         ("infra/gcp/service-account.json", None, [
             "{", '  "type": "service_account",', '  "project_id": "acme-prod-412207",',
             f'  "private_key_id": "{rand(rng, HEX, 40)}",',
-            S("private-key", "private-key", '  "private_key": "-----BEGIN PRIVATE KEY-----\\n' + "\\n".join(key_body(rng, 4)) + '\\n-----END PRIVATE KEY-----\\n",'),
+            S("private-key", "private-key", '  "private_key": "-----BEGIN PRIVATE KEY-----\\n' + "\\n".join(key_body(rng, 4, "PKCS8")) + '\\n-----END PRIVATE KEY-----\\n",'),
             '  "client_email": "deployer@acme-prod-412207.iam.gserviceaccount.com"', "}",
         ]),
         ("infra/terraform/provider.tf", None, [
@@ -654,17 +672,18 @@ def layout(seed, nfiles, total_mb):
         add(path, lang, size)
 
     # Large files: fixtures, data, docs (300 KB to 1 MB).
-    for i in range(110):
+    scale = nfiles / 20000
+    for i in range(max(5, round(110 * scale))):
         kind = rng.choice([("fixtures/large", "json", "json"), ("data/exports", "csv", "csv"), ("docs/archive", "md", "md"), ("packages/db/seeds", "sql", "sql")])
         add(f"{kind[0]}/{rng.choice(NOUNS)}-{i:03d}.{kind[2]}", kind[1], rng.randint(300_000, 1_000_000))
     # Minified bundles and source maps (vendored).
-    for i in range(20):
+    for i in range(max(2, round(20 * scale))):
         add(f"apps/web/public/vendor/{rng.choice(NOUNS)}-{i}.min.js", "js", rng.randint(50_000, 300_000))
         add(f"apps/web/public/vendor/{rng.choice(NOUNS)}-{i}.min.js.map", "json", rng.randint(50_000, 300_000))
 
     # node_modules: force-added, about 3,000 files.
     pkgs = [f"{p}{'-' + s if s else ''}" for p in ["next", "react", "zod", "drizzle", "auth", "resend", "stripe", "sentry", "lodash", "date", "clsx", "jose", "oauth", "pg", "neon", "tailwind", "postcss", "esbuild", "swc", "undici"] for s in ["", "core", "utils", "types", "dom", "server", "node", "cli"]]
-    nm_target, nm = 3000, 0
+    nm_target, nm = round(3000 * scale), 0
     while nm < nm_target:
         p = rng.choice(pkgs)
         name = rng.choice(["index", "utils", "core", "client", "server", "types", "shared", "runtime", "compat", "helpers"])
@@ -713,7 +732,9 @@ def layout(seed, nfiles, total_mb):
     }
     text_target = nfiles
     fixed_bytes = sum(f.size for f in files)
-    remaining = text_target - sum(1 for f in files if not f.binary)
+    # Files planted only in history are deleted by the end: they do not count.
+    deleted = sum(1 for f in files if f.items and any(isinstance(m, tuple) and m[0] == "H" and m[4] is None for m in f.items))
+    remaining = text_target - sum(1 for f in files if not f.binary) + deleted
     avg = max(500, (total_mb * 1_000_000 - fixed_bytes - 900_000 * 2) // max(1, remaining))
     mu = __import__("math").log(avg) - 0.5 * 0.8 ** 2
     count = text_target - remaining
@@ -936,7 +957,7 @@ def hits_relcon(text):
                 for f in node["findings"]:
                     m = LOCATION.match(f.get("location", ""))
                     if m:
-                        found.add((m["path"], int(m["line"]), "history" if m["history"] else "tree", f.get("rule")))
+                        found.add((m["path"], int(m["line"]), int(m["line"]), "history" if m["history"] else "tree", f.get("rule")))
                 return
             for v in node.values():
                 walk(v)
@@ -953,13 +974,13 @@ def hits_gitgrep(text):
     for line in text.splitlines():
         parts = line.split(":", 2)
         if len(parts) >= 2 and parts[1].isdigit():
-            found.add((parts[0], int(parts[1]), "tree", None))
+            found.add((parts[0], int(parts[1]), int(parts[1]), "tree", None))
     return found
 
 
 def hits_detect_secrets(text):
     doc = json.loads(text)
-    return {(path, r["line_number"], "tree", r.get("type")) for path, rs in doc.get("results", {}).items() for r in rs}
+    return {(path, r["line_number"], r["line_number"], "tree", r.get("type")) for path, rs in doc.get("results", {}).items() for r in rs}
 
 
 def hits_secretlint(text, root):
@@ -969,9 +990,11 @@ def hits_secretlint(text, root):
     for result in json.loads(text):
         path = os.path.relpath(result["filePath"], root) if os.path.isabs(result["filePath"]) else result["filePath"]
         for m in result.get("messages", []):
-            line = (m.get("loc") or {}).get("start", {}).get("line")
-            if line is not None:
-                found.add((path, int(line), "tree", m.get("ruleId")))
+            loc = m.get("loc") or {}
+            first = loc.get("start", {}).get("line")
+            if first is not None:
+                last = loc.get("end", {}).get("line", first)
+                found.add((path, int(first), int(last), "tree", m.get("ruleId")))
     return found
 
 
@@ -989,30 +1012,37 @@ def score(args):
     else:
         sys.exit(f"unknown tool {args.tool}")
     planted = [p for p in manifest["planted"] if args.history or p["where"] == "tree"]
-    wanted = {(p["path"], p["line"], p["where"]): p for p in planted}
-    looks = {(l["path"], l["line"]): l for l in manifest["lookalikes"]}
-    # Hits by line: a tree hit matches a secret planted in the tree, a history hit (relcon's
-    # "in history") one planted only in history; the other tools see the tree only.
-    lines = {}
-    for p, line, where, rule in hits:
-        lines.setdefault((p, line, where), set()).add(rule or "")
-    found, missed = [], []
-    for key, p in wanted.items():
-        got = lines.get(key)
-        (found if got else missed).append({**p, "reported_as": sorted(got or [])})
-    on_lookalikes, other = [], []
-    for key, got in sorted(lines.items()):
-        if key in wanted:
+    looks = {}
+    for l in manifest["lookalikes"]:
+        looks.setdefault(l["path"], []).append(l)
+    # A hit is a span of lines (one line for all but secretlint's multi-line findings, such as
+    # a whole credentials file). A tree hit matches a secret planted in the tree, a history
+    # hit (relcon's "in history") one planted only in history, when the span holds its line.
+    by_path = {}
+    for h in hits:
+        by_path.setdefault((h[0], h[3]), []).append(h)
+    found, missed, used = [], [], set()
+    for p in planted:
+        got = [h for h in by_path.get((p["path"], p["where"]), []) if h[1] <= p["line"] <= h[2]]
+        used.update(got)
+        (found if got else missed).append({**p, "reported_as": sorted({h[4] or "" for h in got})})
+    # The rest, by line: on a look-alike line, or elsewhere ("other").
+    on_lookalikes, other, seen = [], [], set()
+    for h in sorted(hits - used):
+        on = [l for l in looks.get(h[0], []) if h[3] == "tree" and h[1] <= l["line"] <= h[2]]
+        key = (h[0], h[1], h[3])
+        if key in seen:
             continue
-        entry = {"path": key[0], "line": key[1], "where": key[2], "reported_as": sorted(got)}
-        if (key[0], key[1]) in looks:
-            on_lookalikes.append({**looks[(key[0], key[1])], **entry})
+        seen.add(key)
+        entry = {"path": h[0], "line": h[1], "where": h[3], "reported_as": [h[4] or ""]}
+        if on:
+            on_lookalikes.extend({**l, **entry, "line": l["line"]} for l in on)
         else:
             other.append(entry)
     result = {
         "tool": args.tool, "planted": len(planted), "found": len(found), "missed": len(missed),
         "false_positives": len(on_lookalikes) + len(other), "on_lookalikes": len(on_lookalikes), "other_hits": len(other),
-        "hit_lines": len(lines), "missed_detail": missed, "lookalike_detail": on_lookalikes,
+        "hits": len(hits), "missed_detail": missed, "lookalike_detail": on_lookalikes,
         "other_detail": other[:50], "other_by_file_kind": {},
     }
     kinds = {}
@@ -1021,6 +1051,47 @@ def score(args):
         kinds[ext] = kinds.get(ext, 0) + 1
     result["other_by_file_kind"] = dict(sorted(kinds.items(), key=lambda kv: -kv[1]))
     print(json.dumps(result))
+
+
+def table(args):
+    """The side-by-side table from RESULTS: one line per run, `label<TAB>ms<TAB>runs<TAB>score file`."""
+    rows = []
+    for line in open(args.results):
+        label, ms, runs, path = line.rstrip("\n").split("\t")
+        rows.append((label, int(ms), runs, json.load(open(path))))
+    base = next((ms for label, ms, _, _ in rows if label.startswith("relcon") and "history" not in label), None)
+    head = ("tool", "wall time", "× relcon", "found", "missed", "false positives", "on look-alikes", "other hits")
+    out = [head]
+    for label, ms, runs, sc in rows:
+        out.append((label, f"{ms / 1000:.2f} s", f"{ms / base:.2f}×" if base else "-",
+                    f"{sc['found']}/{sc['planted']}", str(sc["missed"]), str(sc["false_positives"]),
+                    str(sc["on_lookalikes"]), str(sc["other_hits"])))
+    widths = [max(len(r[i]) for r in out) for i in range(len(head))]
+    for i, r in enumerate(out):
+        print("  ".join(c.ljust(widths[j]) if j == 0 else c.rjust(widths[j]) for j, c in enumerate(r)))
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+    print()
+    by = lambda prefix: next((ms for label, ms, _, _ in rows if label.startswith(prefix)), None)
+    grep, ds, sl = by("git grep"), by("detect-secrets"), by("secretlint")
+    if base and grep:
+        r = base / grep
+        print(f"target relcon ≤ 2× git grep on the tree: {'met' if r <= 2 else 'NOT met'} ({r:.3f}×; stretch ≤ 1×: {'met' if r <= 1 else 'not met'})")
+    if base and ds and sl:
+        print(f"target faster than detect-secrets and secretlint: {'met' if base < min(ds, sl) else 'NOT met'} "
+              f"({ds / base:.0f}× and {sl / base:.0f}× faster)")
+    print()
+    for label, ms, runs, sc in rows:
+        print(f"{label}: runs {runs} ms")
+        for m in sc["missed_detail"]:
+            print(f"  missed   {m['path']}:{m['line']} ({m['where']}, {m['kind']}): {m['text'][:110]}")
+        for m in sc["lookalike_detail"]:
+            print(f"  reported look-alike {m['path']}:{m['line']} as {','.join(m['reported_as'])} ({m['kind']}): {m['text'][:110]}")
+        if sc["other_hits"]:
+            kinds = ", ".join(f"{k} {v}" for k, v in list(sc["other_by_file_kind"].items())[:8])
+            print(f"  other hits by file type: {kinds}")
+            for o in sc["other_detail"][:3]:
+                print(f"    e.g. {o['path']}:{o['line']} ({o['where']}) as {','.join(o['reported_as'])}")
 
 
 def main():
@@ -1038,8 +1109,10 @@ def main():
     s.add_argument("output")
     s.add_argument("--history", action="store_true")
     s.add_argument("--root")
+    t = sub.add_parser("table")
+    t.add_argument("results")
     args = ap.parse_args()
-    (generate if args.command == "generate" else score)(args)
+    {"generate": generate, "score": score, "table": table}[args.command](args)
 
 
 if __name__ == "__main__":
