@@ -212,11 +212,15 @@ impl Rules {
                     continue;
                 }
                 let keep = match rule.judge {
-                    Judge::Format => true,
+                    // A token assigned to a public name (a Supabase anon key, a
+                    // `NEXT_PUBLIC_…` value) is shipped to browsers by design.
+                    Judge::Format => !(rule.id == "jwt" && public(&line[..span.start])),
                     Judge::Entropy(min) => {
-                        let name = caps.name("name").map(|n| n.as_bytes().to_ascii_uppercase());
-                        let public = name.is_some_and(|n| n.windows(6).any(|w| w == b"PUBLIC"));
-                        !public && mixed(&value) && entropy::bits(&value) >= min
+                        let name = caps.name("name").map(|n| n.as_bytes());
+                        !name.is_some_and(public)
+                            && mixed(&value)
+                            && !identifier(&value)
+                            && entropy::bits(&value) >= min
                     }
                     Judge::Credentialed => caps
                         .name("host")
@@ -250,6 +254,32 @@ fn overlaps(a: &std::ops::Range<usize>, b: &std::ops::Range<usize>) -> bool {
 /// identifier seldom does.
 fn mixed(value: &str) -> bool {
     value.bytes().any(|c| c.is_ascii_alphabetic()) && value.bytes().any(|c| c.is_ascii_digit())
+}
+
+/// Text that names a public value: `PUBLIC` or `ANON_KEY` in it, in any case or spelling
+/// (`anonKey`, `anon-key`).
+fn public(text: &[u8]) -> bool {
+    let upper: Vec<u8> = text
+        .iter()
+        .filter(|c| !matches!(c, b'_' | b'-'))
+        .map(u8::to_ascii_uppercase)
+        .collect();
+    [&b"PUBLIC"[..], b"ANONKEY"]
+        .iter()
+        .any(|p| upper.windows(p.len()).any(|w| w == *p))
+}
+
+/// A lowercase identifier such as `app-theme-v2` or `session_cookie.v3`: parts joined by `-`,
+/// `_` or `.`, each a lowercase word, a number or a short tag. A generated secret has
+/// capitals, or long runs that mix letters and digits.
+fn identifier(value: &str) -> bool {
+    let parts: Vec<&str> = value.split(['-', '_', '.']).collect();
+    parts.len() > 1
+        && parts.iter().all(|p| {
+            p.len() <= 3
+                || p.bytes().all(|c| c.is_ascii_lowercase())
+                || p.bytes().all(|c| c.is_ascii_digit())
+        })
 }
 
 /// A value that is not a secret but stands for one: a reference to a variable or a CI
@@ -363,6 +393,8 @@ mod tests {
             ("NextAuth({ secret: \"Yq3vQn8mZr1Lk5Tw9Xb2\" })", "authjs-secret"),
             ("DATABASE_URL=postgresql://app:Np9xQ2vL7kR4@ep-cool-1.eu-central-1.aws.neon.tech/db", "connection-string"),
             ("STRIPE_TOKEN=sk9f8a7s6d5f4g3h2j1k0lqwe", "generic-secret"),
+            ("STRIPE_TOKEN=sk-live-9f8a7s6d5f4g3h2j1k0lqwe", "generic-secret"),
+            ("SERVICE_ROLE_KEY=eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoic2VydmljZSJ9.c2lnbmF0dXJlLXZhbHVl", "jwt"),
         ];
         for (line, rule) in cases {
             assert_eq!(rules_hit(line), vec![rule], "{line}");
@@ -388,6 +420,10 @@ mod tests {
             "let token = uuid::Uuid::now_v7().to_string();",
             "if text.contains(\"-----BEGIN RSA PRIVATE KEY-----\") {",
             "DATABASE_URL=postgres://app:secret@db.internal.example.net/app",
+            "const THEME_STORAGE_KEY = \"app-theme-v2\";",
+            "SESSION_COOKIE_KEY=relcon_session.v3",
+            "NEXT_PUBLIC_SUPABASE_ANON_KEY=eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoiYW5vbiJ9.c2lnbmF0dXJlLXZhbHVl",
+            "supabaseAnonKey: eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoiYW5vbiJ9.c2lnbmF0dXJlLXZhbHVl",
         ] {
             assert!(rules_hit(line).is_empty(), "{line}: {:?}", rules_hit(line));
         }
