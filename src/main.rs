@@ -183,6 +183,11 @@ struct Demo {
     /// The Auth.js generation the sandbox runs.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u8).range(4..=5))]
     authjs: u8,
+    /// The platform the sandbox plays: container (a load balancer that redirects plain HTTP),
+    /// kubernetes (an HTTPS-only load balancer), vercel (x-vercel-id, Deployment Protection,
+    /// no canonical URL) or workers (cf-ray, no HSTS, no Node environment).
+    #[arg(long, default_value = "container", value_parser = ["container", "kubernetes", "vercel", "workers"])]
+    platform: String,
 }
 
 fn demo_help() -> String {
@@ -191,7 +196,7 @@ fn demo_help() -> String {
         .map(|(_, name, what)| format!("  {name:<20} {what}"))
         .collect();
     format!(
-        "Faults:\n{}\n\nExamples:\n  relcon demo\n  relcon demo --fault health-500,no-hsts\n  relcon demo --sessions database --authjs 4\n  relcon demo --fault secret-drift\n  relcon demo --serve\n\nExit codes: 0 go, 1 no-go (a fault), 2 bad input.",
+        "Faults:\n{}\n\nExamples:\n  relcon demo\n  relcon demo --fault health-500,no-hsts\n  relcon demo --sessions database --authjs 4\n  relcon demo --platform vercel\n  relcon demo --fault secret-drift\n  relcon demo --serve\n\nExit codes: 0 go, 1 no-go (a fault), 2 bad input.",
         faults.join("\n")
     )
 }
@@ -411,6 +416,7 @@ fn main() -> ExitCode {
                 concurrency: usize::from(demo.concurrency),
                 sessions: demo.sessions,
                 authjs: demo.authjs,
+                platform: demo.platform,
             },
         )),
     };

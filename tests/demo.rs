@@ -223,3 +223,234 @@ fn an_unknown_fault_is_bad_input() {
         ran.stderr
     );
 }
+
+/// The evidence a release manager would give each manual item of the shipped checklist.
+fn evidence_for(item: &str, platform: &str) -> Vec<String> {
+    let release = match platform {
+        "vercel" => "dpl_8Kq2mZx7wPp1Ld4s",
+        "workers" => "1f0c2a9e-6b1d-4c3e-9a7f-2d5e8b0c4a61",
+        _ => "sha256:6c3c624b58dbbcd3c0dd82b4c53f04194d1247c6eebdaab7c610cf7d66709b3b",
+    };
+    let fields: Vec<(&str, &str)> = match item {
+        "backup.snapshot" => vec![("snapshot_id", "br-wispy-meadow-a5x3k2lq")],
+        "migration.ci-runner" => vec![("run_url", "https://ci.example.com/acme/app/runs/812")],
+        "ci.image-published" => vec![(
+            "digest",
+            "sha256:0f5b1c1a3e8d9c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b",
+        )],
+        "e2e.oauth-redirect" => vec![(
+            "redirect_uris",
+            "https://app.example.com/api/auth/callback/google https://app.example.com/api/auth/callback/github",
+        )],
+        "e2e.signin-flows" => vec![("run_url", "https://ci.example.com/acme/app/runs/811")],
+        "obs.logs-aggregated" => vec![("logs_url", "https://logs.example.com/acme/app?release=4f2c9a1")],
+        "health.workers" => vec![("preview_url", "https://preview.app.example.workers.dev/")],
+        "rollback.plan" => vec![
+            ("previous_release", release),
+            ("restore_point", "2026-12-03T05:30:00Z"),
+        ],
+        other => panic!("no evidence known for {other}"),
+    };
+    fields
+        .into_iter()
+        .flat_map(|(key, value)| ["--evidence".to_string(), format!("{key}={value}")])
+        .collect()
+}
+
+#[test]
+fn the_shipped_checklist_gives_go_on_each_platform_once_its_manual_items_are_signed() {
+    // What each platform's deployment is judged on beyond "every automated item passes".
+    type Expect = (&'static str, &'static str, &'static str);
+    let cases: [(&str, &[Expect]); 4] = [
+        (
+            "container",
+            &[
+                ("health.ready", "pass", ""),
+                ("obs.request-id", "pass", "x-request-id"),
+                ("ci.image-published", "pending", ""),
+            ],
+        ),
+        (
+            "kubernetes",
+            &[
+                ("security.tls", "pass", "no plain-HTTP listener"),
+                ("health.ready", "pass", ""),
+            ],
+        ),
+        (
+            "vercel",
+            &[
+                ("health.ready", "skip", ""),
+                ("ci.image-published", "skip", ""),
+                ("obs.request-id", "pass", "x-vercel-id"),
+                // Deployment Protection answers 401 without the bypass header.
+                ("security.cookies", "pass", ""),
+                ("smoke.session", "pass", ""),
+            ],
+        ),
+        (
+            "workers",
+            &[
+                ("health.ready", "skip", ""),
+                (
+                    "security.tls",
+                    "warn",
+                    "no Strict-Transport-Security header",
+                ),
+                ("security.node-env", "warn", "NODE_ENV is not set"),
+                ("obs.request-id", "pass", "cf-ray"),
+                ("health.workers", "pending", ""),
+                ("migration.ci-runner", "pending", ""),
+            ],
+        ),
+    ];
+    let runs: Vec<_> = cases
+        .iter()
+        .map(|&(platform, _)| {
+            std::thread::spawn(move || {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let store = format!("sqlite://{}", dir.path().join("demo.sqlite").display());
+                let ran: common::Ran = common::relcon()
+                    .args(["demo", "--json", "--platform", platform])
+                    .current_dir(dir.path())
+                    .env("RELCON_STORE", common::store_in(dir.path()))
+                    .env("RELCON_DEMO_STORE", &store)
+                    .env("XDG_DATA_HOME", dir.path())
+                    .output()
+                    .expect("relcon runs")
+                    .into();
+                (dir, store, ran)
+            })
+        })
+        .collect();
+    for ((platform, expected), run) in cases.iter().zip(runs) {
+        let (dir, store, ran) = run.join().expect("the demo ran");
+        let doc = report(&ran.stdout);
+        assert_eq!(ran.code, 0, "--platform {platform}: {}", ran.stderr);
+        assert!(
+            failing(&doc).is_empty(),
+            "--platform {platform}: {:?}",
+            failing(&doc)
+        );
+        for (id, status, words) in *expected {
+            let item = item(&doc, id);
+            assert_eq!(
+                item["status"], *status,
+                "--platform {platform}: {id}: {item}"
+            );
+            assert!(
+                item.to_string().contains(words),
+                "--platform {platform}: {id} mentions {words}: {item}"
+            );
+        }
+        // The manual items that apply are signed from a shell; the last one closes the
+        // session with go.
+        let session = doc["session"]["id"]
+            .as_str()
+            .expect("a session id")
+            .to_string();
+        let manual: Vec<&str> = doc["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|i| i["status"] == "pending")
+            .filter_map(|i| i["id"].as_str())
+            .collect();
+        assert!(manual.contains(&"rollback.plan"), "{manual:?}");
+        let mut last = String::new();
+        for id in &manual {
+            let mut args = vec![
+                "signoff".to_string(),
+                id.to_string(),
+                "--store".into(),
+                store.clone(),
+                "--session".into(),
+                session.clone(),
+                "--as".into(),
+                "rm-alice".into(),
+                "--status".into(),
+                "done".into(),
+            ];
+            args.extend(evidence_for(id, platform));
+            let signed: common::Ran = common::relcon()
+                .args(&args)
+                .current_dir(dir.path())
+                .output()
+                .expect("relcon runs")
+                .into();
+            assert_eq!(
+                signed.code, 0,
+                "--platform {platform}: {id}: {}",
+                signed.stderr
+            );
+            last = signed.stderr;
+        }
+        assert!(
+            last.contains("closed: every required item passed"),
+            "--platform {platform}: {last}"
+        );
+    }
+}
+
+#[test]
+fn evidence_that_does_not_fit_the_claim_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = format!("sqlite://{}", dir.path().join("demo.sqlite").display());
+    let ran: common::Ran = common::relcon()
+        .args(["demo", "--json", "--platform", "vercel"])
+        .current_dir(dir.path())
+        .env("RELCON_STORE", common::store_in(dir.path()))
+        .env("RELCON_DEMO_STORE", &store)
+        .env("XDG_DATA_HOME", dir.path())
+        .output()
+        .expect("relcon runs")
+        .into();
+    let doc = report(&ran.stdout);
+    let session = doc["session"]["id"]
+        .as_str()
+        .expect("a session id")
+        .to_string();
+    for (item, evidence, refusal) in [
+        (
+            "backup.snapshot",
+            "snapshot_id=yesterday",
+            "must be a Neon branch id (br-…) or a restore time",
+        ),
+        (
+            "rollback.plan",
+            "previous_release=v1.3",
+            "must be an image digest",
+        ),
+        (
+            "obs.logs-aggregated",
+            "logs_url=the usual place",
+            "must be a URL",
+        ),
+        (
+            "e2e.oauth-redirect",
+            "redirect_uris=all of them",
+            "must match",
+        ),
+    ] {
+        let signed: common::Ran = common::relcon()
+            .args([
+                "signoff",
+                item,
+                "--store",
+                &store,
+                "--session",
+                &session,
+                "--as",
+                "rm-bob",
+                "--status",
+                "done",
+                "--evidence",
+                evidence,
+            ])
+            .output()
+            .expect("relcon runs")
+            .into();
+        assert_eq!(signed.code, 2, "{item}: {}", signed.stderr);
+        assert!(signed.stderr.contains(refusal), "{item}: {}", signed.stderr);
+    }
+}

@@ -607,3 +607,43 @@ fn base_url_inputs_on_different_origins_stop_the_run_before_anything_is_sent() {
         ran.stderr
     );
 }
+
+#[test]
+fn a_platform_the_checklist_does_not_know_stops_the_run_and_an_old_name_is_read_as_its_new_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = repo().display().to_string();
+    let run = |platform: &str| -> common::Ran {
+        let env = write(
+            dir.path(),
+            "deploy.env",
+            &format!("AUTH_URL=https://app.example.com\nDEPLOY_PLATFORM={platform}\n"),
+        );
+        common::relcon()
+            .args(["run", "--root", &root, "--headless", "--json"])
+            .args(["--only", "health.workers", "--env-file", &env])
+            .current_dir(dir.path())
+            .env("RELCON_STORE", common::store_in(dir.path()))
+            .env_remove("DEPLOY_PLATFORM")
+            .output()
+            .expect("relcon runs")
+            .into()
+    };
+    let refused = run("heroku");
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("DEPLOY_PLATFORM = 'heroku' (")
+            && refused
+                .stderr
+                .contains("is not one of container, kubernetes, vercel, workers"),
+        "{}",
+        refused.stderr
+    );
+    // `node`, the old name, is a container: the Workers item does not apply.
+    let doc = report(&run("node").stdout);
+    assert_eq!(item(&doc, "health.workers")["status"], "skip");
+    let doc = report(&run("workers").stdout);
+    assert_eq!(item(&doc, "health.workers")["status"], "pending");
+    // Unset: the checklist's default, a container.
+    let doc = report(&run("").stdout);
+    assert_eq!(item(&doc, "health.workers")["status"], "skip");
+}

@@ -491,7 +491,7 @@ impl<'s> Checker<'s> {
                     }
                     self.use_name(
                         Target::WhenVar {
-                            compared: compared.is_some(),
+                            compared: compared.map(String::from),
                         },
                         &name.name,
                         at,

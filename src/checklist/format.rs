@@ -63,6 +63,21 @@ pub(super) const INPUT_KEYS: &[Key] = &[
         Ty::Choice(&["files", "files-or-environment"]),
         "where the value may come from: \"files\" only the env files (the runner's own environment is never read for it: a CI job's own settings are not the deployment's), or the env files and else the process environment, as CI injects secrets (default)",
     ),
+    Key::optional(
+        "values",
+        Ty::List(&Ty::Text),
+        "the values it may take; any other stops the run with exit 2 before anything runs, and a condition comparing it with another is a lint error (not for secrets)",
+    ),
+    Key::optional(
+        "default",
+        Ty::Text,
+        "its value when it is unset or empty (one of `values` when it has them; not for secrets)",
+    ),
+    Key::optional(
+        "aliases",
+        Ty::Map(&Ty::Text),
+        "older spellings and the value of `values` each stands for, e.g. `{ node = \"container\" }`",
+    ),
 ];
 
 pub(super) const CONNECTION_KEYS: &[Key] = &[

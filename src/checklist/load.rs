@@ -260,9 +260,69 @@ fn read_inputs(ck: &mut Checker<'_>, value: Option<&Value<'_>>) -> Vec<Input> {
                 .unwrap_or(false),
             description: get_str(table, "description").unwrap_or_default().into(),
             files_only: get_str(table, "from") == Some("files"),
+            values: get_strings(table, "values"),
+            default: get_str(table, "default").map(String::from),
+            aliases: match get(table, "aliases").map(|v| v.get_ref()) {
+                Some(DeValue::Table(aliases)) => aliases
+                    .iter()
+                    .filter_map(|(k, v)| {
+                        Some((k.get_ref().to_string(), v.get_ref().as_str()?.into()))
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            },
         });
+        check_input_values(ck, table, inputs.last().expect("just pushed"));
     }
     inputs
+}
+
+/// An input's `values`, `default` and `aliases` agree, and a secret has none of them (a
+/// refused value would have to be shown).
+fn check_input_values(ck: &mut Checker<'_>, table: &DeTable<'_>, input: &Input) {
+    let name = &input.name;
+    if input.secret {
+        for key in ["values", "default", "aliases"] {
+            if let Some(value) = get(table, key) {
+                ck.error(
+                    value.span(),
+                    format!("the secret input `{name}` cannot have `{key}`"),
+                    "a secret's value is never shown or compared; judge it in an env item",
+                );
+            }
+        }
+        return;
+    }
+    if input.values.is_empty() {
+        if let Some(value) = get(table, "aliases") {
+            ck.error(
+                value.span(),
+                format!("input `{name}` has `aliases` but no `values`"),
+                format!("list the values `{name}` may take: `values = [\"…\"]`"),
+            );
+        }
+        return;
+    }
+    let listed = input.values.join(", ");
+    if let (Some(default), Some(value)) = (&input.default, get(table, "default")) {
+        if !input.values.contains(default) {
+            ck.error(
+                value.span(),
+                format!("the default of `{name}` is not one of its values"),
+                format!("choose one of {listed}"),
+            );
+        }
+    }
+    for (alias, target) in &input.aliases {
+        if !input.values.contains(target) {
+            let span = get(table, "aliases").map_or(0..0, |v| v.span());
+            ck.error(
+                span,
+                format!("alias `{alias}` of `{name}` stands for `{target}`, which is not one of its values"),
+                format!("choose one of {listed}"),
+            );
+        }
+    }
 }
 
 fn read_vars(

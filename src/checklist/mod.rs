@@ -71,6 +71,12 @@ pub struct Input {
     pub description: String,
     /// Whether only the env files may give it (the process environment is the runner's).
     pub files_only: bool,
+    /// The values it may take (empty: any).
+    pub values: Vec<String>,
+    /// Its value when unset or empty.
+    pub default: Option<String>,
+    /// Older spellings and the value each stands for (`node` for `container`).
+    pub aliases: Vec<(String, String)>,
 }
 
 /// A database connection: the first set input of `from` holds its URL.

@@ -55,6 +55,10 @@ pub struct Entry<'c> {
     pub resolved: Resolved,
     /// Whether this run covers it.
     pub in_scope: bool,
+    /// Whether this run records that it does not apply (only in another environment, its
+    /// condition false): every item `--only` and `--skip` leave in, manual ones too when
+    /// the run is automated-only, since nobody is to sign off what does not apply.
+    pub settles_skip: bool,
 }
 
 impl Entry<'_> {
@@ -136,12 +140,15 @@ impl<'c> Plan<'c> {
         let entries = checklist
             .items
             .iter()
-            .map(|item| Entry {
-                item,
-                resolved: item.resolve(environment.as_deref()),
-                in_scope: (scope.only.is_empty() || scope.only.contains(&item.id))
-                    && !scope.skip.contains(&item.id)
-                    && (!scope.automated_only || item.kind.automated),
+            .map(|item| {
+                let chosen = (scope.only.is_empty() || scope.only.contains(&item.id))
+                    && !scope.skip.contains(&item.id);
+                Entry {
+                    item,
+                    resolved: item.resolve(environment.as_deref()),
+                    in_scope: chosen && (!scope.automated_only || item.kind.automated),
+                    settles_skip: chosen,
+                }
             })
             .collect();
         let plan = Plan {

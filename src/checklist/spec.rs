@@ -132,8 +132,8 @@ pub enum Target {
     },
     /// A variable in a `when` condition.
     WhenVar {
-        /// Whether its value is compared (not only tested for presence).
-        compared: bool,
+        /// The value it is compared with (none: only tested for presence).
+        compared: Option<String>,
     },
     /// A declared input named directly.
     Input(Secrets),

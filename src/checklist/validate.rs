@@ -219,8 +219,19 @@ impl Context<'_> {
                         format!("unknown variable `{name}` in condition"),
                         hint,
                     );
-                } else if *compared && ck.input(name).is_some_and(|i| i.secret) {
-                    self.error(span, format!("condition compares the secret input `{name}`"), "conditions may test secrets only with set() or unset(); judge values in an env item".into());
+                } else if let (Some(compared), Some(input)) = (compared, ck.input(name)) {
+                    if input.secret {
+                        self.error(span, format!("condition compares the secret input `{name}`"), "conditions may test secrets only with set() or unset(); judge values in an env item".into());
+                    } else if !input.values.is_empty() && !input.values.contains(compared) {
+                        let listed = input.values.join(", ");
+                        let hint = match input.aliases.iter().find(|(alias, _)| alias == compared) {
+                            Some((_, target)) => format!(
+                                "`{compared}` is read as `{target}`: compare with '{target}'"
+                            ),
+                            None => format!("`{name}` takes one of {listed}"),
+                        };
+                        self.error(span, format!("`{name}` is never '{compared}'"), hint);
+                    }
                 }
             }
             Target::UrlPath => self.resolve_url_path(used),

@@ -28,6 +28,18 @@ pub enum ValuesError {
         /// The 1-based line number.
         line: usize,
     },
+    /// An input is set to a value it may not take: the items it decides would run on a guess.
+    #[error("{name} = '{value}' ({source_}) is not one of {allowed}")]
+    NotAllowed {
+        /// The input.
+        name: String,
+        /// Its value (never a secret's: lint refuses `values` on a secret).
+        value: String,
+        /// Where the value came from.
+        source_: String,
+        /// The values it may take.
+        allowed: String,
+    },
     /// Two base URL inputs are set to different origins: which one secrets may go to is
     /// not clear, so nothing runs.
     #[error("{first} ({first_origin}) and {second} ({second_origin}) name different origins: relcon sends secrets only to the deployment's one origin; make them agree (or leave {second} unset)")]
@@ -139,7 +151,25 @@ impl Values {
                     .flatten()
                     .map(|value| (value, "process environment".to_string()))
             });
-            if let Some((value, source)) = found {
+            let found = match (found, &input.default) {
+                (Some((value, _)), Some(default)) if value.is_empty() => {
+                    Some((default.clone(), "the checklist's default".to_string()))
+                }
+                (None, Some(default)) => Some((default.clone(), "the checklist's default".into())),
+                (found, _) => found,
+            };
+            if let Some((mut value, source)) = found {
+                if let Some((_, target)) = input.aliases.iter().find(|(alias, _)| *alias == value) {
+                    value = target.clone();
+                }
+                if !input.values.is_empty() && !input.values.contains(&value) {
+                    return Err(ValuesError::NotAllowed {
+                        name: input.name.clone(),
+                        value,
+                        source_: source,
+                        allowed: input.values.join(", "),
+                    });
+                }
                 inputs.insert(input.name.clone(), value);
                 sources.insert(input.name.clone(), source);
             }

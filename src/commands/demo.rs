@@ -11,7 +11,7 @@ use crate::checklist::values::Values;
 use crate::commands::run::attend;
 use crate::demo::database::{self, DemoDatabase};
 use crate::demo::repository;
-use crate::demo::sandbox::{Fault, Sandbox};
+use crate::demo::sandbox::{Fault, Platform, Sandbox};
 use crate::demo::sessions::{Sessions, Strategy};
 use crate::engine::run::RunOptions;
 use crate::exit;
@@ -41,6 +41,8 @@ pub struct DemoArgs {
     pub sessions: String,
     /// `--authjs`: 4 or 5.
     pub authjs: u8,
+    /// `--platform`: container, kubernetes, vercel or workers.
+    pub platform: String,
 }
 
 /// A fresh secret like `npx auth secret` makes: 32 random bytes, base64.
@@ -67,6 +69,14 @@ pub async fn run(args: DemoArgs) -> u8 {
             }
         }
     }
+    let Some(platform) = Platform::named(&args.platform) else {
+        let known: Vec<&str> = Platform::ALL.iter().map(|(_, n)| *n).collect();
+        return bad_input(format!(
+            "unknown platform `{}` (platforms: {})",
+            args.platform,
+            known.join(", ")
+        ));
+    };
     let dir = match tempfile::Builder::new().prefix("relcon-demo-").tempdir() {
         Ok(dir) => dir,
         Err(err) => {
@@ -87,7 +97,7 @@ pub async fn run(args: DemoArgs) -> u8 {
     let sessions = Sessions::new(version, strategy, vec![secret.clone()]);
     // The database is made while the sandbox starts: neither waits for the other.
     let (sandbox, database) = tokio::join!(
-        Sandbox::start(&faults, sessions, dir.path()),
+        Sandbox::start(platform, &faults, sessions, dir.path()),
         DemoDatabase::start()
     );
     let sandbox = match sandbox {
@@ -239,8 +249,9 @@ async fn with_database(
         .map(|i| i.id.clone())
         .collect();
     eprintln!(
-        "relcon demo: the shipped checklist against the sandbox at {} (faults: {fault_list})",
-        sandbox.base_url
+        "relcon demo: the shipped checklist against the sandbox at {} playing {} (faults: {fault_list})",
+        sandbox.base_url,
+        sandbox.platform.name()
     );
     let shown_store = crate::dburl::shown(&store_url);
     eprintln!("demo store: {shown_store} (kept after the demo)");

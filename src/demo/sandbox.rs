@@ -117,6 +117,48 @@ impl Fault {
     }
 }
 
+/// The platform the sandbox plays: what its edge adds and what the deployment has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Platform {
+    /// A container behind a load balancer that redirects plain HTTP: x-request-id, /ready.
+    #[default]
+    Container,
+    /// A Kubernetes ingress behind an HTTPS-only load balancer: port 80 refuses.
+    Kubernetes,
+    /// Vercel: x-vercel-id, no readiness probe, Deployment Protection (a bypass header).
+    Vercel,
+    /// Cloudflare Workers: cf-ray, no readiness probe, no HSTS unless opted in.
+    Workers,
+}
+
+impl Platform {
+    /// Every platform, with its name (the shipped checklist's DEPLOY_PLATFORM values).
+    pub const ALL: [(Platform, &'static str); 4] = [
+        (Platform::Container, "container"),
+        (Platform::Kubernetes, "kubernetes"),
+        (Platform::Vercel, "vercel"),
+        (Platform::Workers, "workers"),
+    ];
+
+    /// The platform named `name`.
+    pub fn named(name: &str) -> Option<Platform> {
+        Self::ALL.iter().find(|(_, n)| *n == name).map(|(p, _)| *p)
+    }
+
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(p, _)| *p == self)
+            .map_or("", |(_, n)| n)
+    }
+
+    /// Whether it has a readiness endpoint.
+    fn has_readiness(self) -> bool {
+        matches!(self, Platform::Container | Platform::Kubernetes)
+    }
+}
+
 /// The build the sandbox says it runs.
 pub const RELEASE_SHA: &str = "4f2c9a1e7b3d5f60c8a2e4b6d8f0a1c3e5b7d9f2";
 
@@ -135,8 +177,12 @@ pub struct Sandbox {
     pub faults: BTreeSet<Fault>,
     /// Its Auth.js sessions.
     pub sessions: Arc<Sessions>,
+    /// The platform it plays.
+    pub platform: Platform,
+    /// On Vercel, the Deployment Protection bypass secret requests must carry.
+    pub bypass: Option<String>,
     _https: Server,
-    _http: Server,
+    _http: Option<Server>,
 }
 
 /// A JSON response.
@@ -161,6 +207,8 @@ struct Target {
     base_url: String,
     faults: BTreeSet<Fault>,
     sessions: Arc<Sessions>,
+    platform: Platform,
+    bypass: Option<String>,
 }
 
 impl Target {
@@ -170,7 +218,19 @@ impl Target {
 
     async fn answer(&self, request: Request) -> Response {
         let path = request.uri().path().to_string();
+        let protected = self.bypass.as_ref().is_some_and(|bypass| {
+            header(&request, "x-vercel-protection-bypass").as_ref() != Some(bypass)
+        });
         let mut response = match path.as_str() {
+            // Deployment Protection answers before the app does.
+            _ if protected => json(
+                StatusCode::UNAUTHORIZED,
+                serde_json::json!({"error": "Authentication Required"}),
+            ),
+            "/ready" if !self.platform.has_readiness() => json(
+                StatusCode::NOT_FOUND,
+                serde_json::json!({"error": "not found"}),
+            ),
             "/health" if self.has(Fault::HealthHang) => std::future::pending().await,
             "/health" if self.has(Fault::Health500) => json(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -208,13 +268,30 @@ impl Target {
                 HeaderValue::from_static("no-store, max-age=0"),
             );
         }
-        if !self.has(Fault::NoHsts) {
+        // Cloudflare sends HSTS only when the zone opts in.
+        if !self.has(Fault::NoHsts) && self.platform != Platform::Workers {
             headers.insert(
                 "strict-transport-security",
                 HeaderValue::from_static("max-age=31536000; includeSubDomains"),
             );
         }
-        if !self.has(Fault::NoRequestId) {
+        if self.has(Fault::NoRequestId) {
+            return response;
+        }
+        // The edge's own request ids.
+        let edge = match self.platform {
+            Platform::Vercel => Some((
+                "x-vercel-id",
+                format!("fra1::iad1::{}", uuid::Uuid::now_v7().simple()),
+            )),
+            Platform::Workers => Some(("cf-ray", format!("{:016x}-FRA", rand::random::<u64>()))),
+            Platform::Container | Platform::Kubernetes => None,
+        };
+        if let Some((name, id)) = edge {
+            if let Ok(value) = HeaderValue::from_str(&id) {
+                headers.insert(name, value);
+            }
+        } else {
             // Echo a well-formed incoming id, else make one.
             let id = header(&request, "x-request-id")
                 .filter(|id| {
@@ -304,9 +381,10 @@ impl Target {
 }
 
 impl Sandbox {
-    /// Starts the sandbox with `faults` and `sessions` (whose secrets `secret-drift`
-    /// replaces by another); the CA certificate is written into `dir`.
+    /// Starts the sandbox as `platform` with `faults` and `sessions` (whose secrets
+    /// `secret-drift` replaces by another); the CA certificate is written into `dir`.
     pub async fn start(
+        platform: Platform,
         faults: &[Fault],
         mut sessions: Sessions,
         dir: &Path,
@@ -324,6 +402,9 @@ impl Sandbox {
             sessions.secrets = vec![hex::encode(rand::random::<[u8; 32]>())];
         }
         let sessions = Arc::new(sessions);
+        let bypass =
+            (platform == Platform::Vercel).then(|| hex::encode(rand::random::<[u8; 16]>()));
+        let target_bypass = bypass.clone();
         let target_sessions = sessions.clone();
         // The HTTPS port is known only once bound; the handler reads the base URL from here.
         let base = Arc::new(std::sync::OnceLock::<String>::new());
@@ -334,6 +415,8 @@ impl Sandbox {
                 base_url: target_base.get().cloned().unwrap_or_default(),
                 faults: target_faults.clone(),
                 sessions: target_sessions.clone(),
+                platform,
+                bypass: target_bypass.clone(),
             };
             Box::pin(async move { target.answer(request).await })
         });
@@ -365,24 +448,47 @@ impl Sandbox {
         let http = Server::start(None, http_handler)
             .await
             .map_err(|e| e.to_string())?;
+        let http_port = http.addr.port();
+        // Behind an HTTPS-only load balancer nothing listens for plain HTTP: the port is
+        // closed again, so connecting to it is refused.
+        let http = (platform != Platform::Kubernetes).then_some(http);
         Ok(Self {
             base_url,
-            http_port: http.addr.port(),
+            http_port,
             ca_path,
             faults,
             sessions,
+            platform,
+            bypass,
             _https: https,
             _http: http,
         })
     }
 
     /// Fills a configuration template (`assets/demo.env`): `{{base_url}}`, `{{http_port}}`,
-    /// `{{release_sha}}` and `{{secret}}`.
+    /// `{{release_sha}}`, `{{secret}}` and `{{platform}}`; then sets it up as the platform
+    /// has it: on Vercel the URL is the deployment's own (no canonical URL: Auth.js v5 trusts
+    /// the platform) and the protection bypass is given; Workers set no NODE_ENV.
     pub fn fill(&self, template: &str, secret: &str) -> String {
-        template
+        let filled = template
             .replace("{{base_url}}", &self.base_url)
             .replace("{{http_port}}", &self.http_port.to_string())
             .replace("{{release_sha}}", RELEASE_SHA)
             .replace("{{secret}}", secret)
+            .replace("{{platform}}", self.platform.name());
+        let mut lines: Vec<String> = Vec::new();
+        for line in filled.lines() {
+            match self.platform {
+                Platform::Vercel if line.starts_with("AUTH_URL=") => {
+                    lines.push(line.replacen("AUTH_URL=", "DEPLOY_URL=", 1));
+                    if let Some(bypass) = &self.bypass {
+                        lines.push(format!("VERCEL_AUTOMATION_BYPASS_SECRET={bypass}"));
+                    }
+                }
+                Platform::Workers if line.starts_with("NODE_ENV=") => {}
+                _ => lines.push(line.to_string()),
+            }
+        }
+        lines.join("\n") + "\n"
     }
 }

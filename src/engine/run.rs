@@ -178,7 +178,7 @@ impl Runner<'_> {
     /// condition false, or a manual item waiting for its sign-offs.
     fn settled_before_running(&self, entry: &Entry<'_>) -> Option<ItemResult> {
         let item = entry.item;
-        if !entry.in_scope {
+        if !entry.settles_skip {
             return None;
         }
         if let Some(env) = &self.plan.environment {
@@ -204,6 +204,9 @@ impl Runner<'_> {
                     ),
                 ));
             }
+        }
+        if !entry.in_scope {
+            return None;
         }
         if entry.resolved.writes && self.plan.production() && !self.options.yes_apply {
             return Some(ItemResult::not_run(

@@ -4,7 +4,7 @@ use super::KindSpec;
 use crate::checklist::spec::{Key, Ty};
 
 /// The formats an evidence field's value may be required to have.
-pub const EVIDENCE_FORMATS: &[&str] = &["text", "url", "digest"];
+pub const EVIDENCE_FORMATS: &[&str] = &["text", "url", "digest", "restore-point", "release"];
 
 /// Keys of one evidence field.
 pub const EVIDENCE_KEYS: &[Key] = &[
@@ -22,7 +22,7 @@ pub const EVIDENCE_KEYS: &[Key] = &[
     Key::optional(
         "format",
         Ty::Choice(EVIDENCE_FORMATS),
-        "\"text\" (default), \"url\" or \"digest\" (sha256:…)",
+        "\"text\" (default), \"url\", \"digest\" (sha256:…), \"restore-point\" (a Neon branch id br-… or an RFC 3339 time) or \"release\" (an image digest sha256:…, a Vercel deployment id dpl_… or a Workers version id, a UUID)",
     ),
     Key::optional(
         "pattern",

@@ -377,6 +377,33 @@ fn signature(
     Ok(Some(armored.clone()))
 }
 
+fn digest(value: &str) -> bool {
+    value
+        .strip_prefix("sha256:")
+        .is_some_and(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// A Neon branch id as the console shows it: `br-` and lowercase words and digits joined by
+/// `-` (`br-wispy-meadow-a5x3k2lq`).
+fn neon_branch(value: &str) -> bool {
+    value.strip_prefix("br-").is_some_and(|rest| {
+        !rest.is_empty()
+            && rest.split('-').all(|part| {
+                !part.is_empty()
+                    && part
+                        .bytes()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            })
+    })
+}
+
+/// A Vercel deployment id: `dpl_` and an alphanumeric id.
+fn vercel_deployment(value: &str) -> bool {
+    value
+        .strip_prefix("dpl_")
+        .is_some_and(|id| id.len() >= 8 && id.bytes().all(|c| c.is_ascii_alphanumeric()))
+}
+
 /// Checks an evidence value against its field's format and pattern.
 fn evidence_problem(key: &str, value: &str, field: &toml::Table) -> Option<String> {
     match field
@@ -391,14 +418,16 @@ fn evidence_problem(key: &str, value: &str, field: &toml::Table) -> Option<Strin
         {
             return Some(format!("evidence `{key}` must be a URL"))
         }
-        "digest"
-            if !value
-                .strip_prefix("sha256:")
-                .is_some_and(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit())) =>
-        {
+        "digest" if !digest(value) => {
             return Some(format!(
                 "evidence `{key}` must be a digest such as sha256:<64 hex>"
             ))
+        }
+        "restore-point" if !neon_branch(value) && Timestamp::parse(value).is_none() => {
+            return Some(format!("evidence `{key}` must be a Neon branch id (br-…) or a restore time in RFC 3339 (2026-12-03T05:30:00Z)"))
+        }
+        "release" if !digest(value) && !vercel_deployment(value) && uuid::Uuid::try_parse(value).is_err() => {
+            return Some(format!("evidence `{key}` must be an image digest (sha256:<64 hex>), a Vercel deployment id (dpl_…) or a Workers version id (a UUID)"))
         }
         _ => {}
     }
