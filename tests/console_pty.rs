@@ -27,7 +27,7 @@ fn the_demo_runs_live_takes_keys_and_the_mouse_and_quits_cleanly() {
     });
     pty.send(b"s");
     pty.wait_for("the dialog", 10, |s| {
-        s.contains("Snapshot branch id or restore point")
+        s.contains("Snapshot branch id (br-…)")
     });
     pty.send(b"\t\tbr-demo-42\r");
     pty.wait_for("the backup signed", 10, |s| {

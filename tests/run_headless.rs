@@ -13,6 +13,7 @@ AUTH_URL=https://127.0.0.1:1
 AUTH_SECRET=Zq3vJ8kP2mX9rT5wY1bN7cF4hL6dS0gA8eU2iO5pK3=
 NEON_PG_CONN=postgresql://app:app-password-1@ep-cool-1.eu-central-1.aws.neon.tech/neondb?sslmode=require
 NODE_ENV=production
+EMAIL_SIGNIN=true
 RESEND_API_KEY=re_123456789abcdefghijk
 SENTRY_DSN=https://abc123@o1.ingest.sentry.io/4504
 ";
@@ -646,4 +647,42 @@ fn a_platform_the_checklist_does_not_know_stops_the_run_and_an_old_name_is_read_
     // Unset: the checklist's default, a container.
     let doc = report(&run("").stdout);
     assert_eq!(item(&doc, "health.workers")["status"], "skip");
+}
+
+#[test]
+fn auth_js_must_know_its_url_everywhere_but_on_vercel() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = repo().display().to_string();
+    let run = |env_file: &str| {
+        let env = write(dir.path(), "deploy.env", env_file);
+        let ran: common::Ran = common::relcon()
+            .args(["run", "--root", &root, "--headless", "--json"])
+            .args(["--only", "security.trust-host", "--env-file", &env])
+            .current_dir(dir.path())
+            .env("RELCON_STORE", common::store_in(dir.path()))
+            .output()
+            .expect("relcon runs")
+            .into();
+        item(&report(&ran.stdout), "security.trust-host").clone()
+    };
+    let deploy = "DEPLOY_URL=https://app.example.com\n";
+    let trust = run(&format!("{deploy}DEPLOY_PLATFORM=kubernetes\n"));
+    assert_eq!(trust["status"], "fail", "{trust}");
+    assert_eq!(
+        trust["summary"],
+        "none of AUTH_URL, NEXTAUTH_URL, AUTH_TRUST_HOST is set"
+    );
+    let trust = run(&format!("{deploy}DEPLOY_PLATFORM=vercel\n"));
+    assert_eq!(trust["status"], "skip", "{trust}");
+    let trust = run(&format!(
+        "{deploy}DEPLOY_PLATFORM=workers\nAUTH_TRUST_HOST=true\n"
+    ));
+    assert_eq!(trust["status"], "pass", "{trust}");
+    let trust = run(&format!(
+        "{deploy}AUTH_URL=https://app.example.com\nAUTH_TRUST_HOST=false\n"
+    ));
+    assert_eq!(trust["status"], "warn", "{trust}");
+    assert!(trust["summary"]
+        .as_str()
+        .is_some_and(|s| s.contains("unset it instead of setting it to false")));
 }

@@ -28,6 +28,7 @@ const ITEMS: &[(&str, &str)] = &[
     ("obs.sentry", "env"),
     ("security.node-env", "env"),
     ("security.https-url", "env"),
+    ("security.trust-host", "env"),
     ("security.tls", "tls"),
     ("security.cookies", "cookies"),
     ("security.no-dev-secrets", "scan"),
@@ -66,7 +67,7 @@ fn lint_passes_with_a_one_line_summary() {
     assert!(output.stderr.is_empty());
     let stdout = String::from_utf8(output.stdout).expect("UTF-8");
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
-    assert!(stdout.starts_with("checklists/authjs-neon.toml: ok: 31 items in 11 sections, 2 environments (staging, production); kinds: env 7, http 6,"), "{stdout}");
+    assert!(stdout.starts_with("checklists/authjs-neon.toml: ok: 32 items in 11 sections, 2 environments (staging, production); kinds: env 8, http 6,"), "{stdout}");
 }
 
 #[test]
@@ -77,7 +78,7 @@ fn lint_defaults_to_the_shipped_checklist() {
         .output()
         .expect("relcon runs");
     assert_eq!(output.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&output.stdout).contains(": ok: 31 items"));
+    assert!(String::from_utf8_lossy(&output.stdout).contains(": ok: 32 items"));
 }
 
 #[test]

@@ -45,6 +45,12 @@ struct Config {
     agree: Vec<Vec<String>>,
     #[serde(default = "fail_outcome")]
     on_disagree: Outcome,
+    #[serde(default)]
+    provider_types: Vec<String>,
+    providers_url: Option<String>,
+    provider_input: Option<String>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -282,9 +288,34 @@ fn check_format(
 
 pub(crate) fn run<'a>(ctx: &'a CheckContext<'a>) -> RunFuture<'a> {
     Box::pin(async move {
-        match ctx.config::<Config>() {
-            Ok(config) => evaluate(ctx, &config),
+        let config = match ctx.config::<Config>() {
+            Ok(config) => config,
+            Err(result) => return result,
+        };
+        if config.provider_types.is_empty() {
+            return evaluate(ctx, &config);
+        }
+        // Whether the deployment has what this configuration is for.
+        let gate = super::providers::Gate {
+            types: &config.provider_types,
+            url: config.providers_url.as_deref(),
+            headers: &config.headers,
+            input: config.provider_input.as_deref(),
+        };
+        match gate.decide(ctx).await {
             Err(result) => result,
+            Ok(decision) if !decision.applies => CheckResult::new(Status::Skip, decision.reason)
+                .with_evidence(serde_json::json!({ "applies": decision.evidence })),
+            Ok(decision) => {
+                let mut result = evaluate(ctx, &config);
+                if let Some(evidence) = result.evidence.as_object_mut() {
+                    evidence.insert("applies".into(), decision.evidence);
+                }
+                if result.status == Status::Pass {
+                    result.summary = format!("{}; {}", decision.reason, result.summary);
+                }
+                result
+            }
         }
     })
 }

@@ -13,6 +13,7 @@ pub mod http;
 pub mod manual;
 pub mod net;
 pub mod pg;
+pub mod providers;
 pub mod scan;
 pub mod sql_migration;
 pub mod sql_role;

@@ -347,11 +347,11 @@ impl Target {
         } else {
             self.base_url.clone()
         };
-        let provider = |id: &str, name: &str, origin: &str| {
+        let provider = |id: &str, name: &str, kind: &str, origin: &str| {
             serde_json::json!({
                 "id": id,
                 "name": name,
-                "type": "oidc",
+                "type": kind,
                 "signinUrl": format!("{}/api/auth/signin/{id}", self.base_url),
                 "callbackUrl": format!("{origin}/api/auth/callback/{id}"),
             })
@@ -359,8 +359,9 @@ impl Target {
         json(
             StatusCode::OK,
             serde_json::json!({
-                "google": provider("google", "Google", &self.base_url),
-                "github": provider("github", "GitHub", &origin),
+                "google": provider("google", "Google", "oidc", &self.base_url),
+                "github": provider("github", "GitHub", "oauth", &origin),
+                "resend": provider("resend", "Resend", "email", &self.base_url),
             }),
         )
     }

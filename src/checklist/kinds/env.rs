@@ -110,6 +110,26 @@ pub const SPEC: KindSpec = KindSpec {
             Ty::Choice(super::OUTCOMES),
             "what a disagreement makes of the item (default \"fail\")",
         ),
+        Key::optional(
+            "provider_types",
+            Ty::List(&Ty::Text),
+            "the item applies only when the deployment has an Auth.js provider of one of these types (e.g. [\"email\"]); otherwise it skips, saying which providers it has",
+        ),
+        Key::optional(
+            "providers_url",
+            Ty::OriginUrl,
+            "the deployment's Auth.js providers list (the `/providers` endpoint under its auth base path), read to decide `provider_types`; on the origin",
+        ),
+        Key::optional(
+            "provider_input",
+            Ty::Input(Secrets::Refused),
+            "an input that says instead, \"true\" or \"false\", whether such a provider is configured (wins over `providers_url`)",
+        ),
+        Key::optional(
+            "headers",
+            Ty::Map(&Ty::SecretTemplate),
+            "headers of the providers request (a platform's protection bypass); one that comes out empty is not sent",
+        ),
     ],
     automated: true,
     writes: super::never_writes,
@@ -179,6 +199,23 @@ fn check(config: &toml::Table) -> Vec<super::Problem> {
                 format!("rule {n} has `allowed_paths` without a URL format"),
                 "add `format = \"https-url\"` (or \"url\")",
             );
+        }
+    }
+    let gate = config.contains_key("provider_types");
+    if gate && !config.contains_key("providers_url") && !config.contains_key("provider_input") {
+        problems.push(Problem::new(
+            "provider_types",
+            "`provider_types` without `providers_url` or `provider_input`",
+            "add `providers_url`, the deployment's providers endpoint on `${origin}`, so the deployment says which providers it has",
+        ));
+    }
+    for key in ["providers_url", "provider_input", "headers"] {
+        if config.contains_key(key) && !gate {
+            problems.push(Problem::new(
+                key,
+                format!("`{key}` without `provider_types`"),
+                "add the provider types that make the item apply, e.g. `provider_types = [\"email\"]`",
+            ));
         }
     }
     if !["rules", "one_of", "pairs", "agree"]
