@@ -342,9 +342,30 @@ fn an_owner_role_for_migrations_and_a_dml_only_app_role_pass() {
         summary(&doc, "db.least-privilege")
     );
     assert_eq!(fx.tables(), 0, "verify left tables behind");
+    // The tables found after the rolled-back apply are not claimed as the database's.
+    let apply = common::item(&doc, "migration.apply");
+    assert_eq!(apply["evidence"]["tables_before"], serde_json::json!([]));
+    assert!(
+        summary(&doc, "migration.apply").ends_with(
+            "4 expected tables as expected after applying; the database had none of them before"
+        ),
+        "{}",
+        summary(&doc, "migration.apply")
+    );
     // Applied by the owner, the app's DML-only role runs the adapter's round trips.
     fx.sql(&format!("SET ROLE {owner}; {}", official()));
     let (ran, doc) = fx.run("migration.apply,db.adapter,db.least-privilege", &env, &[]);
+    let apply = common::item(&doc, "migration.apply");
+    assert_eq!(
+        apply["evidence"]["tables_before"],
+        serde_json::json!(["users", "accounts", "sessions", "verification_token"]),
+        "{apply}"
+    );
+    assert!(
+        summary(&doc, "migration.apply").ends_with("the database had them all before"),
+        "{}",
+        summary(&doc, "migration.apply")
+    );
     assert_eq!(status(&doc, "db.adapter"), "pass", "{}", ran.stderr);
     assert_eq!(
         status(&doc, "db.least-privilege"),

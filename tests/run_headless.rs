@@ -57,6 +57,17 @@ fn the_shipped_checklist_judges_the_env_file() {
     ] {
         assert_eq!(item(&doc, id)["status"], "pass", "{id}: {}", item(&doc, id));
     }
+    // A pass on configuration says what it rests on: what was supplied, not what runs.
+    let secret = item(&doc, "secrets.auth-secret");
+    assert!(
+        secret["summary"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("all rules met in the configuration supplied")),
+        "{secret}"
+    );
+    assert!(secret["evidence"]["checked"]
+        .as_str()
+        .is_some_and(|s| s.ends_with("not read from the running deployment")));
     assert_eq!(
         item(&doc, "secrets.oauth")["status"],
         "skip",

@@ -418,7 +418,10 @@ fn evaluate(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
     let summary = match ordered.as_slice() {
         [] => {
             let set = variables.values().filter(|v| v["set"] == true).count();
-            format!("all rules met ({set} of {} set)", variables.len())
+            format!(
+                "all rules met in the configuration supplied ({set} of {} set)",
+                variables.len()
+            )
         }
         [only] => only.1.clone(),
         [first, rest @ ..] => format!("{} (and {} more)", first.1, rest.len()),
@@ -429,6 +432,9 @@ fn evaluate(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
         .map(|(s, m)| serde_json::json!({"status": s.name(), "message": m}))
         .collect();
     CheckResult::new(status, summary).with_evidence(serde_json::json!({
+        // What the operator gave relcon, not what the deployment runs: the fingerprints let
+        // a reviewer compare with the platform's values.
+        "checked": "the configuration supplied to relcon (env files, else the process environment), by fingerprint; not read from the running deployment",
         "variables": variables,
         "findings": findings_json,
     }))

@@ -59,6 +59,35 @@ fn canonical_type(name: &str) -> String {
 }
 
 /// Each expected table and column that is missing or of another type.
+/// The expected tables the database has, as `schema.name` (the schema shown only when it is
+/// not `public`): read before the file runs, so that what the file made is not taken for
+/// what the database already had.
+pub(super) async fn existing_tables(
+    config: &Config,
+    conn: &mut PgConnection,
+) -> Result<Vec<String>, sqlx::Error> {
+    let default_schema = config.schema.as_deref().unwrap_or("public");
+    let mut found = Vec::new();
+    for table in &config.expect_tables {
+        let schema = table.schema.as_deref().unwrap_or(default_schema);
+        let exists: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))",
+        )
+        .bind(schema)
+        .bind(&table.name)
+        .fetch_one(&mut *conn)
+        .await?;
+        if exists {
+            found.push(match schema {
+                "public" => table.name.clone(),
+                _ => format!("{schema}.{}", table.name),
+            });
+        }
+    }
+    Ok(found)
+}
+
 pub(super) async fn expected_tables(
     config: &Config,
     conn: &mut PgConnection,

@@ -61,6 +61,9 @@ pub(super) async fn transaction(
     let mut locks = Locks::existing(conn)
         .await
         .map_err(|e| sql_stop("cannot read the catalog", e))?;
+    let existed = super::schema::existing_tables(config, conn)
+        .await
+        .map_err(|e| sql_stop("cannot read the tables", e))?;
     let started = Instant::now();
     apply_all(ctx, config, conn, statements, &mut locks, "").await?;
     let applied = started.elapsed();
@@ -141,6 +144,14 @@ pub(super) async fn transaction(
         )
         .await;
     let tables = config.expect_tables.len();
+    // What the database had before the file ran, not what the file made inside a
+    // transaction that was then rolled back.
+    let had = match (existed.len(), tables) {
+        (_, 0) => String::new(),
+        (0, _) => "; the database had none of them before".to_string(),
+        (n, t) if n == t => "; the database had them all before".to_string(),
+        (n, t) => format!("; the database had {n} of the {t} before"),
+    };
     let summary = match (config.prove_idempotent, end) {
         (true, "COMMIT") => format!(
             "applied and committed; re-applying changed nothing ({compared} catalog objects{} compared; the second apply rolled back)",
@@ -151,13 +162,13 @@ pub(super) async fn transaction(
             rows_of(data_tables)
         ),
         (false, "COMMIT") => format!(
-            "{} applied and committed in {} ms; {} as expected",
+            "{} applied and committed in {} ms; {} as expected{had}",
             count(statements.len(), "statement"),
             applied.as_millis(),
             count(tables, "expected table")
         ),
         _ => format!(
-            "{} applied in {} ms and rolled back; {} as expected",
+            "{} applied in {} ms and rolled back; {} as expected after applying{had}",
             count(statements.len(), "statement"),
             applied.as_millis(),
             count(tables, "expected table")
@@ -171,6 +182,7 @@ pub(super) async fn transaction(
             "failures": failures,
             "applied_ms": applied.as_millis() as u64,
             "expected_tables": config.expect_tables.iter().map(|t| &t.name).collect::<Vec<_>>(),
+            "tables_before": existed,
             "advice": advice,
             "idempotency": proof,
             "locks_on_existing_tables": held,
