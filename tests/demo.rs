@@ -224,6 +224,23 @@ fn an_unknown_fault_is_bad_input() {
     );
 }
 
+/// The demo headless as `platform`, with its store in a directory of its own: the
+/// directory (kept while it lives), the store's URL and the run.
+fn demo_on(platform: &str) -> (tempfile::TempDir, String, common::Ran) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = format!("sqlite://{}", dir.path().join("demo.sqlite").display());
+    let ran: common::Ran = common::relcon()
+        .args(["demo", "--json", "--platform", platform])
+        .current_dir(dir.path())
+        .env("RELCON_STORE", common::store_in(dir.path()))
+        .env("RELCON_DEMO_STORE", &store)
+        .env("XDG_DATA_HOME", dir.path())
+        .output()
+        .expect("relcon runs")
+        .into();
+    (dir, store, ran)
+}
+
 /// The evidence a release manager would give each manual item of the shipped checklist.
 fn evidence_for(item: &str, platform: &str) -> Vec<String> {
     let release = match platform {
@@ -306,22 +323,7 @@ fn the_shipped_checklist_gives_go_on_each_platform_once_its_manual_items_are_sig
     ];
     let runs: Vec<_> = cases
         .iter()
-        .map(|&(platform, _)| {
-            std::thread::spawn(move || {
-                let dir = tempfile::tempdir().expect("temp dir");
-                let store = format!("sqlite://{}", dir.path().join("demo.sqlite").display());
-                let ran: common::Ran = common::relcon()
-                    .args(["demo", "--json", "--platform", platform])
-                    .current_dir(dir.path())
-                    .env("RELCON_STORE", common::store_in(dir.path()))
-                    .env("RELCON_DEMO_STORE", &store)
-                    .env("XDG_DATA_HOME", dir.path())
-                    .output()
-                    .expect("relcon runs")
-                    .into();
-                (dir, store, ran)
-            })
-        })
+        .map(|&(platform, _)| std::thread::spawn(move || demo_on(platform)))
         .collect();
     for ((platform, expected), run) in cases.iter().zip(runs) {
         let (dir, store, ran) = run.join().expect("the demo ran");
@@ -394,17 +396,7 @@ fn the_shipped_checklist_gives_go_on_each_platform_once_its_manual_items_are_sig
 
 #[test]
 fn evidence_that_does_not_fit_the_claim_is_refused() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = format!("sqlite://{}", dir.path().join("demo.sqlite").display());
-    let ran: common::Ran = common::relcon()
-        .args(["demo", "--json", "--platform", "vercel"])
-        .current_dir(dir.path())
-        .env("RELCON_STORE", common::store_in(dir.path()))
-        .env("RELCON_DEMO_STORE", &store)
-        .env("XDG_DATA_HOME", dir.path())
-        .output()
-        .expect("relcon runs")
-        .into();
+    let (_dir, store, ran) = demo_on("vercel");
     let doc = report(&ran.stdout);
     let session = doc["session"]["id"]
         .as_str()

@@ -23,6 +23,25 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
     dir.join(name).display().to_string()
 }
 
+/// `relcon run` of the shipped checklist's item `id` only, headless with the JSON report,
+/// on the env file `deploy.env` in `dir` holding `env_file`.
+fn shipped_only(dir: &Path, id: &str, env_file: &str) -> std::process::Command {
+    let env = write(dir, "deploy.env", env_file);
+    let mut command = common::relcon();
+    command
+        .args([
+            "run",
+            "--root",
+            &repo().display().to_string(),
+            "--headless",
+            "--json",
+        ])
+        .args(["--only", id, "--env-file", &env])
+        .current_dir(dir)
+        .env("RELCON_STORE", common::store_in(dir));
+    command
+}
+
 #[test]
 fn the_shipped_checklist_judges_the_env_file() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -524,22 +543,8 @@ fn out_of_scope_needs_met_earlier_in_the_session_count() {
 #[test]
 fn an_input_read_from_files_only_ignores_the_runners_own_environment() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let root = repo().display().to_string();
     let run = |env_file: &str| {
-        let env = write(dir.path(), "deploy.env", env_file);
-        let ran: common::Ran = common::relcon()
-            .args([
-                "run",
-                "--root",
-                &root,
-                "--headless",
-                "--json",
-                "--only",
-                "security.node-env",
-            ])
-            .args(["--env-file", &env])
-            .current_dir(dir.path())
-            .env("RELCON_STORE", common::store_in(dir.path()))
+        let ran: common::Ran = shipped_only(dir.path(), "security.node-env", env_file)
             // A CI job's own NODE_ENV: not the deployment's.
             .env("NODE_ENV", "test")
             .output()
@@ -623,18 +628,9 @@ fn base_url_inputs_on_different_origins_stop_the_run_before_anything_is_sent() {
 #[test]
 fn a_platform_the_checklist_does_not_know_stops_the_run_and_an_old_name_is_read_as_its_new_one() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let root = repo().display().to_string();
     let run = |platform: &str| -> common::Ran {
-        let env = write(
-            dir.path(),
-            "deploy.env",
-            &format!("AUTH_URL=https://app.example.com\nDEPLOY_PLATFORM={platform}\n"),
-        );
-        common::relcon()
-            .args(["run", "--root", &root, "--headless", "--json"])
-            .args(["--only", "health.workers", "--env-file", &env])
-            .current_dir(dir.path())
-            .env("RELCON_STORE", common::store_in(dir.path()))
+        let env = format!("AUTH_URL=https://app.example.com\nDEPLOY_PLATFORM={platform}\n");
+        shipped_only(dir.path(), "health.workers", &env)
             .env_remove("DEPLOY_PLATFORM")
             .output()
             .expect("relcon runs")
@@ -663,14 +659,8 @@ fn a_platform_the_checklist_does_not_know_stops_the_run_and_an_old_name_is_read_
 #[test]
 fn auth_js_must_know_its_url_everywhere_but_on_vercel() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let root = repo().display().to_string();
     let run = |env_file: &str| {
-        let env = write(dir.path(), "deploy.env", env_file);
-        let ran: common::Ran = common::relcon()
-            .args(["run", "--root", &root, "--headless", "--json"])
-            .args(["--only", "security.trust-host", "--env-file", &env])
-            .current_dir(dir.path())
-            .env("RELCON_STORE", common::store_in(dir.path()))
+        let ran: common::Ran = shipped_only(dir.path(), "security.trust-host", env_file)
             .output()
             .expect("relcon runs")
             .into();
