@@ -2,28 +2,153 @@
 //! reach any event, evidence, log line or output. A fingerprint is HMAC-SHA256 under a key
 //! that never leaves the process (8 hex characters), so a report can tell two values apart
 //! without letting anyone confirm a guessed weak secret.
+//!
+//! A secret is searched for in every form a server or a program may echo it in: as is, in
+//! any ASCII case, JSON-escaped, percent-encoded, in base64 and base64url (at each of the
+//! three alignments it can have inside a longer encoded value, such as a Basic credential),
+//! in hex, and line by line when it spans lines (a PEM key). Text cut before it reached
+//! the redactor may end in the first part of a secret, or start with its last part: such a
+//! part of 8 characters or more at the text's edges, or beside a `…`, is masked too.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::RwLock;
 
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use base64::Engine;
 use hmac::{Hmac, Mac};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use sha2::Sha256;
 
 /// Values shorter than this are not searched for in text: they would match everywhere. The
 /// checks that judge secrets fail such values for being too short.
 pub const MIN_SCRUBBED_LEN: usize = 4;
 
+/// The shortest part of a secret searched for on its own: a form derived from the secret
+/// (a line, a base64 run at an offset) or a cut edge.
+pub const MIN_PART_LEN: usize = 8;
+
+/// Shortest a line of a multi-line secret must be to be searched for alone.
+const MIN_LINE_LEN: usize = 16;
+
+/// What encodeURIComponent leaves: letters, digits and `-_.!~*'()`.
+const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'!')
+    .remove(b'~')
+    .remove(b'*')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')');
+
+/// What a form-urlencoder and the `url` crate's query encoding leave besides.
+const QUERY: &AsciiSet = &URI_COMPONENT.remove(b'/').remove(b':').remove(b'@');
+
+/// The secrets and the forms they are searched in.
+#[derive(Default)]
+struct Known {
+    /// The secrets, as added.
+    secrets: Vec<String>,
+    /// Each form searched for, and the index of its secret.
+    forms: Vec<(String, usize)>,
+    /// One automaton over every form, leftmost-longest, ASCII case-insensitive.
+    automaton: Option<AhoCorasick>,
+    /// Each form in ASCII lower case, by the index of `forms`.
+    lower_forms: Vec<String>,
+    /// Every 8-byte window of the forms a cut may leave a part of (in lower case), with
+    /// the form and the window's offset in it.
+    grams: HashMap<Vec<u8>, Vec<(usize, usize)>>,
+}
+
 /// Replaces known secret values by fingerprints.
 pub struct Redactor {
     key: [u8; 32],
-    /// Secret values, longest first so that a secret containing another is replaced whole.
-    secrets: RwLock<Vec<String>>,
+    known: RwLock<Known>,
 }
 
 impl std::fmt::Debug for Redactor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Redactor").finish_non_exhaustive()
     }
+}
+
+/// The forms a secret is searched in (itself first).
+fn forms_of(secret: &str) -> Vec<String> {
+    let mut forms = vec![secret.to_string()];
+    let mut add = |form: String, min: usize| {
+        if form.len() >= min && !forms.contains(&form) {
+            forms.push(form);
+        }
+    };
+    add(secret.to_lowercase(), MIN_SCRUBBED_LEN);
+    add(secret.to_uppercase(), MIN_SCRUBBED_LEN);
+    let json = serde_json::to_string(secret).unwrap_or_default();
+    let json = json.trim_matches('"').to_string();
+    add(json.replace('/', "\\/"), MIN_SCRUBBED_LEN);
+    add(ascii_json(&json), MIN_SCRUBBED_LEN);
+    add(json, MIN_SCRUBBED_LEN);
+    for set in [NON_ALPHANUMERIC, URI_COMPONENT, QUERY] {
+        let encoded = utf8_percent_encode(secret, set).to_string();
+        add(encoded.replace("%20", "+"), MIN_SCRUBBED_LEN);
+        add(encoded, MIN_SCRUBBED_LEN);
+    }
+    add(hex::encode(secret), MIN_SCRUBBED_LEN);
+    let bytes = secret.as_bytes();
+    for engine in [
+        &base64::engine::general_purpose::STANDARD,
+        &base64::engine::general_purpose::URL_SAFE,
+    ] {
+        add(
+            engine.encode(bytes).trim_end_matches('=').to_string(),
+            MIN_SCRUBBED_LEN,
+        );
+        // Inside a longer value the secret starts at byte offset 0, 1 or 2 of a group of
+        // three: the characters that depend on its bytes alone.
+        for offset in 0..3 {
+            let mut padded = vec![0u8; offset];
+            padded.extend_from_slice(bytes);
+            let encoded = engine.encode(&padded);
+            let skip = [0, 2, 3][offset];
+            let whole = padded.len() / 3 * 4;
+            if whole > skip {
+                add(encoded[skip..whole].to_string(), MIN_PART_LEN);
+            }
+        }
+    }
+    if secret.contains('\n') {
+        for line in secret.lines().map(|l| l.trim_end_matches('\r').trim()) {
+            if line.len() >= MIN_LINE_LEN && !line.starts_with("-----") {
+                add(line.to_string(), MIN_LINE_LEN);
+            }
+        }
+    }
+    forms
+}
+
+/// JSON with every non-ASCII character as `\uXXXX` (Python's `ensure_ascii`).
+fn ascii_json(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out
+}
+
+/// The largest char boundary of `text` at or below `at`.
+fn floor_boundary(text: &str, mut at: usize) -> usize {
+    while at > 0 && !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
 }
 
 impl Redactor {
@@ -36,7 +161,7 @@ impl Redactor {
     pub fn with_key(key: [u8; 32]) -> Self {
         Self {
             key,
-            secrets: RwLock::new(Vec::new()),
+            known: RwLock::new(Known::default()),
         }
     }
 
@@ -53,43 +178,176 @@ impl Redactor {
         format!("[secret {}]", self.fingerprint(value))
     }
 
-    /// Adds a value to scrub from every later text.
+    /// Adds a value to scrub from every later text, in each of its forms.
     pub fn add_secret(&self, value: &str) {
         if value.len() < MIN_SCRUBBED_LEN {
             return;
         }
-        let mut secrets = self
-            .secrets
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if !secrets.iter().any(|s| s == value) {
-            secrets.push(value.to_string());
-            secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        let mut known = self.known.write().unwrap_or_else(|p| p.into_inner());
+        if known.secrets.iter().any(|s| s == value) {
+            return;
+        }
+        let index = known.secrets.len();
+        known.secrets.push(value.to_string());
+        // A URL with a password keeps its other parts visible (the host of a connection
+        // URL is needed to read an error): its password is the secret searched for in
+        // parts, the whole URL only whole.
+        let password = url::Url::parse(value)
+            .ok()
+            .and_then(|u| u.password().map(str::to_string));
+        let multi_line = value.contains('\n');
+        for form in forms_of(value) {
+            if known.forms.iter().any(|(f, _)| *f == form) {
+                continue;
+            }
+            let lower = form.to_ascii_lowercase();
+            // A multi-line secret's parts are its lines (its armour lines are no secret).
+            let part =
+                password.is_none() && (!multi_line || value.lines().any(|l| l.trim() == form));
+            if part && lower.len() > MIN_PART_LEN {
+                let at = known.forms.len();
+                for offset in 0..=lower.len() - MIN_PART_LEN {
+                    let gram = lower.as_bytes()[offset..offset + MIN_PART_LEN].to_vec();
+                    known.grams.entry(gram).or_default().push((at, offset));
+                }
+            }
+            known.forms.push((form, index));
+            known.lower_forms.push(lower);
+        }
+        drop(known);
+        if let Some(password) = password {
+            self.add_secret(&password);
+            let decoded = percent_encoding::percent_decode_str(&password).decode_utf8_lossy();
+            self.add_secret(&decoded);
+        }
+        let mut known = self.known.write().unwrap_or_else(|p| p.into_inner());
+        known.automaton = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostLongest)
+            .ascii_case_insensitive(true)
+            .build(known.forms.iter().map(|(f, _)| f.as_str()))
+            .ok();
+    }
+
+    /// Whether the text holds a known secret, in any of its forms.
+    pub fn contains_secret(&self, text: &str) -> bool {
+        let known = self.known.read().unwrap_or_else(|p| p.into_inner());
+        known
+            .automaton
+            .as_ref()
+            .is_some_and(|automaton| automaton.is_match(text))
+    }
+
+    /// The text with every known secret, in any of its forms, replaced by its mask; and a
+    /// part of one cut at the text's edges or beside a `…`.
+    pub fn scrub<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        let known = self.known.read().unwrap_or_else(|p| p.into_inner());
+        let Some(automaton) = &known.automaton else {
+            return Cow::Borrowed(text);
+        };
+        let mut out = String::new();
+        let mut last = 0;
+        for found in automaton.find_iter(text) {
+            let secret = &known.secrets[known.forms[found.pattern().as_usize()].1];
+            out.push_str(&text[last..found.start()]);
+            out.push_str(&self.mask(secret));
+            last = found.end();
+        }
+        let scrubbed = if last == 0 {
+            Cow::Borrowed(text)
+        } else {
+            out.push_str(&text[last..]);
+            Cow::Owned(out)
+        };
+        match self.cut_parts(&known, &scrubbed) {
+            Some(clean) => Cow::Owned(clean),
+            None => scrubbed,
         }
     }
 
-    /// Whether the text holds a known secret.
-    pub fn contains_secret(&self, text: &str) -> bool {
-        let secrets = self
-            .secrets
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        secrets.iter().any(|s| text.contains(s.as_str()))
-    }
-
-    /// The text with every known secret replaced by its mask.
-    pub fn scrub<'t>(&self, text: &'t str) -> Cow<'t, str> {
-        let secrets = self
-            .secrets
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let mut out = Cow::Borrowed(text);
-        for secret in secrets.iter() {
-            if out.contains(secret.as_str()) {
-                out = Cow::Owned(out.replace(secret.as_str(), &self.mask(secret)));
+    /// Masks a part of a form of 8 bytes or more that ends the text or a `…`, or that
+    /// starts the text or follows a `…`: what a cut made before the scrub leaves. Each edge
+    /// costs one lookup of its 8 bytes among the forms' 8-byte windows.
+    fn cut_parts(&self, known: &Known, text: &str) -> Option<String> {
+        if known.grams.is_empty() || text.len() < MIN_PART_LEN {
+            return None;
+        }
+        let lower = text.as_bytes().to_ascii_lowercase();
+        let ellipses: Vec<usize> = text.match_indices('…').map(|(i, _)| i).collect();
+        let mut spans: Vec<(usize, usize, usize)> = Vec::new();
+        let ends = ellipses.iter().copied().chain([text.len()]);
+        for end in ends.filter(|&e| e >= MIN_PART_LEN) {
+            let gram = &lower[end - MIN_PART_LEN..end];
+            let longest = known
+                .grams
+                .get(gram)
+                .into_iter()
+                .flatten()
+                .filter_map(|&(form, at)| {
+                    let k = at + MIN_PART_LEN;
+                    let prefix = &known.lower_forms[form].as_bytes()[..k];
+                    (end >= k && &lower[end - k..end] == prefix).then_some((k, form))
+                });
+            if let Some((k, form)) = longest.max() {
+                spans.push((end - k, end, known.forms[form].1));
             }
         }
-        out
+        let starts = ellipses.iter().map(|i| i + '…'.len_utf8()).chain([0]);
+        for start in starts.filter(|&s| s + MIN_PART_LEN <= text.len()) {
+            let gram = &lower[start..start + MIN_PART_LEN];
+            let longest = known
+                .grams
+                .get(gram)
+                .into_iter()
+                .flatten()
+                .filter_map(|&(form, at)| {
+                    let suffix = &known.lower_forms[form].as_bytes()[at..];
+                    let k = suffix.len();
+                    (start + k <= lower.len() && &lower[start..start + k] == suffix)
+                        .then_some((k, form))
+                });
+            if let Some((k, form)) = longest.max() {
+                spans.push((start, start + k, known.forms[form].1));
+            }
+        }
+        spans
+            .retain(|(start, end, _)| text.is_char_boundary(*start) && text.is_char_boundary(*end));
+        if spans.is_empty() {
+            return None;
+        }
+        spans.sort();
+        let mut out = String::new();
+        let mut last = 0;
+        for (start, end, secret) in spans {
+            if start < last {
+                continue;
+            }
+            out.push_str(&text[last..start]);
+            out.push_str(&self.mask(&known.secrets[secret]));
+            last = end;
+        }
+        out.push_str(&text[last..]);
+        Some(out)
+    }
+
+    /// The text scrubbed, then cut to at most `max` characters with a `…`: scrubbing first
+    /// so that no cut leaves part of a secret, and never cutting a mask in two.
+    pub fn excerpt(&self, text: &str, max: usize) -> String {
+        let scrubbed = self.scrub(text);
+        if scrubbed.chars().count() <= max {
+            return scrubbed.into_owned();
+        }
+        let byte = scrubbed
+            .char_indices()
+            .nth(max)
+            .map_or(scrubbed.len(), |(i, _)| i);
+        let mut cut = floor_boundary(&scrubbed, byte);
+        // A mask cut in two would show neither the secret nor a whole fingerprint.
+        if let Some(open) = scrubbed[..cut].rfind("[secret ") {
+            if !scrubbed[open..cut].contains(']') {
+                cut = open;
+            }
+        }
+        format!("{}…", &scrubbed[..cut])
     }
 
     /// Scrubs every string inside a JSON value.
@@ -138,5 +396,55 @@ mod tests {
         let mut json = serde_json::json!({"a": ["hunter2", {"b": "x hunter2"}]});
         redactor.scrub_json(&mut json);
         assert!(!json.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn encoded_echoes_and_cut_parts_are_masked() {
+        let redactor = Redactor::with_key([1; 32]);
+        let secret = "Sup3r\"Secret\\Tok/en+ü";
+        redactor.add_secret(secret);
+        let b64 = base64::engine::general_purpose::STANDARD.encode(format!("alice:{secret}"));
+        for echo in [
+            serde_json::to_string(secret).expect("JSON"),
+            utf8_percent_encode(secret, NON_ALPHANUMERIC).to_string(),
+            utf8_percent_encode(secret, NON_ALPHANUMERIC)
+                .to_string()
+                .to_lowercase(),
+            format!("Basic {b64}"),
+            hex::encode(secret).to_uppercase(),
+            secret.to_uppercase(),
+        ] {
+            let text = format!("got {echo} back");
+            let shown = redactor.scrub(&text);
+            assert!(shown.contains("[secret "), "{echo} → {shown}");
+            assert!(!shown.contains("Secret\\Tok"), "{echo} → {shown}");
+        }
+        // A secret cut before the scrub: its first part at the end, its last at the start.
+        let shown = redactor.scrub("got \"Sup3r\"Secret\\T…");
+        assert!(!shown.contains("Sup3r\"Secr"), "{shown}");
+        let shown = redactor.scrub("Secret\\Tok/en+ü and more");
+        assert!(
+            shown.ends_with(" and more") && !shown.contains("Tok/en"),
+            "{shown}"
+        );
+        // Scrubbed first, cut after: no part of it, and no mask cut in two.
+        let long = format!("{}{secret}{}", "x".repeat(50), "y".repeat(50));
+        let cut = redactor.excerpt(&long, 60);
+        assert_eq!(cut, format!("{}…", "x".repeat(50)));
+    }
+
+    #[test]
+    fn a_multi_line_secret_is_masked_line_by_line_but_not_its_armour() {
+        let redactor = Redactor::with_key([2; 32]);
+        let key = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----\n";
+        redactor.add_secret(key);
+        assert!(!redactor
+            .scrub("MIIEvQIBADANBgkqhkiG9w0BAQEFAASC")
+            .contains("MIIE"));
+        assert!(!redactor.scrub("BKcwggSjAgEAAoIBAQC7").contains("BKcw"));
+        assert_eq!(
+            redactor.scrub("-----BEGIN PRIVATE KEY-----"),
+            "-----BEGIN PRIVATE KEY-----"
+        );
     }
 }

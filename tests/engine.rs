@@ -357,3 +357,37 @@ async fn a_manual_item_waits_for_its_needs() {
         (Status::Blocked, "needs bad (fail)")
     );
 }
+
+#[tokio::test]
+async fn an_endless_line_is_held_to_the_cap_and_a_secret_across_the_cut_stays_masked() {
+    // 16 KiB less 10 bytes of filler, then a secret that straddles the cut, then far more.
+    let script = "head -c 16374 /dev/zero | tr '\\0' a; printf '%s' \"$TOKEN\"; head -c 5000000 /dev/zero | tr '\\0' b; echo; echo next";
+    let text = format!(
+        "{HEADER}\n[inputs]\nTOKEN = {{ secret = true }}\n{}",
+        command_item("long", script, "pass_secrets = [\"TOKEN\"]"),
+    );
+    let token = "Straddle-Canary-Token-42x";
+    let run = run_checklist(&text, &[("TOKEN", token)], 8, CancellationToken::new()).await;
+    let lines: Vec<&str> = run
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Output { line, .. } => Some(line.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        lines.len(),
+        2,
+        "{:?}",
+        lines.iter().map(|l| l.len()).collect::<Vec<_>>()
+    );
+    assert!(
+        lines[0].ends_with("… (5000015 more bytes)"),
+        "{}",
+        &lines[0][16000..]
+    );
+    assert!(lines[0].contains("[secret "), "the cut part is masked");
+    assert!(!lines[0].contains("Straddle"), "{}", &lines[0][16300..]);
+    assert_eq!(lines[1], "next");
+}

@@ -53,36 +53,58 @@ impl Drop for GroupGuard {
 const MAX_LINE: usize = 16 * 1024;
 
 /// Forwards a stream's lines until it ends. Bytes that are not UTF-8 are replaced, never a
-/// reason to stop reading (a program whose pipe closed would die of SIGPIPE).
+/// reason to stop reading (a program whose pipe closed would die of SIGPIPE). A line is
+/// held up to `MAX_LINE` bytes whatever its length: the rest is counted, not stored.
 async fn forward(reader: impl AsyncRead + Unpin, stream: Stream, sink: OutputSink) -> usize {
     let mut reader = BufReader::new(reader);
-    let mut buffer = Vec::new();
+    let mut line = Vec::new();
+    let mut dropped = 0usize;
     let mut count = 0;
     loop {
-        buffer.clear();
-        match reader.read_until(b'\n', &mut buffer).await {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {
-                let text = String::from_utf8_lossy(&buffer);
-                let text = text.trim_end_matches(['\n', '\r']);
-                if text.len() > MAX_LINE {
-                    let cut = (0..=MAX_LINE)
-                        .rev()
-                        .find(|&i| text.is_char_boundary(i))
-                        .unwrap_or(0);
-                    sink.line(
-                        stream,
-                        &format!("{}… ({} more bytes)", &text[..cut], text.len() - cut),
-                    )
-                    .await;
-                } else {
-                    sink.line(stream, text).await;
+        let (taken, ended) = match reader.fill_buf().await {
+            Ok([]) | Err(_) => {
+                if !line.is_empty() || dropped > 0 {
+                    send(&sink, stream, &line, dropped).await;
+                    count += 1;
                 }
-                count += 1;
+                break;
             }
+            Ok(available) => match available.iter().position(|&b| b == b'\n') {
+                Some(newline) => (&available[..=newline], true),
+                None => (available, false),
+            },
+        };
+        let room = (MAX_LINE + 4).saturating_sub(line.len()).min(taken.len());
+        line.extend_from_slice(&taken[..room]);
+        // A line's end is not part of it, kept or not.
+        dropped += (taken.len() - room).saturating_sub(usize::from(ended && room < taken.len()));
+        let used = taken.len();
+        reader.consume(used);
+        if ended {
+            send(&sink, stream, &line, dropped).await;
+            count += 1;
+            line.clear();
+            dropped = 0;
         }
     }
     count
+}
+
+/// Sends one line held in `bytes`, of which `dropped` more bytes were not kept.
+async fn send(sink: &OutputSink, stream: Stream, bytes: &[u8], dropped: usize) {
+    let text = String::from_utf8_lossy(bytes);
+    let text = text.trim_end_matches(['\n', '\r']);
+    if text.len() > MAX_LINE || dropped > 0 {
+        let cut = (0..=MAX_LINE.min(text.len()))
+            .rev()
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(0);
+        let more = text.len() - cut + dropped;
+        sink.line(stream, &format!("{}… ({more} more bytes)", &text[..cut]))
+            .await;
+    } else {
+        sink.line(stream, text).await;
+    }
 }
 
 pub(crate) fn run<'a>(ctx: &'a CheckContext<'a>) -> RunFuture<'a> {
