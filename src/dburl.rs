@@ -59,10 +59,12 @@ pub enum LocationError {
     },
 }
 
-/// The password of a URL replaced by `***` (also a `password=` parameter); a string that is
-/// not a URL is shown up to its first `@` only.
+/// The password of a URL replaced by `***` (also a `password=` parameter); a string with
+/// an `@` that is not a URL with a host (a mistyped `postgres:/alice:pw@host`) is shown from
+/// its last `@` only, after its scheme.
 pub fn shown(url: &str) -> String {
     match Url::parse(url) {
+        Ok(parsed) if url.contains('@') && !parsed.has_host() => masked_before_at(url),
         Ok(mut parsed) => {
             if parsed.password().is_some() {
                 let _ = parsed.set_password(Some("***"));
@@ -83,10 +85,24 @@ pub fn shown(url: &str) -> String {
             }
             parsed.to_string()
         }
-        Err(_) => match url.rsplit_once('@') {
-            Some((_, host)) => format!("***@{host}"),
-            None => url.to_string(),
-        },
+        Err(_) => masked_before_at(url),
+    }
+}
+
+/// Everything between the scheme and the last `@` masked: a URL that could not be read
+/// may hold a password anywhere there.
+fn masked_before_at(url: &str) -> String {
+    let Some((_, host)) = url.rsplit_once('@') else {
+        return url.to_string();
+    };
+    let scheme = url.split_once(':').map(|(scheme, _)| scheme).filter(|s| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    });
+    match scheme {
+        Some(scheme) => format!("{scheme}:***@{host}"),
+        None => format!("***@{host}"),
     }
 }
 
@@ -94,7 +110,7 @@ pub fn shown(url: &str) -> String {
 pub fn parse(url: &str) -> Result<Location, LocationError> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         if path.is_empty() {
-            return Err(LocationError::Scheme(url.to_string()));
+            return Err(LocationError::Scheme(shown(url)));
         }
         // `?`, `#`, `%` and spaces are parts of the file name, not of the URL.
         let encoded: String = path
@@ -260,6 +276,12 @@ mod tests {
         assert!(!format!("{location:?}").contains("s3cret"));
         assert!(!shown("postgres://a@h/d?password=s3cret").contains("s3cret"));
         assert!(!shown("not a url:s3cret@host").contains("s3cret"));
+        // A mistyped URL: its password is in the path.
+        let mistyped = parse("postgres:/alice:Pw-s3cret@host/db").expect_err("refused");
+        assert_eq!(
+            mistyped.to_string(),
+            "unsupported store URL postgres:***@host/db: use sqlite://PATH or postgres://USER@HOST/DATABASE"
+        );
     }
 
     #[test]

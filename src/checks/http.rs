@@ -136,14 +136,12 @@ fn is_empty(value: &serde_json::Value) -> bool {
     }
 }
 
-/// A short JSON rendering for messages.
-fn brief(value: &serde_json::Value) -> String {
-    let text = value.to_string();
-    if text.chars().count() > 80 {
-        format!("{}…", text.chars().take(80).collect::<String>())
-    } else {
-        text
-    }
+/// A short JSON rendering for messages: its strings scrubbed before it is encoded (an
+/// escaped secret would no longer look like itself), cut after.
+fn brief(redactor: &crate::redact::Redactor, value: &serde_json::Value) -> String {
+    let mut value = value.clone();
+    redactor.scrub_json(&mut value);
+    redactor.excerpt(&value.to_string(), 80)
 }
 
 fn judge_json(
@@ -161,7 +159,10 @@ fn judge_json(
             failures.push(if exists {
                 format!("{p}: expected a value, found none")
             } else {
-                format!("{p}: expected nothing, found {}", brief(selected[0]))
+                format!(
+                    "{p}: expected nothing, found {}",
+                    brief(ctx.redactor, selected[0])
+                )
             });
         }
     }
@@ -188,8 +189,8 @@ fn judge_json(
             if *value != expected {
                 failures.push(format!(
                     "{p}: expected {}, got {}",
-                    brief(&expected),
-                    brief(value)
+                    brief(ctx.redactor, &expected),
+                    brief(ctx.redactor, value)
                 ));
             }
         }
@@ -203,7 +204,7 @@ fn judge_json(
                 failures.push(format!(
                     "{p}: expected {}, got {}",
                     if empty { "an empty value" } else { "a value" },
-                    brief(value)
+                    brief(ctx.redactor, value)
                 ));
             }
         }
@@ -212,7 +213,7 @@ fn judge_json(
                 failures.push(format!(
                     "{p}: expected a match of {}, got {}",
                     re.as_str(),
-                    brief(value)
+                    brief(ctx.redactor, value)
                 ));
             }
         }
@@ -223,7 +224,7 @@ fn judge_json(
             {
                 failures.push(format!(
                     "{p}: expected a string starting with {prefix}, got {}",
-                    brief(value)
+                    brief(ctx.redactor, value)
                 ));
             }
         }
@@ -262,12 +263,28 @@ async fn request(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
         Ok(parsed) => parsed,
         Err(err) => return CheckResult::definitive_error(format!("bad URL {url}: {err}")),
     };
+    // Credentials this request carries are secrets wherever they show: a URL's userinfo
+    // (and so its Basic header) and each cookie.
+    if let Some(password) = parsed.password() {
+        ctx.redactor.add_secret(password);
+        ctx.redactor
+            .add_secret(&crate::dburl::percent_decode(password));
+        ctx.redactor.add_secret(&format!(
+            "{}:{}",
+            parsed.username(),
+            crate::dburl::percent_decode(password)
+        ));
+    }
+    for (_, value) in &cookies {
+        ctx.redactor.add_secret(value);
+    }
     // The checklist reader keeps secrets on the base URL's origin; a value filled in at run
-    // time is checked again here.
-    let sends_secret = headers
-        .iter()
-        .chain(&cookies)
-        .any(|(_, v)| ctx.redactor.contains_secret(v))
+    // time is checked again here, in the URL too.
+    let sends_secret = ctx.redactor.contains_secret(&url)
+        || headers
+            .iter()
+            .chain(&cookies)
+            .any(|(_, v)| ctx.redactor.contains_secret(v))
         || body
             .as_deref()
             .is_some_and(|b| ctx.redactor.contains_secret(b));
@@ -418,7 +435,7 @@ async fn request(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
         "status": status.as_u16(),
         "url": ctx.redactor.scrub(final_url.as_str()),
         "headers": shown_headers,
-                "body": ctx.redactor.scrub(&text.chars().take(EXCERPT).collect::<String>()),
+                "body": ctx.redactor.excerpt(&text, EXCERPT),
         "body_bytes": body.total,
         "body_truncated": body.total > body.kept.len() as u64,
     });
@@ -530,7 +547,7 @@ async fn request(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
                 if text.trim().is_empty() {
                     "an empty body".to_string()
                 } else {
-                    format!("\"{}\"", text.chars().take(60).collect::<String>())
+                    format!("\"{}\"", ctx.redactor.excerpt(&text, 60))
                 }
             )),
         }
@@ -539,7 +556,7 @@ async fn request(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
         match regex::Regex::new(pattern) {
             Ok(re) if !re.is_match(&text) => failures.push(format!(
                 "body: expected a match of {pattern}, got \"{}\"",
-                text.chars().take(60).collect::<String>()
+                ctx.redactor.excerpt(&text, 60)
             )),
             Ok(_) => {}
             Err(err) => return CheckResult::definitive_error(format!("bad body_matches: {err}")),
@@ -549,7 +566,7 @@ async fn request(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
         match ctx.values.render(needle) {
             Ok(needle) if !text.contains(&needle) => failures.push(format!(
                 "body: expected to contain \"{needle}\", got \"{}\"",
-                text.chars().take(60).collect::<String>()
+                ctx.redactor.excerpt(&text, 60)
             )),
             Ok(_) => {}
             Err(err) => {

@@ -110,12 +110,15 @@ pub fn target(ctx: &CheckContext<'_>, name: &str) -> Result<Target, CheckResult>
     });
     // The password may appear on its own (a server echoing the user's login, say): it is a
     // secret wherever it shows.
-    if let Some(password) = url::Url::parse(&location.connect)
-        .ok()
-        .and_then(|u| u.password().map(str::to_string))
-    {
-        ctx.redactor.add_secret(&password);
-        ctx.redactor.add_secret(&dburl::percent_decode(&password));
+    if let Ok(parsed) = url::Url::parse(&location.connect) {
+        if let Some(password) = parsed.password() {
+            ctx.redactor.add_secret(password);
+            ctx.redactor.add_secret(&dburl::percent_decode(password));
+        }
+        // libpq takes the password from the query too.
+        for (_, password) in parsed.query_pairs().filter(|(k, _)| k == "password") {
+            ctx.redactor.add_secret(&password);
+        }
     }
     if verify_full {
         options = options.ssl_mode(PgSslMode::VerifyFull);
