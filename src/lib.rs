@@ -13,6 +13,7 @@ pub mod dburl;
 pub mod demo;
 pub mod engine;
 pub mod exit;
+pub mod files;
 pub mod headless;
 pub mod jsonpath;
 pub mod out;

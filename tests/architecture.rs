@@ -10,16 +10,17 @@ use std::path::{Path, PathBuf};
 const ALLOWED: &[(&str, &[&str])] = &[
     // Foundations: below everything, using (almost) nothing.
     ("exit", &[]),
+    ("files", &[]),
     ("out", &["exit"]),
     ("text", &[]),
     ("status", &["exit"]),
     ("redact", &[]),
     ("jsonpath", &[]),
     ("dburl", &[]),
-    ("sshsig", &[]),
+    ("sshsig", &["files"]),
     ("authjs", &[]),
     // What a checklist says: its format, the kinds' keys, the plan of a run.
-    ("checklist", &["jsonpath"]),
+    ("checklist", &["files", "jsonpath"]),
     // How each kind runs.
     (
         "checks",
@@ -27,6 +28,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "authjs",
             "checklist",
             "dburl",
+            "files",
             "jsonpath",
             "redact",
             "status",
@@ -55,6 +57,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "checks",
             "dburl",
             "engine",
+            "files",
             "headless",
             "out",
             "redact",
@@ -93,6 +96,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "demo",
             "engine",
             "exit",
+            "files",
             "out",
             "redact",
             "report",

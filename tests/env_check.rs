@@ -86,12 +86,12 @@ async fn length_entropy_and_forbidden_words() {
     assert_eq!(
         judge(
             &rule("names = [\"SECRET\"]\nmin_length = 32"),
-            &[("SECRET", "x7Hq9")]
+            &[("SECRET", "x7Hq9Lw2p")]
         )
         .await,
         (
             Status::Fail,
-            "SECRET is 5 characters long, expected at least 32".into()
+            "SECRET is 9 characters long, expected at least 32".into()
         )
     );
     let (status, summary) = judge(
@@ -117,7 +117,7 @@ async fn length_entropy_and_forbidden_words() {
         .await,
         (
             Status::Fail,
-            "SECRET contains the development value \"devsecret\"".into()
+            "SECRET contains a development value (one of the item's `forbidden` words)".into()
         )
     );
 }
@@ -392,4 +392,22 @@ async fn random_hex_and_base64_secrets_pass_and_padded_dev_values_fail() {
         let (status, why) = judge(&shipped, &[("SECRET", weak.as_str())]).await;
         assert_eq!(status, Status::Fail, "{weak}: {why}");
     }
+}
+
+#[tokio::test]
+async fn a_secret_under_eight_characters_is_refused() {
+    assert_eq!(
+        judge(&rule("names = [\"SECRET\"]"), &[("SECRET", "Xq7#pz")]).await,
+        (
+            Status::Fail,
+            "SECRET is a secret of under 8 characters: too short to keep out of outputs or to resist guessing".into()
+        )
+    );
+    // A non-secret input of that length is no concern of this rule.
+    assert_eq!(
+        judge(&rule("names = [\"MODE\"]"), &[("MODE", "fast")])
+            .await
+            .0,
+        Status::Pass
+    );
 }

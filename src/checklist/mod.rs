@@ -2,6 +2,7 @@
 //! model the engine runs. The format reference is `checklists/README.md`.
 
 pub mod checker;
+pub mod dotenv;
 mod format;
 mod items;
 pub mod kinds;

@@ -64,6 +64,8 @@ pub struct Values {
     vars: BTreeMap<String, String>,
     builtins: BTreeMap<&'static str, String>,
     base_url_inputs: Vec<String>,
+    /// Inputs whose value holds `$NAME` or `${…}`, taken as written: `NAME (FILE:LINE)`.
+    unexpanded: Vec<String>,
 }
 
 impl std::fmt::Debug for Values {
@@ -75,55 +77,34 @@ impl std::fmt::Debug for Values {
     }
 }
 
-/// Reads `NAME=value` pairs of a dotenv file.
-/// The line of `text` that assigns `name` last (dotenv's later assignment wins), 1-based.
-fn line_of(text: &str, name: &str) -> Option<usize> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, line)| {
-            let line = line.trim_start();
-            let line = line.strip_prefix("export ").unwrap_or(line).trim_start();
-            line.strip_prefix(name)
-                .is_some_and(|rest| rest.trim_start().starts_with('='))
-        })
-        .map(|(i, _)| i + 1)
-        .last()
-}
+/// A name, its value and where it was set (`FILE:LINE`).
+type Sourced = (String, String, String);
 
-fn read_env_file(path: &Path) -> Result<Vec<(String, String, String)>, ValuesError> {
-    let text = std::fs::read_to_string(path).map_err(|err| ValuesError::Read {
-        path: path.to_path_buf(),
-        reason: err.to_string(),
-    })?;
-    let mut pairs = Vec::new();
-    for item in dotenvy::from_read_iter(text.as_bytes()) {
-        match item {
-            Ok((name, value)) => {
-                let source = match line_of(&text, &name) {
-                    Some(line) => format!("{}:{line}", path.display()),
-                    None => path.display().to_string(),
-                };
-                pairs.push((name, value, source))
-            }
-            Err(dotenvy::Error::LineParse(line, _)) => {
-                let number = text
-                    .lines()
-                    .position(|l| l.contains(line.lines().next().unwrap_or_default()))
-                    .map_or(0, |i| i + 1);
-                return Err(ValuesError::Parse {
-                    path: path.to_path_buf(),
-                    line: number,
-                });
-            }
-            Err(err) => {
-                return Err(ValuesError::Read {
-                    path: path.to_path_buf(),
-                    reason: err.to_string(),
-                })
-            }
+/// The assignments of an env file, each with its source (`FILE:LINE`), and the names whose
+/// value was taken as written though it looks like it expects `$VAR` expansion.
+fn read_env_file(path: &Path) -> Result<(Vec<Sourced>, Vec<String>), ValuesError> {
+    let text = crate::files::read_text_capped(path, crate::files::CAP).map_err(|err| {
+        ValuesError::Read {
+            path: path.to_path_buf(),
+            reason: err.to_string(),
         }
-    }
-    Ok(pairs)
+    })?;
+    let assignments = super::dotenv::parse(&text).map_err(|bad| ValuesError::Parse {
+        path: path.to_path_buf(),
+        line: bad.0,
+    })?;
+    let mut unexpanded = Vec::new();
+    let pairs = assignments
+        .into_iter()
+        .map(|a| {
+            let source = format!("{}:{}", path.display(), a.line);
+            if a.unexpanded {
+                unexpanded.push(format!("{} ({source})", a.name));
+            }
+            (a.name, a.value, source)
+        })
+        .collect();
+    Ok((pairs, unexpanded))
 }
 
 impl Values {
@@ -136,11 +117,19 @@ impl Values {
         process_env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, ValuesError> {
         let mut from_files: BTreeMap<String, (String, String)> = BTreeMap::new();
+        let mut unexpanded = Vec::new();
         for path in env_files {
-            for (name, value, source) in read_env_file(path)? {
+            let (pairs, noted) = read_env_file(path)?;
+            for (name, value, source) in pairs {
                 from_files.insert(name, (value, source));
             }
+            unexpanded.extend(noted);
         }
+        // Only declared inputs matter.
+        unexpanded.retain(|noted| {
+            let name = noted.split(' ').next().unwrap_or_default();
+            checklist.inputs.iter().any(|i| i.name == name)
+        });
         let mut inputs = BTreeMap::new();
         let mut sources = BTreeMap::new();
         for input in &checklist.inputs {
@@ -184,6 +173,7 @@ impl Values {
             vars,
             builtins: BTreeMap::new(),
             base_url_inputs: checklist.base_url.clone(),
+            unexpanded,
         };
         if let Some(env) = environment {
             values.builtins.insert("environment", env.to_string());
@@ -223,6 +213,18 @@ impl Values {
                 .insert("base_url", base.trim_end_matches('/').to_string());
         }
         Ok(values)
+    }
+
+    /// What the operator should know of how the values were read: a value that holds
+    /// `$NAME` or `${…}` was taken as written, not expanded.
+    pub fn notes(&self) -> Vec<String> {
+        if self.unexpanded.is_empty() {
+            return Vec::new();
+        }
+        vec![format!(
+            "not expanded: {} hold `$NAME` or `${{…}}`, taken as written (env files are read literally; put the value itself in the file)",
+            self.unexpanded.join(", ")
+        )]
     }
 
     /// A value by name: a built-in, a variable, or an input.

@@ -147,7 +147,11 @@ fn judge(
         .iter()
         .find(|w| lower.contains(&w.to_lowercase()))
     {
-        findings.fail(format!("{label} contains the development value \"{word}\""));
+        // Which word is not said: a hostile checklist could learn a secret word by word.
+        let _ = word;
+        findings.fail(format!(
+            "{label} contains a development value (one of the item's `forbidden` words)"
+        ));
     }
     if let Some(pattern) = &rule.warn_pattern {
         if regex::Regex::new(pattern).is_ok_and(|re| re.is_match(value)) {
@@ -398,6 +402,18 @@ fn evaluate(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
                 let names: Vec<&str> = set.iter().map(|(n, _)| n.as_str()).collect();
                 findings.add(status, format!("{} differ", names.join(" and ")));
             }
+        }
+    }
+    // A secret this short cannot be told apart from ordinary text, so it cannot be kept out
+    // of outputs (nor does it resist guessing).
+    for name in variables.keys() {
+        let secret = ctx.checklist.input(name).is_some_and(|i| i.secret);
+        let length = values.input(name).map_or(0, |v| v.chars().count());
+        if secret && (1..crate::redact::MIN_PART_LEN).contains(&length) {
+            findings.fail(format!(
+                "{name} is a secret of under {} characters: too short to keep out of outputs or to resist guessing",
+                crate::redact::MIN_PART_LEN
+            ));
         }
     }
     let status = if findings.items.iter().any(|(s, _)| *s == Status::Error) {

@@ -29,7 +29,7 @@ impl Net {
         let native = rustls_native_certs::load_native_certs();
         roots.add_parsable_certificates(native.certs);
         if let Some(path) = cacert {
-            let pem = std::fs::read(path)
+            let pem = crate::files::read_capped(path, crate::files::CAP)
                 .map_err(|e| format!("cannot read --cacert {}: {e}", path.display()))?;
             let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
                 .collect::<Result<_, _>>()

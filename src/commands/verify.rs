@@ -32,7 +32,7 @@ pub struct VerifyArgs {
 
 /// Runs the command; returns the exit code.
 pub fn run(args: &VerifyArgs) -> u8 {
-    let bytes = match std::fs::read(&args.report) {
+    let bytes = match crate::files::read_capped(&args.report, crate::files::CAP) {
         Ok(bytes) => bytes,
         Err(err) => return bad_input(format!("cannot read {}: {err}", args.report.display())),
     };
@@ -44,13 +44,13 @@ pub fn run(args: &VerifyArgs) -> u8 {
         .sig
         .clone()
         .unwrap_or_else(|| crate::service::export::signature_path(&args.report));
-    let signature = match std::fs::read_to_string(&sig_path) {
+    let signature = match crate::files::read_text_capped(&sig_path, crate::files::CAP) {
         Ok(text) => Some(text),
         Err(_) if args.sig.is_none() => None,
         Err(err) => return bad_input(format!("cannot read {}: {err}", sig_path.display())),
     };
     let checklist = match &args.checklist {
-        Some(path) => match std::fs::read(path) {
+        Some(path) => match crate::files::read_capped(path, crate::files::CAP) {
             Ok(bytes) => Some(bytes),
             Err(err) => return bad_input(format!("cannot read {}: {err}", path.display())),
         },

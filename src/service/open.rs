@@ -21,13 +21,15 @@ fn allowed_signers(setup: &Setup) -> Result<Option<String>, String> {
         .parent()
         .unwrap_or(std::path::Path::new("."))
         .join(name);
-    std::fs::read_to_string(&path).map(Some).map_err(|err| {
-        format!(
-            "cannot read {} (the allowed_signers of environment {}): {err}",
-            path.display(),
-            setup.environment.as_deref().unwrap_or_default()
-        )
-    })
+    crate::files::read_text_capped(&path, crate::files::CAP)
+        .map(Some)
+        .map_err(|err| {
+            format!(
+                "cannot read {} (the allowed_signers of environment {}): {err}",
+                path.display(),
+                setup.environment.as_deref().unwrap_or_default()
+            )
+        })
 }
 
 /// The session a run works in: a new one, or one resumed after checking its chain, its

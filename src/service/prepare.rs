@@ -201,8 +201,8 @@ pub async fn prepare(args: &RunArgs) -> Result<Setup, String> {
         }
     }
     let path = checklist_path(args.checklist.as_deref(), &root)?;
-    let bytes =
-        std::fs::read(&path).map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+    let bytes = crate::files::read_capped(&path, crate::files::CAP)
+        .map_err(|err| format!("cannot read {}: {err}", path.display()))?;
     let checklist = parse_checklist(&path.display().to_string(), &bytes)?;
     let environment = plan::choose_environment(&checklist, args.environment.as_deref())
         .map_err(|e| e.to_string())?;
@@ -213,6 +213,9 @@ pub async fn prepare(args: &RunArgs) -> Result<Setup, String> {
         &|name| std::env::var(name).ok(),
     )
     .map_err(|e| e.to_string())?;
+    for note in values.notes() {
+        crate::out::say(&format!("note: {note}"));
+    }
     let net = crate::checks::net::Net::new(args.cacert.as_deref())?;
     let store = Store::open(&args.store.clone().unwrap_or_else(crate::store::default_url))
         .await

@@ -144,9 +144,11 @@ impl AllowedSigners {
     /// it from `spawn_blocking` in async code).
     pub fn from_file(path: &Path) -> Result<Self, AllowedSignersError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| AllowedSignersError::Read {
-            path: shown.clone(),
-            why: e.to_string(),
+        let text = crate::files::read_text_capped(path, crate::files::CAP).map_err(|e| {
+            AllowedSignersError::Read {
+                path: shown.clone(),
+                why: e.to_string(),
+            }
         })?;
         Self::parse(&text, &shown)
     }

@@ -140,9 +140,11 @@ impl Signer {
     /// `passphrase` if the file is encrypted (a passphrase for a plain key is ignored).
     pub fn from_file(path: &Path, passphrase: Option<&SecretString>) -> Result<Self, SignError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| SignError::Read {
-            path: shown.clone(),
-            why: e.to_string(),
+        let text = crate::files::read_text_capped(path, crate::files::CAP).map_err(|e| {
+            SignError::Read {
+                path: shown.clone(),
+                why: e.to_string(),
+            }
         })?;
         if text.contains("-----BEGIN RSA PRIVATE KEY-----") {
             return Err(SignError::RsaFile { path: shown });

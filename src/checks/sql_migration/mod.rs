@@ -95,7 +95,7 @@ async fn migrate(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
         Err(result) => return result,
     };
     let path = ctx.root.join(&config.file);
-    let source = match std::fs::read_to_string(&path) {
+    let source = match crate::files::read_text_capped(&path, crate::files::CAP) {
         Ok(source) => source,
         Err(err) => {
             return CheckResult::definitive_error(format!("cannot read {}: {err}", path.display()))
