@@ -8,6 +8,7 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use base64::Engine;
 use bytes::Bytes;
 use common::{run_checklist_with, HEADER};
 use http_body_util::{BodyExt, StreamBody};
@@ -119,6 +120,18 @@ fn api() -> Handler {
                         .and_then(|v| v.to_str().ok())
                         == Some("Bearer tok-canary-http-77");
                     respond(if ok { 200 } else { 401 }, &[], "")
+                }
+                "/echo-auth" => {
+                    let sent = |name: &str| {
+                        request
+                            .headers()
+                            .get(name)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("")
+                            .to_string()
+                    };
+                    let body = format!("you sent {} and {}", sent("authorization"), sent("cookie"));
+                    respond(200, &[("x-auth-echo", &sent("authorization"))], &body)
                 }
                 "/moved" => respond(302, &[("location", "/health")], ""),
                 "/loop" => respond(302, &[("location", "/loop")], ""),
@@ -760,4 +773,30 @@ async fn a_protected_preview_is_reached_with_the_bypass_header_and_an_unset_one_
     );
     let result = check(&pki, &base, "tls", &format!("{keys}{with}")).await;
     assert_eq!(result.status, Status::Pass, "tls: {}", result.summary);
+}
+
+#[tokio::test]
+async fn credentials_relcon_sends_are_masked_when_the_server_echoes_them() {
+    let pki = Pki::new();
+    let server = Server::start(Some(pki.tls(&["127.0.0.1"], Validity::days(90))), api())
+        .await
+        .expect("server");
+    let port = server.addr.port();
+    let result = check(
+        &pki,
+        &format!("https://127.0.0.1:{port}"),
+        "http",
+        &format!("url = \"https://alice:Userinfo-Canary-55@127.0.0.1:{port}/echo-auth\"\ncookies = {{ session = \"Cookie-Canary-0042\" }}\nexpect = {{ body_contains = \"nothing like it\" }}"),
+    )
+    .await;
+    assert_eq!(result.status, Status::Fail, "{}", result.summary);
+    let basic = base64::engine::general_purpose::STANDARD.encode("alice:Userinfo-Canary-55");
+    let shown = format!("{} {}", result.summary, result.evidence);
+    for canary in ["Userinfo-Canary", "Cookie-Canary", &basic[..12]] {
+        assert!(
+            !shown.contains(canary),
+            "{canary} reached the result: {shown}"
+        );
+    }
+    assert!(result.summary.contains("[secret "), "{}", result.summary);
 }
