@@ -277,11 +277,22 @@ fn block_on(command: impl std::future::Future<Output = u8>) -> u8 {
 }
 
 fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
-    match text.parse::<u64>() {
-        Ok(0) => Err("the timeout must be longer than zero".into()),
-        Ok(secs) => Ok(std::time::Duration::from_secs(secs)),
-        Err(_) => humantime::parse_duration(text)
-            .map_err(|_| format!("`{text}` is not a number of seconds or a duration such as 90s")),
+    let timeout = match text.parse::<u64>() {
+        Ok(secs) => std::time::Duration::from_secs(secs),
+        Err(_) => humantime::parse_duration(text).map_err(|_| {
+            format!("`{text}` is not a number of seconds or a duration such as 90s")
+        })?,
+    };
+    let cap = relcon::checklist::spec::duration_cap("timeout");
+    if timeout.is_zero() {
+        Err("the timeout must be longer than zero".into())
+    } else if timeout > cap {
+        Err(format!(
+            "the timeout must be at most {}",
+            relcon::checklist::spec::cap_text(cap)
+        ))
+    } else {
+        Ok(timeout)
     }
 }
 

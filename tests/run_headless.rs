@@ -687,3 +687,42 @@ fn auth_js_must_know_its_url_everywhere_but_on_vercel() {
         .as_str()
         .is_some_and(|s| s.contains("unset it instead of setting it to false")));
 }
+
+#[test]
+fn durations_and_leases_out_of_bounds_are_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let env = "AUTH_URL=https://app.example.com\n";
+    for (timeout, refusal) in [
+        ("18446744073709551615", "the timeout must be at most 7d"),
+        ("300000000000y", "the timeout must be at most 7d"),
+        ("0s", "the timeout must be longer than zero"),
+        ("0", "the timeout must be longer than zero"),
+    ] {
+        let ran: common::Ran = shipped_only(dir.path(), "security.https-url", env)
+            .args(["--timeout", timeout])
+            .output()
+            .expect("relcon runs")
+            .into();
+        assert_eq!(ran.code, 2, "--timeout {timeout}: {}", ran.stderr);
+        assert!(
+            ran.stderr.contains(refusal),
+            "--timeout {timeout}: {}",
+            ran.stderr
+        );
+    }
+    for (lease, refusal) in [
+        (
+            "abc",
+            "RELCON_CLAIM_LEASE=`abc` is not a duration such as 30s",
+        ),
+        ("1ns", "RELCON_CLAIM_LEASE must be from 2s to 7d; it is 1ns"),
+    ] {
+        let ran: common::Ran = shipped_only(dir.path(), "security.https-url", env)
+            .env("RELCON_CLAIM_LEASE", lease)
+            .output()
+            .expect("relcon runs")
+            .into();
+        assert_eq!(ran.code, 2, "RELCON_CLAIM_LEASE={lease}: {}", ran.stderr);
+        assert!(ran.stderr.contains(refusal), "{}", ran.stderr);
+    }
+}

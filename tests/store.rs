@@ -335,6 +335,11 @@ fn a_tampered_session_is_refused_with_the_first_bad_event(backend: Backend) {
     );
     let listed = place.run(&["sessions"]);
     assert!(listed.stdout.contains("BROKEN"), "{}", listed.stdout);
+    assert_eq!(
+        listed.code, 2,
+        "a broken chain is bad input: {}",
+        listed.stderr
+    );
 }
 
 fn signoffs_are_checked_before_they_are_recorded(backend: Backend) {
@@ -1074,3 +1079,56 @@ crate::on_both_backends!(
     an_item_another_process_finished_meanwhile_is_not_run_again,
     a_process_that_leaves_while_waiting_does_not_overwrite_the_runners_results,
 );
+
+#[test]
+fn a_file_that_is_not_a_sqlite_store_is_said_so_at_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let good = dir.path().join("good.sqlite");
+    let ran = common::relcon()
+        .args([
+            "sessions",
+            "--store",
+            &format!("sqlite://{}", good.display()),
+        ])
+        .output()
+        .expect("relcon runs");
+    assert_eq!(ran.status.code(), Some(0));
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&good).expect("made").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "a new store is its owner's alone");
+    let bytes = std::fs::read(&good).expect("reads");
+    let cases: [(&str, Vec<u8>, &str); 3] = [
+        (
+            "text.sqlite",
+            b"hello, not a database\n".to_vec(),
+            "does not start with the SQLite header",
+        ),
+        (
+            "random.sqlite",
+            (0..4096u32)
+                .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
+                .collect(),
+            "does not start with the SQLite header",
+        ),
+        ("truncated.sqlite", bytes[..100].to_vec(), "malformed"),
+    ];
+    for (name, content, why) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).expect("writes");
+        let ran: common::Ran = common::relcon()
+            .args([
+                "sessions",
+                "--store",
+                &format!("sqlite://{}", path.display()),
+            ])
+            .output()
+            .expect("relcon runs")
+            .into();
+        assert_eq!(ran.code, 2, "{name}: {}", ran.stderr);
+        assert!(
+            ran.stderr.contains("not a SQLite database (or damaged): ") && ran.stderr.contains(why),
+            "{name}: {}",
+            ran.stderr
+        );
+    }
+}

@@ -291,6 +291,14 @@ impl<'s> Checker<'s> {
             },
             (Ty::Number, DeValue::Integer(_) | DeValue::Float(_)) => {}
             (Ty::Duration, DeValue::String(s)) => match parse_duration(s) {
+                Ok(d) if d > super::spec::duration_cap(key) => {
+                    let cap = super::spec::cap_text(super::spec::duration_cap(key));
+                    self.error(
+                        span,
+                        format!("`{key}` of \"{s}\" is longer than {cap}"),
+                        format!("write a duration of at most {cap}"),
+                    )
+                }
                 Ok(d) if !d.is_zero() => {}
                 Ok(_) => self.error(
                     span,
@@ -317,6 +325,13 @@ impl<'s> Checker<'s> {
                         span,
                         format!("bad regular expression in `{key}`: {reason}"),
                         "patterns use Rust regex syntax; in a TOML '…' literal string backslashes need no escaping",
+                    );
+                } else if let Err(regex::Error::CompiledTooBig(limit)) = regex::Regex::new(s) {
+                    // Valid, but too large to run: the check would fail on it at run time.
+                    self.error(
+                        span,
+                        format!("regular expression in `{key}` is too large to compile (over {limit} bytes once compiled)"),
+                        "make it smaller: fewer or smaller repetitions such as {1000}, or a narrower character class",
                     );
                 }
             }

@@ -244,6 +244,22 @@ pub fn did_you_mean<'c>(
         .map(|(_, c)| c)
 }
 
+/// The longest a duration may be: a threshold (the age HSTS must promise) 10 years, any
+/// duration that schedules work (a timeout, a wait, a lifetime) 7 days, so that no deadline
+/// or instant computed from it can overflow.
+pub fn duration_cap(key: &str) -> std::time::Duration {
+    const DAY: u64 = 24 * 60 * 60;
+    match key {
+        "hsts_min_age" => std::time::Duration::from_secs(3650 * DAY),
+        _ => std::time::Duration::from_secs(7 * DAY),
+    }
+}
+
+/// A cap of [`duration_cap`] in days, as a checklist writes it: `7d`.
+pub fn cap_text(cap: std::time::Duration) -> String {
+    format!("{}d", cap.as_secs() / (24 * 60 * 60))
+}
+
 /// Parses a duration string such as `30s`.
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     humantime::parse_duration(text).map_err(|e| e.to_string())

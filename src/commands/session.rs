@@ -46,6 +46,7 @@ pub async fn list(store: Option<&str>) -> u8 {
         store.close().await;
         return exit::GO;
     }
+    let mut broken = 0;
     print_line(format!("{:<36}  {:<16} {:<11} {:<20}  {:<10}  counts (pass/warn/fail/error/skip/blocked/pending)  operators", "session", "checklist", "environment", "started", "verdict"));
     for summary in sessions {
         let line = match store.open_session(&summary.id, None).await {
@@ -81,7 +82,10 @@ pub async fn list(store: Option<&str>) -> u8 {
                 }
                 Err(err) => format!("unreadable: {err}"),
             },
-            Err(err) => format!("BROKEN: {err}"),
+            Err(err) => {
+                broken += 1;
+                format!("BROKEN: {err}")
+            }
         };
         let printed = print_line(format!(
             "{:<36}  {:<16} {:<11} {:<20}  {line}",
@@ -95,6 +99,13 @@ pub async fn list(store: Option<&str>) -> u8 {
         }
     }
     store.close().await;
+    // A broken chain is bad input wherever it is met.
+    if broken > 0 {
+        crate::out::say(&format!(
+            "error: {broken} session(s) whose event log does not verify (listed as BROKEN)"
+        ));
+        return exit::BAD_INPUT;
+    }
     exit::GO
 }
 

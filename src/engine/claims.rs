@@ -18,14 +18,31 @@ use crate::status::Status;
 /// How long a claim lives without renewal, unless `RELCON_CLAIM_LEASE` says otherwise.
 pub const LEASE: Duration = Duration::from_secs(30);
 
-/// The lease of claims and presence: `RELCON_CLAIM_LEASE` (a duration such as "10s"), else
-/// [`LEASE`]. A crashed process's claims and presence lapse after it.
+/// The shortest lease: one renewed every third of it must outlive a busy moment.
+pub const MIN_LEASE: Duration = Duration::from_secs(2);
+
+/// The lease `RELCON_CLAIM_LEASE` sets (a duration from 2 s to 7 days), else [`LEASE`]; a
+/// value that is not such a duration is refused, not ignored.
+pub fn lease_setting() -> Result<Duration, String> {
+    let Ok(text) = std::env::var("RELCON_CLAIM_LEASE") else {
+        return Ok(LEASE);
+    };
+    let lease = humantime::parse_duration(text.trim())
+        .map_err(|_| format!("RELCON_CLAIM_LEASE=`{text}` is not a duration such as 30s"))?;
+    let most = crate::checklist::spec::duration_cap("lease");
+    if lease < MIN_LEASE || lease > most {
+        return Err(format!(
+            "RELCON_CLAIM_LEASE must be from 2s to {}; it is {text}",
+            crate::checklist::spec::cap_text(most)
+        ));
+    }
+    Ok(lease)
+}
+
+/// The lease of claims and presence (see [`lease_setting`]; a run refuses a bad setting
+/// before it starts). A crashed process's claims and presence lapse after it.
 pub fn lease() -> Duration {
-    std::env::var("RELCON_CLAIM_LEASE")
-        .ok()
-        .and_then(|d| humantime::parse_duration(&d).ok())
-        .filter(|d| !d.is_zero())
-        .unwrap_or(LEASE)
+    lease_setting().unwrap_or(LEASE)
 }
 
 /// A boxed future, as trait objects return them.

@@ -307,7 +307,7 @@ impl Runner<'_> {
                 redactor: &self.redactor,
                 root: &self.options.root,
                 net: &self.options.net,
-                deadline: tokio::time::Instant::now() + timeout,
+                deadline: deadline_after(timeout),
                 timeout,
                 cancel: item_cancel.child_token(),
                 output: OutputSink::new(id, Arc::new(self.emitter.clone())),
@@ -388,3 +388,12 @@ enum Readiness {
 }
 
 pub use super::claims::{Claims, LEASE};
+
+/// The instant `timeout` from now, or a year from now if that cannot be told (durations are
+/// capped at 7 days where they are read; this keeps a bad one from panicking).
+fn deadline_after(timeout: Duration) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    now.checked_add(timeout)
+        .or_else(|| now.checked_add(Duration::from_secs(365 * 24 * 60 * 60)))
+        .unwrap_or(now)
+}

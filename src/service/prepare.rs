@@ -200,6 +200,7 @@ pub async fn prepare(args: &RunArgs) -> Result<Setup, String> {
             ));
         }
     }
+    crate::engine::claims::lease_setting()?;
     let path = checklist_path(args.checklist.as_deref(), &root)?;
     let bytes = crate::files::read_capped(&path, crate::files::CAP)
         .map_err(|err| format!("cannot read {}: {err}", path.display()))?;

@@ -6,15 +6,15 @@
 pub mod claims;
 pub mod feed;
 pub mod leases;
+mod open;
 mod output;
 pub mod recorder;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use sqlx::any::AnyPoolOptions;
-use sqlx::{Any, Connection, Executor, Row};
-use sqlx::{AnyConnection, AnyPool};
+use sqlx::AnyPool;
+use sqlx::{Any, Connection, Row};
 
 pub use crate::dburl::Backend;
 use crate::dburl::{self, Location};
@@ -42,6 +42,14 @@ pub enum StoreError {
         url: String,
         /// The error.
         source: sqlx::Error,
+    },
+    /// The file is not a SQLite database, or one too damaged to open.
+    #[error("store {url}: not a SQLite database (or damaged): {why}")]
+    NotSqlite {
+        /// Which store.
+        url: String,
+        /// What was found.
+        why: String,
     },
     /// A newer relcon wrote this store.
     #[error("store {url} was written by a newer relcon (schema version {found}; this one knows {SCHEMA_VERSION}): upgrade relcon, or use another --store")]
@@ -147,8 +155,11 @@ impl Store {
             source,
         };
         let pool = match location.backend {
-            Backend::Sqlite => open_sqlite(&location).await.map_err(db)?,
-            Backend::Postgres => open_postgres(&location).await?,
+            Backend::Sqlite => {
+                open::check_sqlite_file(&location).await?;
+                open::open_sqlite(&location).await.map_err(db)?
+            }
+            Backend::Postgres => open::open_postgres(&location).await?,
         };
         // A store from a newer relcon is refused before anything is written to it.
         let version: Option<String> =
@@ -581,68 +592,4 @@ async fn read_events(
             },
         )
         .collect())
-}
-
-async fn open_sqlite(location: &Location) -> Result<AnyPool, sqlx::Error> {
-    let path = location.path.as_deref().unwrap_or_default();
-    if let Some(parent) = std::path::Path::new(path)
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-    {
-        std::fs::create_dir_all(parent)?;
-    }
-    let pool = AnyPoolOptions::new()
-        .max_connections(4)
-        .after_connect(|conn, _| {
-            Box::pin(async move {
-                // WAL lets readers work while a writer commits; FULL makes a commit survive
-                // the process being killed the moment after; writers wait their turn.
-                conn.execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON;",
-                )
-                .await
-                .map(|_| ())
-            })
-        })
-        .connect(&location.connect)
-        .await?;
-    // The store holds the fingerprint key and every result: its owner alone reads it.
-    for file in [
-        path.to_string(),
-        format!("{path}-wal"),
-        format!("{path}-shm"),
-    ] {
-        use std::os::unix::fs::PermissionsExt;
-        if std::path::Path::new(&file).exists() {
-            let _ = std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600));
-        }
-    }
-    Ok(pool)
-}
-
-async fn open_postgres(location: &Location) -> Result<AnyPool, StoreError> {
-    let unreachable = |why: String| StoreError::Unreachable {
-        url: location.shown.clone(),
-        why,
-    };
-    // One connection first, so that a refused connection or a wrong password is said at
-    // once and plainly (a pool would retry until its timeout and say only that).
-    match tokio::time::timeout(CONNECT_TIMEOUT, AnyConnection::connect(&location.connect)).await {
-        Ok(Ok(conn)) => {
-            let _ = conn.close().await;
-        }
-        Ok(Err(err)) => return Err(unreachable(dburl::connect_error(&err))),
-        Err(_) => {
-            return Err(unreachable(format!(
-                "no answer within {}",
-                humantime::format_duration(CONNECT_TIMEOUT)
-            )))
-        }
-    }
-    AnyPoolOptions::new()
-        .max_connections(4)
-        .acquire_timeout(CONNECT_TIMEOUT)
-        .connect(&location.connect)
-        .await
-        .map_err(|err| unreachable(dburl::connect_error(&err)))
 }
