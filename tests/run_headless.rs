@@ -726,3 +726,63 @@ fn durations_and_leases_out_of_bounds_are_refused_before_anything_runs() {
         assert!(ran.stderr.contains(refusal), "{}", ran.stderr);
     }
 }
+
+#[test]
+fn the_default_identity_is_the_users_not_the_checked_out_repositorys() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    std::fs::write(
+        home.join(".gitconfig"),
+        "[user]\n\tname = Me\n\temail = me@home.example\n",
+    )
+    .expect("writes");
+    // A repository whose own config names someone else.
+    let project = dir.path().join("project");
+    std::fs::create_dir_all(&project).expect("project");
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(&project)
+            .env("HOME", &home)
+            .output()
+            .expect("git runs")
+    };
+    git(&["init", "-q"]);
+    git(&["config", "user.email", "intruder@repo.example"]);
+    let env = write(
+        dir.path(),
+        "deploy.env",
+        "AUTH_URL=https://app.example.com\n",
+    );
+    let run = |operator: Option<&str>| -> serde_json::Value {
+        let mut command = common::relcon();
+        command
+            .args([
+                "run",
+                "--root",
+                &repo().display().to_string(),
+                "--headless",
+                "--json",
+            ])
+            .args(["--only", "security.https-url", "--env-file", &env])
+            .current_dir(&project)
+            .env("HOME", &home)
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("RELCON_OPERATOR")
+            .env("RELCON_STORE", common::store_in(dir.path()));
+        if let Some(name) = operator {
+            command.env("RELCON_OPERATOR", name);
+        }
+        let ran: common::Ran = command.output().expect("relcon runs").into();
+        report(&ran.stdout)
+    };
+    assert_eq!(
+        run(None)["session"]["operators"],
+        serde_json::json!(["me@home.example"])
+    );
+    assert_eq!(
+        run(Some("ops\u{200B}-bot\u{7}"))["session"]["operators"],
+        serde_json::json!(["ops-bot"])
+    );
+}

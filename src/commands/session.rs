@@ -77,7 +77,12 @@ pub async fn list(store: Option<&str>) -> u8 {
                         c.skip,
                         c.blocked,
                         c.pending,
-                        session.operators.join(", ")
+                        session
+                            .operators
+                            .iter()
+                            .map(|o| crate::service::clean_identity(o))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     )
                 }
                 Err(err) => format!("unreadable: {err}"),

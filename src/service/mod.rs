@@ -26,8 +26,8 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio_util::sync::CancellationToken;
 
 pub use prepare::{
-    checklist_path, operator, parse_checklist, prepare, wants_console, RunArgs, SessionChoice,
-    DEFAULT_CHECKLIST,
+    checklist_path, clean_identity, operator, parse_checklist, prepare, wants_console, RunArgs,
+    SessionChoice, DEFAULT_CHECKLIST,
 };
 
 use crate::checklist::plan::{Entry, Plan, Scope};

@@ -67,23 +67,84 @@ pub enum SessionChoice {
     Resume,
 }
 
-/// The operator: `--as`, else git's user.email, else $USER.
+/// Who is operating: `--as`, else `RELCON_OPERATOR`, else the email of the user's global
+/// git identity (read from the file, never from the current directory's repository, which
+/// a checked-out project controls), else `$USER`; without control or invisible characters.
 pub async fn operator(requested: Option<&str>) -> String {
+    // A name given is taken as given: an empty one is refused where it is used.
     if let Some(name) = requested {
-        return name.to_string();
+        return clean_identity(name);
     }
-    let git = tokio::process::Command::new("git")
-        .args(["config", "user.email"])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .await;
-    if let Ok(output) = git {
-        let email = String::from_utf8_lossy(&output.stdout).trim().to_string();
-        if output.status.success() && !email.is_empty() {
-            return email;
+    let chosen = std::env::var("RELCON_OPERATOR")
+        .ok()
+        .filter(|name| !clean_identity(name).is_empty())
+        .or_else(global_git_email)
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_default();
+    match clean_identity(&chosen) {
+        name if name.is_empty() => "unknown".into(),
+        name => name,
+    }
+}
+
+/// A name as it may be recorded and shown: control characters (which could drive a
+/// terminal) and default-ignorable ones (zero-width spaces and joiners, soft hyphens, BOMs,
+/// which make one name look like another) removed, spaces trimmed.
+pub fn clean_identity(name: &str) -> String {
+    name.chars()
+        .filter(|c| !c.is_control() && !default_ignorable(*c))
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+/// Unicode's default-ignorable code points that turn up in names.
+fn default_ignorable(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}' | '\u{1BCA0}'..='\u{1BCA3}'
+        | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}')
+}
+
+/// `user.email` of the global git config (`$XDG_CONFIG_HOME/git/config`, then
+/// `~/.gitconfig`, the later winning as git reads them), read as a file.
+fn global_git_email() -> Option<String> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let xdg = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| home.as_ref().map(|h| h.join(".config")))
+        .map(|d| d.join("git/config"));
+    let files = [xdg, home.map(|h| h.join(".gitconfig"))];
+    files
+        .into_iter()
+        .flatten()
+        .filter_map(|path| crate::files::read_text_capped(&path, 1024 * 1024).ok())
+        .filter_map(|text| user_email(&text))
+        .next_back()
+}
+
+/// `email` in the `[user]` section of a git config file.
+fn user_email(text: &str) -> Option<String> {
+    let mut in_user = false;
+    let mut found = None;
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_user = line
+                .trim_matches(|c| c == '[' || c == ']')
+                .trim()
+                .eq_ignore_ascii_case("user");
+            continue;
+        }
+        if let Some((key, value)) = line.split_once('=').filter(|_| in_user) {
+            if key.trim().eq_ignore_ascii_case("email") {
+                let value = value.trim().trim_matches('"').to_string();
+                found = Some(value).filter(|v| !v.is_empty());
+            }
         }
     }
-    std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    found
 }
 
 /// The checklist file: the one given, else the shipped one under the root.
@@ -244,4 +305,21 @@ pub async fn prepare(args: &RunArgs) -> Result<Setup, String> {
         resume: Some(resume_command(args, &path)),
         signer: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identities_lose_what_a_terminal_or_an_eye_would_misread() {
+        assert_eq!(clean_identity("alice\u{200B}"), "alice");
+        assert_eq!(clean_identity("ali\u{1b}[31mce\u{7}"), "ali[31mce");
+        assert_eq!(clean_identity("  \u{FEFF}bob "), "bob");
+        assert_eq!(
+            user_email("[core]\n\temail = no\n[user]\n\tname = A\n\temail = a@example.com\n"),
+            Some("a@example.com".into())
+        );
+        assert_eq!(user_email("[core]\nemail = x@example.com\n"), None);
+    }
 }
