@@ -750,27 +750,14 @@ fn the_default_identity_is_the_users_not_the_checked_out_repositorys() {
     };
     git(&["init", "-q"]);
     git(&["config", "user.email", "intruder@repo.example"]);
-    let env = write(
-        dir.path(),
-        "deploy.env",
-        "AUTH_URL=https://app.example.com\n",
-    );
     let run = |operator: Option<&str>| -> serde_json::Value {
-        let mut command = common::relcon();
+        let env = "AUTH_URL=https://app.example.com\n";
+        let mut command = shipped_only(dir.path(), "security.https-url", env);
         command
-            .args([
-                "run",
-                "--root",
-                &repo().display().to_string(),
-                "--headless",
-                "--json",
-            ])
-            .args(["--only", "security.https-url", "--env-file", &env])
             .current_dir(&project)
             .env("HOME", &home)
             .env_remove("XDG_CONFIG_HOME")
-            .env_remove("RELCON_OPERATOR")
-            .env("RELCON_STORE", common::store_in(dir.path()));
+            .env_remove("RELCON_OPERATOR");
         if let Some(name) = operator {
             command.env("RELCON_OPERATOR", name);
         }
