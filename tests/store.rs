@@ -1132,3 +1132,39 @@ fn a_file_that_is_not_a_sqlite_store_is_said_so_at_once() {
         );
     }
 }
+
+#[test]
+fn a_claim_that_never_lapses_is_waited_on_no_longer_than_a_run_can_take() {
+    let place = Place::new(Backend::Sqlite);
+    // A manual item keeps the session open.
+    let items = command_item("stuck", "true", "timeout = \"2s\"")
+        + "\n[[item]]\nid = \"sign\"\nsection = \"Checks\"\ntitle = \"Sign\"\nkind = \"manual\"\nhelp = \"Sign it.\"\n";
+    let path = place.write("c.toml", &format!("{HEADER}{items}"));
+    let made = place.run(&["run", &path, "--only", "stuck", "--json"]);
+    let session = common::session_id(&report(&made.stdout));
+    // A claim whose expiry lies a century ahead, as a clock gone wrong or a hostile
+    // writer would leave it.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let store = Store::open(&place.store).await.expect("store");
+        sql(
+            &store,
+            &[&format!("INSERT INTO claims (session_id, item, holder, token, expires_ms) VALUES ('{session}', 'stuck', 'mallory', 't-1', 4102444800000) ON CONFLICT (session_id, item) DO UPDATE SET holder = 'mallory', token = 't-1', expires_ms = 4102444800000")],
+        )
+        .await;
+    });
+    let ran = place
+        .relcon()
+        .args(["run", &path, "--session", &session, "--rerun", "--json"])
+        .env("RELCON_CLAIM_LEASE", "2s")
+        .output()
+        .expect("relcon runs");
+    let stderr = String::from_utf8_lossy(&ran.stderr);
+    assert!(
+        stderr.contains(
+            "claimed (mallory) for longer than a run of it can take (6.0 s with its retries and lease); not waiting any longer"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(ran.status.code(), Some(3), "incomplete: {stderr}");
+}

@@ -148,9 +148,10 @@ fn observed(mut result: ItemResult) -> ItemResult {
     result
 }
 
-/// Takes the claim on `item` for `token`, waiting while another process runs it. Either the
-/// claim (the item is this run's to run; `item_cancel` is cancelled should the claim be
-/// taken over) or the result to report instead.
+/// Takes the claim on `item` for `token`, waiting while another process runs it, for at
+/// most `patience` (a claim whose expiry lies far ahead is no reason to wait for ever).
+/// Either the claim (the item is this run's to run; `item_cancel` is cancelled should the
+/// claim be taken over) or the result to report instead.
 pub async fn acquire(
     claims: &Arc<dyn Claims>,
     item: &str,
@@ -158,7 +159,10 @@ pub async fn acquire(
     emitter: &Emitter,
     cancel: &CancellationToken,
     item_cancel: CancellationToken,
+    patience: Duration,
 ) -> Result<Claim, ItemResult> {
+    let now = tokio::time::Instant::now();
+    let give_up = now.checked_add(patience).unwrap_or(now);
     loop {
         let held = match claims.claim(item, token).await {
             Ok(Claimed::Granted) => break,
@@ -180,6 +184,14 @@ pub async fn acquire(
             () = cancel.cancelled() => Ok(Some(ItemResult::not_run(
                 Status::Pending,
                 format!("running ({}) in another process; cancelled while waiting for its result", held.holder),
+            ))),
+            () = tokio::time::sleep_until(give_up) => Ok(Some(ItemResult::not_run(
+                Status::Pending,
+                format!(
+                    "claimed ({}) for longer than a run of it can take ({} with its retries and lease); not waiting any longer",
+                    held.holder,
+                    crate::text::format_duration(patience)
+                ),
             ))),
         };
         match waited {

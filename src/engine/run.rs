@@ -273,6 +273,11 @@ impl Runner<'_> {
                 &self.emitter,
                 &self.cancel,
                 item_cancel.clone(),
+                // The longest another run of it can take, and its lease to lapse after.
+                timeout
+                    .saturating_add(entry.resolved.retry_interval)
+                    .saturating_mul(attempts)
+                    .saturating_add(claims.lease()),
             )
             .await
             {
