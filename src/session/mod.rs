@@ -6,6 +6,7 @@
 pub mod chain;
 pub mod event;
 pub mod fold;
+pub mod identity;
 pub mod rules;
 pub mod time;
 

@@ -485,6 +485,17 @@ mod tests {
             ),
             "ALICE has already signed `backup` in session s; a second signer must be someone else"
         );
+        // A zero-width space or a Cyrillic letter does not make a second person.
+        for disguised in ["ali\u{200B}ce", "\u{0430}lice"] {
+            assert!(
+                refused(
+                    &signed,
+                    &request("backup", disguised, SignoffStatus::Done, "", "br-8")
+                )
+                .contains("has already signed `backup`"),
+                "{disguised:?}"
+            );
+        }
         assert!(check(
             &signed,
             checklist_of(&signed).expect("validates"),

@@ -88,10 +88,7 @@ fn signed(item: &ItemState) -> (Status, String) {
     }
 }
 
-/// One person is one signer, however the name is written.
-pub fn same_person(a: &str, b: &str) -> bool {
-    a.trim().eq_ignore_ascii_case(b.trim())
-}
+pub use crate::session::identity::same_person;
 
 /// How many items in scope have each status.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
