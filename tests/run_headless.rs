@@ -773,3 +773,37 @@ fn the_default_identity_is_the_users_not_the_checked_out_repositorys() {
         serde_json::json!(["ops-bot"])
     );
 }
+
+#[test]
+fn a_concurrency_beyond_the_open_file_limit_is_held_to_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let items: String = (0..300)
+        .map(|n| command_item(&format!("i{n}"), "exit 0", ""))
+        .collect();
+    let path = checklist_with(dir.path(), &items);
+    let relcon = env!("CARGO_BIN_EXE_relcon");
+    // Soft and hard limit both 256: there is no raising it.
+    let ran = std::process::Command::new("bash")
+        .args([
+            "-c",
+            &format!(
+                "ulimit -n 256 && exec {relcon} run {path} --headless --json --concurrency 65535"
+            ),
+        ])
+        .current_dir(dir.path())
+        .env("XDG_DATA_HOME", dir.path())
+        .env_remove("RELCON_STORE")
+        .output()
+        .expect("relcon runs");
+    let stderr = String::from_utf8_lossy(&ran.stderr);
+    assert_eq!(ran.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(
+            "note: running at most 24 items at once, not 65535: the open-file limit is 256"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("Too many open files"), "{stderr}");
+    let doc = report(&String::from_utf8_lossy(&ran.stdout));
+    assert_eq!(doc["counts"]["pass"], 300, "{stderr}");
+}

@@ -8,6 +8,7 @@
 pub mod export;
 mod finish;
 mod follow;
+mod limits;
 mod open;
 mod prepare;
 mod presence;
