@@ -27,6 +27,8 @@ pub struct Location {
     pub shown: String,
     /// The SQLite file, for SQLite.
     pub path: Option<String>,
+    /// The URL as given (it may hold a password: never shown), to open the store again.
+    pub given: String,
 }
 
 impl std::fmt::Debug for Location {
@@ -128,6 +130,7 @@ pub fn parse(url: &str) -> Result<Location, LocationError> {
             connect: format!("sqlite://{encoded}?mode=rwc"),
             shown: url.to_string(),
             path: Some(path.to_string()),
+            given: url.to_string(),
         });
     }
     if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
@@ -202,6 +205,7 @@ pub fn parse(url: &str) -> Result<Location, LocationError> {
         connect: parsed.to_string(),
         shown,
         path: None,
+        given: url.to_string(),
     })
 }
 

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use relcon::checklist::plan::Scope;
 use relcon::service::{RunArgs, SessionChoice, DEFAULT_CHECKLIST};
-use relcon::session::SignoffStatus;
+use relcon::session::{Head, SignoffStatus};
 
 #[derive(Parser)]
 #[command(
@@ -54,6 +54,9 @@ enum Command {
         /// The session.
         #[arg(long, value_name = "ID")]
         session: String,
+        /// Refuse unless the session's log begins with these events (COUNT:HASH, from a signed report's events.count and events.head, or a CI log): catches a store rewritten behind your back.
+        #[arg(long, value_name = "COUNT:HASH")]
+        expect_head: Option<Head>,
         /// Who signs (default: git user.email, else $USER).
         #[arg(long = "as", value_name = "NAME")]
         by: Option<String>,
@@ -81,6 +84,9 @@ enum Command {
         /// The session.
         #[arg(long, value_name = "ID")]
         session: String,
+        /// Refuse unless the session's log begins with these events (COUNT:HASH, from a signed report's events.count and events.head, or a CI log): catches a store rewritten behind your back.
+        #[arg(long, value_name = "COUNT:HASH")]
+        expect_head: Option<Head>,
         /// The store: sqlite://PATH or postgres://USER@HOST/DATABASE (default: a SQLite file under the XDG data dir).
         #[arg(long, env = "RELCON_STORE", hide_env_values = true, value_name = "URL")]
         store: Option<String>,
@@ -93,6 +99,9 @@ enum Command {
         /// The session.
         #[arg(long, value_name = "ID")]
         session: String,
+        /// Refuse unless the session's log begins with these events (COUNT:HASH, from a signed report's events.count and events.head, or a CI log): catches a store rewritten behind your back.
+        #[arg(long, value_name = "COUNT:HASH")]
+        expect_head: Option<Head>,
         /// Who closes it (default: git user.email, else $USER).
         #[arg(long = "as", value_name = "NAME")]
         by: Option<String>,
@@ -108,6 +117,9 @@ enum Command {
         /// The session.
         #[arg(long, value_name = "ID")]
         session: String,
+        /// Refuse unless the session's log begins with these events (COUNT:HASH, from a signed report's events.count and events.head, or a CI log): catches a store rewritten behind your back.
+        #[arg(long, value_name = "COUNT:HASH")]
+        expect_head: Option<Head>,
         /// The format.
         #[arg(long, value_parser = ["json", "md", "html", "junit"])]
         format: String,
@@ -254,6 +266,9 @@ struct Run {
     /// Resume the latest open session of this checklist and environment.
     #[arg(long)]
     resume: bool,
+    /// With --session or --resume: refuse unless the session's log begins with these events (COUNT:HASH, from a signed report's events.count and events.head, or a CI log).
+    #[arg(long, value_name = "COUNT:HASH", requires = "resume_or_session")]
+    expect_head: Option<Head>,
     /// With --session or --resume: run finished automated items again too.
     #[arg(long, requires = "resume_or_session")]
     rerun: bool,
@@ -301,6 +316,13 @@ fn main() -> ExitCode {
     if let Err(err) = color_eyre::install() {
         eprintln!("warning: {err}");
     }
+    // A panic is a stop like any other: the claims and presence this process holds are
+    // given up, not left to lapse.
+    let reported = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        reported(info);
+        relcon::store::leases::give_up_after_panic();
+    }));
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Lint { checklist } => {
@@ -338,6 +360,7 @@ fn main() -> ExitCode {
                 yes_apply: run.yes_apply,
                 headless: run.headless,
                 sign_key: run.sign_key,
+                expect_head: run.expect_head,
             };
             block_on(relcon::commands::run::run(args))
         }
@@ -351,6 +374,7 @@ fn main() -> ExitCode {
             evidence,
             sign_key,
             store,
+            expect_head,
         } => {
             let status = match status.as_str() {
                 "done" => SignoffStatus::Done,
@@ -367,16 +391,29 @@ fn main() -> ExitCode {
                     evidence,
                     store,
                     sign_key,
+                    expect_head,
                 },
             ))
         }
-        Command::Watch { session, store } => {
-            block_on(relcon::commands::watch::run(&session, store.as_deref()))
-        }
-        Command::Close { session, by, store } => block_on(relcon::commands::session::close(
+        Command::Watch {
+            session,
+            store,
+            expect_head,
+        } => block_on(relcon::commands::watch::run(
+            &session,
+            store.as_deref(),
+            expect_head,
+        )),
+        Command::Close {
+            session,
+            by,
+            store,
+            expect_head,
+        } => block_on(relcon::commands::session::close(
             &session,
             by.as_deref(),
             store.as_deref(),
+            expect_head,
         )),
         Command::Export {
             session,
@@ -387,6 +424,7 @@ fn main() -> ExitCode {
             sign,
             sign_agent,
             store,
+            expect_head,
         } => block_on(relcon::commands::export::run(
             relcon::commands::export::ExportArgs {
                 session,
@@ -396,6 +434,7 @@ fn main() -> ExitCode {
                 out,
                 by,
                 env_files,
+                expect_head,
                 sign: match (sign, sign_agent) {
                     (Some(path), _) => Some(relcon::service::signing::KeyChoice::File(path)),
                     (None, true) => Some(relcon::service::signing::KeyChoice::Agent),

@@ -127,7 +127,7 @@ async fn an_inserted_event_is_found(backend: Backend) {
     sql(&store, &[
         "UPDATE events SET seq = seq + 100 WHERE seq >= 3",
         "UPDATE events SET seq = seq - 99 WHERE seq >= 103",
-        "INSERT INTO events SELECT session_id, 3, at, actor, type, payload, hash, hash FROM events WHERE seq = 2",
+        "INSERT INTO events SELECT session_id, 3, at, actor, type, payload, hash, hash, item FROM events WHERE seq = 2",
     ])
     .await;
     assert_eq!(broken_at(&store).await.0, 3);
@@ -181,7 +181,7 @@ async fn a_store_from_a_newer_relcon_is_refused(backend: Backend) {
         .expect_err("refused");
     assert!(
         err.to_string()
-            .contains("written by a newer relcon (schema version 99; this one knows 3)"),
+            .contains("written by a newer relcon (schema version 99; this one knows 4)"),
         "{err}"
     );
     let ran = place.run(&["sessions"]);
@@ -486,15 +486,29 @@ fn output_is_kept_up_to_the_cap_with_a_count_of_the_rest(backend: Backend) {
             .iter()
             .find(|e| e.kind == "result")
             .expect("a result");
-        assert_eq!(
-            result.payload()["output"],
-            serde_json::json!({"lines": 100000, "dropped": 10})
-        );
+        assert_eq!(result.payload()["output"]["lines"], 100000);
+        assert_eq!(result.payload()["output"]["dropped"], 10);
         let run_id = result.payload()["run_id"]
             .as_str()
             .map(String::from)
             .expect("a run id");
-        let lines = store.output(&session, &run_id).await.expect("output");
+        let item = result.payload()["item"]
+            .as_str()
+            .map(String::from)
+            .expect("an item");
+        let lines = store
+            .output_checked(&session, &item, &run_id)
+            .await
+            .expect("the kept lines match the digest in the chain");
+        // The digest in the chain is of exactly the kept lines.
+        let hashes: Vec<[u8; 32]> = lines
+            .iter()
+            .map(|(s, l)| relcon::store::output::line_hash(s, l))
+            .collect();
+        assert_eq!(
+            result.payload()["output"]["sha256"],
+            relcon::store::output::digest(&hashes)
+        );
         assert_eq!(lines.len(), 100_000);
         assert_eq!(
             lines.first().map(|l| l.1.as_str()),
@@ -502,6 +516,19 @@ fn output_is_kept_up_to_the_cap_with_a_count_of_the_rest(backend: Backend) {
             "the oldest lines are the ones dropped"
         );
         assert_eq!(lines.last().map(|l| l.1.as_str()), Some("100010"));
+        // A kept line changed in the store is caught by the digest in the chain.
+        sql(
+            &store,
+            &["UPDATE output SET line = 'changed' WHERE n = 500"],
+        )
+        .await;
+        let changed = store.output_checked(&session, &item, &run_id).await;
+        assert!(
+            changed
+                .as_ref()
+                .is_err_and(|e| e.to_string().contains("does not match the digest")),
+            "{changed:?}"
+        );
     });
 }
 

@@ -29,6 +29,8 @@ pub struct ExportArgs {
     pub by: Option<String>,
     /// Env files holding the deployment's configuration (their secrets are scrubbed).
     pub env_files: Vec<PathBuf>,
+    /// `--expect-head`: the session must begin with these events.
+    pub expect_head: Option<crate::session::Head>,
     /// The key that signs the report, when it is signed.
     pub sign: Option<KeyChoice>,
 }
@@ -37,7 +39,7 @@ pub struct ExportArgs {
 pub async fn run(args: ExportArgs) -> u8 {
     let store =
         match Store::open(&args.store.clone().unwrap_or_else(crate::store::default_url)).await {
-            Ok(store) => store,
+            Ok(store) => store.expecting(args.expect_head.clone()),
             Err(err) => return bad_input(err),
         };
     let snapshot = match snapshot(&store, &args.session).await {

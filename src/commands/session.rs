@@ -11,7 +11,7 @@ use crate::out::{bad_input, print_line};
 use crate::report::model::Report;
 use crate::service::signoffs::sign_off;
 use crate::session::rules::{checklist_of, Flags, Request, CLOSED_ON_GO};
-use crate::session::{Body, SessionState, SignoffStatus};
+use crate::session::{Body, Head, SessionState, SignoffStatus};
 use crate::status::Verdict;
 use crate::store::Store;
 
@@ -49,7 +49,22 @@ pub async fn list(store: Option<&str>) -> u8 {
     let mut broken = 0;
     print_line(format!("{:<36}  {:<16} {:<11} {:<20}  {:<10}  counts (pass/warn/fail/error/skip/blocked/pending)  operators", "session", "checklist", "environment", "started", "verdict"));
     for summary in sessions {
-        let line = match store.open_session(&summary.id, None).await {
+        let opened = store.open_session(&summary.id, None).await;
+        // The listing's row is an index; the chain's first event is what the session is.
+        let (checklist_id, environment) = match &opened {
+            Ok(session) => (session.checklist.id.clone(), session.environment.clone()),
+            Err(_) => (summary.checklist_id.clone(), summary.environment.clone()),
+        };
+        let line = match opened {
+            Ok(session) if !summary.agrees_with(&session) => {
+                broken += 1;
+                format!(
+                    "BROKEN: its row in the sessions table says checklist {} ({}) in environment {}, its first event does not",
+                    summary.checklist_id,
+                    summary.checklist_sha256,
+                    summary.environment.as_deref().unwrap_or("(none)")
+                )
+            }
             Ok(session) => match checklist_of(&session)
                 .map_err(|e| e.to_string())
                 .and_then(|c| full_report(&session, c))
@@ -95,8 +110,8 @@ pub async fn list(store: Option<&str>) -> u8 {
         let printed = print_line(format!(
             "{:<36}  {:<16} {:<11} {:<20}  {line}",
             summary.id,
-            summary.checklist_id,
-            summary.environment.as_deref().unwrap_or("-"),
+            checklist_id,
+            environment.as_deref().unwrap_or("-"),
             summary.started_at
         ));
         if !printed {
@@ -133,13 +148,15 @@ pub struct SignoffArgs {
     pub store: Option<String>,
     /// The key that signs the sign-off (default: RELCON_SIGNING_KEY, else the agent's).
     pub sign_key: Option<std::path::PathBuf>,
+    /// `--expect-head`: the session must begin with these events.
+    pub expect_head: Option<Head>,
 }
 
 /// `relcon signoff`: checks the sign-off against the item, records it, and closes the
 /// session when that completes it.
 pub async fn signoff(args: SignoffArgs) -> u8 {
     let store = match open(args.store.as_deref()).await {
-        Ok(store) => store,
+        Ok(store) => store.expecting(args.expect_head.clone()),
         Err(err) => return bad_input(err),
     };
     let session = match store.open_session(&args.session, None).await {
@@ -235,9 +252,14 @@ pub async fn signoff(args: SignoffArgs) -> u8 {
 }
 
 /// `relcon close`: closes a session; it accepts no new results after.
-pub async fn close(session_id: &str, by: Option<&str>, store: Option<&str>) -> u8 {
+pub async fn close(
+    session_id: &str,
+    by: Option<&str>,
+    store: Option<&str>,
+    expect_head: Option<Head>,
+) -> u8 {
     let store = match open(store).await {
-        Ok(store) => store,
+        Ok(store) => store.expecting(expect_head),
         Err(err) => return bad_input(err),
     };
     let session = match store.open_session(session_id, None).await {

@@ -13,7 +13,11 @@ fn line(event: &StoredEvent) -> String {
 }
 
 /// Prints every event of `session` (those so far, then each new one) until it closes.
-pub async fn run(session: &str, store: Option<&str>) -> u8 {
+pub async fn run(
+    session: &str,
+    store: Option<&str>,
+    expect_head: Option<crate::session::Head>,
+) -> u8 {
     let store = match Store::open(
         &store
             .map(String::from)
@@ -21,7 +25,7 @@ pub async fn run(session: &str, store: Option<&str>) -> u8 {
     )
     .await
     {
-        Ok(store) => store,
+        Ok(store) => store.expecting(expect_head),
         Err(err) => return bad_input(err),
     };
     // The log so far is verified before anything is printed.

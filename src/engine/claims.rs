@@ -208,6 +208,10 @@ pub async fn acquire(
             }
         }
     }
+    // A failpoint for the test that a panic gives the process's leases up (tests/store.rs).
+    if std::env::var_os("RELCON_FAILPOINT").is_some_and(|f| f == "panic-after-claim") {
+        panic!("failpoint panic-after-claim");
+    }
     let lost = Arc::new(AtomicBool::new(false));
     let renewal = {
         let (claims, item, token, lost) = (

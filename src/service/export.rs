@@ -85,7 +85,7 @@ pub struct Snapshot {
 /// Reads `session` once, verifying its chain.
 pub async fn snapshot(store: &Store, session: &str) -> Result<Snapshot, ExportError> {
     let events = store.events(session).await?;
-    let state = verified_state(session, &events, None)?;
+    let state = verified_state(session, &events, store.expected_head())?;
     Ok(Snapshot { events, state })
 }
 

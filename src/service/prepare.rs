@@ -53,6 +53,8 @@ pub struct RunArgs {
     pub headless: bool,
     /// `--sign-key`: the key the console's sign-offs are signed with.
     pub sign_key: Option<PathBuf>,
+    /// `--expect-head`: the session must begin with these events.
+    pub expect_head: Option<crate::session::Head>,
 }
 
 /// Which session a run works in.
@@ -87,25 +89,9 @@ pub async fn operator(requested: Option<&str>) -> String {
     }
 }
 
-/// A name as it may be recorded and shown: control characters (which could drive a
-/// terminal) and default-ignorable ones (zero-width spaces and joiners, soft hyphens, BOMs,
-/// which make one name look like another) removed, spaces trimmed.
+/// A name as it may be recorded and shown (see [`crate::session::identity::clean`]).
 pub fn clean_identity(name: &str) -> String {
-    name.chars()
-        .filter(|c| !c.is_control() && !default_ignorable(*c))
-        .collect::<String>()
-        .trim()
-        .to_string()
-}
-
-/// Unicode's default-ignorable code points that turn up in names.
-fn default_ignorable(c: char) -> bool {
-    matches!(c,
-        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
-        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
-        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
-        | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}' | '\u{1BCA0}'..='\u{1BCA3}'
-        | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}')
+    crate::session::identity::clean(name)
 }
 
 /// `user.email` of the global git config (`$XDG_CONFIG_HOME/git/config`, then
@@ -281,7 +267,12 @@ pub async fn prepare(args: &RunArgs) -> Result<Setup, String> {
     let net = crate::checks::net::Net::new(args.cacert.as_deref())?;
     let store = Store::open(&args.store.clone().unwrap_or_else(crate::store::default_url))
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?
+        .expecting(args.expect_head.clone());
+    let (concurrency, lowered) = super::limits::concurrency(args.concurrency);
+    if let Some(note) = lowered {
+        crate::out::say(&note);
+    }
     Ok(Setup {
         checklist,
         bytes,
@@ -289,7 +280,7 @@ pub async fn prepare(args: &RunArgs) -> Result<Setup, String> {
         scope: args.scope.clone(),
         values,
         options: RunOptions {
-            concurrency: args.concurrency,
+            concurrency,
             default_timeout: args.timeout,
             root,
             operator: operator(args.operator.as_deref()).await,

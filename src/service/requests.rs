@@ -298,7 +298,7 @@ impl<'a> Requests<'a> {
     fn read_output(&self, item: String, run: String) {
         let (store, session, _, updates) = self.owned();
         tokio::spawn(async move {
-            let update = match store.output(&session, &run).await {
+            let update = match store.output_checked(&session, &item, &run).await {
                 Ok(lines) => Update::Output { item, run, lines },
                 Err(err) => Update::Said(format!("cannot read the output of {item}: {err}")),
             };

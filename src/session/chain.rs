@@ -98,6 +98,24 @@ pub struct Head {
     pub hash: String,
 }
 
+impl std::str::FromStr for Head {
+    type Err = String;
+
+    /// `COUNT:HASH`, as a report's `events.count` and `events.head` give them.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let wrong = || {
+            format!("`{text}` is not COUNT:HASH (an event count, a colon, and the 64 hex digits of that event's hash, as an exported report's events.count and events.head give them)")
+        };
+        let (count, hash) = text.split_once(':').ok_or_else(wrong)?;
+        let count: i64 = count.parse().map_err(|_| wrong())?;
+        let hash = hash.to_ascii_lowercase();
+        if count < 1 || hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(wrong());
+        }
+        Ok(Head { count, hash })
+    }
+}
+
 /// Verifies that `event` follows `head` in `session`'s chain: returns the new head.
 pub fn verify_next(session: &str, head: &Head, event: &StoredEvent) -> Result<Head, Broken> {
     let broken = |why: &str| Broken {

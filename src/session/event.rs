@@ -218,6 +218,10 @@ pub struct OutputDigest {
     pub lines: u64,
     /// Lines dropped (the oldest, beyond the cap).
     pub dropped: u64,
+    /// The SHA-256 of the kept lines (see `store::output::digest`): the lines live outside
+    /// the chain, their digest inside it. (Absent in events recorded before it was kept.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 /// How a person signed a manual item.

@@ -35,6 +35,75 @@ pub enum ClaimState {
     Lapsed(String),
 }
 
+/// A lease this process took: where, and the token that gives it up.
+struct Taken {
+    url: String,
+    session: String,
+    /// The item of a claim; none for presence.
+    item: Option<String>,
+    token: String,
+}
+
+/// The leases this process took, so that a panic gives them up like any other stop (see
+/// [`give_up_after_panic`]). Entries stay after a lease is given up: giving up again only
+/// deletes what still carries the token, so a stale entry is harmless.
+static TAKEN: std::sync::Mutex<Vec<Taken>> = std::sync::Mutex::new(Vec::new());
+
+fn note_taken(store: &Store, session: &str, item: Option<&str>, token: &str) {
+    let mut taken = TAKEN.lock().unwrap_or_else(|e| e.into_inner());
+    if !taken
+        .iter()
+        .any(|t| t.token == token && t.session == session && t.item.as_deref() == item)
+    {
+        taken.push(Taken {
+            url: store.location().given.clone(),
+            session: session.to_string(),
+            item: item.map(String::from),
+            token: token.to_string(),
+        });
+    }
+}
+
+/// Gives up every claim and presence lease this process took, through connections of its
+/// own (the panicking runtime's may be gone), within 5 s; for the panic hook.
+pub fn give_up_after_panic() {
+    let taken = std::mem::take(&mut *TAKEN.lock().unwrap_or_else(|e| e.into_inner()));
+    if taken.is_empty() {
+        return;
+    }
+    let work = std::thread::spawn(move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        runtime.block_on(async move {
+            let _ = tokio::time::timeout(Duration::from_secs(5), async {
+                let mut stores: Vec<Store> = Vec::new();
+                for lease in &taken {
+                    let store = match stores.iter().find(|s| s.location().given == lease.url) {
+                        Some(store) => store.clone(),
+                        None => match Store::open(&lease.url).await {
+                            Ok(store) => {
+                                stores.push(store.clone());
+                                store
+                            }
+                            Err(_) => continue,
+                        },
+                    };
+                    let _ = match &lease.item {
+                        Some(item) => store.release(&lease.session, item, &lease.token).await,
+                        None => store.leave(&lease.session, &lease.token).await,
+                    };
+                }
+            })
+            .await;
+        });
+    });
+    let _ = work.join();
+}
+
 impl Store {
     /// The database's clock, in milliseconds since the Unix epoch, as SQL.
     fn now_sql(&self) -> &'static str {
@@ -159,6 +228,7 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(|e| self.db(e))?;
+        note_taken(self, session, Some(item), token);
         Ok(ClaimOutcome::Granted)
     }
 
@@ -259,6 +329,7 @@ impl Store {
             .execute(&self.pool)
             .await
             .map_err(|e| self.db(e))?;
+        note_taken(self, session, None, token);
         Ok(())
     }
 
@@ -302,6 +373,10 @@ impl Drop for Lenient {
     }
 }
 
+/// The latest result of an item after an event: one row read through an index however
+/// long the session is.
+pub const LATEST_RESULT_SQL: &str = "SELECT actor, payload FROM events WHERE session_id = $1 AND item = $2 AND seq > $3 ORDER BY seq DESC LIMIT 1";
+
 /// The latest result recorded for `item` of `session` after event `since`.
 pub(crate) async fn latest_result(
     conn: &mut sqlx::AnyConnection,
@@ -309,12 +384,14 @@ pub(crate) async fn latest_result(
     item: &str,
     since: i64,
 ) -> Result<Option<Outcome>, sqlx::Error> {
-    let rows = sqlx::query("SELECT actor, payload FROM events WHERE session_id = $1 AND seq > $2 AND type = 'result' ORDER BY seq")
+    let row = sqlx::query(LATEST_RESULT_SQL)
         .bind(session)
+        .bind(item)
         .bind(since)
-        .fetch_all(conn)
+        .fetch_optional(conn)
         .await?;
-    Ok(rows.into_iter().rev().find_map(|row| {
+    // The `item` column is an index: the payload, which the chain covers, has the last word.
+    Ok(row.and_then(|row| {
         let body = Body::join("result", &row.get::<String, _>(1))?;
         let (done, outcome) = Outcome::of_result(body, &row.get::<String, _>(0))?;
         (done == item).then_some(outcome)

@@ -7,7 +7,7 @@ pub mod claims;
 pub mod feed;
 pub mod leases;
 mod open;
-mod output;
+pub mod output;
 pub mod recorder;
 
 use std::path::PathBuf;
@@ -24,13 +24,21 @@ use crate::session::rules::{self, Refused};
 use crate::session::{Body, SessionState, StoredEvent, Timestamp};
 
 /// The schema version this build reads and writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 pub use crate::session::OUTPUT_CAP;
 
 /// How many output lines one INSERT carries (5 parameters each, well under both backends'
 /// limits).
 const OUTPUT_ROWS_PER_INSERT: usize = 200;
+
+/// The last event of a session (an append follows it).
+pub const LAST_EVENT_SQL: &str =
+    "SELECT seq, hash FROM events WHERE session_id = $1 ORDER BY seq DESC LIMIT 1";
+
+/// Whether a session is closed (an append asks before anything but a few kinds).
+pub const CLOSED_SQL: &str =
+    "SELECT seq FROM events WHERE session_id = $1 AND type = 'session_closed' ORDER BY seq LIMIT 1";
 
 /// Why the store refused.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +88,12 @@ pub enum StoreError {
         /// The hash the event was prepared to follow.
         expected: String,
     },
+    /// Kept output lines differ from the digest the chain recorded for them.
+    #[error("the kept output of run {run} does not match the digest its result recorded: it was changed in the store")]
+    OutputChanged {
+        /// The run.
+        run: String,
+    },
     /// A URL the store does not understand or will not use.
     #[error("{0}")]
     Url(#[from] dburl::LocationError),
@@ -122,12 +136,25 @@ pub struct SessionSummary {
     pub started_at: String,
 }
 
+impl SessionSummary {
+    /// Whether the row says what the session's first event says (the row is an index
+    /// outside the chain).
+    pub fn agrees_with(&self, session: &SessionState) -> bool {
+        self.checklist_id == session.checklist.id
+            && self.checklist_sha256 == session.checklist.sha256
+            && self.environment == session.environment
+    }
+}
+
 /// A store.
 #[derive(Debug, Clone)]
 pub struct Store {
     location: Location,
     pool: AnyPool,
     key: [u8; 32],
+    /// A head every session opened must extend (`--expect-head`): known from outside the
+    /// store, it catches a log rewritten up to it.
+    expect: Option<Head>,
 }
 
 /// Where relcon keeps its files: `$XDG_DATA_HOME/relcon`, else `~/.local/share/relcon`.
@@ -207,7 +234,20 @@ impl Store {
             location,
             pool,
             key,
+            expect: None,
         })
+    }
+
+    /// This store, checking that every session it opens begins with the events up to
+    /// `head` (a prefix: other terminals may have appended since).
+    pub fn expecting(mut self, head: Option<Head>) -> Self {
+        self.expect = head;
+        self
+    }
+
+    /// The head every session opened must extend, when one was given.
+    pub fn expected_head(&self) -> Option<&Head> {
+        self.expect.as_ref()
     }
 
     pub(crate) fn db(&self, source: sqlx::Error) -> StoreError {
@@ -363,13 +403,11 @@ impl Store {
             .split()
             .map_err(|e| self.db(sqlx::Error::Decode(e.into())))?;
         let payload = canonical(&payload).map_err(|e| self.db(sqlx::Error::Decode(e.into())))?;
-        let last = sqlx::query(
-            "SELECT seq, hash FROM events WHERE session_id = $1 ORDER BY seq DESC LIMIT 1",
-        )
-        .bind(session)
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(|e| self.db(e))?;
+        let last = sqlx::query(LAST_EVENT_SQL)
+            .bind(session)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(|e| self.db(e))?;
         let (seq, prev) = match last {
             Some(row) => (row.get::<i64, _>(0) + 1, row.get::<String, _>(1)),
             None => (1, GENESIS.to_string()),
@@ -381,20 +419,22 @@ impl Store {
             });
         }
         if seq > 1 && !rules::accepts_when_closed(body.kind()) {
-            let closed: Option<i64> = sqlx::query_scalar(
-                "SELECT seq FROM events WHERE session_id = $1 AND type = 'session_closed' LIMIT 1",
-            )
-            .bind(session)
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(|e| self.db(e))?;
+            let closed: Option<i64> = sqlx::query_scalar(CLOSED_SQL)
+                .bind(session)
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(|e| self.db(e))?;
             if closed.is_some() {
                 return Err(StoreError::Closed(session.to_string()));
             }
         }
         let at = stamp.map_or_else(|| Timestamp::now().millis(), |s| s.at.clone());
         let event_hash = hash(session, seq, &at, actor, &kind, &payload, &prev);
-        sqlx::query("INSERT INTO events (session_id, seq, at, actor, type, payload, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+        let item = match body {
+            Body::Result { item, .. } => Some(item.as_str()),
+            _ => None,
+        };
+        sqlx::query("INSERT INTO events (session_id, seq, at, actor, type, payload, prev_hash, hash, item) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
             .bind(session)
             .bind(seq)
             .bind(&at)
@@ -403,6 +443,7 @@ impl Store {
             .bind(&payload)
             .bind(&prev)
             .bind(&event_hash)
+            .bind(item)
             .execute(&mut **tx)
             .await
             .map_err(|e| self.db(e))?;
@@ -473,7 +514,7 @@ impl Store {
         let events = read_events(&mut tx, session, 0)
             .await
             .map_err(|e| self.db(e))?;
-        let folded = verified_state(session, &events, None)?;
+        let folded = verified_state(session, &events, self.expect.as_ref())?;
         if let Some(stamp) = stamp.filter(|s| s.after != folded.head.hash) {
             return Err(StoreError::Moved {
                 session: session.to_string(),
@@ -494,7 +535,11 @@ impl Store {
         id: &str,
         expected: Option<&Head>,
     ) -> Result<SessionState, StoreError> {
-        verified_state(id, &self.events(id).await?, expected)
+        verified_state(
+            id,
+            &self.events(id).await?,
+            expected.or(self.expect.as_ref()),
+        )
     }
 
     /// Every session, newest first.

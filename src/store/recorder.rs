@@ -1,7 +1,7 @@
 //! Records a run's events in the store as they happen, and passes each on only once it is
 //! committed: what the operator sees has been acknowledged by the store.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use tokio::sync::Semaphore;
@@ -9,7 +9,7 @@ use tokio::sync::Semaphore;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio_util::sync::CancellationToken;
 
-use super::{Store, StoreError, OUTPUT_CAP};
+use super::{output, Store, StoreError, OUTPUT_CAP};
 use crate::engine::event::Event;
 use crate::session::{Body, OutputDigest, Timestamp};
 
@@ -27,6 +27,9 @@ struct Run {
     id: String,
     lines: u64,
     pending: Vec<(String, String)>,
+    /// The hashes of the kept lines (the last [`OUTPUT_CAP`]), for the digest its result
+    /// records.
+    hashes: VecDeque<[u8; 32]>,
 }
 
 async fn flush(store: &Store, session: &str, run: &mut Run) -> Result<(), StoreError> {
@@ -99,6 +102,7 @@ async fn record_all(
                                 id: run_id,
                                 lines: 0,
                                 pending: Vec::new(),
+                                hashes: VecDeque::new(),
                             },
                         );
                     }
@@ -110,6 +114,10 @@ async fn record_all(
                             .ok()
                             .and_then(|v| v.as_str().map(String::from))
                             .unwrap_or_default();
+                        if run.hashes.len() as u64 == OUTPUT_CAP {
+                            run.hashes.pop_front();
+                        }
+                        run.hashes.push_back(output::line_hash(&stream, line));
                         run.pending.push((stream, line.clone()));
                         if run.pending.len() >= BATCH {
                             flush(store, session, run).await?;
@@ -139,6 +147,7 @@ async fn record_all(
                         output: run.filter(|r| r.lines > 0).map(|r| OutputDigest {
                             lines: r.lines.min(OUTPUT_CAP),
                             dropped: r.lines.saturating_sub(OUTPUT_CAP),
+                            sha256: Some(output::digest(&r.hashes)),
                         }),
                     });
                 }
