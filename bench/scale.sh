@@ -21,7 +21,7 @@ timed() { # name, items, checklist
   local start; start=$(date +%s%N)
   RELCON_STORE="sqlite://$work/store.sqlite" VALUE=x "$relcon" run "$3" --headless --json --env-file "$work/values.env" > "$work/out.json" 2>/dev/null || true
   local took; took=$(ms "$start" "$(date +%s%N)")
-  local passed; passed=$(grep -o '"pass":[0-9]*' "$work/out.json" | head -1 | cut -d: -f2)
+  local passed; passed=$(grep -o '"pass": *[0-9]*' "$work/out.json" | head -1 | tr -dc 0-9)
   printf '%-24s %6d items  %7d ms  %6.3f ms/item  (%s passed)\n' "$1" "$2" "$took" "$(awk "BEGIN { print $took / $2 }")" "${passed:-?}"
 }
 

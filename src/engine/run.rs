@@ -91,14 +91,24 @@ impl Runner<'_> {
                 self.settle(&mut results, i, result);
             }
         }
+        // Items that need others, and manual ones, are looked at again after each result;
+        // the rest are always ready and only wait for room, in plan order: looking at every
+        // item after every result would make a long checklist quadratic.
+        let (mut conditional, free): (Vec<usize>, Vec<usize>) = (0..entries.len())
+            .filter(|&i| entries[i].in_scope)
+            .partition(|&i| {
+                !entries[i].resolved.needs.is_empty() || !entries[i].item.kind.automated
+            });
+        let mut free = free.into_iter().peekable();
         let mut running = FuturesUnordered::new();
         loop {
             // Block what can no longer run; start what is ready, up to the bound.
             let mut changed = true;
             while changed {
                 changed = false;
-                for i in 0..entries.len() {
-                    if results[i].is_some() || started[i] || !entries[i].in_scope {
+                conditional.retain(|&i| results[i].is_none() && !started[i]);
+                for &i in &conditional {
+                    if results[i].is_some() || started[i] {
                         continue;
                     }
                     match self.readiness(i, &index, &results) {
@@ -128,6 +138,13 @@ impl Runner<'_> {
                         }
                         _ => {}
                     }
+                }
+            }
+            while running.len() < self.options.concurrency.max(1) && !self.cancel.is_cancelled() {
+                let Some(i) = free.next() else { break };
+                if results[i].is_none() && !started[i] {
+                    started[i] = true;
+                    running.push(self.run_item(i));
                 }
             }
             if running.is_empty() {

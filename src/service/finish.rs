@@ -18,10 +18,11 @@ use crate::session::{Body, SessionState};
 use crate::status::Status;
 use crate::store::{Store, StoreError};
 
-/// A progress printer for the plan's items in scope.
-fn printer(plan: &Plan<'_>) -> Printer<std::io::Stderr> {
+/// A progress printer for the plan's items in scope: a line goes out in one write (stderr is
+/// unbuffered, and a line is written in pieces).
+fn printer(plan: &Plan<'_>) -> Printer<std::io::LineWriter<std::io::Stderr>> {
     Printer::new(
-        std::io::stderr(),
+        std::io::LineWriter::new(std::io::stderr()),
         plan.entries
             .iter()
             .filter(|e| e.in_scope)

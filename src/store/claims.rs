@@ -34,6 +34,13 @@ fn item_result(outcome: Outcome) -> ItemResult {
     }
 }
 
+/// A claim asked for: the item, the token, and where its answer goes.
+type Queued = (
+    String,
+    String,
+    tokio::sync::oneshot::Sender<Result<ClaimOutcome, String>>,
+);
+
 /// How often a waiting run looks at the claim it waits on.
 const LOOK: Duration = Duration::from_millis(500);
 
@@ -45,6 +52,10 @@ pub struct StoreClaims {
     lease: Duration,
     since: i64,
     announce: bool,
+    /// Claims asked for and not yet taken to the store, with where each answer goes.
+    queue: std::sync::Mutex<Vec<Queued>>,
+    /// The turn to take the queue to the store.
+    claiming: tokio::sync::Mutex<()>,
     events: OnceCell<(
         broadcast::Sender<Arc<Vec<StoredEvent>>>,
         tokio::task::AbortHandle,
@@ -64,6 +75,8 @@ impl StoreClaims {
             lease,
             since,
             announce,
+            queue: Default::default(),
+            claiming: Default::default(),
             events: OnceCell::new(),
         }
     }
@@ -168,6 +181,53 @@ impl Drop for StoreClaims {
     }
 }
 
+impl StoreClaims {
+    /// Claims `item`: the claims asked for meanwhile go to the store together. Whoever gets
+    /// the turn first claims everything queued (its own among them) in one transaction and
+    /// answers each; the others find their answer when their turn comes.
+    async fn claim_queued(&self, item: &str, token: &str) -> Result<ClaimOutcome, ClaimError> {
+        let (answer, mut answered) = tokio::sync::oneshot::channel();
+        self.queue.lock().unwrap_or_else(|e| e.into_inner()).push((
+            item.to_string(),
+            token.to_string(),
+            answer,
+        ));
+        let _turn = self.claiming.lock().await;
+        if let Ok(outcome) = answered.try_recv() {
+            return outcome.map_err(|e| ClaimError::Unavailable(e.into()));
+        }
+        let queued = std::mem::take(&mut *self.queue.lock().unwrap_or_else(|e| e.into_inner()));
+        let pairs: Vec<(&str, &str)> = queued
+            .iter()
+            .map(|(item, token, _)| (item.as_str(), token.as_str()))
+            .collect();
+        let outcomes = self
+            .store
+            .claim_many(&self.session, &pairs, &self.holder, self.lease, self.since)
+            .await;
+        match outcomes {
+            Ok(outcomes) => {
+                for ((item, token, answer), outcome) in queued.into_iter().zip(outcomes) {
+                    // One who stopped asking (a cancelled run) does not keep what it got.
+                    if let Err(Ok(ClaimOutcome::Granted)) = answer.send(Ok(outcome)) {
+                        let _ = self.store.release(&self.session, &item, &token).await;
+                    }
+                }
+            }
+            Err(err) => {
+                let said = err.to_string();
+                for (_, _, answer) in queued {
+                    let _ = answer.send(Err(said.clone()));
+                }
+            }
+        }
+        answered
+            .try_recv()
+            .unwrap_or_else(|_| Err("the claim was not answered".into()))
+            .map_err(|e| ClaimError::Unavailable(e.into()))
+    }
+}
+
 impl Claims for StoreClaims {
     fn claim<'a>(
         &'a self,
@@ -175,18 +235,7 @@ impl Claims for StoreClaims {
         token: &'a str,
     ) -> Boxed<'a, Result<Claimed, ClaimError>> {
         Box::pin(async move {
-            let claim = self
-                .store
-                .claim(
-                    &self.session,
-                    item,
-                    &self.holder,
-                    token,
-                    self.lease,
-                    self.since,
-                )
-                .await
-                .map_err(unavailable)?;
+            let claim = self.claim_queued(item, token).await?;
             Ok(match claim {
                 ClaimOutcome::Granted => Claimed::Granted,
                 ClaimOutcome::Held(held) => Claimed::Held(held),

@@ -125,6 +125,24 @@ impl Store {
         lease: Duration,
         since: i64,
     ) -> Result<ClaimOutcome, StoreError> {
+        let mut outcomes = self
+            .claim_many(session, &[(item, token)], holder, lease, since)
+            .await?;
+        outcomes
+            .pop()
+            .ok_or_else(|| StoreError::NoSession(session.to_string()))
+    }
+
+    /// [`Store::claim`] for several (item, token) pairs in one transaction: a run's ready
+    /// items are claimed together, one commit for all.
+    pub async fn claim_many(
+        &self,
+        session: &str,
+        claims: &[(&str, &str)],
+        holder: &str,
+        lease: Duration,
+        since: i64,
+    ) -> Result<Vec<ClaimOutcome>, StoreError> {
         // A claim is a lease, not a fact: its commit need not wait for the disk. (A machine
         // that crashes takes its claims' holders with it.)
         match self.backend() {
@@ -134,14 +152,19 @@ impl Store {
                     .execute(&mut *tx)
                     .await
                     .map_err(|e| self.db(e))?;
-                let outcome = self
-                    .claim_in(&mut tx, session, item, holder, token, lease, since)
-                    .await?;
+                let mut outcomes = Vec::with_capacity(claims.len());
+                for (item, token) in claims {
+                    outcomes.push(
+                        self.claim_in(&mut tx, session, item, holder, token, lease, since)
+                            .await?,
+                    );
+                }
                 tx.commit().await.map_err(|e| self.db(e))?;
-                Ok(outcome)
+                Ok(outcomes)
             }
             Backend::Sqlite => {
                 use sqlx::Connection;
+                let _turn = self.turn().await;
                 // The connection goes back to the pool as durable as it came, or not at all:
                 // however this ends (an error, or the claim abandoned midway), the guard
                 // closes it unless it was set back to FULL.
@@ -153,16 +176,20 @@ impl Store {
                     .execute(&mut **conn)
                     .await
                     .map_err(|e| self.db(e))?;
-                let outcome = async {
+                let outcomes = async {
                     let mut tx = conn
                         .begin_with("BEGIN IMMEDIATE")
                         .await
                         .map_err(|e| self.db(e))?;
-                    let outcome = self
-                        .claim_in(&mut tx, session, item, holder, token, lease, since)
-                        .await?;
+                    let mut outcomes = Vec::with_capacity(claims.len());
+                    for (item, token) in claims {
+                        outcomes.push(
+                            self.claim_in(&mut tx, session, item, holder, token, lease, since)
+                                .await?,
+                        );
+                    }
                     tx.commit().await.map_err(|e| self.db(e))?;
-                    Ok::<_, StoreError>(outcome)
+                    Ok::<_, StoreError>(outcomes)
                 }
                 .await;
                 if sqlx::query("PRAGMA synchronous = FULL")
@@ -172,7 +199,7 @@ impl Store {
                 {
                     guard.release();
                 }
-                outcome
+                outcomes
             }
         }
     }
@@ -241,6 +268,7 @@ impl Store {
         token: &str,
         lease: Duration,
     ) -> Result<bool, StoreError> {
+        let _turn = self.turn().await;
         let updated = sqlx::query(&format!("UPDATE claims SET expires_ms = {} + $1 WHERE session_id = $2 AND item = $3 AND token = $4", self.now_sql()))
             .bind(lease.as_millis() as i64)
             .bind(session)
@@ -307,6 +335,7 @@ impl Store {
 
     /// Releases a claim made with `token` (a run that ended without a result to record).
     pub async fn release(&self, session: &str, item: &str, token: &str) -> Result<(), StoreError> {
+        let _turn = self.turn().await;
         let mut conn = self.pool.acquire().await.map_err(|e| self.db(e))?;
         release_in(&mut conn, session, item, token)
             .await
@@ -321,6 +350,7 @@ impl Store {
         token: &str,
         lease: Duration,
     ) -> Result<(), StoreError> {
+        let _turn = self.turn().await;
         sqlx::query(&format!("INSERT INTO presence (session_id, token, holder, expires_ms) VALUES ($1, $2, $3, {} + $4) ON CONFLICT (session_id, token) DO UPDATE SET expires_ms = excluded.expires_ms", self.now_sql()))
             .bind(session)
             .bind(token)
@@ -335,6 +365,7 @@ impl Store {
 
     /// Gives a presence lease up.
     pub async fn leave(&self, session: &str, token: &str) -> Result<(), StoreError> {
+        let _turn = self.turn().await;
         sqlx::query("DELETE FROM presence WHERE session_id = $1 AND token = $2")
             .bind(session)
             .bind(token)

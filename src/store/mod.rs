@@ -3,6 +3,7 @@
 //! database, behind this one type and one set of queries. A session's state is a fold of
 //! its events (see `session`); every open verifies its chain first.
 
+mod append;
 pub mod claims;
 pub mod feed;
 pub mod leases;
@@ -19,14 +20,18 @@ use sqlx::{Any, Connection, Row};
 pub use crate::dburl::Backend;
 use crate::dburl::{self, Location};
 
-use crate::session::chain::{canonical, hash, verify_chain, Broken, Head, GENESIS};
-use crate::session::rules::{self, Refused};
-use crate::session::{Body, SessionState, StoredEvent, Timestamp};
+use crate::session::chain::{verify_chain, Broken, Head};
+use crate::session::rules::Refused;
+use crate::session::{SessionState, StoredEvent};
 
 /// The schema version this build reads and writes.
 pub const SCHEMA_VERSION: i64 = 4;
 
 pub use crate::session::OUTPUT_CAP;
+
+/// How many events one INSERT carries (9 parameters each, well under both backends'
+/// limits).
+const EVENT_ROWS_PER_INSERT: usize = 100;
 
 /// How many output lines one INSERT carries (5 parameters each, well under both backends'
 /// limits).
@@ -155,6 +160,10 @@ pub struct Store {
     /// A head every session opened must extend (`--expect-head`): known from outside the
     /// store, it catches a log rewritten up to it.
     expect: Option<Head>,
+    /// This process's writers of a SQLite store take turns here, so they never meet on the
+    /// file's write lock: there a loser sleeps in SQLite's busy handler (milliseconds each)
+    /// instead of waiting its turn. Other processes still meet on the file's lock.
+    turns: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Where relcon keeps its files: `$XDG_DATA_HOME/relcon`, else `~/.local/share/relcon`.
@@ -235,6 +244,7 @@ impl Store {
             pool,
             key,
             expect: None,
+            turns: Default::default(),
         })
     }
 
@@ -302,161 +312,18 @@ impl Store {
         .map_err(|e| self.db(e))
     }
 
+    /// This process's turn to write to a SQLite store (none needed for PostgreSQL): held
+    /// for the whole write transaction.
+    pub(crate) async fn turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match self.location.backend {
+            Backend::Sqlite => Some(self.turns.clone().lock_owned().await),
+            Backend::Postgres => None,
+        }
+    }
+
     /// The store's key for fingerprints.
     pub fn fingerprint_key(&self) -> [u8; 32] {
         self.key
-    }
-
-    /// Starts a session: its row and its first event, in one transaction.
-    pub async fn create_session(
-        &self,
-        id: &str,
-        actor: &str,
-        body: &Body,
-    ) -> Result<StoredEvent, StoreError> {
-        let Body::SessionStarted {
-            checklist,
-            environment,
-            ..
-        } = body
-        else {
-            return Err(StoreError::NoSession(id.to_string()));
-        };
-        let mut tx = self.write(id).await?;
-        sqlx::query("INSERT INTO sessions (id, checklist_id, checklist_sha256, environment, started_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(id)
-            .bind(&checklist.id)
-            .bind(&checklist.sha256)
-            .bind(environment)
-            .bind(Timestamp::now().seconds())
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| self.db(e))?;
-        let event = self.append_in(&mut tx, id, actor, body).await?;
-        tx.commit().await.map_err(|e| self.db(e))?;
-        Ok(event)
-    }
-
-    /// Appends an event and commits it; returns it once it is durable. A closed session
-    /// accepts nothing more.
-    pub async fn append(
-        &self,
-        session: &str,
-        actor: &str,
-        body: &Body,
-    ) -> Result<StoredEvent, StoreError> {
-        let mut tx = self.write(session).await?;
-        let event = self.append_in(&mut tx, session, actor, body).await?;
-        tx.commit().await.map_err(|e| self.db(e))?;
-        Ok(event)
-    }
-
-    /// Appends several events in one transaction (one commit, one fsync): what arrives
-    /// together is acknowledged together. The claims in `releases` (item, token) end in the
-    /// same commit as the results they were taken for, so nobody sees an item neither
-    /// claimed nor finished.
-    pub async fn append_many(
-        &self,
-        session: &str,
-        actor: &str,
-        bodies: &[Body],
-        releases: &[(String, String)],
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        if bodies.is_empty() && releases.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut tx = self.write(session).await?;
-        let mut events = Vec::with_capacity(bodies.len());
-        for body in bodies {
-            events.push(self.append_in(&mut tx, session, actor, body).await?);
-        }
-        for (item, token) in releases {
-            leases::release_in(&mut tx, session, item, token)
-                .await
-                .map_err(|e| self.db(e))?;
-        }
-        tx.commit().await.map_err(|e| self.db(e))?;
-        Ok(events)
-    }
-
-    async fn append_in(
-        &self,
-        tx: &mut sqlx::Transaction<'static, Any>,
-        session: &str,
-        actor: &str,
-        body: &Body,
-    ) -> Result<StoredEvent, StoreError> {
-        self.append_stamped(tx, session, actor, body, None).await
-    }
-
-    /// [`Store::append_in`], with the time and the event it follows given by `stamp` (what
-    /// a signature covers): the event is appended only if the log still ends there.
-    async fn append_stamped(
-        &self,
-        tx: &mut sqlx::Transaction<'static, Any>,
-        session: &str,
-        actor: &str,
-        body: &Body,
-        stamp: Option<&Stamp>,
-    ) -> Result<StoredEvent, StoreError> {
-        let (kind, payload) = body
-            .split()
-            .map_err(|e| self.db(sqlx::Error::Decode(e.into())))?;
-        let payload = canonical(&payload).map_err(|e| self.db(sqlx::Error::Decode(e.into())))?;
-        let last = sqlx::query(LAST_EVENT_SQL)
-            .bind(session)
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(|e| self.db(e))?;
-        let (seq, prev) = match last {
-            Some(row) => (row.get::<i64, _>(0) + 1, row.get::<String, _>(1)),
-            None => (1, GENESIS.to_string()),
-        };
-        if let Some(stamp) = stamp.filter(|s| s.after != prev) {
-            return Err(StoreError::Moved {
-                session: session.to_string(),
-                expected: stamp.after.clone(),
-            });
-        }
-        if seq > 1 && !rules::accepts_when_closed(body.kind()) {
-            let closed: Option<i64> = sqlx::query_scalar(CLOSED_SQL)
-                .bind(session)
-                .fetch_optional(&mut **tx)
-                .await
-                .map_err(|e| self.db(e))?;
-            if closed.is_some() {
-                return Err(StoreError::Closed(session.to_string()));
-            }
-        }
-        let at = stamp.map_or_else(|| Timestamp::now().millis(), |s| s.at.clone());
-        let event_hash = hash(session, seq, &at, actor, &kind, &payload, &prev);
-        let item = match body {
-            Body::Result { item, .. } => Some(item.as_str()),
-            _ => None,
-        };
-        sqlx::query("INSERT INTO events (session_id, seq, at, actor, type, payload, prev_hash, hash, item) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-            .bind(session)
-            .bind(seq)
-            .bind(&at)
-            .bind(actor)
-            .bind(&kind)
-            .bind(&payload)
-            .bind(&prev)
-            .bind(&event_hash)
-            .bind(item)
-            .execute(&mut **tx)
-            .await
-            .map_err(|e| self.db(e))?;
-        Ok(StoredEvent {
-            session: session.to_string(),
-            seq,
-            at,
-            actor: actor.to_string(),
-            kind,
-            payload_json: payload,
-            prev_hash: prev,
-            hash: event_hash,
-        })
     }
 
     /// A session's events, in order.
@@ -474,59 +341,6 @@ impl Store {
         read_events(&mut conn, session, after)
             .await
             .map_err(|e| self.db(e))
-    }
-
-    /// Appends the event `decide` makes of the session as it is at that moment, with every
-    /// other writer of the session kept out in between: a rule such as "one sign-off per
-    /// person" holds however many processes sign at once. `decide` refusing is
-    /// [`StoreError::Refused`].
-    pub async fn append_decided(
-        &self,
-        session: &str,
-        actor: &str,
-        decide: impl FnOnce(&SessionState) -> Result<Body, Refused>,
-    ) -> Result<StoredEvent, StoreError> {
-        self.decide_and_append(session, actor, None, decide).await
-    }
-
-    /// [`Store::append_decided`] for an event signed over its place in the log: it gets
-    /// `stamp`'s time and is appended only if the log still ends at `stamp.after`, else
-    /// [`StoreError::Moved`].
-    pub async fn append_decided_at(
-        &self,
-        session: &str,
-        actor: &str,
-        stamp: &Stamp,
-        decide: impl FnOnce(&SessionState) -> Result<Body, Refused>,
-    ) -> Result<StoredEvent, StoreError> {
-        self.decide_and_append(session, actor, Some(stamp), decide)
-            .await
-    }
-
-    async fn decide_and_append(
-        &self,
-        session: &str,
-        actor: &str,
-        stamp: Option<&Stamp>,
-        decide: impl FnOnce(&SessionState) -> Result<Body, Refused>,
-    ) -> Result<StoredEvent, StoreError> {
-        let mut tx = self.write(session).await?;
-        let events = read_events(&mut tx, session, 0)
-            .await
-            .map_err(|e| self.db(e))?;
-        let folded = verified_state(session, &events, self.expect.as_ref())?;
-        if let Some(stamp) = stamp.filter(|s| s.after != folded.head.hash) {
-            return Err(StoreError::Moved {
-                session: session.to_string(),
-                expected: stamp.after.clone(),
-            });
-        }
-        let body = decide(&folded)?;
-        let event = self
-            .append_stamped(&mut tx, session, actor, &body, stamp)
-            .await?;
-        tx.commit().await.map_err(|e| self.db(e))?;
-        Ok(event)
     }
 
     /// Opens a session: its chain verified (against `expected` when given), its events folded.

@@ -43,6 +43,7 @@ impl Store {
         first: u64,
         lines: &[(String, String)],
     ) -> Result<(), StoreError> {
+        let _turn = self.turn().await;
         let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
         // Many rows per statement: one round trip per chunk, not per line.
         for (c, chunk) in lines.chunks(OUTPUT_ROWS_PER_INSERT).enumerate() {

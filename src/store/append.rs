@@ -1,0 +1,265 @@
+//! Appending to a session's log: one event, a burst of them in one commit, or one decided
+//! from the session as it is with every other writer kept out; each follows the last hash,
+//! and a closed session takes only records about it.
+
+use sqlx::{Any, Row};
+
+use super::{leases, Stamp, Store, StoreError, CLOSED_SQL, EVENT_ROWS_PER_INSERT, LAST_EVENT_SQL};
+use super::{read_events, verified_state};
+use crate::session::chain::{canonical, hash, GENESIS};
+use crate::session::rules::{self, Refused};
+use crate::session::{Body, SessionState, StoredEvent, Timestamp};
+
+impl Store {
+    /// Starts a session: its row and its first event, in one transaction.
+    pub async fn create_session(
+        &self,
+        id: &str,
+        actor: &str,
+        body: &Body,
+    ) -> Result<StoredEvent, StoreError> {
+        let Body::SessionStarted {
+            checklist,
+            environment,
+            ..
+        } = body
+        else {
+            return Err(StoreError::NoSession(id.to_string()));
+        };
+        let _turn = self.turn().await;
+        let mut tx = self.write(id).await?;
+        sqlx::query("INSERT INTO sessions (id, checklist_id, checklist_sha256, environment, started_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(id)
+            .bind(&checklist.id)
+            .bind(&checklist.sha256)
+            .bind(environment)
+            .bind(Timestamp::now().seconds())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.db(e))?;
+        let event = self.append_in(&mut tx, id, actor, body).await?;
+        tx.commit().await.map_err(|e| self.db(e))?;
+        Ok(event)
+    }
+
+    /// Appends an event and commits it; returns it once it is durable. A closed session
+    /// accepts nothing more.
+    pub async fn append(
+        &self,
+        session: &str,
+        actor: &str,
+        body: &Body,
+    ) -> Result<StoredEvent, StoreError> {
+        let _turn = self.turn().await;
+        let mut tx = self.write(session).await?;
+        let event = self.append_in(&mut tx, session, actor, body).await?;
+        tx.commit().await.map_err(|e| self.db(e))?;
+        Ok(event)
+    }
+
+    /// Appends several events in one transaction (one commit, one fsync): what arrives
+    /// together is acknowledged together. The claims in `releases` (item, token) end in the
+    /// same commit as the results they were taken for, so nobody sees an item neither
+    /// claimed nor finished.
+    pub async fn append_many(
+        &self,
+        session: &str,
+        actor: &str,
+        bodies: &[Body],
+        releases: &[(String, String)],
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        if bodies.is_empty() && releases.is_empty() {
+            return Ok(Vec::new());
+        }
+        let _turn = self.turn().await;
+        let mut tx = self.write(session).await?;
+        let events = self
+            .append_all(&mut tx, session, actor, bodies, None)
+            .await?;
+        for (item, token) in releases {
+            leases::release_in(&mut tx, session, item, token)
+                .await
+                .map_err(|e| self.db(e))?;
+        }
+        tx.commit().await.map_err(|e| self.db(e))?;
+        Ok(events)
+    }
+
+    async fn append_in(
+        &self,
+        tx: &mut sqlx::Transaction<'static, Any>,
+        session: &str,
+        actor: &str,
+        body: &Body,
+    ) -> Result<StoredEvent, StoreError> {
+        self.append_stamped(tx, session, actor, body, None).await
+    }
+
+    /// [`Store::append_in`], with the time and the event it follows given by `stamp` (what
+    /// a signature covers): the event is appended only if the log still ends there.
+    async fn append_stamped(
+        &self,
+        tx: &mut sqlx::Transaction<'static, Any>,
+        session: &str,
+        actor: &str,
+        body: &Body,
+        stamp: Option<&Stamp>,
+    ) -> Result<StoredEvent, StoreError> {
+        let mut events = self
+            .append_all(tx, session, actor, std::slice::from_ref(body), stamp)
+            .await?;
+        events
+            .pop()
+            .ok_or_else(|| StoreError::NoSession(session.to_string()))
+    }
+
+    /// Appends `bodies` in order within `tx`: the log's end and whether the session is
+    /// closed are read once, and the events go in with one statement per
+    /// [`EVENT_ROWS_PER_INSERT`], so a burst of results costs a few statements, not three
+    /// each. With `stamp`, the first event gets its time and must follow its hash.
+    async fn append_all(
+        &self,
+        tx: &mut sqlx::Transaction<'static, Any>,
+        session: &str,
+        actor: &str,
+        bodies: &[Body],
+        stamp: Option<&Stamp>,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let decode = |e: serde_json::Error| self.db(sqlx::Error::Decode(e.into()));
+        let last = sqlx::query(LAST_EVENT_SQL)
+            .bind(session)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(|e| self.db(e))?;
+        let (mut seq, mut prev) = match last {
+            Some(row) => (row.get::<i64, _>(0), row.get::<String, _>(1)),
+            None => (0, GENESIS.to_string()),
+        };
+        if let Some(stamp) = stamp.filter(|s| s.after != prev) {
+            return Err(StoreError::Moved {
+                session: session.to_string(),
+                expected: stamp.after.clone(),
+            });
+        }
+        let mut closed = false;
+        if seq > 0 && bodies.iter().any(|b| !rules::accepts_when_closed(b.kind())) {
+            let found: Option<i64> = sqlx::query_scalar(CLOSED_SQL)
+                .bind(session)
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(|e| self.db(e))?;
+            closed = found.is_some();
+        }
+        let mut events = Vec::with_capacity(bodies.len());
+        for (n, body) in bodies.iter().enumerate() {
+            if closed && !rules::accepts_when_closed(body.kind()) {
+                return Err(StoreError::Closed(session.to_string()));
+            }
+            let (kind, payload) = body.split().map_err(decode)?;
+            let payload = canonical(&payload).map_err(decode)?;
+            seq += 1;
+            let at = match stamp.filter(|_| n == 0) {
+                Some(stamp) => stamp.at.clone(),
+                None => Timestamp::now().millis(),
+            };
+            let event_hash = hash(session, seq, &at, actor, &kind, &payload, &prev);
+            closed |= matches!(body, Body::SessionClosed { .. });
+            events.push(StoredEvent {
+                session: session.to_string(),
+                seq,
+                at,
+                actor: actor.to_string(),
+                kind,
+                payload_json: payload,
+                prev_hash: std::mem::replace(&mut prev, event_hash.clone()),
+                hash: event_hash,
+            });
+        }
+        for (chunk, rows) in events
+            .chunks(EVENT_ROWS_PER_INSERT)
+            .zip(bodies.chunks(EVENT_ROWS_PER_INSERT))
+        {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|r| {
+                    let p = 9 * r;
+                    let params: Vec<String> = (1..=9).map(|k| format!("${}", p + k)).collect();
+                    format!("({})", params.join(", "))
+                })
+                .collect();
+            let statement = format!("INSERT INTO events (session_id, seq, at, actor, type, payload, prev_hash, hash, item) VALUES {}", values.join(", "));
+            let mut query = sqlx::query(&statement);
+            for (event, body) in chunk.iter().zip(rows) {
+                let item = match body {
+                    Body::Result { item, .. } => Some(item.clone()),
+                    _ => None,
+                };
+                query = query
+                    .bind(session)
+                    .bind(event.seq)
+                    .bind(event.at.clone())
+                    .bind(actor)
+                    .bind(event.kind.clone())
+                    .bind(event.payload_json.clone())
+                    .bind(event.prev_hash.clone())
+                    .bind(event.hash.clone())
+                    .bind(item);
+            }
+            query.execute(&mut **tx).await.map_err(|e| self.db(e))?;
+        }
+        Ok(events)
+    }
+
+    /// Appends the event `decide` makes of the session as it is at that moment, with every
+    /// other writer of the session kept out in between: a rule such as "one sign-off per
+    /// person" holds however many processes sign at once. `decide` refusing is
+    /// [`StoreError::Refused`].
+    pub async fn append_decided(
+        &self,
+        session: &str,
+        actor: &str,
+        decide: impl FnOnce(&SessionState) -> Result<Body, Refused>,
+    ) -> Result<StoredEvent, StoreError> {
+        self.decide_and_append(session, actor, None, decide).await
+    }
+
+    /// [`Store::append_decided`] for an event signed over its place in the log: it gets
+    /// `stamp`'s time and is appended only if the log still ends at `stamp.after`, else
+    /// [`StoreError::Moved`].
+    pub async fn append_decided_at(
+        &self,
+        session: &str,
+        actor: &str,
+        stamp: &Stamp,
+        decide: impl FnOnce(&SessionState) -> Result<Body, Refused>,
+    ) -> Result<StoredEvent, StoreError> {
+        self.decide_and_append(session, actor, Some(stamp), decide)
+            .await
+    }
+
+    async fn decide_and_append(
+        &self,
+        session: &str,
+        actor: &str,
+        stamp: Option<&Stamp>,
+        decide: impl FnOnce(&SessionState) -> Result<Body, Refused>,
+    ) -> Result<StoredEvent, StoreError> {
+        let _turn = self.turn().await;
+        let mut tx = self.write(session).await?;
+        let events = read_events(&mut tx, session, 0)
+            .await
+            .map_err(|e| self.db(e))?;
+        let folded = verified_state(session, &events, self.expect.as_ref())?;
+        if let Some(stamp) = stamp.filter(|s| s.after != folded.head.hash) {
+            return Err(StoreError::Moved {
+                session: session.to_string(),
+                expected: stamp.after.clone(),
+            });
+        }
+        let body = decide(&folded)?;
+        let event = self
+            .append_stamped(&mut tx, session, actor, &body, stamp)
+            .await?;
+        tx.commit().await.map_err(|e| self.db(e))?;
+        Ok(event)
+    }
+}
