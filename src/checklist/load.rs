@@ -62,25 +62,29 @@ pub(super) fn read(source: SourceFile) -> Result<Checklist, Invalid> {
 
 fn read_parts(text: &str) -> (Option<Checklist>, Vec<super::Diagnostic>) {
     let (root, syntax) = DeTable::parse_recoverable(text);
-    if !syntax.is_empty() {
-        let problems = syntax
-            .iter()
-            .map(|err| {
-                let span = err.span().unwrap_or(0..0);
-                {
-                    let culprit = text.get(span.clone()).unwrap_or_default();
-                    let message = match err.message() {
-                        "duplicate key" => format!(
-                            "TOML syntax: duplicate key `{}`",
-                            culprit.trim().trim_matches('"')
-                        ),
-                        other => format!("TOML syntax: {other}"),
-                    };
-                    super::Diagnostic::new(span, message, syntax_hint(err.message(), culprit))
-                }
-            })
-            .collect();
-        return (None, problems);
+    // After a syntax error the parser's further complaints mostly follow from the first
+    // (one missing `]` gave over a thousand): only where it stopped is reported.
+    if let Some(err) = syntax
+        .iter()
+        .min_by_key(|err| err.span().map_or(0, |span| span.start))
+    {
+        let span = err.span().unwrap_or(0..0);
+        let culprit = text.get(span.clone()).unwrap_or_default();
+        let message = match err.message() {
+            "duplicate key" => format!(
+                "TOML syntax: duplicate key `{}`",
+                culprit.trim().trim_matches('"')
+            ),
+            other => format!("TOML syntax: {other}"),
+        };
+        let hint = match never_closed(text, span.start) {
+            Some((at, what)) => {
+                let (line, column) = location(text, at);
+                format!("the {what} opened at line {line}, column {column} is never closed: close it where its value ends")
+            }
+            None => syntax_hint(err.message(), culprit),
+        };
+        return (None, vec![super::Diagnostic::new(span, message, hint)]);
     }
     let root = root.into_inner();
     let mut ck = Checker::new(text);
@@ -148,6 +152,64 @@ fn read_parts(text: &str) -> (Option<Checklist>, Vec<super::Diagnostic>) {
     ));
     checklist.items = drafts.into_iter().map(|d| d.item).collect();
     (Some(checklist), problems)
+}
+
+/// 1-based line and column (in characters) of a byte offset of `text`.
+fn location(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line_start = before.rfind('\n').map_or(0, |n| n + 1);
+    (
+        before.matches('\n').count() + 1,
+        before[line_start..].chars().count() + 1,
+    )
+}
+
+/// The outermost bracket open before `offset` that nothing in the file closes, or a
+/// multi-line string that runs to its end: what a syntax error there most likely follows
+/// from. Comments and strings are skipped.
+fn never_closed(text: &str, offset: usize) -> Option<(usize, &'static str)> {
+    let bytes = text.as_bytes();
+    let mut open: Vec<(usize, u8)> = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        // Bytes, not str slices: an escape skipped may land inside a character.
+        let rest = &bytes[i..];
+        match bytes[i] {
+            b'#' => {
+                i += rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+                continue;
+            }
+            quote @ (b'"' | b'\'') => {
+                let triple = [quote; 3];
+                if rest.starts_with(&triple) {
+                    match rest[3..].windows(3).position(|w| w == triple) {
+                        Some(end) => i += 3 + end + 3,
+                        None if i < offset => return Some((i, "multi-line string")),
+                        None => break,
+                    }
+                    continue;
+                }
+                let mut j = i + 1;
+                while j < bytes.len() && bytes[j] != b'\n' && bytes[j] != quote {
+                    if quote == b'"' && bytes[j] == b'\\' {
+                        j += 1;
+                    }
+                    j += 1;
+                }
+                i = j + 1;
+                continue;
+            }
+            bracket @ (b'[' | b'{') => open.push((i, bracket)),
+            b']' | b'}' => {
+                open.pop();
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    open.into_iter()
+        .find(|&(at, _)| at < offset)
+        .map(|(at, bracket)| (at, if bracket == b'[' { "`[`" } else { "`{`" }))
 }
 
 fn syntax_hint(message: &str, source: &str) -> String {
