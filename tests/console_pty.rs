@@ -451,3 +451,26 @@ fn the_console_exports_a_signed_report() {
     pty.wait_exit(30);
     pty.assert_restored();
 }
+
+#[test]
+fn c_cancels_a_hung_http_check_at_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // A server that takes connections and never answers.
+    let hung = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let port = hung.local_addr().expect("address").port();
+    std::fs::write(
+        dir.path().join("c.toml"),
+        format!(
+            "sections = [\"Checks\"]\n\n[checklist]\nid = \"hang\"\ntitle = \"Hang\"\nversion = 1\n\n[[item]]\nid = \"hung\"\nsection = \"Checks\"\ntitle = \"Never answers\"\nkind = \"http\"\nhelp = \"GET a server that never answers.\"\nurl = \"http://127.0.0.1:{port}/health\"\ntimeout = \"60s\"\nretries = 2\n"
+        ),
+    )
+    .expect("writes");
+    let mut pty = Pty::start_in(dir.path(), &["run", "c.toml", "--as", "alice"], 40, 120);
+    pty.wait_for("hung running", 30, |s| s.contains("running hung"));
+    pty.wait_for("hung selected", 10, |s| s.contains("hung · http"));
+    // Its timeout is a minute, three times: the cancel, not the timeout, ends it.
+    pty.send(b"c");
+    pty.wait_for("hung cancelled", 5, |s| s.contains("· pending hung"));
+    pty.wait_for("who cancelled it", 5, |s| s.contains("cancelled by alice"));
+    drop(hung);
+}

@@ -64,6 +64,16 @@ pub fn runner(kind: &KindSpec) -> Run {
         .unwrap_or(not_implemented)
 }
 
+/// Whether a running check of `kind` has something to undo when cancelled (a statement to
+/// cancel on the server, probe rows to remove, a child process to kill): it is awaited until
+/// it has; checks of other kinds are dropped at once.
+pub fn cleans_up_when_cancelled(kind: &KindSpec) -> bool {
+    matches!(
+        kind.name,
+        "command" | "sql.migration" | "authjs.session" | "scan"
+    )
+}
+
 /// Whether items of `kind` run for real yet (`relcon demo` leaves the others out).
 pub fn built(kind: &KindSpec) -> bool {
     RUNS.iter()

@@ -334,17 +334,29 @@ impl Runner<'_> {
                 cancel: item_cancel.child_token(),
                 output: OutputSink::new(id, Arc::new(self.emitter.clone())),
             };
-            result = match tokio::time::timeout(
-                timeout + WIND_DOWN,
-                crate::checks::runner(entry.item.kind)(&ctx),
-            )
-            .await
-            {
-                Ok(result) => result,
-                Err(_) => CheckResult::new(
+            let timed_out = || {
+                CheckResult::new(
                     Status::Error,
                     format!("timed out after {}", humantime::format_duration(timeout)),
-                ),
+                )
+            };
+            let check = tokio::time::timeout(
+                timeout + WIND_DOWN,
+                crate::checks::runner(entry.item.kind)(&ctx),
+            );
+            tokio::pin!(check);
+            result = tokio::select! {
+                done = &mut check => done.unwrap_or_else(|_| timed_out()),
+                // A kind with something to undo (a statement to cancel on the server, probe
+                // rows to remove, a child to kill) sees the cancel and ends once that is
+                // done, within its timeout; the others stop waiting at once.
+                () = item_cancel.cancelled() => {
+                    if crate::checks::cleans_up_when_cancelled(entry.item.kind) {
+                        check.await.unwrap_or_else(|_| timed_out())
+                    } else {
+                        CheckResult::new(Status::Pending, "cancelled")
+                    }
+                }
             };
             if result.status.satisfies_needs()
                 || result.status == Status::Pending
@@ -366,7 +378,7 @@ impl Runner<'_> {
                 .await;
             tokio::select! {
                 () = tokio::time::sleep(pause) => {}
-                () = self.cancel.cancelled() => break,
+                () = item_cancel.cancelled() => break,
             }
         }
         let lost = claim.as_ref().is_some_and(super::claims::Claim::lost);
@@ -377,6 +389,12 @@ impl Runner<'_> {
             );
         } else if self.cancel.is_cancelled() && !result.status.is_final() {
             result = CheckResult::new(Status::Pending, "cancelled");
+        } else if item_cancel.is_cancelled() && !result.status.is_final() {
+            // Cancelled alone, from the console of this run's operator.
+            result = CheckResult::new(
+                Status::Pending,
+                format!("cancelled by {}", self.options.operator),
+            );
         }
         let claim = match claim {
             Some(claim) => claim.finish().await,

@@ -365,6 +365,7 @@ impl App {
             Some(i) if self.outputs.get(&self.items[i].id).is_some_and(|o| o.live) => {
                 self.requests
                     .push(Request::Cancel(self.items[i].id.clone()));
+                self.message = Some(format!("cancelling {}…", self.items[i].id));
             }
             Some(i) if self.is_running(&self.items[i].id) => {
                 self.message = Some(format!(
