@@ -76,10 +76,15 @@ impl<W: Write> Printer<W> {
 
     /// The closing line: verdict and counts.
     pub fn verdict(&mut self, report: &Report) {
+        self.verdict_of("verdict", report);
+    }
+
+    /// A verdict line named `what`.
+    pub fn verdict_of(&mut self, what: &str, report: &Report) {
         let c = &report.counts;
         let _ = writeln!(
             self.out,
-            "verdict: {} ({} pass, {} warn, {} fail, {} error, {} skip, {} blocked, {} pending)",
+            "{what}: {} ({} pass, {} warn, {} fail, {} error, {} skip, {} blocked, {} pending)",
             report.verdict.name(),
             c.pass,
             c.warn,

@@ -208,7 +208,7 @@ fn demo_help() -> String {
         .map(|(_, name, what)| format!("  {name:<20} {what}"))
         .collect();
     format!(
-        "Faults:\n{}\n\nExamples:\n  relcon demo\n  relcon demo --fault health-500,no-hsts\n  relcon demo --sessions database --authjs 4\n  relcon demo --platform vercel\n  relcon demo --fault secret-drift\n  relcon demo --serve\n\nExit codes: 0 go, 1 no-go (a fault), 2 bad input.",
+        "Faults:\n{}\n\nExamples:\n  relcon demo\n  relcon demo --fault health-500,no-hsts\n  relcon demo --sessions database --authjs 4\n  relcon demo --platform vercel\n  relcon demo --fault secret-drift\n  relcon demo --serve\n\nExit codes: 0 go, 1 no-go (a fault), 3 incomplete (in the console: manual items still unsigned when you quit), 2 bad input.",
         faults.join("\n")
     )
 }

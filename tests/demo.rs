@@ -217,8 +217,9 @@ fn an_unknown_fault_is_bad_input() {
     let ran = run_in(dir.path(), &["demo", "--fault", "health-501"]);
     assert_eq!(ran.code, 2);
     assert!(
-        ran.stderr
-            .starts_with("error: unknown fault `health-501` (faults: health-500, "),
+        ran.stderr.starts_with(
+            "error: unknown fault `health-501` (did you mean `health-500`? faults: health-500, "
+        ),
         "{}",
         ran.stderr
     );

@@ -807,3 +807,40 @@ fn a_concurrency_beyond_the_open_file_limit_is_held_to_it() {
     let doc = report(&String::from_utf8_lossy(&ran.stdout));
     assert_eq!(doc["counts"]["pass"], 300, "{stderr}");
 }
+
+#[test]
+fn a_partial_run_says_its_verdict_and_the_sessions_as_relcon_sessions_lists_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = checklist_with(
+        dir.path(),
+        &format!(
+            "{}\n[[item]]\nid = \"m\"\nsection = \"Checks\"\ntitle = \"Signed by hand\"\nkind = \"manual\"\nhelp = \"A person does it.\"\n",
+            command_item("a", "exit 0", "")
+        ),
+    );
+    let ran = run_in(
+        dir.path(),
+        &["run", &path, "--headless", "--automated-only"],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains(
+            "verdict: go (1 pass, 0 warn, 0 fail, 0 error, 0 skip, 0 blocked, 0 pending)\nthe session as a whole (relcon sessions): incomplete (1 pass, 0 warn, 0 fail, 0 error, 0 skip, 0 blocked, 1 pending)"
+        ),
+        "{}",
+        ran.stderr
+    );
+    let listed = run_in(dir.path(), &["sessions"]);
+    let row = listed.stdout.lines().nth(1).unwrap_or_default().to_string();
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(
+        cells.get(4..12),
+        Some(&["incomplete", "1", "0", "0", "0", "0", "0", "1"][..]),
+        "{}",
+        listed.stdout
+    );
+    // Every line's columns start where the header's do.
+    let header = listed.stdout.lines().next().unwrap_or_default();
+    let at = header.find("pending").expect("a pending column") + "pending".len();
+    assert_eq!(row.get(at - 1..at), Some("1"), "{}", listed.stdout);
+}

@@ -62,8 +62,10 @@ pub async fn run(args: DemoArgs) -> u8 {
             Some(fault) => faults.push(fault),
             None => {
                 let known: Vec<&str> = Fault::ALL.iter().map(|(_, n, _)| *n).collect();
+                let hint = crate::checklist::spec::did_you_mean(name, known.iter().copied())
+                    .map_or(String::new(), |near| format!("did you mean `{near}`? "));
                 return bad_input(format!(
-                    "unknown fault `{name}` (faults: {})",
+                    "unknown fault `{name}` ({hint}faults: {})",
                     known.join(", ")
                 ));
             }
@@ -71,8 +73,10 @@ pub async fn run(args: DemoArgs) -> u8 {
     }
     let Some(platform) = Platform::named(&args.platform) else {
         let known: Vec<&str> = Platform::ALL.iter().map(|(_, n)| *n).collect();
+        let hint = crate::checklist::spec::did_you_mean(&args.platform, known.iter().copied())
+            .map_or(String::new(), |near| format!("did you mean `{near}`? "));
         return bad_input(format!(
-            "unknown platform `{}` (platforms: {})",
+            "unknown platform `{}` ({hint}platforms: {})",
             args.platform,
             known.join(", ")
         ));

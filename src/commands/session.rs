@@ -31,6 +31,75 @@ fn full_report(session: &SessionState, checklist: &Checklist) -> Result<Report, 
     Ok(Report::of_session(&plan, session))
 }
 
+/// One line of `relcon sessions`, before its columns are sized.
+struct Listed {
+    /// Session, checklist, environment, started.
+    left: [String; 4],
+    /// The verdict, or what is wrong with the session (then nothing follows).
+    verdict: String,
+    /// pass, warn, fail, error, skip, blocked, pending (none for a session not judged).
+    counts: Vec<String>,
+    /// Who worked in it, and who is attached now.
+    operators: String,
+}
+
+/// The lines, their columns as wide as their widest cell (a session too broken to judge
+/// says so across the columns it has no values for).
+fn print_listed(rows: &[Listed]) {
+    let header = Listed {
+        left: ["session", "checklist", "environment", "started"].map(String::from),
+        verdict: "verdict".into(),
+        counts: [
+            "pass", "warn", "fail", "error", "skip", "blocked", "pending",
+        ]
+        .map(String::from)
+        .to_vec(),
+        operators: "operators".into(),
+    };
+    let judged = || std::iter::once(&header).chain(rows.iter().filter(|r| !r.counts.is_empty()));
+    let left: Vec<usize> = (0..4)
+        .map(|c| {
+            std::iter::once(&header)
+                .chain(rows)
+                .map(|r| r.left[c].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let verdict = judged()
+        .map(|r| r.verdict.chars().count())
+        .max()
+        .unwrap_or(0);
+    let counts: Vec<usize> = (0..header.counts.len())
+        .map(|c| {
+            judged()
+                .map(|r| r.counts[c].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for row in std::iter::once(&header).chain(rows) {
+        let mut line: String = row
+            .left
+            .iter()
+            .zip(&left)
+            .map(|(cell, width)| format!("{cell:<width$}  "))
+            .collect();
+        if row.counts.is_empty() {
+            line.push_str(&row.verdict);
+        } else {
+            line.push_str(&format!("{:<verdict$}", row.verdict));
+            for (count, width) in row.counts.iter().zip(&counts) {
+                line.push_str(&format!("  {count:>width$}"));
+            }
+            line.push_str(&format!("  {}", row.operators));
+        }
+        if !print_line(line.trim_end().to_string()) {
+            break;
+        }
+    }
+}
+
 /// `relcon sessions`: one line per session, newest first.
 pub async fn list(store: Option<&str>) -> u8 {
     let store = match open(store).await {
@@ -47,7 +116,7 @@ pub async fn list(store: Option<&str>) -> u8 {
         return exit::GO;
     }
     let mut broken = 0;
-    print_line(format!("{:<36}  {:<16} {:<11} {:<20}  {:<10}  counts (pass/warn/fail/error/skip/blocked/pending)  operators", "session", "checklist", "environment", "started", "verdict"));
+    let mut rows = Vec::new();
     for summary in sessions {
         let opened = store.open_session(&summary.id, None).await;
         // The listing's row is an index; the chain's first event is what the session is.
@@ -55,14 +124,18 @@ pub async fn list(store: Option<&str>) -> u8 {
             Ok(session) => (session.checklist.id.clone(), session.environment.clone()),
             Err(_) => (summary.checklist_id.clone(), summary.environment.clone()),
         };
-        let line = match opened {
+        let (verdict, counts, operators) = match opened {
             Ok(session) if !summary.agrees_with(&session) => {
                 broken += 1;
-                format!(
-                    "BROKEN: its row in the sessions table says checklist {} ({}) in environment {}, its first event does not",
-                    summary.checklist_id,
-                    summary.checklist_sha256,
-                    summary.environment.as_deref().unwrap_or("(none)")
+                (
+                    format!(
+                        "BROKEN: its row in the sessions table says checklist {} ({}) in environment {}, its first event does not",
+                        summary.checklist_id,
+                        summary.checklist_sha256,
+                        summary.environment.as_deref().unwrap_or("(none)")
+                    ),
+                    Vec::new(),
+                    String::new(),
                 )
             }
             Ok(session) => match checklist_of(&session)
@@ -82,42 +155,42 @@ pub async fn list(store: Option<&str>) -> u8 {
                     } else {
                         format!("  (attached now: {})", attached.join(", "))
                     };
-                    format!(
-                        "{:<10}  {}/{}/{}/{}/{}/{}/{}  {}{attached}",
+                    let operators = session
+                        .operators
+                        .iter()
+                        .map(|o| crate::service::clean_identity(o))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    (
                         verdict,
-                        c.pass,
-                        c.warn,
-                        c.fail,
-                        c.error,
-                        c.skip,
-                        c.blocked,
-                        c.pending,
-                        session
-                            .operators
-                            .iter()
-                            .map(|o| crate::service::clean_identity(o))
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        [
+                            c.pass, c.warn, c.fail, c.error, c.skip, c.blocked, c.pending,
+                        ]
+                        .map(|n| n.to_string())
+                        .to_vec(),
+                        format!("{operators}{attached}"),
                     )
                 }
-                Err(err) => format!("unreadable: {err}"),
+                Err(err) => (format!("unreadable: {err}"), Vec::new(), String::new()),
             },
             Err(err) => {
                 broken += 1;
-                format!("BROKEN: {err}")
+                (format!("BROKEN: {err}"), Vec::new(), String::new())
             }
         };
-        let printed = print_line(format!(
-            "{:<36}  {:<16} {:<11} {:<20}  {line}",
-            summary.id,
-            checklist_id,
-            environment.as_deref().unwrap_or("-"),
-            summary.started_at
-        ));
-        if !printed {
-            break;
-        }
+        rows.push(Listed {
+            left: [
+                summary.id,
+                checklist_id,
+                environment.unwrap_or_else(|| "-".into()),
+                summary.started_at,
+            ],
+            verdict,
+            counts,
+            operators,
+        });
     }
+    print_listed(&rows);
     store.close().await;
     // A broken chain is bad input wherever it is met.
     if broken > 0 {

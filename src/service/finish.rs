@@ -118,7 +118,22 @@ impl Finish<'_> {
                 ));
             }
         }
-        Printer::new(std::io::stderr(), std::iter::empty()).verdict(&report);
+        let mut closing = Printer::new(std::io::stderr(), std::iter::empty());
+        closing.verdict(&report);
+        // A run over part of the checklist judges that part; `relcon sessions` and the
+        // reports judge the whole session, and the two are said side by side.
+        if self.plan.entries.iter().any(|e| !e.in_scope) {
+            if let Ok(whole) = Plan::new(
+                self.checklist,
+                session.environment.clone(),
+                &Scope::default(),
+            ) {
+                let whole = Report::of_session(&whole, &session);
+                if whole.counts != report.counts || whole.verdict != report.verdict {
+                    closing.verdict_of("the session as a whole (relcon sessions)", &whole);
+                }
+            }
+        }
         let mut code = report.verdict.exit_code();
         if self.json {
             let mut document = serde_json::to_value(&report).unwrap_or_default();
