@@ -57,7 +57,7 @@ enum Command {
         /// Refuse unless the session's log begins with these events (COUNT:HASH, from a signed report's events.count and events.head, or a CI log): catches a store rewritten behind your back.
         #[arg(long, value_name = "COUNT:HASH")]
         expect_head: Option<Head>,
-        /// Who signs (default: git user.email, else $USER).
+        /// Who signs (default: RELCON_OPERATOR, else the global git user.email, else $USER).
         #[arg(long = "as", value_name = "NAME")]
         by: Option<String>,
         /// done, failed or na (not applicable: needs a note).
@@ -102,7 +102,7 @@ enum Command {
         /// Refuse unless the session's log begins with these events (COUNT:HASH, from a signed report's events.count and events.head, or a CI log): catches a store rewritten behind your back.
         #[arg(long, value_name = "COUNT:HASH")]
         expect_head: Option<Head>,
-        /// Who closes it (default: git user.email, else $USER).
+        /// Who closes it (default: RELCON_OPERATOR, else the global git user.email, else $USER).
         #[arg(long = "as", value_name = "NAME")]
         by: Option<String>,
         /// The store: sqlite://PATH or postgres://USER@HOST/DATABASE (default: a SQLite file under the XDG data dir).
@@ -126,7 +126,7 @@ enum Command {
         /// Where to write it.
         #[arg(long, value_name = "PATH")]
         out: PathBuf,
-        /// Who exports it (default: git user.email, else $USER).
+        /// Who exports it (default: RELCON_OPERATOR, else the global git user.email, else $USER).
         #[arg(long = "as", value_name = "NAME")]
         by: Option<String>,
         /// A dotenv file with the deployment's configuration: its secrets are scrubbed from the report (repeatable).
@@ -251,7 +251,7 @@ struct Run {
     /// The timeout of items that set none, in seconds (or a duration such as 90s, 2m).
     #[arg(long, default_value = "60", value_name = "SECS", value_parser = parse_timeout)]
     timeout: std::time::Duration,
-    /// Operator identity (default: git user.email, else $USER).
+    /// Operator identity (default: RELCON_OPERATOR, else the global git user.email, else $USER).
     #[arg(long = "as", value_name = "NAME")]
     operator: Option<String>,
     /// An extra trusted CA (PEM) for HTTPS checks, like curl's --cacert.
