@@ -474,3 +474,45 @@ fn c_cancels_a_hung_http_check_at_once() {
     pty.wait_for("who cancelled it", 5, |s| s.contains("cancelled by alice"));
     drop(hung);
 }
+
+/// One closing rule: the console's last sign-off closes a session that is go at once, as
+/// `relcon signoff` does, not when the console quits.
+#[test]
+fn the_consoles_last_sign_off_closes_the_session_while_it_is_open() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("c.toml"),
+        "sections = [\"Checks\"]\n\n[checklist]\nid = \"closing\"\ntitle = \"Closing\"\nversion = 1\n\n[[item]]\nid = \"probe\"\nsection = \"Checks\"\ntitle = \"Probe\"\nkind = \"command\"\nhelp = \"Passes.\"\nrun = [\"true\"]\n\n[[item]]\nid = \"notes\"\nsection = \"Checks\"\ntitle = \"Release notes published\"\nkind = \"manual\"\nhelp = \"Publish them.\"\n",
+    )
+    .expect("writes");
+    let mut pty = Pty::start_in(dir.path(), &["run", "c.toml", "--as", "alice"], 40, 120);
+    pty.wait_for("probe passed", 30, |s| s.contains("✔ pass    probe"));
+    let session = session_of(&pty);
+    pty.send(b"j");
+    pty.wait_for("notes selected", 10, |s| s.contains("notes · manual"));
+    pty.send(b"s");
+    pty.wait_for("the dialog", 10, |s| s.contains("signing as alice"));
+    // The note takes several lines; Ctrl-S signs.
+    pty.send(b"\tpublished\x13");
+    pty.wait_for("closed at the sign-off", 10, |s| {
+        s.contains("session closed")
+    });
+
+    // Another process sees it closed while the console is still open.
+    let store = format!("sqlite://{}", dir.path().join("store.sqlite").display());
+    let listed = std::process::Command::new(env!("CARGO_BIN_EXE_relcon"))
+        .args(["sessions", "--store", &store])
+        .current_dir(dir.path())
+        .output()
+        .expect("relcon sessions");
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    let line = listed
+        .lines()
+        .find(|l| l.contains(&session))
+        .unwrap_or_else(|| panic!("{session} listed in {listed}"));
+    assert!(line.contains("go (closed)"), "{line}");
+
+    pty.send(b"q");
+    assert_eq!(pty.wait_exit(30), 0, "go");
+    pty.assert_restored();
+}

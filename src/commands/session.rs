@@ -12,7 +12,6 @@ use crate::report::model::Report;
 use crate::service::signoffs::sign_off;
 use crate::session::rules::{checklist_of, Flags, Request, CLOSED_ON_GO};
 use crate::session::{Body, Head, SessionState, SignoffStatus};
-use crate::status::Verdict;
 use crate::store::Store;
 
 async fn open(url: Option<&str>) -> Result<Store, String> {
@@ -303,22 +302,10 @@ pub async fn signoff(args: SignoffArgs) -> u8 {
             .unwrap_or_default(),
         status.name()
     );
-    if let Ok(report) = full_report(&session, &checklist) {
-        if report.verdict == Verdict::Go {
-            if let Err(err) = store
-                .append(
-                    &session.id,
-                    &by,
-                    &Body::SessionClosed {
-                        reason: CLOSED_ON_GO.into(),
-                    },
-                )
-                .await
-            {
-                return bad_input(err);
-            }
-            eprintln!("session {} closed: every required item passed", session.id);
-        }
+    match crate::service::closing::close_on_go(&store, &session.id, &checklist, &by).await {
+        Ok((_, true)) => eprintln!("session {} closed: {CLOSED_ON_GO}", session.id),
+        Ok(_) => {}
+        Err(err) => return bad_input(err),
     }
     store.close().await;
     exit::GO

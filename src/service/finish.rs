@@ -13,7 +13,7 @@ use crate::headless::Printer;
 use crate::out::{bad_input, print_line, say};
 use crate::redact::Redactor;
 use crate::report::model::Report;
-use crate::session::rules::{self, CLOSED_ON_GO};
+use crate::session::rules::CLOSED_ON_GO;
 use crate::session::{Body, SessionState};
 use crate::status::Status;
 use crate::store::{Store, StoreError};
@@ -164,33 +164,9 @@ impl Finish<'_> {
     /// The session as it is now, closed first when every required item of the whole
     /// checklist, whatever this run's scope, says go.
     async fn close_on_go(&self) -> Result<SessionState, StoreError> {
-        let session = self.store.open_session(self.session, None).await?;
-        let closes = Plan::new(
-            self.checklist,
-            self.plan.environment.clone(),
-            &Scope::default(),
-        )
-        .is_ok_and(|full| rules::closes(&full, &session));
-        if !closes {
-            return Ok(session);
-        }
-        let closed = self
-            .store
-            .append(
-                self.session,
-                self.operator,
-                &Body::SessionClosed {
-                    reason: CLOSED_ON_GO.into(),
-                },
-            )
-            .await;
-        // Another process may close it first (both saw go): closed is closed.
-        let closed_here = match closed {
-            Ok(_) => true,
-            Err(StoreError::Closed(_)) => false,
-            Err(err) => return Err(err),
-        };
-        let session = self.store.open_session(self.session, None).await?;
+        let (session, closed_here) =
+            super::closing::close_on_go(&self.store, self.session, self.checklist, self.operator)
+                .await?;
         if closed_here {
             say(&format!("session {} closed: {CLOSED_ON_GO}", session.id));
         }

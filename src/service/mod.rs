@@ -5,6 +5,7 @@
 //! closes the session on go, and writes the output documents. The console is a view it is
 //! given ([`Console`]); the headless lines are the other view.
 
+pub mod closing;
 pub mod export;
 mod finish;
 mod follow;

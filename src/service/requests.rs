@@ -195,12 +195,28 @@ impl<'a> Requests<'a> {
             )
             .await;
             let outcome = match appended {
-                Ok(_) => Ok(format!(
-                    "signed {} {} as {}",
-                    request.item,
-                    request.status.name(),
-                    request.by
-                )),
+                Ok(_) => {
+                    let signed = format!(
+                        "signed {} {} as {}",
+                        request.item,
+                        request.status.name(),
+                        request.by
+                    );
+                    // The same rule as `relcon signoff`: the last sign-off closes a session
+                    // that is go, now, not at quit.
+                    match super::closing::close_on_go(&store, &session, &checklist, &request.by)
+                        .await
+                    {
+                        Ok((_, true)) => Ok(format!(
+                            "{signed}; session closed: {}",
+                            crate::session::rules::CLOSED_ON_GO
+                        )),
+                        Ok(_) => Ok(signed),
+                        Err(err) => Err(format!(
+                            "{signed}, but the session could not be closed: {err}"
+                        )),
+                    }
+                }
                 Err(err) => Err(err.to_string()),
             };
             let _ = updates.send(Update::Signed(outcome));
