@@ -3,6 +3,20 @@
 
 use std::time::Duration;
 
+/// `word` as a shell reads it back: as is when it has nothing the shell treats specially,
+/// else in single quotes.
+pub fn shell_word(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-:=@%+,".contains(c))
+    {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
 /// Text as a terminal may safely show it, on one line: control characters (escape
 /// sequences, carriage returns, bells) become `�`, so a check's output or a server's reply
 /// cannot drive the operator's terminal.

@@ -66,6 +66,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "sshsig",
             "status",
             "store",
+            "text",
         ],
     ),
     // The console: a view fed by the service.

@@ -30,6 +30,10 @@ default_environment = "production"
 
 [inputs]
 APP_URL = {}
+DB = { secret = true }
+
+[connections.db]
+from = ["DB"]
 
 [environments.production]
 production = true
@@ -49,6 +53,7 @@ title = "Dependencies are reachable"
 kind = "http"
 help = "GET /ready answers 200: the database and the cache are reachable."
 url = "${origin}/ready"
+retries = 2
 
 [[item]]
 id = "build.assets"
@@ -60,11 +65,31 @@ run = ["npm", "run", "build"]
 writes = true
 
 [[item]]
+id = "migration.apply"
+section = "Release"
+title = "Schema migration applies"
+kind = "sql.migration"
+help = "Runs the migration inside a transaction that is rolled back."
+connection = "db"
+file = "migrations/0001.sql"
+
+[[item]]
+id = "security.no-committed-secrets"
+section = "Release"
+title = "No secret is committed"
+kind = "scan"
+help = "Scans the repository for secrets."
+paths = ["**/*"]
+rules = ["secrets"]
+
+[[item]]
 id = "backup.snapshot"
 section = "Release"
 title = "Backup taken before the migration"
 kind = "manual"
 help = "Take a snapshot and note its id."
+instructions = "In the Neon console, create a branch of the production database named after the release, then copy its id (br-…) here."
+evidence = [{ key = "snapshot_id", label = "Snapshot branch id", pattern = '^br-' }]
 signoffs = 2
 "#;
 
@@ -189,11 +214,14 @@ fn snapshot(name: &str, screen: &str) {
     let times = regex::Regex::new(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z").expect("a regex");
     let clock = regex::Regex::new(r"started \d\d:\d\d:\d\d UTC").expect("a regex");
     let screen = times.replace_all(screen, "[time]");
+    // A time half covered by a dialog leaves its seconds showing.
+    let seconds = regex::Regex::new(r":\d\dZ").expect("a regex");
+    let screen = seconds.replace_all(&screen, ":ssZ");
     insta::assert_snapshot!(name, clock.replace_all(&screen, "started [time] UTC"));
 }
 
-async fn at_both_sizes(name: &str, scene: &Scene, prepare: impl Fn(&mut App)) {
-    for (width, height) in [(120, 40), (80, 24)] {
+async fn at_every_size(name: &str, scene: &Scene, prepare: impl Fn(&mut App)) {
+    for (width, height) in [(120, 40), (80, 24), (200, 60)] {
         let screen = scene.draw(width, height, &prepare).await;
         snapshot(&format!("{name}_{width}x{height}"), &screen);
     }
@@ -202,7 +230,7 @@ async fn at_both_sizes(name: &str, scene: &Scene, prepare: impl Fn(&mut App)) {
 #[tokio::test]
 async fn a_fresh_session() {
     let scene = Scene::new().await;
-    at_both_sizes("fresh", &scene, |_| {}).await;
+    at_every_size("fresh", &scene, |_| {}).await;
 }
 
 #[tokio::test]
@@ -225,11 +253,28 @@ async fn checks_running_with_live_output() {
             },
         )
         .await;
-    at_both_sizes("running", &scene, |app| {
+    scene
+        .add(
+            "alice",
+            Body::RunStarted {
+                item: "health.ready".into(),
+                run_id: "run-ready".into(),
+            },
+        )
+        .await;
+    at_every_size("running", &scene, |app| {
+        // The frame is drawn 75 s after the session's start: build.assets has run for
+        // 61 s, health.ready's second attempt (of 3) for 14 s.
+        let start = app.started_at.expect("a start");
         app.on_engine(&Event::Started {
             id: "build.assets".into(),
             attempt: 1,
-            at: std::time::SystemTime::UNIX_EPOCH,
+            at: start + Duration::from_secs(14),
+        });
+        app.on_engine(&Event::Started {
+            id: "health.ready".into(),
+            attempt: 2,
+            at: start + Duration::from_secs(61),
         });
         for n in 1..=30 {
             app.on_engine(&Event::Output {
@@ -271,13 +316,69 @@ async fn a_failure_selected_with_its_evidence() {
             }),
         )
         .await;
-    at_both_sizes("failure", &scene, |app| select(app, "health.ready")).await;
+    at_every_size("failure", &scene, |app| select(app, "health.ready")).await;
+}
+
+/// Evidence reads as labelled fields and tables, wrapped at word boundaries, at any width:
+/// a migration's statements and advice, a scan's findings.
+#[tokio::test]
+async fn migration_and_scan_evidence_as_fields_and_tables() {
+    let scene = Scene::new().await;
+    scene
+        .result(
+            "migration.apply",
+            Status::Warn,
+            "applied 4 statements in a rolled-back transaction; 2 advice",
+            serde_json::json!({
+                "mode": "verify",
+                "outcome": "rolled back",
+                "file": "migrations/0001.sql",
+                "connection": {"name": "db", "from": "DB", "url": "postgres://app:***@db.example.com/shop"},
+                "applied_ms": 109,
+                "statements": [
+                    {"line": 1, "sql": "CREATE TABLE users", "ms": 12},
+                    {"line": 9, "sql": "CREATE TABLE accounts", "ms": 31},
+                    {"line": 24, "sql": "CREATE INDEX accounts_user_id", "ms": 66}
+                ],
+                "locks_on_existing_tables": [],
+                "tables_before": ["users"],
+                "advice": [
+                    "accounts: no FOREIGN KEY (\"userId\") REFERENCES users: ON DELETE CASCADE removes a deleted user's accounts",
+                    "sessions: no UNIQUE (\"sessionToken\"): a session token identifies one session"
+                ]
+            }),
+        )
+        .await;
+    scene
+        .result(
+            "security.no-committed-secrets",
+            Status::Fail,
+            "2 findings in 2 files",
+            serde_json::json!({
+                "files_scanned": 412,
+                "history": "scanned",
+                "findings": [
+                    {"file": ".env.production", "line": 3, "rule": "auth-secret", "fingerprint": "9f2c11ab"},
+                    {"file": "deploy/values.yaml", "line": 41, "rule": "postgres-url", "fingerprint": "04d7e2c0"}
+                ],
+                "skipped": {"binary": 2, "too_large": 0}
+            }),
+        )
+        .await;
+    at_every_size("migration_evidence", &scene, |app| {
+        select(app, "migration.apply")
+    })
+    .await;
+    at_every_size("scan_evidence", &scene, |app| {
+        select(app, "security.no-committed-secrets")
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn the_help_overlay() {
     let scene = Scene::new().await;
-    at_both_sizes("help", &scene, |app| app.mode = Mode::Help).await;
+    at_every_size("help", &scene, |app| app.mode = Mode::Help).await;
 }
 
 #[tokio::test]
@@ -289,19 +390,19 @@ async fn another_operators_sign_off() {
             Body::Signoff {
                 item: "backup.snapshot".into(),
                 status: SignoffStatus::Done,
-                note: "snapshot br-cool-12 taken".into(),
-                evidence: Default::default(),
+                note: "snapshot taken before the migration".into(),
+                evidence: [("snapshot_id".to_string(), "br-cool-12".to_string())].into(),
                 signature: None,
             },
         )
         .await;
-    at_both_sizes("signed_by_another", &scene, |app| {
+    at_every_size("signed_by_another", &scene, |app| {
         app.attached = vec!["alice".into(), "bob".into()];
         select(app, "backup.snapshot");
         app.focus = Pane::Detail;
     })
     .await;
-    at_both_sizes("pair_view", &scene, |app| {
+    at_every_size("pair_view", &scene, |app| {
         app.attached = vec!["alice".into(), "bob".into()];
         app.claims_live(&[("build.assets".into(), "alice".into())]);
         app.act(relcon::tui::keymap::Action::Pair);
@@ -328,11 +429,11 @@ async fn filters_and_search() {
             serde_json::json!({}),
         )
         .await;
-    at_both_sizes("filter_failed", &scene, |app| {
+    at_every_size("filter_failed", &scene, |app| {
         app.act(relcon::tui::keymap::Action::Filter);
     })
     .await;
-    at_both_sizes("search_typing", &scene, |app| {
+    at_every_size("search_typing", &scene, |app| {
         app.act(relcon::tui::keymap::Action::Search);
         for c in "snap".chars() {
             app.on_key(&crossterm::event::KeyEvent::from(
@@ -449,7 +550,7 @@ async fn the_sign_off_dialog() {
             },
         )
         .await;
-    at_both_sizes("signoff_dialog", &scene, |app| {
+    at_every_size("signoff_dialog", &scene, |app| {
         app.operator = "alice".into();
         select(app, "backup.snapshot");
         app.act(relcon::tui::keymap::Action::SignOff);
@@ -503,7 +604,7 @@ async fn the_export_dialog() {
     use crossterm::event::{KeyCode, KeyEvent};
     use relcon::service::Request;
     let scene = Scene::new().await;
-    at_both_sizes("export_dialog", &scene, |app| {
+    at_every_size("export_dialog", &scene, |app| {
         app.act(relcon::tui::keymap::Action::Export);
         // JSON, a file of one's own, signed with a key file whose passphrase shows masked.
         for code in [KeyCode::Left, KeyCode::Left, KeyCode::Tab]

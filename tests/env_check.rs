@@ -1,4 +1,5 @@
-//! The `env` kind: every rule, each failing alone, and the values never shown.
+//! The `env` kind: every rule, each failing alone; a secret's value never shown (only its
+//! fingerprint), any other input's value shown with its source, a URL's password masked.
 
 mod common;
 
@@ -31,7 +32,8 @@ async fn judge(body: &str, vars: &[(&str, &str)]) -> (Status, String) {
     let run = run_checklist(&text, vars, 8, CancellationToken::new()).await;
     let result = &run.results["e"];
     let shown = format!("{} {}", result.summary, result.evidence);
-    for (_, value) in vars {
+    let secret = |name: &str| INPUTS.contains(&format!("\n{name} = {{ secret = true }}"));
+    for (_, value) in vars.iter().filter(|(name, _)| secret(name)) {
         if value.len() >= 4 {
             assert!(
                 !shown.contains(value),
@@ -410,4 +412,43 @@ async fn a_secret_under_eight_characters_is_refused() {
             .0,
         Status::Pass
     );
+}
+
+/// Only declared secrets are fingerprinted: another input's value is shown, with where it
+/// came from, and a password inside it masked.
+#[tokio::test]
+async fn values_of_inputs_not_declared_secret_are_shown_with_their_source() {
+    let text = format!("{HEADER}{INPUTS}\n[[item]]\nid = \"e\"\nsection = \"Checks\"\ntitle = \"t\"\nkind = \"env\"\nhelp = \"h\"\n{}{}{}", rule("names = [\"MODE\"]"), rule("names = [\"URL\"]"), rule("names = [\"SECRET\"]"));
+    let run = run_checklist(
+        &text,
+        &[
+            ("MODE", "eu-west-1"),
+            (
+                "URL",
+                "https://ops:Hunter2-long-pass@status.example.com/?password=Zz9-also",
+            ),
+            ("SECRET", STRONG),
+        ],
+        8,
+        CancellationToken::new(),
+    )
+    .await;
+    let evidence = &run.results["e"].evidence;
+    let variables = &evidence["variables"];
+    assert_eq!(variables["MODE"]["value"], "eu-west-1", "{evidence}");
+    assert_eq!(variables["MODE"]["source"], "process environment");
+    assert!(variables["MODE"].get("fingerprint").is_none(), "{evidence}");
+    assert_eq!(
+        variables["URL"]["value"],
+        "https://ops:***@status.example.com/?password=***"
+    );
+    assert!(variables["SECRET"]["value"].is_null(), "{evidence}");
+    assert_eq!(
+        variables["SECRET"]["fingerprint"].as_str().map(str::len),
+        Some(8)
+    );
+    let text = evidence.to_string();
+    for leaked in ["Hunter2", "Zz9-also", &STRONG[..12]] {
+        assert!(!text.contains(leaked), "{leaked} in {text}");
+    }
 }

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::CheckResult;
 use super::{CheckContext, RunFuture};
+use crate::redact::Redactor;
 use crate::status::Status;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -324,12 +325,41 @@ pub(crate) fn run<'a>(ctx: &'a CheckContext<'a>) -> RunFuture<'a> {
     })
 }
 
+/// A value of an input not declared secret, as it may be shown: scrubbed of every known
+/// secret and, when it is a URL, its password (userinfo or `password=`) masked, since a
+/// value nobody marked secret may still carry one.
+pub fn shown_value(redactor: &Redactor, value: &str) -> String {
+    let scrubbed = redactor.scrub(value);
+    if url::Url::parse(&scrubbed).is_ok_and(|url| url.has_host()) {
+        crate::dburl::shown(&scrubbed)
+    } else {
+        scrubbed.into_owned()
+    }
+}
+
+/// Whether `name` is an input declared secret (a name the checklist does not declare is
+/// treated as one: nothing says it may be shown).
+fn is_secret(checklist: &crate::checklist::Checklist, name: &str) -> bool {
+    checklist
+        .inputs
+        .iter()
+        .find(|input| input.name == name)
+        .is_none_or(|input| input.secret)
+}
+
 fn evaluate(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
     let values = ctx.values;
     let mut findings = Findings { items: Vec::new() };
     let mut variables: BTreeMap<String, serde_json::Value> = BTreeMap::new();
     let mut describe = |name: &str, value: Option<&str>| {
         let entry = match value.filter(|v| !v.is_empty()) {
+            // Only declared secrets are fingerprinted; any other value is shown (what the
+            // redactor lets through, a URL's credentials masked), with where it came from.
+            Some(v) if !is_secret(ctx.checklist, name) => serde_json::json!({
+                "set": true,
+                "value": shown_value(ctx.redactor, v),
+                "source": values.source(name),
+            }),
             Some(v) => serde_json::json!({
                 "set": true,
                 "length": v.chars().count(),
@@ -450,7 +480,7 @@ fn evaluate(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
     CheckResult::new(status, summary).with_evidence(serde_json::json!({
         // What the operator gave relcon, not what the deployment runs: the fingerprints let
         // a reviewer compare with the platform's values.
-        "checked": "the configuration supplied to relcon (env files, else the process environment), by fingerprint; not read from the running deployment",
+        "checked": "the configuration supplied to relcon (env files, else the process environment), secrets by fingerprint; not read from the running deployment",
         "variables": variables,
         "findings": findings_json,
     }))

@@ -176,6 +176,15 @@ pub enum Update {
 
 /// What the console is given to show a run.
 pub struct ConsoleInputs<'a> {
+    /// The checklist's inputs as they may be shown, (name, line): the console lists those
+    /// each item names.
+    pub inputs: Vec<(String, String)>,
+    /// The store's URL as it may be shown (no password), for the commands the console
+    /// hints at.
+    pub store: String,
+    /// The command line that takes this session up again, when there is one (the demo's
+    /// sandbox lives only as long as the demo).
+    pub resume: Option<String>,
     /// The plan.
     pub plan: &'a Plan<'a>,
     /// The session as opened.
@@ -381,6 +390,7 @@ async fn run_session(
                 cancel: &cancel,
                 cancels: &cancels,
                 signer: signer.clone(),
+                resume: resume.as_deref(),
             };
             attended
                 .in_console(console, runner, emitter, committed, recording, stop)
@@ -435,6 +445,7 @@ struct Attended<'a> {
     cancel: &'a CancellationToken,
     cancels: &'a Cancels,
     signer: Option<Arc<crate::sshsig::Signer>>,
+    resume: Option<&'a str>,
 }
 
 impl Attended<'_> {
@@ -518,6 +529,11 @@ impl Attended<'_> {
             recording.await.and_then(|recorded| recorded)
         };
         let shown = console.show(ConsoleInputs {
+            inputs: shown_inputs(self.checklist, self.values, self.redactor),
+            store: self.store.url().to_string(),
+            resume: self
+                .resume
+                .map(|r| format!("{r} --session {}", self.session.id)),
             plan: self.plan,
             session: self.session.clone(),
             redactor: self.redactor,
@@ -541,4 +557,29 @@ impl Attended<'_> {
         }
         recorded
     }
+}
+
+/// Each declared input as it may be shown: `NAME = value  (source)`, a value only for an
+/// input not declared secret (scrubbed, a URL's password masked), else whether it is set.
+fn shown_inputs(
+    checklist: &Checklist,
+    values: &Values,
+    redactor: &Redactor,
+) -> Vec<(String, String)> {
+    checklist
+        .inputs
+        .iter()
+        .map(|input| {
+            let value = match values.input(&input.name).filter(|v| !v.is_empty()) {
+                None => "not set".to_string(),
+                Some(_) if input.secret => "set (a secret: not shown)".to_string(),
+                Some(v) => crate::checks::env::shown_value(redactor, v),
+            };
+            let line = match values.source(&input.name) {
+                Some(source) => format!("{} = {value}  ({source})", input.name),
+                None => format!("{} = {value}", input.name),
+            };
+            (input.name.clone(), line)
+        })
+        .collect()
 }

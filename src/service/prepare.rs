@@ -170,17 +170,7 @@ pub fn parse_checklist(name: &str, bytes: &[u8]) -> Result<Checklist, String> {
 /// again: checklist, root, environment, env files, scope, and the store when one was named
 /// (its password shown as `***`, to be put back).
 fn resume_command(args: &RunArgs, checklist: &Path) -> String {
-    fn quoted(arg: &str) -> String {
-        if !arg.is_empty()
-            && arg
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "/._-:=@%+,".contains(c))
-        {
-            arg.to_string()
-        } else {
-            format!("'{}'", arg.replace('\'', "'\\''"))
-        }
-    }
+    let quoted = crate::text::shell_word;
     let mut line = vec![
         "relcon".to_string(),
         "run".to_string(),

@@ -240,12 +240,17 @@ impl<'a> Requests<'a> {
         let mut value = serde_json::to_value(ReportItem::of(entry, &state)).unwrap_or_default();
         self.redactor.scrub_json(&mut value);
         let text = serde_json::to_string_pretty(&value).unwrap_or_default() + "\n";
-        let path = std::env::current_dir()
-            .unwrap_or_default()
-            .join(format!("relcon-{item}-{}.json", self.session));
+        // Under the data directory, one folder per session, not wherever the console
+        // happened to be started (README: "Saved evidence").
+        let dir = crate::store::data_dir().join("evidence").join(self.session);
+        let path = dir.join(format!("relcon-{item}.json"));
         let updates = self.updates.clone();
         tokio::spawn(async move {
-            let said = match tokio::fs::write(&path, text).await {
+            let written = match tokio::fs::create_dir_all(&dir).await {
+                Ok(()) => tokio::fs::write(&path, text).await,
+                Err(err) => Err(err),
+            };
+            let said = match written {
                 Ok(()) => format!("saved {item}'s result and evidence to {}", path.display()),
                 Err(err) => format!("cannot save to {}: {err}", path.display()),
             };

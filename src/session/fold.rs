@@ -90,6 +90,8 @@ pub struct Run {
     pub id: String,
     /// Who runs it.
     pub by: String,
+    /// When it started, as the store stamped it.
+    pub since: Option<Timestamp>,
 }
 
 /// An item's result, as recorded.
@@ -419,6 +421,7 @@ impl SessionState {
                 self.item_mut(&item).running = Some(Run {
                     id: run_id,
                     by: event.actor.clone(),
+                    since: Timestamp::parse(&event.at),
                 });
                 Some(item)
             }

@@ -207,6 +207,9 @@ async fn show(inputs: crate::service::ConsoleInputs<'_>) -> Result<(), String> {
     app.operator = inputs.operator.to_string();
     app.signer = inputs.signer.clone();
     app.consented = inputs.consented;
+    app.show_inputs(&inputs.inputs);
+    app.store = inputs.store.clone();
+    app.resume = inputs.resume.clone();
     let shown = self::run(
         &mut terminal,
         inputs.plan,

@@ -29,6 +29,8 @@ pub struct SignoffDialog {
     pub title: String,
     /// What its sign-offs say so far ("1 of 2: alice").
     pub progress: String,
+    /// The steps to perform, as the checklist writes them (`instructions`).
+    pub instructions: String,
     /// Who signs.
     pub signer: String,
     /// How.
@@ -47,11 +49,19 @@ pub struct SignoffDialog {
 
 impl SignoffDialog {
     /// A dialog for `item` signed by `signer`.
-    pub fn new(item: &str, title: &str, progress: &str, signer: &str, fields: Vec<Field>) -> Self {
+    pub fn new(
+        item: &str,
+        title: &str,
+        progress: &str,
+        instructions: &str,
+        signer: &str,
+        fields: Vec<Field>,
+    ) -> Self {
         SignoffDialog {
             item: item.to_string(),
             title: title.to_string(),
             progress: progress.to_string(),
+            instructions: instructions.to_string(),
             signer: signer.to_string(),
             status: SignoffStatus::Done,
             note: String::new(),
@@ -112,6 +122,8 @@ impl SignoffDialog {
         if key.modifiers.contains(KeyModifiers::CONTROL) {
             return;
         }
+        // What the last refusal said no longer holds once a field changes.
+        self.error = None;
         match self.focus {
             0 => {
                 self.status = match key.code {
@@ -171,11 +183,14 @@ mod tests {
             "backup",
             "Backup",
             "awaiting sign-off",
+            "Take the snapshot.",
             "alice",
             vec![field],
         );
+        dialog.error = Some("a refusal".into());
         press(&mut dialog, KeyCode::Char('f'));
         assert_eq!(dialog.status, SignoffStatus::Failed);
+        assert_eq!(dialog.error, None, "a change clears a stale refusal");
         press(&mut dialog, KeyCode::Tab);
         for c in "line one".chars() {
             press(&mut dialog, KeyCode::Char(c));

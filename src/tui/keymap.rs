@@ -26,6 +26,10 @@ pub enum Action {
     Expand,
     /// Fold or unfold the selected section.
     Toggle,
+    /// Show the detail pane's next section.
+    NextSection,
+    /// Show the detail pane's previous section.
+    PrevSection,
     /// Show or hide the help.
     Help,
     /// Show all items, then only failed, pending or manual ones.
@@ -139,16 +143,30 @@ pub const KEYMAP: &[Binding] = &[
     Binding {
         keys: &[(KeyCode::Left, NONE), (KeyCode::Char('h'), NONE)],
         label: "←/h",
-        about: "fold the section",
+        about: "fold the section (in the detail pane: output to the left)",
         footer: None,
         action: Action::Collapse,
     },
     Binding {
         keys: &[(KeyCode::Right, NONE), (KeyCode::Char('l'), NONE)],
         label: "→/l",
-        about: "unfold the section",
+        about: "unfold the section (in the detail pane: output to the right)",
         footer: None,
         action: Action::Expand,
+    },
+    Binding {
+        keys: &[(KeyCode::Char(']'), NONE)],
+        label: "]",
+        about: "the detail pane's next section (evidence, output, sign-offs…)",
+        footer: None,
+        action: Action::NextSection,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('['), NONE)],
+        label: "[",
+        about: "the detail pane's previous section",
+        footer: None,
+        action: Action::PrevSection,
     },
     Binding {
         keys: &[(KeyCode::Enter, NONE), (KeyCode::Char(' '), NONE)],
@@ -236,7 +254,7 @@ pub const KEYMAP: &[Binding] = &[
     Binding {
         keys: &[(KeyCode::Char('e'), NONE)],
         label: "e",
-        about: "save the item's result and evidence to a JSON file",
+        about: "save the item's result and evidence as JSON under the data directory (evidence/SESSION/)",
         footer: None,
         action: Action::SaveEvidence,
     },

@@ -13,6 +13,9 @@ use crate::tui::dialog::{Outcome, SignoffDialog};
 use crate::tui::export_dialog::{ExportDialog, Outcome as ExportOutcome};
 use crate::tui::keymap::{self, Action};
 
+/// How far ←/→ move the detail pane's output sideways, in columns.
+const OUTPUT_STEP: usize = 8;
+
 /// Whether Control is held.
 fn control(key: &KeyEvent) -> bool {
     key.modifiers.contains(KeyModifiers::CONTROL)
@@ -72,6 +75,15 @@ impl App {
                 }
                 _ => true,
             },
+            // Esc clears a kept search (and the footer's message), then does nothing.
+            Mode::Browse if key.code == KeyCode::Esc => {
+                let changed = self.search.is_some() || self.message.is_some();
+                if self.search.take().is_some() {
+                    self.select_first_item();
+                }
+                self.message = None;
+                changed
+            }
             Mode::Browse => match keymap::action(key) {
                 Some(action) => {
                     self.act(action);
@@ -227,6 +239,7 @@ impl App {
             &item.id,
             &item.title,
             &progress,
+            &item.instructions,
             &self.operator,
             item.evidence.clone(),
         ));
@@ -342,6 +355,12 @@ impl App {
                 self.scrolled = true;
             }
             (Action::Last, Pane::Detail) => self.follow = true,
+            (Action::Collapse, Pane::Detail) => {
+                self.output_shift = self.output_shift.saturating_sub(OUTPUT_STEP)
+            }
+            (Action::Expand, Pane::Detail) => self.output_shift += OUTPUT_STEP,
+            (Action::NextSection, _) => self.jump_section(true),
+            (Action::PrevSection, _) => self.jump_section(false),
             (Action::Collapse | Action::Expand | Action::Toggle, _) => self.fold(action),
         }
     }
@@ -403,8 +422,37 @@ impl App {
         if row != self.selected {
             self.selected = row;
             self.detail_scroll = 0;
+            self.output_shift = 0;
             self.follow = false;
             self.scrolled = false;
+        }
+    }
+
+    /// Shows the detail pane's next (or previous) section at the top.
+    fn jump_section(&mut self, next: bool) {
+        let Some(i) = self.selected_item() else {
+            return;
+        };
+        let total = self.areas.detail_lines.get();
+        let height = usize::from(self.areas.detail.get().height);
+        let bottom = total.saturating_sub(height);
+        let top = if self.following(i) {
+            bottom
+        } else {
+            self.detail_scroll.min(bottom)
+        };
+        let sections = self.areas.detail_sections.borrow();
+        let mut starts = sections.iter().map(|(_, start)| *start);
+        let target = if next {
+            starts.clone().find(|s| *s > top)
+        } else {
+            starts.rfind(|s| *s < top)
+        };
+        drop(sections);
+        if let Some(target) = target {
+            self.detail_scroll = target.min(bottom);
+            self.follow = false;
+            self.scrolled = true;
         }
     }
 

@@ -3,9 +3,12 @@
 //! Nothing here draws or waits: the event loop feeds it, the view draws it, and what the
 //! operator asks of the run leaves as typed [`Request`]s, which the loop sends on.
 
+mod filter;
 mod input;
 
-use std::cell::Cell;
+pub use filter::Filter;
+
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::time::SystemTime;
 
@@ -38,6 +41,13 @@ pub struct ItemInfo {
     pub in_scope: bool,
     /// Its help text.
     pub help: String,
+    /// The steps a manual item asks for (`instructions`), empty when it has none.
+    pub instructions: String,
+    /// How many attempts a run makes at most (retries + 1).
+    pub attempts: u32,
+    /// The inputs its configuration names, as they may be shown: a value (scrubbed, a
+    /// URL's credentials masked) or, for a secret, only whether it is set; and the source.
+    pub inputs: Vec<String>,
     /// Its configuration in this environment, as TOML, redacted.
     pub config: String,
     /// The evidence a sign-off of it gives (manual items).
@@ -105,53 +115,6 @@ pub enum Mode {
     Export(super::export_dialog::ExportDialog),
 }
 
-/// Which items the list shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Filter {
-    /// Every item.
-    #[default]
-    All,
-    /// Failed and errored items.
-    Failed,
-    /// Items not settled yet: pending, running, blocked.
-    Pending,
-    /// Manual items.
-    Manual,
-}
-
-impl Filter {
-    /// The next filter in the cycle.
-    pub fn next(self) -> Self {
-        match self {
-            Filter::All => Filter::Failed,
-            Filter::Failed => Filter::Pending,
-            Filter::Pending => Filter::Manual,
-            Filter::Manual => Filter::All,
-        }
-    }
-
-    /// Its name, as the list's title shows it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Filter::All => "all",
-            Filter::Failed => "failed",
-            Filter::Pending => "pending",
-            Filter::Manual => "manual",
-        }
-    }
-
-    fn admits(self, status: Status, item: &ItemInfo) -> bool {
-        match self {
-            Filter::All => true,
-            Filter::Failed => matches!(status, Status::Fail | Status::Error),
-            Filter::Pending => {
-                matches!(status, Status::Pending | Status::Running | Status::Blocked)
-            }
-            Filter::Manual => !item.automated,
-        }
-    }
-}
-
 /// Which pane has the focus.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
@@ -172,6 +135,8 @@ pub struct Areas {
     pub list_offset: Cell<usize>,
     /// How many lines the detail pane has in all.
     pub detail_lines: Cell<usize>,
+    /// Where each of the detail pane's sections begins: (name, line).
+    pub detail_sections: RefCell<Vec<(&'static str, usize)>>,
 }
 
 /// The console's state.
@@ -243,6 +208,15 @@ pub struct App {
     pub consented: bool,
     /// Where the last frame put things.
     pub areas: Areas,
+    /// The store's URL as it may be shown, for the commands the console hints at.
+    pub store: String,
+    /// The command line that takes this session up again (none for the demo, whose
+    /// sandbox ends with it).
+    pub resume: Option<String>,
+    /// How far the detail pane's output is scrolled sideways, in columns.
+    pub output_shift: usize,
+    /// This process's running attempts: item → (attempt, since when).
+    pub attempts: HashMap<String, (u32, SystemTime)>,
 }
 
 impl App {
@@ -271,6 +245,16 @@ impl App {
                     automated: entry.item.kind.automated,
                     in_scope: entry.in_scope,
                     help: entry.item.help.trim().to_string(),
+                    instructions: entry
+                        .resolved
+                        .config
+                        .get("instructions")
+                        .and_then(toml::Value::as_str)
+                        .unwrap_or_default()
+                        .trim()
+                        .to_string(),
+                    attempts: entry.resolved.retries.saturating_add(1),
+                    inputs: Vec::new(),
                     config: redactor.scrub(config.trim()).into_owned(),
                     writes: entry.resolved.writes,
                 }
@@ -315,6 +299,10 @@ impl App {
             can_run: false,
             consented: false,
             areas: Areas::default(),
+            store: String::new(),
+            resume: None,
+            output_shift: 0,
+            attempts: HashMap::new(),
         };
         // The first item, not its section's heading, is selected to begin with.
         app.selected = app
@@ -369,6 +357,48 @@ impl App {
         self.session.as_ref()?.item(id)?.running.as_ref()
     }
 
+    /// A running item's attempt (this process's runs only: another process does not say)
+    /// and since when it runs.
+    pub fn running_since(&self, i: usize) -> Option<(Option<u32>, SystemTime)> {
+        let id = &self.items.get(i)?.id;
+        if let Some((attempt, at)) = self.attempts.get(id) {
+            return Some((Some(*attempt), *at));
+        }
+        let run = self.run_of(id)?;
+        Some((None, run.since.as_ref()?.system()))
+    }
+
+    /// Takes in the inputs as they may be shown, (name, line): each item's configuration
+    /// section lists those its configuration names.
+    pub fn show_inputs(&mut self, inputs: &[(String, String)]) {
+        for item in &mut self.items {
+            item.inputs = inputs
+                .iter()
+                .filter(|(name, _)| names(&item.config, name))
+                .map(|(_, line)| line.clone())
+                .collect();
+        }
+    }
+
+    /// How to sign item `i` off here and from a shell: a command that works when pasted
+    /// (the store, the session, every required evidence field).
+    pub fn signoff_hint(&self, i: usize) -> String {
+        let item = &self.items[i];
+        let mut command = format!("relcon signoff {}", item.id);
+        if !self.store.is_empty() {
+            command.push_str(&format!(
+                " --store {}",
+                crate::text::shell_word(&self.store)
+            ));
+        }
+        command.push_str(&format!(" --session {} --status done", self.session_id));
+        for field in item.evidence.iter().filter(|f| f.required) {
+            command.push_str(&format!(" --evidence {}=…", field.key));
+        }
+        command.push_str(" [--note TEXT]");
+        format!("s signs it off here; from a shell: {command}")
+    }
+
     /// Whether this run covers item `i` (else the list shows it as left out).
     pub fn in_scope(&self, i: usize) -> bool {
         self.items[i].in_scope
@@ -377,7 +407,8 @@ impl App {
     /// Takes in an event of this process's engine (already committed to the store).
     pub fn on_engine(&mut self, event: &Event) {
         match event {
-            Event::Started { id, attempt, .. } => {
+            Event::Started { id, attempt, at } => {
+                self.attempts.insert(id.clone(), (*attempt, *at));
                 let output = self.outputs.entry(id.clone()).or_default();
                 if *attempt == 1 || !output.live {
                     *output = Output {
@@ -397,6 +428,7 @@ impl App {
                 }
             }
             Event::Finished { id, .. } => {
+                self.attempts.remove(id);
                 if let Some(output) = self.outputs.get_mut(id) {
                     output.live = false;
                 }
@@ -639,4 +671,13 @@ impl App {
             (Err(refused), _) => self.message = Some(refused),
         }
     }
+}
+
+/// Whether `text` names `name` as a whole word (`${NAME}`, `"NAME"`), not inside another.
+fn names(text: &str, name: &str) -> bool {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    text.match_indices(name).any(|(at, _)| {
+        !text[..at].chars().next_back().is_some_and(word)
+            && !text[at + name.len()..].chars().next().is_some_and(word)
+    })
 }

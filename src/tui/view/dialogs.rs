@@ -115,6 +115,24 @@ pub fn draw_dialog(frame: &mut Frame, area: Rect, dialog: &SignoffDialog, theme:
         inner_width,
         theme,
     );
+    // The steps to perform go under who signs, in what room the screen leaves.
+    if !dialog.instructions.trim().is_empty() {
+        let room = usize::from(area.height)
+            .saturating_sub(2 + lines.len() + 2)
+            .max(1);
+        let mut steps = wrap(&clean(dialog.instructions.trim()), inner_width);
+        if steps.len() > room {
+            steps.truncate(room.saturating_sub(1));
+            steps.push("… (the detail pane shows all of it)".into());
+        }
+        let block = std::iter::once(Line::raw(""))
+            .chain(std::iter::once(Line::from(Span::styled(
+                "instructions",
+                theme.heading(),
+            ))))
+            .chain(steps.into_iter().map(Line::from));
+        lines.splice(3..3, block);
+    }
     draw_popup(
         frame,
         area,

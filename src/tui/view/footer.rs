@@ -1,5 +1,6 @@
-//! The footer: the key hints (from the keymap) after the latest message, or, while the
-//! operator answers something (leaving, consent, a skip's reason, a search), the question.
+//! The footer: the key hints (from the keymap) with the latest message on a line of its
+//! own above them (Esc dismisses it), or, while the operator answers something (leaving,
+//! consent, a skip's reason, a search), the question.
 
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -7,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use super::{clean, fit};
+use super::{clean, fit, wrap};
 use crate::tui::app::{App, Mode};
 use crate::tui::keymap;
 use crate::tui::theme::Theme;
@@ -24,10 +25,15 @@ pub struct Footer<'a> {
 /// reason, a search), in place of the key hints.
 fn footer_prompt(app: &App, theme: &Theme) -> Option<(String, Style)> {
     if matches!(app.mode, Mode::ConfirmQuit) {
-        let text = format!(
-            "Checks are running here: q again cancels them and quits (the session stays open: relcon run … --session {}); any other key stays.",
-            app.session_id
-        );
+        let text = match &app.resume {
+            Some(resume) => format!(
+                "Checks are running here: q again cancels them and quits (the session stays open: {resume}); any other key stays."
+            ),
+            None => format!(
+                "Checks are running here: q again cancels them and quits (session {} stays in {}: re-running needs the demo's sandbox, so only while the demo runs); any other key stays.",
+                app.session_id, app.store
+            ),
+        };
         return Some((text, theme.alert()));
     }
     if let Mode::Consent { items, typed } = &app.mode {
@@ -63,6 +69,13 @@ fn footer_prompt(app: &App, theme: &Theme) -> Option<(String, Style)> {
     None
 }
 
+/// How many lines the footer's message takes at `width` (at most three; none without one).
+pub fn message_lines(app: &App, width: u16) -> u16 {
+    app.message.as_ref().map_or(0, |message| {
+        wrap(&clean(message), usize::from(width)).len().clamp(1, 3) as u16
+    })
+}
+
 impl Footer<'_> {
     /// Draws the footer into `area`.
     pub fn draw(&self, frame: &mut Frame, area: Rect) {
@@ -74,14 +87,35 @@ impl Footer<'_> {
             );
             return;
         }
+        // A message has a line of its own above the keys, so it never pushes them away.
+        let keys_area = match &app.message {
+            Some(message) if area.height >= 2 => {
+                let width = usize::from(area.width);
+                let lines: Vec<Line> = wrap(&clean(message), width)
+                    .into_iter()
+                    .take(usize::from(area.height - 1))
+                    .map(|l| Line::from(Span::styled(l, theme.alert())))
+                    .collect();
+                frame.render_widget(
+                    Paragraph::new(lines),
+                    Rect {
+                        height: area.height - 1,
+                        ..area
+                    },
+                );
+                Rect {
+                    y: area.y + area.height - 1,
+                    height: 1,
+                    ..area
+                }
+            }
+            _ => area,
+        };
         let mut spans = Vec::new();
-        if let Some(message) = &app.message {
-            spans.push(Span::styled(format!("{} ", clean(message)), theme.alert()));
-        }
         for (key, about) in keymap::footer() {
             spans.push(Span::styled(key, theme.key()));
             spans.push(Span::raw(format!(" {about}  ")));
         }
-        frame.render_widget(Paragraph::new(Line::from(spans)), area);
+        frame.render_widget(Paragraph::new(Line::from(spans)), keys_area);
     }
 }

@@ -6,6 +6,7 @@
 
 mod detail;
 mod dialogs;
+mod evidence;
 mod footer;
 mod header;
 mod list;
@@ -32,16 +33,21 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, now: SystemTime) {
     let [header, body, footer] = Layout::vertical([
         Constraint::Length(5),
         Constraint::Min(3),
-        Constraint::Length(1),
+        Constraint::Length(1 + footer::message_lines(app, frame.area().width)),
     ])
     .areas(frame.area());
     Header { app, theme, now }.draw(frame, header);
-    let list_width = u16::try_from(u32::from(body.width) * 45 / 100)
+    // The list is as wide as its content (and its borders) asks, but never takes more than
+    // 55 % of the screen (leaving the detail pane 40 columns) or less than 34: the detail
+    // pane needs the room more.
+    let wanted = list::Columns::full_width(app) + 2;
+    let most = (usize::from(body.width) * 55 / 100).min(usize::from(body.width).saturating_sub(40));
+    let list_width = u16::try_from(wanted.min(most).max(34))
         .unwrap_or(u16::MAX)
-        .clamp(34.min(body.width), 72);
+        .min(body.width);
     let [list, detail] =
         Layout::horizontal([Constraint::Length(list_width), Constraint::Min(10)]).areas(body);
-    List { app, theme }.draw(frame, list);
+    List { app, theme, now }.draw(frame, list);
     Detail { app, theme }.draw(frame, detail);
     Footer { app, theme }.draw(frame, footer);
     match &app.mode {
