@@ -316,7 +316,46 @@ async fn a_failure_selected_with_its_evidence() {
             }),
         )
         .await;
-    at_every_size("failure", &scene, |app| select(app, "health.ready")).await;
+    at_every_size("failure", &scene, |app| {
+        // The configuration lists the inputs the item names, with their values and source.
+        app.show_inputs(&[
+            (
+                vec!["APP_URL".into(), "origin".into()],
+                "APP_URL = https://shop.example.com  (.env.production:2)".into(),
+            ),
+            (vec!["DB".into()], "DB = set (a secret: not shown)".into()),
+        ]);
+        select(app, "health.ready");
+        app.message = Some("saved health.ready's result and evidence to /home/alice/.local/share/relcon/evidence/01a2-snapshot/relcon-health.ready.json".into());
+    })
+    .await;
+}
+
+/// Esc clears a kept search and the footer's message; a message has its own line, so the
+/// keys stay on screen.
+#[tokio::test]
+async fn esc_clears_a_kept_search_and_the_message() {
+    use crossterm::event::{KeyCode, KeyEvent};
+    let scene = Scene::new().await;
+    let screen = scene
+        .draw(80, 24, |app| {
+            app.act(relcon::tui::keymap::Action::Search);
+            for code in "snap".chars().map(KeyCode::Char).chain([KeyCode::Enter]) {
+                app.on_key(&KeyEvent::from(code));
+            }
+            assert_eq!(app.search.as_deref(), Some("snap"), "Enter keeps it");
+            assert_eq!(app.rows().len(), 2, "the section and backup.snapshot");
+            app.message = Some("a message".into());
+            app.on_key(&KeyEvent::from(KeyCode::Esc));
+            assert_eq!(app.search, None);
+            assert_eq!(app.message, None);
+            assert_eq!(app.rows().len(), 8, "every section and item again");
+            app.message = Some("signed backup.snapshot done as alice".into());
+        })
+        .await;
+    let lines: Vec<&str> = screen.lines().collect();
+    assert_eq!(lines[22], "signed backup.snapshot done as alice");
+    assert!(lines[23].starts_with("↓/j move"), "{screen}");
 }
 
 /// Evidence reads as labelled fields and tables, wrapped at word boundaries, at any width:

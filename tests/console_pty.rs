@@ -306,6 +306,7 @@ title = "Probe"
 kind = "command"
 help = "Passes."
 run = ["sh", "-c", "exit 0", "{CANARY}"]
+pass_secrets = ["TOKEN"]
 
 [[item]]
 id = "sign"
@@ -387,6 +388,11 @@ help = "Sign it."
     assert!(
         run_line.contains("[secret ") && !run_line.contains(CANARY),
         "{run_line}"
+    );
+    // The secret input the configuration names is listed as set, its value not shown.
+    assert!(
+        screen.contains("TOKEN = set (a secret: not shown)"),
+        "{screen}"
     );
     pty.send(b"e");
     pty.wait_for("the saved file", 10, |s| {

@@ -447,3 +447,49 @@ fn evidence_that_does_not_fit_the_claim_is_refused() {
         assert!(signed.stderr.contains(refusal), "{item}: {}", signed.stderr);
     }
 }
+
+/// `demo --serve` writes the configuration it gives the checklist: every placeholder filled,
+/// none of the template's own comments left, and the file says what it is.
+#[test]
+fn the_served_configuration_has_no_template_text_left() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut child = common::relcon()
+        .args(["demo", "--serve"])
+        .current_dir(dir.path())
+        .env("RELCON_STORE", common::store_in(dir.path()))
+        .env("XDG_DATA_HOME", dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("relcon runs");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut said = String::new();
+    let mut path = None;
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.expect("a line");
+        said.push_str(&line);
+        said.push('\n');
+        if let Some(p) = line.strip_prefix("configuration: ") {
+            path = Some(std::path::PathBuf::from(p));
+        }
+        if line.starts_with("try, while the demo runs: relcon run") {
+            break;
+        }
+    }
+    let path = path.unwrap_or_else(|| panic!("the configuration's path in {said}"));
+    let text = std::fs::read_to_string(&path).expect("the configuration");
+    // SIGTERM stops the sandbox; its files go with it.
+    let _ = std::process::Command::new("kill")
+        .arg(child.id().to_string())
+        .status();
+    child.wait().expect("the demo ends");
+    assert!(!text.contains("{{") && !text.contains("}}"), "{text}");
+    assert!(!text.contains("are filled when"), "{text}");
+    assert!(
+        text.starts_with("# The configuration relcon demo gives the shipped checklist against the sandbox at https://"),
+        "{text}"
+    );
+    assert!(text.contains("\nDEPLOY_PLATFORM=container\n"), "{text}");
+    assert!(!path.exists(), "removed when the demo ends");
+}

@@ -156,11 +156,21 @@ async fn with_database(
     } else {
         String::new()
     };
-    let configuration = sandbox
-        .fill(CONFIGURATION, secret)
-        .replace("{{session_token}}", &token)
-        .replace("{{app_url}}", app_url)
-        .replace("{{owner_url}}", owner_url);
+    // The template's comments speak of its placeholders; the file written says what it is.
+    let template: String = CONFIGURATION
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let configuration = format!(
+        "# The configuration relcon demo gives the shipped checklist against the sandbox at {}.\n# It holds the sandbox's secret and is removed when the demo ends.\n{}",
+        sandbox.base_url,
+        sandbox
+            .fill(&template, secret)
+            .replace("{{session_token}}", &token)
+            .replace("{{app_url}}", app_url)
+            .replace("{{owner_url}}", owner_url)
+    );
     let env_path = dir.path().join("demo.env");
     if let Err(err) = std::fs::write(&env_path, configuration) {
         return bad_input(format!("cannot write {}: {err}", env_path.display()));
@@ -185,7 +195,7 @@ async fn with_database(
         }
         println!("faults: {fault_list}");
         println!(
-            "try: relcon run checklists/authjs-neon.toml --root {} --env-file {} --cacert {} --automated-only",
+            "try, while the demo runs: relcon run checklists/authjs-neon.toml --root {} --env-file {} --cacert {} --automated-only",
             dir.path().display(),
             env_path.display(),
             sandbox.ca_path.display()

@@ -176,9 +176,9 @@ pub enum Update {
 
 /// What the console is given to show a run.
 pub struct ConsoleInputs<'a> {
-    /// The checklist's inputs as they may be shown, (name, line): the console lists those
-    /// each item names.
-    pub inputs: Vec<(String, String)>,
+    /// The checklist's inputs as they may be shown, (names, line): the console lists those
+    /// each item names by one of the names.
+    pub inputs: Vec<(Vec<String>, String)>,
     /// The store's URL as it may be shown (no password), for the commands the console
     /// hints at.
     pub store: String,
@@ -565,7 +565,7 @@ fn shown_inputs(
     checklist: &Checklist,
     values: &Values,
     redactor: &Redactor,
-) -> Vec<(String, String)> {
+) -> Vec<(Vec<String>, String)> {
     checklist
         .inputs
         .iter()
@@ -579,7 +579,12 @@ fn shown_inputs(
                 Some(source) => format!("{} = {value}  ({source})", input.name),
                 None => format!("{} = {value}", input.name),
             };
-            (input.name.clone(), line)
+            // A base URL input is named by `${origin}`, `${base_url}` and `${host}` too.
+            let mut names = vec![input.name.clone()];
+            if checklist.base_url.contains(&input.name) {
+                names.extend(["origin", "base_url", "host"].map(String::from));
+            }
+            (names, line)
         })
         .collect()
 }

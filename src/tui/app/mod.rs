@@ -368,13 +368,13 @@ impl App {
         Some((None, run.since.as_ref()?.system()))
     }
 
-    /// Takes in the inputs as they may be shown, (name, line): each item's configuration
-    /// section lists those its configuration names.
-    pub fn show_inputs(&mut self, inputs: &[(String, String)]) {
+    /// Takes in the inputs as they may be shown, (names, line): each item's configuration
+    /// section lists those its configuration names by one of the names.
+    pub fn show_inputs(&mut self, inputs: &[(Vec<String>, String)]) {
         for item in &mut self.items {
             item.inputs = inputs
                 .iter()
-                .filter(|(name, _)| names(&item.config, name))
+                .filter(|(by, _)| by.iter().any(|name| names(&item.config, name)))
                 .map(|(_, line)| line.clone())
                 .collect();
         }
