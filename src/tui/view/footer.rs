@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use super::{clean, fit, wrap};
+use super::{clean, wrap};
 use crate::tui::app::{App, Mode};
 use crate::tui::keymap;
 use crate::tui::theme::Theme;
@@ -29,9 +29,10 @@ fn footer_prompt(app: &App, theme: &Theme) -> Option<(String, Style)> {
             Some(resume) => format!(
                 "Checks are running here: q again cancels them and quits (the session stays open: {resume}); any other key stays."
             ),
+            // The demo: its sandbox ends with it, so only its store's record stays.
             None => format!(
-                "Checks are running here: q again cancels them and quits (session {} stays in {}: re-running needs the demo's sandbox, so only while the demo runs); any other key stays.",
-                app.session_id, app.store
+                "Checks are running here: q again cancels them and quits (the session's record stays in {}); any other key stays.",
+                app.store
             ),
         };
         return Some((text, theme.alert()));
@@ -69,11 +70,14 @@ fn footer_prompt(app: &App, theme: &Theme) -> Option<(String, Style)> {
     None
 }
 
-/// How many lines the footer's message takes at `width` (at most three; none without one).
-pub fn message_lines(app: &App, width: u16) -> u16 {
-    app.message.as_ref().map_or(0, |message| {
-        wrap(&clean(message), usize::from(width)).len().clamp(1, 3) as u16
-    })
+/// How many lines the footer takes at `width`: a question, wrapped (at most three lines), or
+/// the keys with the message's lines (at most three) above them.
+pub fn height(app: &App, width: u16, theme: &Theme) -> u16 {
+    let lines = |text: &str| wrap(text, usize::from(width)).len().clamp(1, 3) as u16;
+    match footer_prompt(app, theme) {
+        Some((text, _)) => lines(&text),
+        None => 1 + app.message.as_deref().map_or(0, |m| lines(&clean(m))),
+    }
 }
 
 impl Footer<'_> {
@@ -81,10 +85,12 @@ impl Footer<'_> {
     pub fn draw(&self, frame: &mut Frame, area: Rect) {
         let (app, theme) = (self.app, self.theme);
         if let Some((text, style)) = footer_prompt(app, theme) {
-            frame.render_widget(
-                Paragraph::new(Span::styled(fit(&text, usize::from(area.width)), style)),
-                area,
-            );
+            let lines: Vec<Line> = wrap(&text, usize::from(area.width))
+                .into_iter()
+                .take(usize::from(area.height))
+                .map(|l| Line::from(Span::styled(l, style)))
+                .collect();
+            frame.render_widget(Paragraph::new(lines), area);
             return;
         }
         // A message has a line of its own above the keys, so it never pushes them away.

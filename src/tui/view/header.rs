@@ -90,11 +90,21 @@ impl Header<'_> {
         } else {
             app.attached.join(", ")
         };
+        // The session id is never cut (it is pasted into commands): on a narrow screen the
+        // clock moves to the next line instead.
+        let session = format!("   session {}", app.session_id);
+        let whole =
+            "environment ".len() + environment.width() + session.width() + 3 + clock.width();
+        let (same_line, next_line) = if whole <= usize::from(first.width) {
+            (format!("   {clock}"), String::new())
+        } else {
+            (String::new(), format!("{clock} · "))
+        };
         frame.render_widget(
             Paragraph::new(Line::from(vec![
                 Span::raw("environment "),
                 environment,
-                Span::raw(format!("   session {}   {clock}", app.session_id)),
+                Span::raw(format!("{session}{same_line}")),
             ])),
             first,
         );
@@ -102,6 +112,7 @@ impl Header<'_> {
             Paragraph::new(Line::from(
                 [
                     vec![
+                        Span::raw(next_line),
                         Span::raw("attached: "),
                         Span::styled(clean(&attached), Style::new().add_modifier(Modifier::BOLD)),
                     ],

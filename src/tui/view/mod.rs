@@ -33,7 +33,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, now: SystemTime) {
     let [header, body, footer] = Layout::vertical([
         Constraint::Length(5),
         Constraint::Min(3),
-        Constraint::Length(1 + footer::message_lines(app, frame.area().width)),
+        Constraint::Length(footer::height(app, frame.area().width, theme)),
     ])
     .areas(frame.area());
     Header { app, theme, now }.draw(frame, header);
