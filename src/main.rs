@@ -165,6 +165,27 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Compare a release with the last one: new failures and fixes, slower items, changed evidence, other signers, items added or removed, and secret continuity by keyed fingerprint.
+    #[command(
+        after_help = "Examples:\n  relcon diff                                  the latest session against the last closed one of its checklist and environment\n  relcon diff --session 01a2… --against 01a1…\n  relcon diff --session 01a2… --against last-release.json --json\n\nSecrets are compared by keyed fingerprint only, never by value; fingerprints compare within one store, so a report file says \"not comparable\".\nExit codes: 0 nothing needs attention, 1 a new failure or a secret warning (a changed AUTH_SECRET that ends every JWT session), 2 bad input."
+    )]
+    Diff {
+        /// The session looked at (default: the store's latest).
+        #[arg(long, value_name = "ID")]
+        session: Option<String>,
+        /// A session id or an exported JSON report to compare with (default: the last closed session of the same checklist and environment).
+        #[arg(long, value_name = "SESSION|REPORT.json")]
+        against: Option<String>,
+        /// An item that passed both times is slower when it took more than this many times as long (and 100 ms more).
+        #[arg(long, default_value_t = 2.0, value_name = "RATIO")]
+        slower: f64,
+        /// Print the comparison (relcon.diff/v1) as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+        /// The store: sqlite://PATH or postgres://USER@HOST/DATABASE (default: a SQLite file under the XDG data dir).
+        #[arg(long, env = "RELCON_STORE", hide_env_values = true, value_name = "URL")]
+        store: Option<String>,
+    },
     /// Run the shipped checklist against a built-in sandbox that behaves like an Auth.js backend.
     #[command(after_help = demo_help())]
     Demo(Demo),
@@ -440,6 +461,21 @@ fn main() -> ExitCode {
                     (None, true) => Some(relcon::service::signing::KeyChoice::Agent),
                     (None, false) => None,
                 },
+            },
+        )),
+        Command::Diff {
+            session,
+            against,
+            slower,
+            json,
+            store,
+        } => block_on(relcon::commands::diff::run(
+            relcon::commands::diff::DiffArgs {
+                session,
+                against,
+                store,
+                json,
+                slower,
             },
         )),
         Command::Verify {

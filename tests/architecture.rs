@@ -106,6 +106,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "sshsig",
             "status",
             "store",
+            "text",
             "tui",
         ],
     ),

@@ -2,6 +2,7 @@
 //! and returns the process exit code.
 
 pub mod demo;
+pub mod diff;
 pub mod export;
 pub mod key;
 pub mod lint;

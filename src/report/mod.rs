@@ -1,5 +1,6 @@
 //! Reports: the `relcon.report/v1` model, and its JSON, Markdown, HTML and JUnit renderers.
 
+pub mod diff;
 pub mod html;
 pub mod json;
 pub mod junit;

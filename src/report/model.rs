@@ -230,25 +230,44 @@ impl Report {
 }
 
 /// The fingerprints of declared secret inputs that items' evidence gives (`{NAME:
-/// {"fingerprint": …}}`), by name, then item.
+/// {"fingerprint": …}}`, at any depth: the env kind gives them under `variables`), by name,
+/// then item.
 fn secret_prints(plan: &Plan<'_>, items: &[ReportItem]) -> Vec<SecretPrint> {
-    let mut prints: Vec<SecretPrint> = items
-        .iter()
-        .filter_map(|item| Some((item, item.evidence.as_object()?)))
-        .flat_map(|(item, evidence)| {
-            evidence.iter().filter_map(move |(name, seen)| {
-                let secret = plan.checklist.input(name).is_some_and(|i| i.secret);
-                let fingerprint = seen.get("fingerprint")?.as_str()?;
-                secret.then(|| SecretPrint {
-                    name: name.clone(),
+    let mut prints: Vec<SecretPrint> = Vec::new();
+    for item in items {
+        let mut seen = Vec::new();
+        fingerprinted(&item.evidence, &mut seen);
+        prints.extend(
+            seen.into_iter()
+                .filter(|(name, _)| plan.checklist.input(name).is_some_and(|i| i.secret))
+                .map(|(name, fingerprint)| SecretPrint {
+                    name,
                     item: item.id.clone(),
-                    fingerprint: fingerprint.to_string(),
-                })
-            })
-        })
-        .collect();
-    prints.sort_by(|a, b| (&a.name, &a.item).cmp(&(&b.name, &b.item)));
+                    fingerprint,
+                }),
+        );
+    }
+    prints.sort_by(|a, b| {
+        (&a.name, &a.item, &a.fingerprint).cmp(&(&b.name, &b.item, &b.fingerprint))
+    });
+    prints.dedup();
     prints
+}
+
+/// Every `NAME: {"fingerprint": …}` in `evidence`, at any depth: (NAME, fingerprint).
+pub fn fingerprinted(evidence: &serde_json::Value, out: &mut Vec<(String, String)>) {
+    match evidence {
+        serde_json::Value::Object(map) => {
+            for (key, value) in map {
+                match value.get("fingerprint").and_then(serde_json::Value::as_str) {
+                    Some(print) => out.push((key.clone(), print.to_string())),
+                    None => fingerprinted(value, out),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| fingerprinted(v, out)),
+        _ => {}
+    }
 }
 
 impl ReportItem {
