@@ -12,18 +12,18 @@ use relcon::report::{html, markdown};
 
 fn bench_report(c: &mut Criterion) {
     let report = sample::large(1_000, 10_000);
-    let md = markdown::render(&report);
-    let page = html::render(&report);
+    let md = markdown::render(&report, None);
+    let page = html::render(&report, None);
     println!(
         "1,000 items, 10,000 events: Markdown {} characters, HTML {} bytes",
         md.chars().count(),
         page.len()
     );
     c.bench_function("markdown 1000 items 10000 events", |b| {
-        b.iter(|| markdown::render(black_box(&report)))
+        b.iter(|| markdown::render(black_box(&report), None))
     });
     c.bench_function("html 1000 items 10000 events", |b| {
-        b.iter(|| html::render(black_box(&report)))
+        b.iter(|| html::render(black_box(&report), None))
     });
 }
 

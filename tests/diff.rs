@@ -190,6 +190,48 @@ fn a_release_is_compared_with_the_last_one() {
         serde_json::json!([{"name": "AUTH_SECRET", "item": "secret", "fingerprint": print}]),
         "{doc}"
     );
+    // The Markdown and HTML reports say what changed since the last release; the first
+    // release has none to say.
+    for (session, out) in [
+        (&second, "second.md"),
+        (&second, "second.html"),
+        (&first, "first.md"),
+    ] {
+        let format = if out.ends_with(".md") { "md" } else { "html" };
+        let exported = run_in(
+            dir,
+            &[
+                "export",
+                "--session",
+                session,
+                "--format",
+                format,
+                "--out",
+                out,
+            ],
+        );
+        assert_eq!(exported.code, 0, "{}", exported.stderr);
+    }
+    let md = std::fs::read_to_string(dir.join("second.md")).expect("reads");
+    assert!(md.contains("## Since the last release ("), "{md}");
+    assert!(
+        md.contains(&format!("Compared with session {first} ")),
+        "{md}"
+    );
+    assert!(md.contains("- **new failure** flaky: pass → fail"), "{md}");
+    assert!(md.contains("- **signed by** notes: alice → bob"), "{md}");
+    let html = std::fs::read_to_string(dir.join("second.html")).expect("reads");
+    assert!(
+        html.contains("<section id=\"since\"><h2>Since the last release ("),
+        "{html}"
+    );
+    assert!(
+        html.contains("<li><strong>fixed</strong> fixme: fail → pass"),
+        "{html}"
+    );
+    let md = std::fs::read_to_string(dir.join("first.md")).expect("reads");
+    assert!(!md.contains("Since the last release"), "{md}");
+
     let ran = run_in(
         dir,
         &["diff", "--session", &second, "--against", "first.json"],

@@ -57,7 +57,7 @@ fn parse(md: &str) -> Parsed {
 }
 
 fn canary_markdown() -> String {
-    markdown::render(&sample::canary())
+    markdown::render(&sample::canary(), None)
 }
 
 #[test]
@@ -116,7 +116,7 @@ fn markdown_prose_has_no_raw_markup_outside_code() {
 #[test]
 fn markdown_evidence_stays_inside_its_fence() {
     let report = sample::canary();
-    let md = markdown::render(&report);
+    let md = markdown::render(&report, None);
     let parsed = parse(&md);
     let json: Vec<&(String, String, bool)> =
         parsed.blocks.iter().filter(|b| b.0 == "json").collect();
@@ -183,7 +183,7 @@ fn markdown_says_verdict_counts_signoffs_and_how_to_verify() {
 #[test]
 fn markdown_of_a_thousand_items_and_ten_thousand_events_fits_in_one_comment() {
     let report = sample::large(1_000, 10_000);
-    let md = markdown::render(&report);
+    let md = markdown::render(&report, None);
     let length = md.encode_utf16().count();
     assert!(length <= LIMIT, "{length} characters");
     assert!(md.contains("**Summarised:**"), "it says it summarised");
@@ -219,7 +219,7 @@ fn markdown_of_a_report_of_only_failures_still_fits_and_says_what_it_left_out() 
         item.status = Status::Fail;
         item.summary = format!("{} ", sample::hostile()).repeat(20);
     }
-    let md = markdown::render(&report);
+    let md = markdown::render(&report, None);
     assert!(md.encode_utf16().count() <= LIMIT);
     assert!(md.contains("more not shown here"), "the cut is said");
     assert!(md.contains("## Sign-offs ("), "sign-offs still have room");
@@ -340,7 +340,7 @@ const ELEMENTS: &[&str] = &[
 
 #[test]
 fn hostile_text_in_html_is_only_text() {
-    let page = html::render(&sample::canary());
+    let page = html::render(&sample::canary(), None);
     assert_inert(&page, ELEMENTS);
     assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(page.contains("&lt;img src=&quot;http://evil.example/y.png&quot;"));
@@ -348,7 +348,7 @@ fn hostile_text_in_html_is_only_text() {
 
 #[test]
 fn html_policy_allows_exactly_its_stylesheet() {
-    let page = html::render(&sample::canary());
+    let page = html::render(&sample::canary(), None);
     assert_eq!(page.matches("<style>").count(), 1);
     let style = page
         .split_once("<style>")
@@ -375,7 +375,7 @@ fn html_policy_allows_exactly_its_stylesheet() {
 
 #[test]
 fn html_shows_verdict_timeline_filters_evidence_and_signoffs() {
-    let page = html::render(&sample::canary());
+    let page = html::render(&sample::canary(), None);
     assert!(page.contains("<header class=\"banner v-nogo\">\n<p class=\"verdict\">✘ NO-GO</p>"));
     assert!(page.contains("<strong>interim</strong>"));
     assert!(page.contains("<span class=\"st s-fail\">✘ FAIL</span>"));
@@ -403,7 +403,7 @@ fn html_shows_verdict_timeline_filters_evidence_and_signoffs() {
 
 #[test]
 fn html_of_a_thousand_items_packs_the_timeline() {
-    let page = html::render(&sample::large(1_000, 10_000));
+    let page = html::render(&sample::large(1_000, 10_000), None);
     assert!(page.contains("too many for a row each"));
     let ran = page.matches("<rect class=\"bar ").count();
     assert!(ran > 800, "{ran} bars");
@@ -414,15 +414,18 @@ fn html_of_a_thousand_items_packs_the_timeline() {
 fn secrets_scrubbed_from_an_export_stay_out_of_every_view() {
     let mut report = sample::canary();
     assert!(
-        markdown::render(&report).contains(sample::SECRET),
+        markdown::render(&report, None).contains(sample::SECRET),
         "planted"
     );
-    assert!(html::render(&report).contains(sample::SECRET), "planted");
+    assert!(
+        html::render(&report, None).contains(sample::SECRET),
+        "planted"
+    );
     let redactor = Redactor::with_key([7; 32]);
     redactor.add_secret(sample::SECRET);
     scrub::scrub(&mut report, &redactor).expect("scrubbed");
-    assert!(!markdown::render(&report).contains(sample::SECRET));
-    assert!(!html::render(&report).contains(sample::SECRET));
+    assert!(!markdown::render(&report, None).contains(sample::SECRET));
+    assert!(!html::render(&report, None).contains(sample::SECRET));
 }
 
 #[test]
@@ -430,7 +433,10 @@ fn the_same_report_renders_to_the_same_bytes() {
     for report in [sample::canary(), sample::large(300, 1_000)] {
         let copy: Report = serde_json::from_str(&serde_json::to_string(&report).expect("json"))
             .expect("read back");
-        assert_eq!(markdown::render(&report), markdown::render(&copy));
-        assert_eq!(html::render(&report), html::render(&copy));
+        assert_eq!(
+            markdown::render(&report, None),
+            markdown::render(&copy, None)
+        );
+        assert_eq!(html::render(&report, None), html::render(&copy, None));
     }
 }

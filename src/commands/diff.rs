@@ -3,13 +3,11 @@
 
 use std::path::Path;
 
-use crate::checklist::plan::{Plan, Scope};
 use crate::exit;
 use crate::out::{bad_input, print_line};
 use crate::report::diff::{compare, Thresholds};
 use crate::report::model::Report;
-use crate::session::rules::checklist_of;
-use crate::session::SessionState;
+use crate::service::since::{last_release, report_of};
 use crate::store::Store;
 
 /// What `relcon diff` was given.
@@ -26,46 +24,12 @@ pub struct DiffArgs {
     pub slower: f64,
 }
 
-fn report_of(session: &SessionState) -> Result<Report, String> {
-    let checklist = checklist_of(session).map_err(|e| e.to_string())?;
-    let plan = Plan::new(checklist, session.environment.clone(), &Scope::default())
-        .map_err(|e| e.to_string())?;
-    Ok(Report::of_session(&plan, session))
-}
-
 /// The report in `path`, read with a cap.
 fn report_file(path: &Path) -> Result<Report, String> {
     let bytes = crate::files::read_capped(path, crate::files::CAP)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     serde_json::from_slice(&bytes)
         .map_err(|e| format!("{} is not a relcon JSON report: {e}", path.display()))
-}
-
-/// The last closed session of the same checklist and environment that started before
-/// `session`.
-async fn last_release(store: &Store, session: &SessionState) -> Result<SessionState, String> {
-    let listed = store.sessions().await.map_err(|e| e.to_string())?;
-    let started = session.started_at.seconds();
-    for summary in listed {
-        if summary.id == session.id
-            || summary.checklist_id != session.checklist.id
-            || summary.environment != session.environment
-        {
-            continue;
-        }
-        let Ok(other) = store.open_session(&summary.id, None).await else {
-            continue;
-        };
-        if other.closed.is_some() && other.started_at.seconds() <= started {
-            return Ok(other);
-        }
-    }
-    Err(format!(
-        "no earlier closed session of checklist {} in environment {} to compare {} with: name one with --against SESSION|REPORT.json",
-        session.checklist.id,
-        session.environment.as_deref().unwrap_or("(none)"),
-        session.id
-    ))
 }
 
 /// Runs `relcon diff`.

@@ -528,6 +528,94 @@ impl Diff {
                 .any(|f| f.status == Status::Warn)
     }
 
+    /// What changed as (kind, text) entries, most important first, for the reports'
+    /// "Since the last release" section.
+    pub fn entries(&self) -> Vec<(&'static str, String)> {
+        let changed = |c: &Changed| {
+            format!(
+                "{}: {} → {} · {}",
+                c.id,
+                c.before.name(),
+                c.after.name(),
+                c.summary
+            )
+        };
+        let mut out: Vec<(&'static str, String)> = Vec::new();
+        out.extend(
+            self.new_failures
+                .iter()
+                .map(|c| ("new failure", changed(c))),
+        );
+        out.extend(
+            self.secrets
+                .findings
+                .iter()
+                .filter(|f| f.status == Status::Warn)
+                .map(|f| ("secret", f.message.clone())),
+        );
+        out.extend(self.fixed.iter().map(|c| ("fixed", changed(c))));
+        out.extend(self.changed.iter().map(|c| ("status", changed(c))));
+        out.extend(self.slower.iter().map(|s| {
+            (
+                "slower",
+                format!(
+                    "{}: {} ms → {} ms ({}×)",
+                    s.id, s.before_ms, s.after_ms, s.ratio
+                ),
+            )
+        }));
+        out.extend(
+            self.origins
+                .iter()
+                .map(|(a, b)| ("evidence", format!("origin: {a} → {b}"))),
+        );
+        out.extend(self.evidence.iter().map(|e| {
+            (
+                "evidence",
+                format!(
+                    "{} {}: {} → {}",
+                    e.id,
+                    e.path,
+                    e.before.as_deref().unwrap_or("(absent)"),
+                    e.after.as_deref().unwrap_or("(absent)")
+                ),
+            )
+        }));
+        out.extend(self.signers.iter().map(|s| {
+            (
+                "signed by",
+                format!("{}: {} → {}", s.id, s.before.join(", "), s.after.join(", ")),
+            )
+        }));
+        out.extend(self.added.iter().map(|id| ("added", id.clone())));
+        out.extend(self.removed.iter().map(|id| ("removed", id.clone())));
+        out.extend(
+            self.secrets
+                .findings
+                .iter()
+                .filter(|f| f.status != Status::Warn)
+                .map(|f| ("secret", f.message.clone())),
+        );
+        if let Some(why) = &self.secrets.why_not {
+            out.push(("secret", why.clone()));
+        }
+        out
+    }
+
+    /// The session compared with, as the reports name it.
+    pub fn against_line(&self) -> String {
+        format!(
+            "Compared with session {} ({}, started {}, {}).",
+            self.against.session,
+            self.against
+                .environment
+                .as_deref()
+                .unwrap_or("no environment"),
+            self.against.started_at,
+            self.against.verdict
+        )
+    }
+
     /// The comparison as lines of text, most important first.
     pub fn text(&self) -> Vec<String> {
         let side = |s: &Side| {

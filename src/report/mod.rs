@@ -56,10 +56,20 @@ impl Format {
 
     /// The report in this format.
     pub fn render(self, report: &Report) -> Result<String, String> {
+        self.render_since(report, None)
+    }
+
+    /// The report in this format; Markdown and HTML also say what changed `since` the last
+    /// release (JSON and JUnit are the session's own record, verified as such).
+    pub fn render_since(
+        self,
+        report: &Report,
+        since: Option<&diff::Diff>,
+    ) -> Result<String, String> {
         match self {
             Format::Json => json::render(report).map_err(|e| e.to_string()),
-            Format::Markdown => Ok(markdown::render(report)),
-            Format::Html => Ok(html::render(report)),
+            Format::Markdown => Ok(markdown::render(report, since)),
+            Format::Html => Ok(html::render(report, since)),
             Format::Junit => junit::render(report).map_err(|e| e.to_string()),
         }
     }

@@ -135,9 +135,10 @@ pub async fn export_snapshot(
     scrub(&mut report, export.redactor).map_err(|e| ExportError::Unreadable(e.to_string()))?;
     // The document names the key that signs it; the signature covers that too.
     report.signed_by = export.signer.map(|s| s.fingerprint());
+    let since = since_last_release(store, snapshot, &report, export).await;
     let text = export
         .format
-        .render(&report)
+        .render_since(&report, since.as_ref())
         .map_err(ExportError::Unreadable)?;
     // Signed before anything is written: a report is handed out signed, or not at all.
     let signature = match export.signer {
@@ -181,6 +182,35 @@ pub async fn export_snapshot(
         redacted: events.map(|e| e.redacted.clone()).unwrap_or_default(),
         signature,
     })
+}
+
+/// For a Markdown or HTML export, what changed since the last release in this store (none
+/// when there is none); both sides scrubbed as the report is.
+async fn since_last_release(
+    store: &Store,
+    snapshot: &Snapshot,
+    report: &Report,
+    export: &Export<'_>,
+) -> Option<crate::report::diff::Diff> {
+    if !matches!(
+        export.format,
+        crate::report::Format::Markdown | crate::report::Format::Html
+    ) {
+        return None;
+    }
+    let before = super::since::last_release(store, &snapshot.state)
+        .await
+        .ok()?;
+    let mut before = super::since::report_of(&before).ok()?;
+    scrub(&mut before, export.redactor).ok()?;
+    Some(crate::report::diff::compare(
+        report,
+        "store",
+        &before,
+        "store",
+        true,
+        crate::report::diff::Thresholds::default(),
+    ))
 }
 
 /// Where a file's signature goes: beside it, as `ssh-keygen -Y sign` puts it (`FILE.sig`).

@@ -16,6 +16,7 @@ mod presence;
 mod requests;
 pub mod signing;
 pub mod signoffs;
+pub mod since;
 
 use std::future::Future;
 use std::path::PathBuf;

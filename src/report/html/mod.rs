@@ -17,6 +17,7 @@ use std::fmt::Write;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
+use super::diff::Diff;
 use super::model::Report;
 use super::view::{self, SignoffView};
 use crate::status::{Status, Verdict};
@@ -75,7 +76,7 @@ fn badge(status: Status) -> String {
 }
 
 /// The report as HTML.
-pub fn render(report: &Report) -> String {
+pub fn render(report: &Report, since: Option<&Diff>) -> String {
     let verdict = format!(
         "{} {}",
         view::verdict_symbol(report.verdict),
@@ -97,13 +98,22 @@ pub fn render(report: &Report) -> String {
         escape(&report.checklist.title),
     );
     banner(report, &verdict, &mut out);
-    out.push_str(
-        "<nav class=\"toc\"><a href=\"#attention\">Failures and warnings</a><a href=\"#timeline\">Timeline</a><a href=\"#items\">Items</a><a href=\"#signoffs\">Sign-offs</a><a href=\"#integrity\">Integrity and how to verify</a></nav>\n",
+    let since_link = if since.is_some() {
+        "<a href=\"#since\">Since the last release</a>"
+    } else {
+        ""
+    };
+    let _ = writeln!(
+        out,
+        "<nav class=\"toc\"><a href=\"#attention\">Failures and warnings</a>{since_link}<a href=\"#timeline\">Timeline</a><a href=\"#items\">Items</a><a href=\"#signoffs\">Sign-offs</a><a href=\"#integrity\">Integrity and how to verify</a></nav>",
     );
     facts(report, &mut out);
     counts(report, &mut out);
     out.push_str("<main>\n");
     attention(report, &mut out);
+    if let Some(diff) = since {
+        since_last(diff, &mut out);
+    }
     timeline::render(report, &mut out);
     table::items(report, &mut out);
     table::signoffs(report, &mut out);
@@ -118,6 +128,32 @@ pub fn render(report: &Report) -> String {
         escape(&report.schema)
     );
     out
+}
+
+/// What changed since the last release: new failures and secret warnings first.
+fn since_last(diff: &Diff, out: &mut String) {
+    let entries = diff.entries();
+    let _ = write!(
+        out,
+        "<section id=\"since\"><h2>Since the last release ({})</h2>\n<p>{}</p>\n",
+        entries.len(),
+        escape(&diff.against_line())
+    );
+    if entries.is_empty() {
+        out.push_str("<p>Nothing changed.</p>\n");
+    } else {
+        out.push_str("<ul>\n");
+        for (kind, text) in entries {
+            let _ = writeln!(
+                out,
+                "<li><strong>{}</strong> {}</li>",
+                escape(kind),
+                escape(&text)
+            );
+        }
+        out.push_str("</ul>\n");
+    }
+    out.push_str("</section>\n");
 }
 
 /// The verdict as a banner: word, symbol and colour, with the export's state.

@@ -7,6 +7,7 @@ use std::fmt::Write;
 
 use super::escape::{code, excerpt, fence, prose, Place};
 use super::{Detail, Doc, Group};
+use crate::report::diff::Diff;
 use crate::report::model::{Report, ReportItem};
 use crate::report::view::{self, SignoffView};
 use crate::status::Status;
@@ -49,8 +50,12 @@ fn names<'a>(names: impl ExactSizeIterator<Item = &'a str>, place: Place) -> Str
 }
 
 /// The whole rendering at `detail`.
-pub(super) fn compose(report: &Report, detail: Detail) -> Doc {
-    let mut groups = vec![attention(report, detail), still_open(report)];
+pub(super) fn compose(report: &Report, detail: Detail, since: Option<&Diff>) -> Doc {
+    let mut groups = vec![
+        attention(report, detail),
+        since.and_then(since_last),
+        still_open(report),
+    ];
     groups.push(if detail.every_item {
         every_item(report)
     } else {
@@ -477,4 +482,26 @@ fn tail(report: &Report) -> String {
         "sh",
     ));
     out
+}
+
+/// What changed since the last release: new failures and secret warnings first.
+fn since_last(diff: &Diff) -> Option<Group> {
+    let entries: Vec<String> = diff
+        .entries()
+        .into_iter()
+        .map(|(kind, text)| format!("- **{kind}** {}\n", prose(&text, Place::Text)))
+        .collect();
+    let nothing = if entries.is_empty() {
+        "\nNothing changed.\n"
+    } else {
+        "\n"
+    };
+    Some(Group {
+        heading: format!(
+            "## Since the last release ({})\n\n{}\n{nothing}",
+            entries.len(),
+            prose(&diff.against_line(), Place::Text)
+        ),
+        entries,
+    })
 }

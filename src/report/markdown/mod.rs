@@ -13,6 +13,7 @@
 mod blocks;
 mod escape;
 
+use super::diff::Diff;
 use super::model::Report;
 
 /// GitHub's limit for a comment, a pull request's or an issue's body, in characters. It
@@ -165,10 +166,10 @@ fn notice(detail: Detail, cut: bool) -> String {
 }
 
 /// The report as Markdown, at most [`LIMIT`] characters long.
-pub fn render(report: &Report) -> String {
+pub fn render(report: &Report, since: Option<&Diff>) -> String {
     let mut last = Doc::default();
     for detail in DETAILS {
-        let doc = blocks::compose(report, detail);
+        let doc = blocks::compose(report, detail, since);
         let text = doc.assemble(&notice(detail, false), &doc.everything());
         if units(&text) <= LIMIT {
             return text;

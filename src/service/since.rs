@@ -1,0 +1,47 @@
+//! The release a session is compared with: the last closed session of the same checklist and
+//! environment that started before it, and a session's report as the comparison reads it.
+
+use crate::checklist::plan::{Plan, Scope};
+use crate::report::model::Report;
+use crate::session::rules::checklist_of;
+use crate::session::SessionState;
+use crate::store::Store;
+
+/// `session`'s report over its whole checklist.
+pub fn report_of(session: &SessionState) -> Result<Report, String> {
+    let checklist = checklist_of(session).map_err(|e| e.to_string())?;
+    let plan = Plan::new(checklist, session.environment.clone(), &Scope::default())
+        .map_err(|e| e.to_string())?;
+    Ok(Report::of_session(&plan, session))
+}
+
+/// The last closed session of the same checklist and environment that started before
+/// `session` (sessions whose log does not verify are passed over).
+pub async fn last_release(store: &Store, session: &SessionState) -> Result<SessionState, String> {
+    // The store lists the newest first (by start, then by id, which grows with time): the
+    // candidates are those listed after this one.
+    let listed = store.sessions().await.map_err(|e| e.to_string())?;
+    let earlier = listed
+        .iter()
+        .skip_while(|summary| summary.id != session.id)
+        .skip(1);
+    for summary in earlier {
+        if summary.checklist_id != session.checklist.id
+            || summary.environment != session.environment
+        {
+            continue;
+        }
+        let Ok(other) = store.open_session(&summary.id, None).await else {
+            continue;
+        };
+        if other.closed.is_some() {
+            return Ok(other);
+        }
+    }
+    Err(format!(
+        "no earlier closed session of checklist {} in environment {} to compare {} with: name one with --against SESSION|REPORT.json",
+        session.checklist.id,
+        session.environment.as_deref().unwrap_or("(none)"),
+        session.id
+    ))
+}
