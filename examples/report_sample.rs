@@ -25,8 +25,8 @@ fn main() -> ExitCode {
         ("sample", sample::canary())
     };
     for (ext, text) in [
-        ("html", html::render(&report)),
-        ("md", markdown::render(&report)),
+        ("html", html::render(&report, None)),
+        ("md", markdown::render(&report, None)),
     ] {
         let path = dir.join(format!("{name}.{ext}"));
         if let Err(err) = std::fs::write(&path, text) {

@@ -12,6 +12,10 @@ use serde_json::Value;
 use super::model::{Report, ReportItem};
 use crate::status::Status;
 
+mod secrets;
+
+use secrets::secrets;
+
 /// The JSON document's schema.
 pub const SCHEMA: &str = "relcon.diff/v1";
 
@@ -33,9 +37,6 @@ const VOLATILE: &[&str] = &[
     "email",
     "tried",
 ];
-
-/// The secret inputs Auth.js v5 keeps old secrets in while rotating.
-const ROTATION: &[&str] = &["AUTH_SECRET_1", "AUTH_SECRET_2", "AUTH_SECRET_3"];
 
 /// One side of the comparison.
 #[derive(Debug, Clone, Serialize)]
@@ -398,122 +399,6 @@ fn evidence_changes(
             before: was.cloned(),
             after: is.cloned(),
         });
-    }
-}
-
-/// The fingerprints the items' evidence gives each secret input (`NAME: {fingerprint}`,
-/// at any depth), by name.
-fn fingerprints(report: &Report) -> BTreeMap<String, BTreeSet<String>> {
-    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for item in &report.items {
-        let mut seen = Vec::new();
-        super::model::fingerprinted(&item.evidence, &mut seen);
-        for (name, print) in seen {
-            out.entry(name).or_default().insert(print);
-        }
-    }
-    if let Some(prints) = &report.secrets {
-        for print in prints {
-            out.entry(print.name.clone())
-                .or_default()
-                .insert(print.fingerprint.clone());
-        }
-    }
-    out
-}
-
-/// How the deployment keeps sessions and which Auth.js it runs, as the signed-in smoke saw.
-fn session_strategy(report: &Report) -> (Option<String>, Option<String>) {
-    report
-        .items
-        .iter()
-        .find_map(|item| {
-            let strategy = item.evidence.get("strategy")?.as_str()?.to_string();
-            let version = item
-                .evidence
-                .get("version")
-                .and_then(Value::as_str)
-                .map(String::from);
-            Some((Some(strategy), version))
-        })
-        .unwrap_or((None, None))
-}
-
-fn secrets(now: &Report, before: &Report, same_store: bool) -> Secrets {
-    if !same_store {
-        return Secrets {
-            comparable: false,
-            why_not: Some(
-                "not comparable: fingerprints are keyed per store, and the other side is a report file"
-                    .into(),
-            ),
-            findings: Vec::new(),
-        };
-    }
-    let (a, b) = (fingerprints(before), fingerprints(now));
-    let mut findings = Vec::new();
-    let other_environment = before.session.environment != now.session.environment;
-    for (name, prints) in &b {
-        let Some(old) = a.get(name) else {
-            continue;
-        };
-        if other_environment {
-            if !prints.is_disjoint(old) {
-                findings.push(SecretFinding {
-                    status: Status::Warn,
-                    name: name.clone(),
-                    message: format!(
-                        "{name} is the same in {} and {}: each environment needs its own secret",
-                        before.session.environment.as_deref().unwrap_or("(none)"),
-                        now.session.environment.as_deref().unwrap_or("(none)")
-                    ),
-                });
-            }
-            continue;
-        }
-        if prints == old || ROTATION.contains(&name.as_str()) {
-            continue;
-        }
-        let kept = ROTATION
-            .iter()
-            .find(|r| b.get(**r).is_some_and(|p| !p.is_disjoint(old)));
-        let (strategy, version) = session_strategy(now);
-        let (status, message) = match (kept, strategy.as_deref()) {
-            (Some(slot), _) => (
-                Status::Pass,
-                format!("{name} changed since the last release; the old one is kept in {slot}, so signed-in users stay signed in"),
-            ),
-            (None, Some("database")) => (
-                Status::Pass,
-                format!("{name} changed since the last release; the deployment keeps database sessions, which survive it"),
-            ),
-            (None, strategy) => {
-                let rotation = if version.as_deref() == Some("4") {
-                    "Auth.js v4 has no rotation inputs"
-                } else {
-                    "keep the old one in AUTH_SECRET_1 for a release to rotate without that"
-                };
-                let jwt = if strategy == Some("jwt") {
-                    "the deployment keeps JWT sessions"
-                } else {
-                    "if the deployment keeps JWT sessions"
-                };
-                (
-                    Status::Warn,
-                    format!("{name} changed since the last release and the old one is not kept: {jwt}, so every signed-in user's session ends at deploy ({rotation})"),
-                )
-            }
-        };
-        findings.push(SecretFinding {
-            status,
-            name: name.clone(),
-            message,
-        });
-    }
-    Secrets {
-        comparable: true,
-        why_not: None,
-        findings,
     }
 }
 
