@@ -163,6 +163,37 @@ fn a_release_is_compared_with_the_last_one() {
     );
     assert!(!ran.stdout.contains("new failures"), "{}", ran.stdout);
 
+    // The console's d shows the same comparison.
+    let mut pty = common::pty::Pty::start_in(
+        dir,
+        &[
+            "run",
+            "c.toml",
+            "--session",
+            &third,
+            "--env-file",
+            "release.env",
+            "--as",
+            "bob",
+        ],
+        40,
+        120,
+    );
+    pty.wait_for("the console", 30, |s| s.contains("secret · env"));
+    pty.send(b"d");
+    pty.wait_for("the comparison", 20, |s| {
+        s.contains("Since the last release")
+            && s.contains(&format!("against {second}"))
+            && s.contains("AUTH_SECRET changed since the last release")
+    });
+    pty.send(b"x");
+    pty.wait_for("the comparison closed", 10, |s| {
+        !s.contains("Since the last release")
+    });
+    pty.send(b"q");
+    pty.wait_exit(30);
+    pty.assert_restored();
+
     // Against an exported report: compared, but fingerprints are keyed per store.
     let exported = run_in(
         dir,

@@ -119,6 +119,8 @@ pub enum Request {
         /// How it is signed (none: not signed).
         sign: Option<ExportSigning>,
     },
+    /// What changed since the last release (answered with [`Update::Diff`]).
+    Diff,
 }
 
 /// How the console asks a report to be signed.
@@ -173,6 +175,8 @@ pub enum Update {
     Signed(Result<String, String>),
     /// The answer to an export: what was written, or why not.
     Exported(Result<String, String>),
+    /// What changed since the last release, as lines, or why it cannot be said.
+    Diff(Result<Vec<String>, String>),
 }
 
 /// What the console is given to show a run.

@@ -99,6 +99,10 @@ impl<'a> Requests<'a> {
                 self.export(format, path, sign);
                 None
             }
+            Request::Diff => {
+                self.diff();
+                None
+            }
         }
     }
 
@@ -328,6 +332,39 @@ impl<'a> Requests<'a> {
     }
 
     /// What a background answer needs: the store, the session, who asks, where answers go.
+    /// The session as it is now against the last release, as `relcon diff` prints it.
+    fn diff(&self) {
+        let (store, session, _, updates) = self.owned();
+        let redactor = self.redactor.clone();
+        tokio::spawn(async move {
+            let compared = async {
+                let now = store
+                    .open_session(&session, None)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let before = super::since::last_release(&store, &now).await?;
+                let (now, before) = (
+                    super::since::report_of(&now)?,
+                    super::since::report_of(&before)?,
+                );
+                let diff = crate::report::diff::compare(
+                    &now,
+                    "store",
+                    &before,
+                    "store",
+                    true,
+                    crate::report::diff::Thresholds::default(),
+                );
+                Ok(diff
+                    .text()
+                    .into_iter()
+                    .map(|line| redactor.scrub(&line).into_owned())
+                    .collect())
+            };
+            let _ = updates.send(Update::Diff(compared.await));
+        });
+    }
+
     fn owned(&self) -> (Store, String, String, UnboundedSender<Update>) {
         (
             self.store.clone(),

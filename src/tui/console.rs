@@ -175,6 +175,13 @@ fn take(
             app.exported(outcome);
             true
         }
+        Update::Diff(compared) => {
+            // Shown if the operator still waits for it.
+            if let crate::tui::app::Mode::Diff(shown @ None, _) = &mut app.mode {
+                *shown = Some(compared);
+            }
+            true
+        }
         Update::Said(said) => {
             app.message = Some(said);
             true

@@ -56,6 +56,8 @@ pub enum Action {
     Skip,
     /// Show who works the session: attached, running what, signed what.
     Pair,
+    /// Show what changed since the last release.
+    Diff,
     /// Leave the console.
     Quit,
 }
@@ -243,6 +245,13 @@ pub const KEYMAP: &[Binding] = &[
         about: "who works this session: attached, running what, signed what",
         footer: Some("people"),
         action: Action::Pair,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('d'), NONE)],
+        label: "d",
+        about: "what changed since the last release (relcon diff)",
+        footer: None,
+        action: Action::Diff,
     },
     Binding {
         keys: &[(KeyCode::Char('s'), NONE)],

@@ -66,6 +66,26 @@ impl App {
                 }
                 true
             }
+            // The comparison scrolls with the movement keys; any other key closes it.
+            Mode::Diff(lines, top) => {
+                let last = lines
+                    .as_ref()
+                    .and_then(|l| l.as_ref().ok())
+                    .map_or(0, |l| l.len().saturating_sub(1));
+                match keymap::action(key) {
+                    Some(Action::Down) => self.mode = Mode::Diff(lines, (top + 1).min(last)),
+                    Some(Action::Up) => self.mode = Mode::Diff(lines, top.saturating_sub(1)),
+                    Some(Action::PageDown) => {
+                        self.mode = Mode::Diff(lines, (top + self.page()).min(last))
+                    }
+                    Some(Action::PageUp) => {
+                        self.mode = Mode::Diff(lines, top.saturating_sub(self.page()))
+                    }
+                    Some(Action::Quit) => self.act(Action::Quit),
+                    _ => {}
+                }
+                true
+            }
             // With the help or the pair-run view open, any key but quit closes it.
             overlay @ (Mode::Help | Mode::Pair) => match keymap::action(key) {
                 Some(Action::Quit) => {
@@ -312,6 +332,10 @@ impl App {
                     Mode::Export(ExportDialog::new(&self.session_id, self.signer.as_deref()))
             }
             (Action::Pair, _) => self.mode = Mode::Pair,
+            (Action::Diff, _) => {
+                self.requests.push(Request::Diff);
+                self.mode = Mode::Diff(None, 0);
+            }
             (Action::Run, _) => match self.selected_item() {
                 None => self.message = Some("select an item to run it".into()),
                 Some(i) => match self.refuse_run(i) {

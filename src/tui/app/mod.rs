@@ -111,6 +111,9 @@ pub enum Mode {
     Help,
     /// Who works the session: attached, running what, signed what.
     Pair,
+    /// What changed since the last release: its lines (none yet: being compared) and how
+    /// far they are scrolled.
+    Diff(Option<Result<Vec<String>, String>>, usize),
     /// The export dialog.
     Export(super::export_dialog::ExportDialog),
 }

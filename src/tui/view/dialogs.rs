@@ -268,6 +268,60 @@ pub fn draw_help(frame: &mut Frame, area: Rect, theme: &Theme) {
     );
 }
 
+/// What changed since the last release, scrolled to `top`; "comparing…" until it comes.
+pub fn draw_diff(
+    frame: &mut Frame,
+    area: Rect,
+    compared: Option<&Result<Vec<String>, String>>,
+    top: usize,
+    theme: &Theme,
+) {
+    let width = 100.min(area.width);
+    let inner = usize::from(width.saturating_sub(2));
+    let room = usize::from(area.height.saturating_sub(4)).max(1);
+    let lines: Vec<Line> = match compared {
+        None => vec![Line::raw("comparing with the last release…")],
+        Some(Err(why)) => wrap(&clean(why), inner)
+            .into_iter()
+            .map(Line::from)
+            .collect(),
+        Some(Ok(text)) => {
+            let wrapped: Vec<String> = text
+                .iter()
+                .flat_map(|l| {
+                    let indent = l.len() - l.trim_start().len();
+                    wrap(&clean(l), inner.saturating_sub(indent))
+                        .into_iter()
+                        .map(move |w| format!("{}{w}", " ".repeat(indent)))
+                })
+                .collect();
+            let shown: Vec<Line> = wrapped
+                .iter()
+                .skip(top)
+                .take(room)
+                .map(|l| Line::from(l.clone()))
+                .collect();
+            let mut shown = shown;
+            if wrapped.len() > top + room {
+                shown.push(Line::from(Span::styled(
+                    format!("… {} more lines: ↓ scrolls", wrapped.len() - top - room),
+                    theme.key(),
+                )));
+            }
+            shown
+        }
+    };
+    draw_popup(
+        frame,
+        area,
+        width,
+        " Since the last release · ↑ ↓ scroll · any other key closes ",
+        lines,
+        Style::new(),
+        theme,
+    );
+}
+
 /// The export dialog: format, file, how it is signed (a key file's passphrase masked).
 pub fn draw_export(
     frame: &mut Frame,

@@ -54,6 +54,9 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, now: SystemTime) {
         Mode::SignOff(dialog) => dialogs::draw_dialog(frame, frame.area(), dialog, theme),
         Mode::Pair => dialogs::draw_pair(frame, frame.area(), app, theme),
         Mode::Help => dialogs::draw_help(frame, frame.area(), theme),
+        Mode::Diff(lines, top) => {
+            dialogs::draw_diff(frame, frame.area(), lines.as_ref(), *top, theme)
+        }
         Mode::Export(dialog) => {
             dialogs::draw_export(frame, frame.area(), dialog, app.closed().is_some(), theme)
         }
