@@ -5,9 +5,8 @@ use std::path::Path;
 
 use crate::exit;
 use crate::out::{bad_input, print_line};
-use crate::report::diff::{compare, Thresholds};
 use crate::report::model::Report;
-use crate::service::since::{last_release, report_of};
+use crate::service::since::{compare, last_release, report_of};
 use crate::store::Store;
 
 /// What `relcon diff` was given.
@@ -63,28 +62,23 @@ async fn diff(store: &Store, args: &DiffArgs) -> Result<u8, String> {
         .await
         .map_err(|e| e.to_string())?;
     let now = report_of(&session)?;
-    let (before, from, same_store) = match &args.against {
+    let (before, from) = match &args.against {
         Some(against) if Path::new(against).is_file() => {
-            (report_file(Path::new(against))?, against.clone(), false)
+            (report_file(Path::new(against))?, against.clone())
         }
         Some(against) => {
             let other = store
                 .open_session(against, None)
                 .await
                 .map_err(|e| format!("{e} (and no report file of that name)"))?;
-            (report_of(&other)?, "store".to_string(), true)
+            (report_of(&other)?, "store".to_string())
         }
         None => (
             report_of(&last_release(store, &session).await?)?,
             "store".to_string(),
-            true,
         ),
     };
-    let thresholds = Thresholds {
-        ratio: args.slower,
-        ..Thresholds::default()
-    };
-    let diff = compare(&now, "store", &before, &from, same_store, thresholds);
+    let diff = compare(&session, &now, &before, &from, args.slower);
     if args.json {
         let text = serde_json::to_string_pretty(&diff).map_err(|e| e.to_string())?;
         print_line(text);

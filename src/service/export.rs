@@ -203,13 +203,12 @@ async fn since_last_release(
         .ok()?;
     let mut before = super::since::report_of(&before).ok()?;
     scrub(&mut before, export.redactor).ok()?;
-    Some(crate::report::diff::compare(
+    Some(super::since::compare(
+        &snapshot.state,
         report,
-        "store",
         &before,
         "store",
-        true,
-        crate::report::diff::Thresholds::default(),
+        crate::report::diff::Thresholds::default().ratio,
     ))
 }
 

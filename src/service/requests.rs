@@ -343,17 +343,16 @@ impl<'a> Requests<'a> {
                     .await
                     .map_err(|e| e.to_string())?;
                 let before = super::since::last_release(&store, &now).await?;
-                let (now, before) = (
+                let (report, before) = (
                     super::since::report_of(&now)?,
                     super::since::report_of(&before)?,
                 );
-                let diff = crate::report::diff::compare(
+                let diff = super::since::compare(
                     &now,
-                    "store",
+                    &report,
                     &before,
                     "store",
-                    true,
-                    crate::report::diff::Thresholds::default(),
+                    crate::report::diff::Thresholds::default().ratio,
                 );
                 Ok(diff
                     .text()

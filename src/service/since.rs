@@ -2,6 +2,7 @@
 //! environment that started before it, and a session's report as the comparison reads it.
 
 use crate::checklist::plan::{Plan, Scope};
+use crate::report::diff::{Compared, Diff, Rules, Thresholds};
 use crate::report::model::Report;
 use crate::session::rules::checklist_of;
 use crate::session::SessionState;
@@ -44,4 +45,53 @@ pub async fn last_release(store: &Store, session: &SessionState) -> Result<Sessi
         session.environment.as_deref().unwrap_or("(none)"),
         session.id
     ))
+}
+
+/// The inputs `session`'s deployment signs sessions with, as its checklist names them: the
+/// `secret_from` of its signed-in smoke items (rotation inputs included).
+pub fn session_secrets(session: &SessionState) -> Vec<String> {
+    let Ok(checklist) = checklist_of(session) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = checklist
+        .items
+        .iter()
+        .filter(|item| item.kind.name == "authjs.session")
+        .filter_map(|item| item.keys.get("secret_from")?.as_array())
+        .flatten()
+        .filter_map(|name| name.as_str().map(String::from))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// `now` (the report of session `session`, from this store) compared with `before` (from
+/// `before_from`: "store", or a report file's name).
+pub fn compare(
+    session: &SessionState,
+    now: &Report,
+    before: &Report,
+    before_from: &str,
+    ratio: f64,
+) -> Diff {
+    let session_secrets = session_secrets(session);
+    crate::report::diff::compare(
+        Compared {
+            report: now,
+            from: "store",
+        },
+        Compared {
+            report: before,
+            from: before_from,
+        },
+        &Rules {
+            same_store: before_from == "store",
+            session_secrets: &session_secrets,
+            thresholds: Thresholds {
+                ratio,
+                ..Thresholds::default()
+            },
+        },
+    )
 }

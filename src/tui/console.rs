@@ -216,6 +216,7 @@ async fn show(inputs: crate::service::ConsoleInputs<'_>) -> Result<(), String> {
     app.consented = inputs.consented;
     app.show_inputs(&inputs.inputs);
     app.store = inputs.store.clone();
+    app.redactor = Some(inputs.redactor.clone());
     app.resume = inputs.resume.clone();
     let shown = self::run(
         &mut terminal,

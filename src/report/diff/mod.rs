@@ -191,15 +191,31 @@ fn failing(status: Status) -> bool {
     matches!(status, Status::Fail | Status::Error)
 }
 
-/// Compares `now` with `before`; `same_store` says whether their fingerprints share a key.
-pub fn compare(
-    now: &Report,
-    now_from: &str,
-    before: &Report,
-    before_from: &str,
-    same_store: bool,
-    thresholds: Thresholds,
-) -> Diff {
+/// One side of a comparison: the report and where it came from ("store" or a file).
+pub struct Compared<'r> {
+    /// The report.
+    pub report: &'r Report,
+    /// Where it came from.
+    pub from: &'r str,
+}
+
+/// How to compare: whether the fingerprints share a key (both sides from one store), the
+/// inputs the deployment signs sessions with (the checklist's `secret_from`), and when an
+/// item is slower.
+pub struct Rules<'r> {
+    /// Both sides from one store.
+    pub same_store: bool,
+    /// The session secrets, rotation inputs included.
+    pub session_secrets: &'r [String],
+    /// Slowness.
+    pub thresholds: Thresholds,
+}
+
+/// Compares `now` with `before`.
+pub fn compare(now: Compared<'_>, before: Compared<'_>, rules: &Rules<'_>) -> Diff {
+    let (now_from, before_from) = (now.from, before.from);
+    let (now, before) = (now.report, before.report);
+    let (same_store, thresholds) = (rules.same_store, rules.thresholds);
     let old: BTreeMap<&str, &ReportItem> =
         before.items.iter().map(|i| (i.id.as_str(), i)).collect();
     let new: BTreeMap<&str, &ReportItem> = now.items.iter().map(|i| (i.id.as_str(), i)).collect();
@@ -224,7 +240,7 @@ pub fn compare(
             .filter(|id| !new.contains_key(*id))
             .map(|id| id.to_string())
             .collect(),
-        secrets: secrets(now, before, same_store),
+        secrets: secrets(now, before, same_store, rules.session_secrets),
     };
     let mut origins = BTreeSet::new();
     for item in &now.items {

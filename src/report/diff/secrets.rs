@@ -1,6 +1,7 @@
 //! Secret continuity between two releases, by keyed fingerprint only (never values): a
-//! secret shared by two environments, and a changed AUTH_SECRET that would end every JWT
-//! session at deploy unless the old one is kept in v5's rotation inputs.
+//! secret shared by two environments, and a changed session secret (the inputs the
+//! checklist's signed-in smoke names in `secret_from`) that would end every JWT session at
+//! deploy unless the old value is still among them (Auth.js v5's rotation inputs).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -9,9 +10,6 @@ use serde_json::Value;
 use super::{SecretFinding, Secrets};
 use crate::report::model::Report;
 use crate::status::Status;
-
-/// The secret inputs Auth.js v5 keeps old secrets in while rotating.
-const ROTATION: &[&str] = &["AUTH_SECRET_1", "AUTH_SECRET_2", "AUTH_SECRET_3"];
 
 /// The fingerprints the items' evidence gives each secret input (`NAME: {fingerprint}`,
 /// at any depth), by name.
@@ -51,7 +49,14 @@ fn session_strategy(report: &Report) -> (Option<String>, Option<String>) {
         .unwrap_or((None, None))
 }
 
-pub(super) fn secrets(now: &Report, before: &Report, same_store: bool) -> Secrets {
+/// `session_secrets`: the inputs the deployment signs sessions with, rotation inputs
+/// included, as the checklist names them.
+pub(super) fn secrets(
+    now: &Report,
+    before: &Report,
+    same_store: bool,
+    session_secrets: &[String],
+) -> Secrets {
     if !same_store {
         return Secrets {
             comparable: false,
@@ -83,12 +88,30 @@ pub(super) fn secrets(now: &Report, before: &Report, same_store: bool) -> Secret
             }
             continue;
         }
-        if prints == old || ROTATION.contains(&name.as_str()) {
+        if prints == old {
             continue;
         }
-        let kept = ROTATION
+        if !session_secrets.contains(name) {
+            findings.push(SecretFinding {
+                status: Status::Pass,
+                name: name.clone(),
+                message: format!("{name} changed since the last release (rotated)"),
+            });
+            continue;
+        }
+        // The old value still among the session secrets: signed-in users stay signed in.
+        let kept = session_secrets
             .iter()
-            .find(|r| b.get(**r).is_some_and(|p| !p.is_disjoint(old)));
+            .filter(|other| *other != name)
+            .find(|other| b.get(*other).is_some_and(|p| !p.is_disjoint(old)));
+        if kept.is_none()
+            && session_secrets
+                .iter()
+                .any(|other| other != name && a.get(other).is_some_and(|p| !p.is_disjoint(prints)))
+        {
+            // A rotation slot taking the new value of another is part of the same rotation.
+            continue;
+        }
         let (strategy, version) = session_strategy(now);
         let (status, message) = match (kept, strategy.as_deref()) {
             (Some(slot), _) => (
@@ -101,9 +124,18 @@ pub(super) fn secrets(now: &Report, before: &Report, same_store: bool) -> Secret
             ),
             (None, strategy) => {
                 let rotation = if version.as_deref() == Some("4") {
-                    "Auth.js v4 has no rotation inputs"
+                    "Auth.js v4 has no rotation inputs".to_string()
                 } else {
-                    "keep the old one in AUTH_SECRET_1 for a release to rotate without that"
+                    let slots: Vec<&str> = session_secrets
+                        .iter()
+                        .filter(|other| *other != name)
+                        .map(String::as_str)
+                        .collect();
+                    let slots = match slots.as_slice() {
+                        [one] => one.to_string(),
+                        many => format!("one of {}", many.join(", ")),
+                    };
+                    format!("keep the old one in {slots} for a release to rotate without that")
                 };
                 let jwt = if strategy == Some("jwt") {
                     "the deployment keeps JWT sessions"

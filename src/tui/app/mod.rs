@@ -213,6 +213,9 @@ pub struct App {
     pub areas: Areas,
     /// The store's URL as it may be shown, for the commands the console hints at.
     pub store: String,
+    /// This run's redactor: results another process recorded (without knowing this run's
+    /// secrets) are scrubbed with it before they are shown.
+    pub redactor: Option<std::sync::Arc<Redactor>>,
     /// The command line that takes this session up again (none for the demo, whose
     /// sandbox ends with it).
     pub resume: Option<String>,
@@ -303,6 +306,7 @@ impl App {
             consented: false,
             areas: Areas::default(),
             store: String::new(),
+            redactor: None,
             resume: None,
             output_shift: 0,
             attempts: HashMap::new(),
@@ -617,6 +621,23 @@ impl App {
             .map_or((Status::Pending, "not run yet".into()), |i| {
                 (i.status, i.summary_in(in_scope).to_string())
             })
+    }
+
+    /// `text` as it may be shown: scrubbed of every secret this run knows.
+    pub fn scrubbed<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
+        match &self.redactor {
+            Some(redactor) => redactor.scrub(text),
+            None => std::borrow::Cow::Borrowed(text),
+        }
+    }
+
+    /// `value` as it may be shown: its strings scrubbed of every secret this run knows.
+    pub fn scrubbed_json(&self, value: &serde_json::Value) -> serde_json::Value {
+        let mut value = value.clone();
+        if let Some(redactor) = &self.redactor {
+            redactor.scrub_json(&mut value);
+        }
+        value
     }
 
     /// Whether the pair-run view is open.

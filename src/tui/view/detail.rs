@@ -85,7 +85,7 @@ fn summary(app: &App, i: usize, width: usize, theme: &Theme) -> Vec<Line<'static
     } else {
         lines.push(Line::raw("– out"));
     }
-    lines.extend(text_lines(&summary, width));
+    lines.extend(text_lines(&app.scrubbed(&summary), width));
     if !item.automated && app.in_scope(i) && status == Status::Pending {
         lines.push(Line::raw(""));
         lines.extend(text_lines(&app.signoff_hint(i), width));
@@ -138,8 +138,9 @@ fn signoffs(app: &App, i: usize, width: usize) -> Vec<Line<'static>> {
         for (key, value) in &s.evidence {
             fields.insert(key.clone(), value.clone().into());
         }
+        let fields = app.scrubbed_json(&serde_json::Value::Object(fields));
         lines.extend(
-            evidence::lines(&serde_json::Value::Object(fields), width.saturating_sub(2))
+            evidence::lines(&fields, width.saturating_sub(2))
                 .into_iter()
                 .map(|l| Line::from(format!("  {l}"))),
         );
@@ -162,7 +163,7 @@ fn document(app: &App, i: usize, width: usize, theme: &Theme) -> Document {
         .map(|o| &o.evidence)
         .filter(|e| e.as_object().is_none_or(|o| !o.is_empty()))
     {
-        let body = evidence::lines(evidence, width)
+        let body = evidence::lines(&app.scrubbed_json(evidence), width)
             .into_iter()
             .map(Line::from)
             .collect();
@@ -366,7 +367,7 @@ impl Detail<'_> {
                     .lines
                     .range(first..last.max(first))
                     .map(|(stderr, line)| {
-                        let text = shifted(&clean(line), app.output_shift, width);
+                        let text = shifted(&clean(&app.scrubbed(line)), app.output_shift, width);
                         if *stderr {
                             Line::from(Span::styled(text, theme.status(Status::Warn)))
                         } else {
