@@ -187,6 +187,8 @@ fn a_release_is_compared_with_the_last_one() {
             "release.env",
             "--as",
             "bob",
+            "--skip",
+            "smoke",
         ],
         40,
         120,

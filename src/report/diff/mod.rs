@@ -104,6 +104,19 @@ pub struct EvidenceChange {
     pub after: Option<String>,
 }
 
+impl EvidenceChange {
+    /// `item path: before → after`.
+    fn line(&self) -> String {
+        format!(
+            "{} {}: {} → {}",
+            self.id,
+            self.path,
+            self.before.as_deref().unwrap_or("(absent)"),
+            self.after.as_deref().unwrap_or("(absent)")
+        )
+    }
+}
+
 /// A manual item signed by other people than last time.
 #[derive(Debug, Clone, Serialize)]
 pub struct Signers {
@@ -470,18 +483,7 @@ impl Diff {
                 .iter()
                 .map(|(a, b)| ("evidence", format!("origin: {a} → {b}"))),
         );
-        out.extend(self.evidence.iter().map(|e| {
-            (
-                "evidence",
-                format!(
-                    "{} {}: {} → {}",
-                    e.id,
-                    e.path,
-                    e.before.as_deref().unwrap_or("(absent)"),
-                    e.after.as_deref().unwrap_or("(absent)")
-                ),
-            )
-        }));
+        out.extend(self.evidence.iter().map(|e| ("evidence", e.line())));
         out.extend(self.signers.iter().map(|s| {
             (
                 "signed by",
@@ -586,15 +588,7 @@ impl Diff {
             .iter()
             .map(|(a, b)| format!("origin: {a} → {b}"))
             .collect();
-        evidence.extend(self.evidence.iter().map(|e| {
-            format!(
-                "{} {}: {} → {}",
-                e.id,
-                e.path,
-                e.before.as_deref().unwrap_or("(absent)"),
-                e.after.as_deref().unwrap_or("(absent)")
-            )
-        }));
+        evidence.extend(self.evidence.iter().map(EvidenceChange::line));
         section("evidence changed", evidence);
         section(
             "signed by other people",
@@ -663,13 +657,13 @@ mod tests {
     fn secret_descriptors_compare_by_set_only() {
         let mut leaves_out = BTreeMap::new();
         leaves(
-            &json!({"variables": {"AUTH_SECRET": {"set": true, "length": 44, "fingerprint": "9eb960d9"}}}),
+            &json!({"variables": {"SIGNING_KEY": {"set": true, "length": 44, "fingerprint": "9eb960d9"}}}),
             "",
             &mut leaves_out,
         );
         assert_eq!(
             leaves_out.into_iter().collect::<Vec<_>>(),
-            [("variables.AUTH_SECRET.set".to_string(), "true".to_string())]
+            [("variables.SIGNING_KEY.set".to_string(), "true".to_string())]
         );
     }
 }
