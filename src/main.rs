@@ -167,7 +167,7 @@ enum Command {
     },
     /// Compare a release with the last one: new failures and fixes, slower items, changed evidence, other signers, items added or removed, and secret continuity by keyed fingerprint.
     #[command(
-        after_help = "Examples:\n  relcon diff                                  the latest session against the last closed one of its checklist and environment\n  relcon diff --session 01a2… --against 01a1…\n  relcon diff --session 01a2… --against last-release.json --json\n\nSecrets are compared by keyed fingerprint only, never by value; fingerprints compare within one store, so a report file says \"not comparable\".\nExit codes: 0 nothing needs attention, 1 a new failure or a secret warning (a changed AUTH_SECRET that ends every JWT session), 2 bad input."
+        after_help = "Examples:\n  relcon diff                                  the latest session against the last closed one of its checklist and environment\n  relcon diff --session 01a2… --against 01a1…\n  relcon diff --session 01a2… --against last-release.json --json\n\nSecrets are compared by keyed fingerprint only, never by value; fingerprints compare within one store, so a report file says \"not comparable\".\nExit codes: 0 nothing needs attention, 1 a new failure or a secret warning (a changed session secret that ends every JWT session), 2 bad input."
     )]
     Diff {
         /// The session looked at (default: the store's latest).
