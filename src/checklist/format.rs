@@ -23,7 +23,50 @@ pub(super) const TOP_KEYS: &[Key] = &[
         Ty::List(&Ty::Text),
         "the section titles, in display order",
     ),
+    Key::optional(
+        "bake",
+        Ty::Table(BAKE_KEYS),
+        "the post-deploy bake: how long, how often, and when a round or a latency is a regression",
+    ),
     Key::required("item", Ty::Any, "the items, one `[[item]]` table each"),
+];
+
+pub(super) const BAKE_KEYS: &[Key] = &[
+    Key::optional(
+        "for",
+        Ty::Duration,
+        "how long a bake lasts unless --for says (default \"15m\")",
+    ),
+    Key::optional(
+        "every",
+        Ty::Duration,
+        "the time between rounds unless --every says (default \"30s\", at least 1s)",
+    ),
+    Key::optional(
+        "fail_after",
+        Ty::Int(1, 100),
+        "failed rounds in a row that make an item a regression (default 2: one 502 during a rolling update is not one)",
+    ),
+    Key::optional(
+        "latency_factor",
+        Ty::Number,
+        "a p95 above this many times the item's baseline is a regression (default 3)",
+    ),
+    Key::optional(
+        "latency_margin",
+        Ty::Duration,
+        "… and above the baseline plus this (default \"250ms\": a cold start is not a regression)",
+    ),
+    Key::optional(
+        "latency_samples",
+        Ty::Int(3, 10000),
+        "the samples a p95 is judged over at the least (default 10)",
+    ),
+    Key::optional(
+        "baseline_rounds",
+        Ty::Int(1, 100),
+        "the first rounds whose median latency is an item's baseline (default 3)",
+    ),
 ];
 
 pub(super) const CHECKLIST_KEYS: &[Key] = &[
@@ -161,6 +204,16 @@ pub(super) const ITEM_KEYS: &[Key] = &[
         Ty::Duration,
         "the pause between retries (default \"2s\")",
     ),
+    Key::optional(
+        "bake",
+        Ty::Bool,
+        "whether the post-deploy bake re-runs the item every round, without retries (default false; never an item that writes)",
+    ),
+    Key::optional(
+        "bake_fail_after",
+        Ty::Int(1, 100),
+        "failed bake rounds in a row that are a regression of this item (default `[bake] fail_after`; 1 for an item whose change means someone deployed over the release)",
+    ),
 ];
 
 /// The file's tables and their keys, for the format reference.
@@ -168,6 +221,7 @@ pub const FILE_TABLES: &[(&str, &[Key])] = &[
     ("[checklist]", CHECKLIST_KEYS),
     ("[inputs.NAME]", INPUT_KEYS),
     ("[connections.NAME]", CONNECTION_KEYS),
+    ("[bake]", BAKE_KEYS),
     ("[environments.NAME]", ENVIRONMENT_KEYS),
     ("[[item]]", ITEM_KEYS),
 ];
@@ -176,4 +230,10 @@ pub const FILE_TABLES: &[(&str, &[Key])] = &[
 pub(super) const IDENTITY_KEYS: &[&str] = &["id", "title", "section", "kind", "help", "only_in"];
 
 /// Item keys that mean nothing for items a person signs off.
-pub(super) const RUN_KEYS: &[&str] = &["timeout", "retries", "retry_interval"];
+pub(super) const RUN_KEYS: &[&str] = &[
+    "timeout",
+    "retries",
+    "retry_interval",
+    "bake",
+    "bake_fail_after",
+];

@@ -144,6 +144,10 @@ fn read_parts(text: &str) -> (Option<Checklist>, Vec<super::Diagnostic>) {
         environments,
         sections,
         items: Vec::new(),
+        bake: get(&root, "bake")
+            .and_then(as_table)
+            .map(|table| super::BakeSettings::from_table(&super::spec::to_table(table)))
+            .unwrap_or_default(),
     };
     let mut problems = std::mem::take(&mut ck.problems);
     let mut checklist = checklist;

@@ -59,6 +59,75 @@ pub struct Checklist {
     pub sections: Vec<String>,
     /// Items, in file order.
     pub items: Vec<Item>,
+    /// The post-deploy bake's settings.
+    pub bake: BakeSettings,
+}
+
+/// How a post-deploy bake runs and judges, from the checklist's `[bake]` table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BakeSettings {
+    /// How long it lasts.
+    pub duration: Duration,
+    /// The time between rounds.
+    pub every: Duration,
+    /// Failed rounds in a row that are a regression.
+    pub fail_after: u32,
+    /// A p95 above this many times the baseline is a regression…
+    pub latency_factor: f64,
+    /// … when it is also above the baseline plus this.
+    pub latency_margin: Duration,
+    /// The samples a p95 is judged over at the least.
+    pub latency_samples: u32,
+    /// The first rounds whose median latency is the baseline.
+    pub baseline_rounds: u32,
+}
+
+impl Default for BakeSettings {
+    fn default() -> Self {
+        Self {
+            duration: Duration::from_secs(15 * 60),
+            every: Duration::from_secs(30),
+            fail_after: 2,
+            latency_factor: 3.0,
+            latency_margin: Duration::from_millis(250),
+            latency_samples: 10,
+            baseline_rounds: 3,
+        }
+    }
+}
+
+impl BakeSettings {
+    /// The settings a `[bake]` table gives (keys it leaves out keep their defaults).
+    pub fn from_table(table: &toml::Table) -> Self {
+        let default = Self::default();
+        let duration = |key: &str, or: Duration| {
+            table
+                .get(key)
+                .and_then(toml::Value::as_str)
+                .and_then(|s| spec::parse_duration(s).ok())
+                .map_or(or, |d| d.min(spec::duration_cap(key)))
+        };
+        let int = |key: &str, or: u32| {
+            table
+                .get(key)
+                .and_then(toml::Value::as_integer)
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(or)
+        };
+        Self {
+            duration: duration("for", default.duration),
+            every: duration("every", default.every).max(Duration::from_secs(1)),
+            fail_after: int("fail_after", default.fail_after).max(1),
+            latency_factor: table
+                .get("latency_factor")
+                .and_then(|v| v.as_float().or_else(|| v.as_integer().map(|n| n as f64)))
+                .filter(|f| f.is_finite() && *f >= 1.0)
+                .unwrap_or(default.latency_factor),
+            latency_margin: duration("latency_margin", default.latency_margin),
+            latency_samples: int("latency_samples", default.latency_samples).max(3),
+            baseline_rounds: int("baseline_rounds", default.baseline_rounds).max(1),
+        }
+    }
 }
 
 /// A variable expected from the process environment or an `--env-file`.
@@ -152,6 +221,10 @@ pub struct Resolved {
     pub retry_interval: Duration,
     /// Whether a run writes to the target.
     pub writes: bool,
+    /// Whether the post-deploy bake re-runs it.
+    pub bake: bool,
+    /// Failed bake rounds in a row that are its regression, when it sets its own.
+    pub bake_fail_after: Option<u32>,
     /// The kind-specific keys.
     pub config: toml::Table,
 }
@@ -170,6 +243,8 @@ pub const COMMON_KEYS: &[&str] = &[
     "timeout",
     "retries",
     "retry_interval",
+    "bake",
+    "bake_fail_after",
 ];
 
 impl Item {
@@ -195,6 +270,11 @@ impl Item {
                 .map_or(0, |n| n.clamp(0, 10) as u32),
             retry_interval: duration("retry_interval").unwrap_or(Duration::from_secs(2)),
             writes,
+            bake: keys.get("bake").and_then(toml::Value::as_bool) == Some(true),
+            bake_fail_after: keys
+                .get("bake_fail_after")
+                .and_then(toml::Value::as_integer)
+                .and_then(|n| u32::try_from(n.max(1)).ok()),
             config: keys
                 .into_iter()
                 .filter(|(k, _)| !COMMON_KEYS.contains(&k.as_str()))

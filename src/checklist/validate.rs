@@ -481,6 +481,24 @@ impl Context<'_> {
                         );
                     }
                 }
+                // A signed-in smoke repeats, in a bake, the strategy that passed at go, and
+                // is left out when that one wrote (a database session): it is the one kind
+                // whose writes a bake can avoid.
+                let bakes = keys.get("bake").and_then(toml::Value::as_bool) == Some(true);
+                if bakes && (item.kind.writes)(&keys) && item.kind.name != "authjs.session" {
+                    let (span, _) = draft.span_in("bake", env);
+                    if reported.insert((span.start, "bake".into())) {
+                        self.error(
+                            span,
+                            format!(
+                                "item `{}` writes{}, so a bake cannot repeat it",
+                                item.id,
+                                in_env(env, env.is_some() && !(item.kind.writes)(&item.keys))
+                            ),
+                            "writes are never repeated after go: remove `bake`".into(),
+                        );
+                    }
+                }
                 for problem in (item.kind.check)(&keys) {
                     let key = match problem.index {
                         Some(n) => format!("{}#{n}", problem.key),

@@ -247,15 +247,23 @@ impl SignoffStatus {
     }
 }
 
-/// One item's sample in a round of a post-deploy bake.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BakeSample {
-    /// The item.
-    pub item: String,
-    /// Its status in this round.
-    pub status: Status,
-    /// How long it took.
-    pub latency_ms: u64,
+/// How a post-deploy bake judges its rounds, as recorded when it starts (so that the report
+/// and `relcon verify` judge them the same way, whatever the checklist says later).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BakeRules {
+    /// Failed rounds in a row that are a regression.
+    pub fail_after: u32,
+    /// Items with their own number of failed rounds.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fail_after_by_item: BTreeMap<String, u32>,
+    /// A p95 above this many times the baseline…
+    pub latency_factor: f64,
+    /// … and above the baseline plus this is a regression.
+    pub latency_margin_ms: u64,
+    /// The samples a p95 is judged over at the least.
+    pub latency_samples: u32,
+    /// The first rounds whose median latency is the baseline.
+    pub baseline_rounds: u32,
 }
 
 /// What happened, as stored in an event.
@@ -343,19 +351,31 @@ pub enum Body {
     },
     /// A post-deploy bake started.
     BakeStarted {
-        /// The items it re-runs.
+        /// The items it re-runs, in the order each round lists them.
         items: Vec<String>,
         /// The time between rounds.
         every_ms: u64,
         /// How long it lasts.
         for_ms: u64,
+        /// How rounds are judged.
+        rules: BakeRules,
+        /// Items marked for the bake that it leaves out, with why (a signed-in smoke that
+        /// wrote at go).
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        left_out: BTreeMap<String, String>,
     },
-    /// One round of a post-deploy bake.
+    /// One round of a post-deploy bake: each item's status and latency, in the order the
+    /// bake's start lists them (one short event per round).
     BakeRound {
         /// 1, 2, 3…
         round: u32,
-        /// Each item's status and latency.
-        samples: Vec<BakeSample>,
+        /// Each item's status.
+        status: Vec<Status>,
+        /// Each item's latency.
+        latency_ms: Vec<u64>,
+        /// What an item that did not pass said, by item.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        notes: BTreeMap<String, String>,
     },
     /// A post-deploy bake ended.
     BakeEnded {

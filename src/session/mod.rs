@@ -3,6 +3,7 @@
 //! terminal, network or file here: the store persists and feeds events, the views render
 //! the fold, and a session can be recomputed from its events alone (from a report, say).
 
+pub mod bake;
 pub mod chain;
 pub mod event;
 pub mod fold;
@@ -12,8 +13,8 @@ pub mod time;
 
 pub use chain::{Broken, Head};
 pub use event::{
-    Body, ChecklistCopy, EventEntry, EventKind, OutputDigest, SignoffStatus, StoredEvent,
-    OUTPUT_CAP,
+    BakeRules, Body, ChecklistCopy, EventEntry, EventKind, OutputDigest, SignoffStatus,
+    StoredEvent, OUTPUT_CAP,
 };
 pub use fold::{Basis, ItemState, Outcome, SessionState, Signoff};
 pub use time::Timestamp;
