@@ -3,6 +3,7 @@
 //! closing verdict line.
 
 use std::io::Write;
+use std::time::Duration;
 
 use crate::engine::event::{Event, Stream};
 use crate::report::model::Report;
@@ -95,4 +96,106 @@ impl<W: Write> Printer<W> {
             c.pending
         );
     }
+}
+
+/// The headless lines of a post-deploy bake: its start, one line per round (and a line per
+/// item that did not pass), and how it ended. Each round is said once, however often the
+/// bake is shown.
+#[derive(Debug, Default)]
+pub struct BakeLines {
+    started: bool,
+    rounds: usize,
+    ended: bool,
+}
+
+impl BakeLines {
+    /// The lines `bake` adds to what was said before.
+    pub fn lines(&mut self, bake: &crate::session::bake::Bake) -> Vec<String> {
+        let mut lines = Vec::new();
+        if !self.started {
+            self.started = true;
+            self.rounds = bake.rounds.len();
+            let resumed = if bake.rounds.is_empty() {
+                String::new()
+            } else {
+                format!(", taken up after round {}", bake.rounds.len())
+            };
+            lines.push(format!(
+                "bake: {} items every {} for {}{resumed}",
+                bake.items.len(),
+                format_duration(bake.every),
+                format_duration(bake.duration)
+            ));
+            for (item, why) in &bake.left_out {
+                lines.push(format!("  left out: {item}: {}", printable(why)));
+            }
+        }
+        for round in bake.rounds.iter().skip(self.rounds) {
+            lines.extend(round_lines(bake, round));
+        }
+        self.rounds = bake.rounds.len();
+        if let (Some((outcome, reason, _)), false) = (&bake.ended, self.ended) {
+            self.ended = true;
+            lines.push(format!(
+                "bake {}: {}",
+                crate::session::bake::Outcome::name(*outcome).to_uppercase(),
+                printable(reason)
+            ));
+            if *outcome == crate::session::bake::Outcome::NoGo {
+                lines.push(
+                    "next: roll back to the previous release, then start a new session with `relcon run`"
+                        .into(),
+                );
+            }
+        }
+        lines
+    }
+}
+
+fn round_lines(
+    bake: &crate::session::bake::Bake,
+    round: &crate::session::bake::Round,
+) -> Vec<String> {
+    let passed = round
+        .status
+        .iter()
+        .filter(|s| matches!(s, Status::Pass | Status::Warn))
+        .count();
+    let slowest = round
+        .latency_ms
+        .iter()
+        .zip(&bake.items)
+        .max_by_key(|(l, _)| **l)
+        .map(|(l, item)| format!(", slowest {item} {l} ms"))
+        .unwrap_or_default();
+    let left = bake
+        .ends_at()
+        .duration_since(round.at.system())
+        .unwrap_or_default();
+    let symbol = if passed == round.status.len() {
+        Status::Pass.symbol()
+    } else {
+        Status::Fail.symbol()
+    };
+    let mut lines = vec![format!(
+        "{symbol} round {}/{}: {passed} of {} passed{slowest} ({} left)",
+        round.number,
+        bake.planned_rounds().max(1),
+        round.status.len(),
+        format_duration(Duration::from_secs(left.as_secs()))
+    )];
+    for (i, status) in round.status.iter().enumerate() {
+        if matches!(status, Status::Pass | Status::Warn) {
+            continue;
+        }
+        let item = bake.items.get(i).map_or("?", String::as_str);
+        let note = round.notes.get(item).map_or("", String::as_str);
+        lines.push(format!(
+            "  {} {item} {}: {}",
+            status.symbol(),
+            status.name(),
+            printable(note)
+        ));
+    }
+    lines
 }

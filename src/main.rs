@@ -186,6 +186,11 @@ enum Command {
         #[arg(long, env = "RELCON_STORE", hide_env_values = true, value_name = "URL")]
         store: Option<String>,
     },
+    /// Bake a release after go: re-run the items marked `bake = true` every interval, one line per round, until its time is up or a regression ends it.
+    #[command(
+        after_help = "Examples:\n  relcon bake --session 01a2… --for 15m --every 30s     once traffic has moved to the release\n  relcon bake --env production --env-file prod.env       the latest session of the checklist and environment\n\nA regression: an item failing 2 rounds in a row, or its p95 above max(3× its first rounds' median, that + 250 ms) (the checklist's [bake] table sets these). Every round is recorded in the session; Ctrl-C stops the bake (recorded as stopped), and a bake whose process died is taken up where it stopped.\nExit codes: 0 go, 1 no-go (a regression), 3 stopped, 2 bad input."
+    )]
+    Bake(Box<Bake>),
     /// Run the shipped checklist against a built-in sandbox that behaves like an Auth.js backend.
     #[command(after_help = demo_help())]
     Demo(Demo),
@@ -221,15 +226,20 @@ struct Demo {
     /// no canonical URL) or workers (cf-ray, no HSTS, no Node environment).
     #[arg(long, default_value = "container", value_parser = ["container", "kubernetes", "vercel", "workers"])]
     platform: String,
+    /// Bake the release for this long once the automated items are done (every second; default 90s when a fault sets in later, such as slow-after:30).
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
+    bake: Option<std::time::Duration>,
 }
 
 fn demo_help() -> String {
     let faults: Vec<String> = relcon::demo::sandbox::Fault::ALL
         .iter()
-        .map(|(_, name, what)| format!("  {name:<20} {what}"))
+        .map(|(_, name, what)| (*name, *what))
+        .chain(relcon::demo::sandbox::LATER)
+        .map(|(name, what)| format!("  {name:<20} {what}"))
         .collect();
     format!(
-        "Faults:\n{}\n\nExamples:\n  relcon demo\n  relcon demo --fault health-500,no-hsts\n  relcon demo --sessions database --authjs 4\n  relcon demo --platform vercel\n  relcon demo --fault secret-drift\n  relcon demo --serve\n\nExit codes: 0 go, 1 no-go (a fault), 3 incomplete (in the console: manual items still unsigned when you quit), 2 bad input.",
+        "Faults:\n{}\n\nExamples:\n  relcon demo\n  relcon demo --fault health-500,no-hsts\n  relcon demo --sessions database --authjs 4\n  relcon demo --platform vercel\n  relcon demo --fault secret-drift\n  relcon demo --fault slow-after:30     a bake that catches the release slowing down\n  relcon demo --serve\n\nExit codes: 0 go, 1 no-go (a fault), 3 incomplete (in the console: manual items still unsigned when you quit), 2 bad input.",
         faults.join("\n")
     )
 }
@@ -299,6 +309,48 @@ struct Run {
     /// Sign the console's sign-offs with this OpenSSH private key (default: RELCON_SIGNING_KEY, else the ssh-agent's key when one runs).
     #[arg(long, value_name = "KEYFILE")]
     sign_key: Option<PathBuf>,
+    /// At go, start the post-deploy bake for this long (for teams that move traffic first); see `relcon bake`.
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
+    bake: Option<std::time::Duration>,
+    /// With --bake: the time between rounds (default: the checklist's [bake] every, else 30s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout, requires = "bake")]
+    bake_every: Option<std::time::Duration>,
+}
+
+#[derive(Args)]
+struct Bake {
+    /// The checklist file (default: checklists/authjs-neon.toml under --root).
+    checklist: Option<PathBuf>,
+    /// The session to bake (default: the store's latest of the checklist and environment).
+    #[arg(long, value_name = "ID")]
+    session: Option<String>,
+    /// How long the bake lasts (default: the checklist's [bake] for, else 15m).
+    #[arg(long = "for", value_name = "DURATION", value_parser = parse_timeout)]
+    duration: Option<std::time::Duration>,
+    /// The time between rounds (default: the checklist's [bake] every, else 30s; at least 1s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
+    every: Option<std::time::Duration>,
+    /// The environment (default: the session's).
+    #[arg(long = "env", value_name = "NAME")]
+    environment: Option<String>,
+    /// A dotenv file with the deployment's configuration; repeatable, later files win.
+    #[arg(long = "env-file", value_name = "PATH")]
+    env_files: Vec<PathBuf>,
+    /// The deployed project's repository root (default: the current directory).
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+    /// The timeout of items that set none, in seconds (or a duration such as 90s, 2m).
+    #[arg(long, default_value = "60", value_name = "SECS", value_parser = parse_timeout)]
+    timeout: std::time::Duration,
+    /// Operator identity (default: RELCON_OPERATOR, else the global git user.email, else $USER).
+    #[arg(long = "as", value_name = "NAME")]
+    operator: Option<String>,
+    /// An extra trusted CA (PEM) for HTTPS checks, like curl's --cacert.
+    #[arg(long, value_name = "FILE")]
+    cacert: Option<PathBuf>,
+    /// The store: sqlite://PATH or postgres://USER@HOST/DATABASE (default: a SQLite file under the XDG data dir).
+    #[arg(long, env = "RELCON_STORE", hide_env_values = true, value_name = "URL")]
+    store: Option<String>,
 }
 
 /// Runs an async command on a fresh runtime.
@@ -382,9 +434,43 @@ fn main() -> ExitCode {
                 headless: run.headless,
                 sign_key: run.sign_key,
                 expect_head: run.expect_head,
+                bake: run.bake.map(|duration| relcon::service::bake::Asked {
+                    duration: Some(duration),
+                    every: run.bake_every,
+                }),
             };
             block_on(relcon::commands::run::run(args))
         }
+        Command::Bake(bake) => block_on(relcon::commands::bake::run(
+            relcon::commands::bake::BakeArgs {
+                run: RunArgs {
+                    checklist: bake.checklist,
+                    environment: bake.environment,
+                    env_files: bake.env_files,
+                    root: bake.root,
+                    json: false,
+                    junit: None,
+                    scope: Scope::default(),
+                    concurrency: 64,
+                    timeout: bake.timeout,
+                    operator: bake.operator,
+                    cacert: bake.cacert,
+                    store: bake.store,
+                    session: SessionChoice::New,
+                    rerun: false,
+                    yes_apply: false,
+                    headless: true,
+                    sign_key: None,
+                    expect_head: None,
+                    bake: None,
+                },
+                session: bake.session,
+                asked: relcon::service::bake::Asked {
+                    duration: bake.duration,
+                    every: bake.every,
+                },
+            },
+        )),
         Command::Sessions { store } => block_on(relcon::commands::session::list(store.as_deref())),
         Command::Signoff {
             item,
@@ -503,6 +589,7 @@ fn main() -> ExitCode {
                 sessions: demo.sessions,
                 authjs: demo.authjs,
                 platform: demo.platform,
+                bake: demo.bake,
             },
         )),
     };

@@ -43,6 +43,8 @@ pub struct DemoArgs {
     pub authjs: u8,
     /// `--platform`: container, kubernetes, vercel or workers.
     pub platform: String,
+    /// `--bake`: how long to bake once the automated items are done.
+    pub bake: Option<Duration>,
 }
 
 /// A fresh secret like `npx auth secret` makes: 32 random bytes, base64.
@@ -61,7 +63,11 @@ pub async fn run(args: DemoArgs) -> u8 {
         match Fault::named(name) {
             Some(fault) => faults.push(fault),
             None => {
-                let known: Vec<&str> = Fault::ALL.iter().map(|(_, n, _)| *n).collect();
+                let known: Vec<&str> = Fault::ALL
+                    .iter()
+                    .map(|(_, n, _)| *n)
+                    .chain(crate::demo::sandbox::LATER.iter().map(|(n, _)| *n))
+                    .collect();
                 let hint = crate::checklist::spec::did_you_mean(name, known.iter().copied())
                     .map_or(String::new(), |near| format!("did you mean `{near}`? "));
                 return bad_input(format!(
@@ -341,6 +347,7 @@ async fn with_database(
         rerun: false,
         resume: None,
         signer: None,
+        bake: demo_bake(&args, &faults),
     };
     let (code, session) = attend(setup).await;
     if let Some(session) = session {
@@ -349,4 +356,19 @@ async fn with_database(
         );
     }
     code
+}
+
+/// The demo's bake: as long as asked, or 90 seconds when a fault sets in later; a round
+/// every second, so that it shows in a minute.
+fn demo_bake(args: &DemoArgs, faults: &[Fault]) -> Option<crate::service::bake::Asked> {
+    let duration = args.bake.or_else(|| {
+        faults
+            .iter()
+            .any(|f| f.later())
+            .then_some(Duration::from_secs(90))
+    })?;
+    Some(crate::service::bake::Asked {
+        duration: Some(duration),
+        every: Some(Duration::from_secs(1)),
+    })
 }

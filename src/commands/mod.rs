@@ -1,6 +1,7 @@
 //! The subcommands' handlers: each takes parsed arguments, does its work through the library
 //! and returns the process exit code.
 
+pub mod bake;
 pub mod demo;
 pub mod diff;
 pub mod export;

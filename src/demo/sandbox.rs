@@ -41,7 +41,34 @@ pub enum Fault {
     SecretDrift,
     /// The deployed repository's history holds a database password.
     CommittedSecret,
+    /// After this many liveness probes, every answer takes [`SLOWDOWN`] longer.
+    SlowAfter(u32),
+    /// After this many liveness probes, `/health` answers 502.
+    FailAfter(u32),
+    /// After this many liveness probes, `/version` reports another build: someone deployed
+    /// over the release.
+    VersionAfter(u32),
 }
+
+/// How much slower the sandbox answers under `slow-after:N`.
+pub const SLOWDOWN: std::time::Duration = std::time::Duration::from_millis(400);
+
+/// The faults that set in after a number of liveness probes (one per run of `health.live`,
+/// one per bake round), with what they do: for showing a bake catch a release going bad.
+pub const LATER: [(&str, &str); 3] = [
+    (
+        "slow-after:N",
+        "after N liveness probes, every answer takes 400 ms longer",
+    ),
+    (
+        "fail-after:N",
+        "after N liveness probes, GET /health answers 502",
+    ),
+    (
+        "version-after:N",
+        "after N liveness probes, /version reports another build (deployed over)",
+    ),
+];
 
 impl Fault {
     /// Every fault, with its name and what it breaks.
@@ -100,20 +127,42 @@ impl Fault {
         ),
     ];
 
-    /// The fault named `name`.
+    /// The fault named `name` (`slow-after:30` for one that sets in later).
     pub fn named(name: &str) -> Option<Fault> {
+        if let Some((kind, count)) = name.split_once(':') {
+            let count: u32 = count.parse().ok()?;
+            return match kind {
+                "slow-after" => Some(Fault::SlowAfter(count)),
+                "fail-after" => Some(Fault::FailAfter(count)),
+                "version-after" => Some(Fault::VersionAfter(count)),
+                _ => None,
+            };
+        }
         Self::ALL
             .iter()
             .find(|(_, n, _)| *n == name)
             .map(|(f, _, _)| *f)
     }
 
-    /// Its name.
-    pub fn name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(f, _, _)| *f == self)
-            .map_or("", |(_, n, _)| n)
+    /// Its name, as `--fault` takes it.
+    pub fn name(self) -> String {
+        match self {
+            Fault::SlowAfter(n) => format!("slow-after:{n}"),
+            Fault::FailAfter(n) => format!("fail-after:{n}"),
+            Fault::VersionAfter(n) => format!("version-after:{n}"),
+            _ => Self::ALL
+                .iter()
+                .find(|(f, _, _)| *f == self)
+                .map_or(String::new(), |(_, n, _)| n.to_string()),
+        }
+    }
+
+    /// Whether it sets in after probes.
+    pub fn later(self) -> bool {
+        matches!(
+            self,
+            Fault::SlowAfter(_) | Fault::FailAfter(_) | Fault::VersionAfter(_)
+        )
     }
 }
 
@@ -205,6 +254,8 @@ fn header(request: &Request, name: &str) -> Option<String> {
 
 struct Target {
     base_url: String,
+    /// Liveness probes answered so far, by the whole sandbox.
+    probes: Arc<std::sync::atomic::AtomicU32>,
     faults: BTreeSet<Fault>,
     sessions: Arc<Sessions>,
     platform: Platform,
@@ -216,8 +267,38 @@ impl Target {
         self.faults.contains(&fault)
     }
 
+    /// Whether a fault that sets in after `n` probes has, by `probes` probes.
+    fn set_in(&self, probes: u32, of: fn(Fault) -> Option<u32>) -> bool {
+        self.faults
+            .iter()
+            .filter_map(|f| of(*f))
+            .any(|after| probes > after)
+    }
+
     async fn answer(&self, request: Request) -> Response {
         let path = request.uri().path().to_string();
+        let probes = if path == "/health" {
+            self.probes
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                .saturating_add(1)
+        } else {
+            self.probes.load(std::sync::atomic::Ordering::Relaxed)
+        };
+        let later = |of: fn(Fault) -> Option<u32>| self.set_in(probes, of);
+        if later(|f| match f {
+            Fault::SlowAfter(n) => Some(n),
+            _ => None,
+        }) {
+            tokio::time::sleep(SLOWDOWN).await;
+        }
+        let failing = later(|f| match f {
+            Fault::FailAfter(n) => Some(n),
+            _ => None,
+        });
+        let deployed_over = later(|f| match f {
+            Fault::VersionAfter(n) => Some(n),
+            _ => None,
+        });
         let protected = self.bypass.as_ref().is_some_and(|bypass| {
             header(&request, "x-vercel-protection-bypass").as_ref() != Some(bypass)
         });
@@ -232,6 +313,10 @@ impl Target {
                 serde_json::json!({"error": "not found"}),
             ),
             "/health" if self.has(Fault::HealthHang) => std::future::pending().await,
+            "/health" if failing => json(
+                StatusCode::BAD_GATEWAY,
+                serde_json::json!({"error": "bad gateway"}),
+            ),
             "/health" if self.has(Fault::Health500) => json(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 serde_json::json!({"status": "error"}),
@@ -243,7 +328,7 @@ impl Target {
             ),
             "/ready" => json(StatusCode::OK, serde_json::json!({"ready": true})),
             "/version" => {
-                let sha = if self.has(Fault::OldVersion) {
+                let sha = if self.has(Fault::OldVersion) || deployed_over {
                     OLD_SHA
                 } else {
                     RELEASE_SHA
@@ -411,9 +496,11 @@ impl Sandbox {
         let base = Arc::new(std::sync::OnceLock::<String>::new());
         let target_faults = faults.clone();
         let target_base = base.clone();
+        let probes = Arc::new(std::sync::atomic::AtomicU32::new(0));
         let https_handler: Handler = Arc::new(move |request| {
             let target = Target {
                 base_url: target_base.get().cloned().unwrap_or_default(),
+                probes: probes.clone(),
                 faults: target_faults.clone(),
                 sessions: target_sessions.clone(),
                 platform,

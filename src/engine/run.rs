@@ -321,43 +321,8 @@ impl Runner<'_> {
                 attempt,
                 at: SystemTime::now(),
             });
-            let ctx = CheckContext {
-                id,
-                config: &entry.resolved.config,
-                checklist: self.plan.checklist,
-                values: self.values,
-                redactor: &self.redactor,
-                root: &self.options.root,
-                net: &self.options.net,
-                deadline: deadline_after(timeout),
-                timeout,
-                cancel: item_cancel.child_token(),
-                output: OutputSink::new(id, Arc::new(self.emitter.clone())),
-            };
-            let timed_out = || {
-                CheckResult::new(
-                    Status::Error,
-                    format!("timed out after {}", humantime::format_duration(timeout)),
-                )
-            };
-            let check = tokio::time::timeout(
-                timeout + WIND_DOWN,
-                crate::checks::runner(entry.item.kind)(&ctx),
-            );
-            tokio::pin!(check);
-            result = tokio::select! {
-                done = &mut check => done.unwrap_or_else(|_| timed_out()),
-                // A kind with something to undo (a statement to cancel on the server, probe
-                // rows to remove, a child to kill) sees the cancel and ends once that is
-                // done, within its timeout; the others stop waiting at once.
-                () = item_cancel.cancelled() => {
-                    if crate::checks::cleans_up_when_cancelled(entry.item.kind) {
-                        check.await.unwrap_or_else(|_| timed_out())
-                    } else {
-                        CheckResult::new(Status::Pending, "cancelled")
-                    }
-                }
-            };
+            let output = OutputSink::new(id, Arc::new(self.emitter.clone()));
+            result = self.attempt(i, timeout, &item_cancel, output.clone()).await;
             if result.status.satisfies_needs()
                 || result.status == Status::Pending
                 || !result.retryable
@@ -366,7 +331,7 @@ impl Runner<'_> {
                 break;
             }
             let pause = entry.resolved.retry_interval;
-            ctx.output
+            output
                 .line(
                     super::event::Stream::Stderr,
                     &format!(
@@ -418,6 +383,56 @@ impl Runner<'_> {
             claim,
         };
         (i, result)
+    }
+}
+
+impl Runner<'_> {
+    /// One attempt at entry `i`'s check, within `timeout`: a kind with something to undo (a
+    /// statement to cancel on the server, probe rows to remove, a child to kill) sees
+    /// `item_cancel` and ends once that is done, within its timeout; the others stop
+    /// waiting at once. The post-deploy bake's rounds are single attempts too.
+    pub async fn attempt(
+        &self,
+        i: usize,
+        timeout: Duration,
+        item_cancel: &CancellationToken,
+        output: OutputSink,
+    ) -> CheckResult {
+        let entry = &self.plan.entries[i];
+        let ctx = CheckContext {
+            id: &entry.item.id,
+            config: &entry.resolved.config,
+            checklist: self.plan.checklist,
+            values: self.values,
+            redactor: &self.redactor,
+            root: &self.options.root,
+            net: &self.options.net,
+            deadline: deadline_after(timeout),
+            timeout,
+            cancel: item_cancel.child_token(),
+            output,
+        };
+        let timed_out = || {
+            CheckResult::new(
+                Status::Error,
+                format!("timed out after {}", humantime::format_duration(timeout)),
+            )
+        };
+        let check = tokio::time::timeout(
+            timeout + WIND_DOWN,
+            crate::checks::runner(entry.item.kind)(&ctx),
+        );
+        tokio::pin!(check);
+        tokio::select! {
+            done = &mut check => done.unwrap_or_else(|_| timed_out()),
+            () = item_cancel.cancelled() => {
+                if crate::checks::cleans_up_when_cancelled(entry.item.kind) {
+                    check.await.unwrap_or_else(|_| timed_out())
+                } else {
+                    CheckResult::new(Status::Pending, "cancelled")
+                }
+            }
+        }
     }
 }
 

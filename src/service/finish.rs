@@ -157,7 +157,6 @@ impl Finish<'_> {
                 ));
             }
         }
-        self.store.close().await;
         code
     }
 

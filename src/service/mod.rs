@@ -5,12 +5,13 @@
 //! closes the session on go, and writes the output documents. The console is a view it is
 //! given ([`Console`]); the headless lines are the other view.
 
+pub mod bake;
 pub mod closing;
 pub mod export;
 mod finish;
 mod follow;
 mod limits;
-mod open;
+pub(crate) mod open;
 mod prepare;
 mod presence;
 mod requests;
@@ -76,6 +77,8 @@ pub struct Setup {
     pub resume: Option<String>,
     /// The operator's signing key: the console's sign-offs are signed with it.
     pub signer: Option<Arc<crate::sshsig::Signer>>,
+    /// The post-deploy bake to start right at go, when asked for.
+    pub bake: Option<bake::Asked>,
 }
 
 /// What the console asks of the run.
@@ -252,6 +255,15 @@ fn item_result(entry: &Entry<'_>, session: &SessionState) -> ItemResult {
     }
 }
 
+/// The redactor of a run: the store's fingerprint key, the values' secrets registered.
+fn redactor_for(store: &Store, checklist: &Checklist, values: &Values) -> Arc<Redactor> {
+    let redactor = Arc::new(Redactor::with_key(store.fingerprint_key()));
+    values
+        .secrets(checklist)
+        .for_each(|secret| redactor.add_secret(secret));
+    redactor
+}
+
 /// Stops the run on Ctrl-C, a dropped SSH connection (SIGHUP) and SIGTERM alike: running
 /// checks are cancelled (`cancel`) and the console ends (`stop`).
 fn on_signals(cancel: &CancellationToken, stop: &CancellationToken, console: bool) {
@@ -321,16 +333,14 @@ async fn run_session(
         rerun,
         resume,
         signer,
+        bake,
         ..
     } = setup;
     let plan = match Plan::new(&checklist, environment, &scope) {
         Ok(plan) => plan.with_values(&values),
         Err(err) => return bad_input(err),
     };
-    let redactor = Arc::new(Redactor::with_key(store.fingerprint_key()));
-    values
-        .secrets(&checklist)
-        .for_each(|secret| redactor.add_secret(secret));
+    let redactor = redactor_for(&store, &checklist, &values);
     let prior = prior_results(&plan, &session, rerun);
     let cancel = CancellationToken::new();
     // The console ends on a signal too, but not when the run stops for another reason (the
@@ -419,7 +429,8 @@ async fn run_session(
         Err(err) => return bad_input(format!("the store recorder failed: {err}")),
     }
     presence.leave().await;
-    finish::Finish {
+    let baking = store.clone();
+    let code = finish::Finish {
         checklist: &checklist,
         plan: &plan,
         store,
@@ -433,7 +444,43 @@ async fn run_session(
         junit: junit.as_deref(),
     }
     .finish()
-    .await
+    .await;
+    // Headless, a bake asked for starts at go (the console starts its own).
+    let code = match bake {
+        Some(asked) if code == crate::exit::GO && !shown_console && !cancel.is_cancelled() => {
+            let session = match baking.open_session(&session.id, None).await {
+                Ok(session) => session,
+                Err(err) => return bad_input(err),
+            };
+            let baker = bake::Baker {
+                plan: &plan,
+                values: &values,
+                options: &options,
+                redactor: &redactor,
+                store: &baking,
+                session: &session,
+                operator: &operator,
+            };
+            let mut lines = crate::headless::BakeLines::default();
+            let mut shown = |bake: &crate::session::bake::Bake| {
+                for line in lines.lines(bake) {
+                    say(&line);
+                }
+            };
+            let cancel = CancellationToken::new();
+            on_signals(&cancel, &CancellationToken::new(), true);
+            match baker.begin(asked).await {
+                Ok(started) => match baker.run(started, &cancel, &mut shown).await {
+                    Ok(baked) => bake::exit_code(&baked),
+                    Err(err) => bad_input(format!("the bake stopped: {err}")),
+                },
+                Err(err) => bad_input(format!("cannot bake: {err}")),
+            }
+        }
+        _ => code,
+    };
+    baking.close().await;
+    code
 }
 
 /// A run shown in the console: what its requests need.

@@ -87,6 +87,29 @@ pub async fn open(setup: &Setup, operator: &str) -> Result<SessionState, String>
         .open_session(&id, None)
         .await
         .map_err(|e| e.to_string())?;
+    same_checklist(setup, &session)?;
+    if let Some(reason) = &session.closed {
+        return Err(format!(
+            "session {id} is closed ({reason}): it accepts no new results"
+        ));
+    }
+    setup
+        .store
+        .append(&id, operator, &Body::SessionJoined {})
+        .await
+        .map_err(|e| e.to_string())?;
+    setup
+        .store
+        .open_session(&id, None)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Whether `session` runs `setup`'s checklist file, unchanged, in its environment.
+pub fn same_checklist(setup: &Setup, session: &SessionState) -> Result<(), String> {
+    let checklist = &setup.checklist;
+    let sha256 = hex::encode(Sha256::digest(&setup.bytes));
+    let id = &session.id;
     if session.checklist.id != checklist.id {
         return Err(format!(
             "session {id} runs checklist {}, not {}",
@@ -103,19 +126,5 @@ pub async fn open(setup: &Setup, operator: &str) -> Result<SessionState, String>
             setup.environment.as_deref().unwrap_or("(none)")
         ));
     }
-    if let Some(reason) = &session.closed {
-        return Err(format!(
-            "session {id} is closed ({reason}): it accepts no new results"
-        ));
-    }
-    setup
-        .store
-        .append(&id, operator, &Body::SessionJoined {})
-        .await
-        .map_err(|e| e.to_string())?;
-    setup
-        .store
-        .open_session(&id, None)
-        .await
-        .map_err(|e| e.to_string())
+    Ok(())
 }

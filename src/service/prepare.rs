@@ -55,6 +55,8 @@ pub struct RunArgs {
     pub sign_key: Option<PathBuf>,
     /// `--expect-head`: the session must begin with these events.
     pub expect_head: Option<crate::session::Head>,
+    /// `--bake`: the post-deploy bake started right at go.
+    pub bake: Option<super::bake::Asked>,
 }
 
 /// Which session a run works in.
@@ -285,6 +287,7 @@ pub async fn prepare(args: &RunArgs) -> Result<Setup, String> {
         rerun: args.rerun,
         resume: Some(resume_command(args, &path)),
         signer: None,
+        bake: args.bake,
     })
 }
 
