@@ -47,7 +47,7 @@ const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
 const QUERY: &AsciiSet = &URI_COMPONENT.remove(b'/').remove(b':').remove(b'@');
 
 /// The secrets and the forms they are searched in.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Known {
     /// The secrets, as added.
     secrets: Vec<String>,
@@ -162,6 +162,16 @@ impl Redactor {
         Self {
             key,
             known: RwLock::new(Known::default()),
+        }
+    }
+
+    /// A copy that knows the same secrets and learns its own from now on: what one round
+    /// of a bake registers (a session token minted for it) is forgotten with the round, so
+    /// a long bake neither grows nor slows.
+    pub fn fork(&self) -> Self {
+        Self {
+            key: self.key,
+            known: RwLock::new(self.known.read().unwrap_or_else(|p| p.into_inner()).clone()),
         }
     }
 

@@ -22,7 +22,7 @@ use crate::status::{Status, Verdict};
 use crate::store::Store;
 
 /// What a bake was asked for: its time and the time between rounds (none: the checklist's).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Asked {
     /// `--for`.
     pub duration: Option<Duration>,
@@ -218,18 +218,6 @@ impl Baker<'_> {
         }
         // Rounds are recorded, not the attempts in them: the engine's events go nowhere.
         let (sender, _dropped) = tokio::sync::mpsc::unbounded_channel();
-        let emitter = Emitter::new(sender, self.redactor.clone());
-        let runner = Runner {
-            plan: &plan,
-            values: self.values,
-            redactor: self.redactor.clone(),
-            options: self.options,
-            emitter: emitter.clone(),
-            cancel: cancel.clone(),
-            prior: Vec::new(),
-            claims: None,
-            cancels: None,
-        };
         shown(&bake);
         let start = tokio::time::Instant::now()
             - SystemTime::now()
@@ -256,6 +244,21 @@ impl Baker<'_> {
                     return self.end(bake, Outcome::Stopped, format!("stopped by {} after {} rounds", self.operator, number - 1), shown).await;
                 }
             }
+            // Each round has its own copy of the redactor: what it learns (a token minted
+            // for the round) goes with it.
+            let redactor = Arc::new(self.redactor.fork());
+            let emitter = Emitter::new(sender.clone(), redactor.clone());
+            let runner = Runner {
+                plan: &plan,
+                values: self.values,
+                redactor,
+                options: self.options,
+                emitter: emitter.clone(),
+                cancel: cancel.clone(),
+                prior: Vec::new(),
+                claims: None,
+                cancels: None,
+            };
             let round = self
                 .round(&runner, &emitter, &entries, number, cancel)
                 .await;
@@ -319,7 +322,7 @@ impl Baker<'_> {
             if !matches!(result.status, Status::Pass | Status::Warn) {
                 notes.insert(
                     runner.plan.entries[i].item.id.clone(),
-                    self.redactor.excerpt(&result.summary, NOTE_MAX),
+                    runner.redactor.excerpt(&result.summary, NOTE_MAX),
                 );
             }
             status.push(result.status);

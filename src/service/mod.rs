@@ -124,6 +124,10 @@ pub enum Request {
     },
     /// What changed since the last release (answered with [`Update::Diff`]).
     Diff,
+    /// Start the post-deploy bake (or take up one whose process died).
+    Bake(bake::Asked),
+    /// Stop the bake this console runs (recorded as stopped).
+    StopBake,
 }
 
 /// How the console asks a report to be signed.
@@ -215,6 +219,8 @@ pub struct ConsoleInputs<'a> {
     pub stop: CancellationToken,
     /// This process's run: cancelled when the operator quits.
     pub run: CancellationToken,
+    /// The post-deploy bake to start once the automated items are done (`--bake`).
+    pub bake_at_go: Option<bake::Asked>,
 }
 
 /// The console, as the run shows it: until the operator quits or `stop` ends it, with the
@@ -406,6 +412,7 @@ async fn run_session(
                 cancels: &cancels,
                 signer: signer.clone(),
                 resume: resume.as_deref(),
+                bake,
             };
             attended
                 .in_console(console, runner, emitter, committed, recording, stop)
@@ -498,6 +505,7 @@ struct Attended<'a> {
     cancels: &'a Cancels,
     signer: Option<Arc<crate::sshsig::Signer>>,
     resume: Option<&'a str>,
+    bake: Option<bake::Asked>,
 }
 
 impl Attended<'_> {
@@ -554,6 +562,7 @@ impl Attended<'_> {
             operator: self.operator,
             updates,
             signer: self.signer.clone(),
+            baking: std::sync::Mutex::default(),
         };
         let running = async move {
             let mut runs: futures::stream::FuturesUnordered<requests::Asked<'_>> =
@@ -597,6 +606,7 @@ impl Attended<'_> {
             requests,
             stop,
             run: self.cancel.clone(),
+            bake_at_go: self.bake,
         });
         let (recorded, shown) = tokio::join!(running, shown);
         for task in following {

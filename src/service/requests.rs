@@ -62,6 +62,8 @@ pub struct Requests<'a> {
     pub updates: UnboundedSender<Update>,
     /// The operator's signing key, when there is one.
     pub signer: Option<Arc<crate::sshsig::Signer>>,
+    /// Stops the bake this console runs, while it runs.
+    pub baking: std::sync::Mutex<Option<CancellationToken>>,
 }
 
 impl<'a> Requests<'a> {
@@ -101,6 +103,18 @@ impl<'a> Requests<'a> {
             }
             Request::Diff => {
                 self.diff();
+                None
+            }
+            Request::Bake(asked) => Some(self.bake(asked)),
+            Request::StopBake => {
+                match self.baking.lock().ok().and_then(|mut b| b.take()) {
+                    Some(token) => token.cancel(),
+                    None => {
+                        let _ = self
+                            .updates
+                            .send(Update::Said("no bake runs in this console".into()));
+                    }
+                }
                 None
             }
         }
@@ -165,6 +179,55 @@ impl<'a> Requests<'a> {
                 cancels: Some(cancels),
             };
             runner.run().await;
+        })
+    }
+
+    /// The post-deploy bake, run until its end; its rounds reach the console as the
+    /// session's events, like another process's would. Leaving the console stops it.
+    fn bake(&self, asked: super::bake::Asked) -> Asked<'a> {
+        let cancel = self.cancel.child_token();
+        if let Ok(mut baking) = self.baking.lock() {
+            if baking.as_ref().is_some_and(|b| !b.is_cancelled()) {
+                let _ = self
+                    .updates
+                    .send(Update::Said("a bake runs in this console already".into()));
+                return Box::pin(async {});
+            }
+            *baking = Some(cancel.clone());
+        }
+        let (checklist, environment, values, redactor, options) = (
+            self.checklist,
+            self.environment.clone(),
+            self.values,
+            self.redactor,
+            self.options,
+        );
+        let (store, session, operator, updates) = self.owned();
+        Box::pin(async move {
+            let baked = async {
+                let now = store
+                    .open_session(&session, None)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let plan = Plan::new(checklist, environment, &Scope::default())
+                    .map_err(|e| e.to_string())?
+                    .with_values(values);
+                let baker = super::bake::Baker {
+                    plan: &plan,
+                    values,
+                    options,
+                    redactor,
+                    store: &store,
+                    session: &now,
+                    operator: &operator,
+                };
+                let started = baker.begin(asked).await?;
+                baker.run(started, &cancel, &mut |_| {}).await
+            }
+            .await;
+            if let Err(err) = baked {
+                let _ = updates.send(Update::Said(format!("cannot bake: {err}")));
+            }
         })
     }
 

@@ -77,6 +77,11 @@ where
                 break Err(format!("cannot draw: {err}"));
             }
             dirty = false;
+            if std::mem::take(&mut app.bell) {
+                use std::io::Write;
+                let mut out = std::io::stdout();
+                let _ = out.write_all(b"\x07").and_then(|()| out.flush());
+            }
         }
         if app.quit {
             break Ok(());
@@ -218,6 +223,7 @@ async fn show(inputs: crate::service::ConsoleInputs<'_>) -> Result<(), String> {
     app.store = inputs.store.clone();
     app.redactor = Some(inputs.redactor.clone());
     app.resume = inputs.resume.clone();
+    app.bake_at_go = inputs.bake_at_go;
     let shown = self::run(
         &mut terminal,
         inputs.plan,

@@ -58,6 +58,8 @@ pub enum Action {
     Pair,
     /// Show what changed since the last release.
     Diff,
+    /// Show the post-deploy bake (start it, stop it).
+    Bake,
     /// Leave the console.
     Quit,
 }
@@ -252,6 +254,13 @@ pub const KEYMAP: &[Binding] = &[
         about: "what changed since the last release (relcon diff)",
         footer: None,
         action: Action::Diff,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('b'), NONE)],
+        label: "b",
+        about: "the post-deploy bake: each baked item's latency, p50/p95, failures, time left (Enter starts it, c stops it)",
+        footer: None,
+        action: Action::Bake,
     },
     Binding {
         keys: &[(KeyCode::Char('s'), NONE)],

@@ -51,6 +51,10 @@ impl App {
                 self.type_search(key);
                 true
             }
+            Mode::Bake => {
+                self.on_bake_key(key);
+                true
+            }
             Mode::Consent { items, typed } => {
                 self.type_consent(key, items, typed);
                 true
@@ -332,6 +336,7 @@ impl App {
                     Mode::Export(ExportDialog::new(&self.session_id, self.signer.as_deref()))
             }
             (Action::Pair, _) => self.mode = Mode::Pair,
+            (Action::Bake, _) => self.mode = Mode::Bake,
             (Action::Diff, _) => {
                 self.requests.push(Request::Diff);
                 self.mode = Mode::Diff(None, 0);

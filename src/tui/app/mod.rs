@@ -3,6 +3,7 @@
 //! Nothing here draws or waits: the event loop feeds it, the view draws it, and what the
 //! operator asks of the run leaves as typed [`Request`]s, which the loop sends on.
 
+mod bake;
 mod filter;
 mod input;
 mod shown;
@@ -117,6 +118,8 @@ pub enum Mode {
     Diff(Option<Result<Vec<String>, String>>, usize),
     /// The export dialog.
     Export(super::export_dialog::ExportDialog),
+    /// The post-deploy bake.
+    Bake,
 }
 
 /// Which pane has the focus.
@@ -224,6 +227,12 @@ pub struct App {
     pub output_shift: usize,
     /// This process's running attempts: item → (attempt, since when).
     pub attempts: HashMap<String, (u32, SystemTime)>,
+    /// The bake to start once the automated items are done (`--bake`), until it is asked.
+    pub bake_at_go: Option<crate::service::bake::Asked>,
+    /// The start of the last bake whose no-go was announced.
+    pub bake_alerted: Option<crate::session::Timestamp>,
+    /// Whether the terminal's bell is to ring after this frame.
+    pub bell: bool,
 }
 
 impl App {
@@ -311,6 +320,9 @@ impl App {
             resume: None,
             output_shift: 0,
             attempts: HashMap::new(),
+            bake_at_go: None,
+            bake_alerted: None,
+            bell: false,
         };
         // The first item, not its section's heading, is selected to begin with.
         app.selected = app
@@ -348,6 +360,7 @@ impl App {
             self.started_at = Some(session.started_at.system());
             self.tally = Some(rules::tally(plan, session));
         }
+        self.watch_bake();
     }
 
     /// Why the session is closed, when it is.

@@ -145,7 +145,7 @@ pub fn draw_dialog(frame: &mut Frame, area: Rect, dialog: &SignoffDialog, theme:
 }
 
 /// A box of `lines`, `width` wide and as high as they need, in the middle of `area`.
-fn draw_popup(
+pub(super) fn draw_popup(
     frame: &mut Frame,
     area: Rect,
     width: u16,

@@ -122,6 +122,13 @@ impl Header<'_> {
                             Span::styled(format!("   CLOSED: {}", clean(why)), theme.alert())
                         })
                         .collect(),
+                    app.bake()
+                        .map(|bake| {
+                            let (said, status) = super::bake::state(&bake, now);
+                            Span::styled(format!("   {said}"), theme.status(status))
+                        })
+                        .into_iter()
+                        .collect(),
                 ]
                 .concat(),
             )),

@@ -4,6 +4,7 @@
 //! window before they are laid out, so a frame costs the same with 10 output lines or
 //! 100,000.
 
+mod bake;
 mod detail;
 mod dialogs;
 mod evidence;
@@ -53,6 +54,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, now: SystemTime) {
     match &app.mode {
         Mode::SignOff(dialog) => dialogs::draw_dialog(frame, frame.area(), dialog, theme),
         Mode::Pair => dialogs::draw_pair(frame, frame.area(), app, theme),
+        Mode::Bake => bake::draw_bake(frame, frame.area(), app, theme, now),
         Mode::Help => dialogs::draw_help(frame, frame.area(), theme),
         Mode::Diff(lines, top) => {
             dialogs::draw_diff(frame, frame.area(), lines.as_ref(), *top, theme)
