@@ -40,6 +40,9 @@ pub async fn run(
         eprintln!("warning: {warning}");
     }
     let mut out = std::io::stdout();
+    // A closed session still takes a bake's rounds: the watch ends at the close, or at the
+    // end of the bake that runs after it.
+    let (mut closed, mut baking) = (false, false);
     loop {
         let events = match feed.next().await {
             Ok(events) => events,
@@ -53,9 +56,15 @@ pub async fn run(
             {
                 return exit::GO;
             }
-            if event.event_kind() == Some(EventKind::SessionClosed) {
-                return exit::GO;
+            match event.event_kind() {
+                Some(EventKind::SessionClosed) => closed = true,
+                Some(EventKind::BakeStarted) => baking = true,
+                Some(EventKind::BakeEnded) => baking = false,
+                _ => {}
             }
+        }
+        if closed && !baking {
+            return exit::GO;
         }
     }
 }

@@ -224,12 +224,16 @@ impl Baker<'_> {
                 .duration_since(bake.started_at.system())
                 .unwrap_or_default();
         let planned = bake.planned_rounds().max(1);
+        let ends = start + bake.duration;
+        // Rounds keep their pace from the bake's start; a bake taken up late starts at once
+        // and goes on at its pace, without making up the rounds it missed.
+        let mut due = start + bake.every * bake.rounds.len() as u32;
         loop {
             if let Some(reason) = bake.regression() {
                 return self.end(bake, Outcome::NoGo, reason, shown).await;
             }
             let number = bake.rounds.last().map_or(0, |r| r.number) + 1;
-            if number > planned {
+            if number > planned || tokio::time::Instant::now() >= ends {
                 let reason = format!(
                     "{} rounds over {} without a regression",
                     bake.rounds.len(),
@@ -237,13 +241,14 @@ impl Baker<'_> {
                 );
                 return self.end(bake, Outcome::Go, reason, shown).await;
             }
-            let due = start + bake.every * (number - 1);
+            due = due.max(tokio::time::Instant::now());
             tokio::select! {
                 () = tokio::time::sleep_until(due) => {}
                 () = cancel.cancelled() => {
                     return self.end(bake, Outcome::Stopped, format!("stopped by {} after {} rounds", self.operator, number - 1), shown).await;
                 }
             }
+            due += bake.every;
             // Each round has its own copy of the redactor: what it learns (a token minted
             // for the round) goes with it.
             let redactor = Arc::new(self.redactor.fork());
