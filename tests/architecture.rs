@@ -48,7 +48,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "report",
         &["checklist", "redact", "session", "sshsig", "status"],
     ),
-    ("headless", &["engine", "report", "status", "text"]),
+    ("headless", &["engine", "report", "session", "status", "text"]),
     // One attended run, for the console, headless runs and the demo.
     (
         "service",
@@ -57,6 +57,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "checks",
             "dburl",
             "engine",
+            "exit",
             "files",
             "headless",
             "out",
@@ -98,6 +99,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "engine",
             "exit",
             "files",
+            "headless",
             "out",
             "redact",
             "report",

@@ -124,6 +124,23 @@ fn read_parts(text: &str) -> (Option<Checklist>, Vec<super::Diagnostic>) {
     for (env, table) in &override_tables {
         read_overrides(&mut ck, env, table, &mut drafts, &unbuilt);
     }
+    if let Some(every) = get(&root, "bake")
+        .and_then(as_table)
+        .and_then(|bake| get(bake, "every"))
+    {
+        let short = every
+            .get_ref()
+            .as_str()
+            .and_then(|text| super::spec::parse_duration(text).ok())
+            .is_some_and(|d| d < std::time::Duration::from_secs(1));
+        if short {
+            ck.error(
+                every.span(),
+                "a bake's `every` must be at least 1s",
+                "a round a second is the most a bake asks of a deployment: write \"1s\" or more",
+            );
+        }
+    }
     let header_str = |key: &str| header.and_then(|h| get_str(h, key)).map(String::from);
     let checklist = Checklist {
         source: SourceFile::new("", ""),
