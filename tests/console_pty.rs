@@ -540,3 +540,28 @@ fn the_consoles_last_sign_off_closes_the_session_while_it_is_open() {
     assert_eq!(pty.wait_exit(30), 0, "go");
     pty.assert_restored();
 }
+
+/// The bake in the console: asked for by the demo's later fault, it starts once the
+/// automated items are done, shows its rounds live in its pane, and ends no-go at the round
+/// the deployment's second failure comes in, with the next step; the header says it too.
+#[test]
+fn the_console_shows_a_bake_catch_a_release_going_bad() {
+    let mut pty = Pty::start(&["demo", "--fault", "fail-after:4"]);
+    pty.wait_for("the bake's pane", 90, |s| s.contains("post-deploy bake"));
+    pty.wait_for("rounds live", 30, |s| s.contains("BAKING round"));
+    pty.wait_for("the no-go", 30, |s| {
+        s.contains("BAKE NO-GO: health.live failed 2 rounds in a row")
+    });
+    pty.wait_for("the next step", 5, |s| s.contains("Next: roll back"));
+    pty.wait_for("the failed rounds marked", 5, |s| s.contains("××"));
+    // Any key closes the pane; the header keeps the bake's verdict; b opens it again.
+    pty.send(b"x");
+    pty.wait_for("the pane closed", 5, |s| !s.contains("post-deploy bake"));
+    pty.wait_for("the header says it", 5, |s| s.contains("BAKE NO-GO"));
+    pty.send(b"b");
+    pty.wait_for("the pane again", 5, |s| s.contains("post-deploy bake"));
+    pty.send(b"q");
+    pty.send(b"q");
+    pty.wait_exit(20);
+    pty.assert_restored();
+}
