@@ -315,3 +315,25 @@ fn nothing_to_compare_with_is_bad_input_that_says_what_to_do() {
         ran.stderr
     );
 }
+
+#[test]
+fn without_a_closed_release_the_previous_session_is_compared_and_said_to_be() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = dir.path();
+    let env = format!("AUTH_SECRET={SECRET_A}\nRELEASE=r1\nDB_PASSWORD=Pg-one-9f8e7d6c5b4a\n");
+    // A no-go release stays open; the next one has no closed release before it.
+    let first = release(dir, 1, &env, &["broken"], "alice");
+    let second = release(dir, 1, &env, &[], "bob");
+    let ran = run_in(dir, &["diff", "--session", &second]);
+    assert_eq!(ran.code, 0, "{}{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stdout
+            .contains(&format!("against {first} (no environment, started"))
+            && ran
+                .stdout
+                .contains("from store: the previous session, none earlier was closed"),
+        "{}",
+        ran.stdout
+    );
+    assert!(ran.stdout.contains("fixed (1)"), "{}", ran.stdout);
+}

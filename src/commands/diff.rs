@@ -73,10 +73,10 @@ async fn diff(store: &Store, args: &DiffArgs) -> Result<u8, String> {
                 .map_err(|e| format!("{e} (and no report file of that name)"))?;
             (report_of(&other)?, "store".to_string())
         }
-        None => (
-            report_of(&last_release(store, &session).await?)?,
-            "store".to_string(),
-        ),
+        None => {
+            let (before, from) = last_release(store, &session).await?;
+            (report_of(&before)?, from.to_string())
+        }
     };
     let diff = compare(&session, &now, &before, &from, args.slower);
     if args.json {

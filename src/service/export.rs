@@ -198,7 +198,7 @@ async fn since_last_release(
     ) {
         return None;
     }
-    let before = super::since::last_release(store, &snapshot.state)
+    let (before, from) = super::since::last_release(store, &snapshot.state)
         .await
         .ok()?;
     let mut before = super::since::report_of(&before).ok()?;
@@ -207,7 +207,7 @@ async fn since_last_release(
         &snapshot.state,
         report,
         &before,
-        "store",
+        from,
         crate::report::diff::Thresholds::default().ratio,
     ))
 }

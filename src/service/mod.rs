@@ -484,6 +484,10 @@ async fn run_session(
                 Err(err) => bad_input(format!("cannot bake: {err}")),
             }
         }
+        Some(_) if !shown_console => {
+            say("no bake: the run did not reach go");
+            code
+        }
         _ => code,
     };
     baking.close().await;

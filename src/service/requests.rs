@@ -405,7 +405,7 @@ impl<'a> Requests<'a> {
                     .open_session(&session, None)
                     .await
                     .map_err(|e| e.to_string())?;
-                let before = super::since::last_release(&store, &now).await?;
+                let (before, from) = super::since::last_release(&store, &now).await?;
                 let (report, before) = (
                     super::since::report_of(&now)?,
                     super::since::report_of(&before)?,
@@ -414,7 +414,7 @@ impl<'a> Requests<'a> {
                     &now,
                     &report,
                     &before,
-                    "store",
+                    from,
                     crate::report::diff::Thresholds::default().ratio,
                 );
                 Ok(diff

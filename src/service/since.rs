@@ -16,9 +16,17 @@ pub fn report_of(session: &SessionState) -> Result<Report, String> {
     Ok(Report::of_session(&plan, session))
 }
 
+/// Where a comparison's other side came from when it is the session before, not a closed
+/// release (no earlier session of the checklist and environment was closed).
+pub const PREVIOUS_SESSION: &str = "store: the previous session, none earlier was closed";
+
 /// The last closed session of the same checklist and environment that started before
-/// `session` (sessions whose log does not verify are passed over).
-pub async fn last_release(store: &Store, session: &SessionState) -> Result<SessionState, String> {
+/// `session` (sessions whose log does not verify are passed over); when none was closed,
+/// the latest earlier one. With where it came from, as a comparison names it.
+pub async fn last_release(
+    store: &Store,
+    session: &SessionState,
+) -> Result<(SessionState, &'static str), String> {
     // The store lists the newest first (by start, then by id, which grows with time): the
     // candidates are those listed after this one.
     let listed = store.sessions().await.map_err(|e| e.to_string())?;
@@ -26,6 +34,7 @@ pub async fn last_release(store: &Store, session: &SessionState) -> Result<Sessi
         .iter()
         .skip_while(|summary| summary.id != session.id)
         .skip(1);
+    let mut previous = None;
     for summary in earlier {
         if summary.checklist_id != session.checklist.id
             || summary.environment != session.environment
@@ -36,15 +45,18 @@ pub async fn last_release(store: &Store, session: &SessionState) -> Result<Sessi
             continue;
         };
         if other.closed.is_some() {
-            return Ok(other);
+            return Ok((other, "store"));
         }
+        previous.get_or_insert(other);
     }
-    Err(format!(
-        "no earlier closed session of checklist {} in environment {} to compare {} with: name one with --against SESSION|REPORT.json",
-        session.checklist.id,
-        session.environment.as_deref().unwrap_or("(none)"),
-        session.id
-    ))
+    previous.map(|p| (p, PREVIOUS_SESSION)).ok_or_else(|| {
+        format!(
+            "no earlier session of checklist {} in environment {} to compare {} with: name one with --against SESSION|REPORT.json",
+            session.checklist.id,
+            session.environment.as_deref().unwrap_or("(none)"),
+            session.id
+        )
+    })
 }
 
 /// The inputs `session`'s deployment signs sessions with, as its checklist names them: the
@@ -86,7 +98,7 @@ pub fn compare(
             from: before_from,
         },
         &Rules {
-            same_store: before_from == "store",
+            same_store: before_from == "store" || before_from == PREVIOUS_SESSION,
             session_secrets: &session_secrets,
             thresholds: Thresholds {
                 ratio,
