@@ -141,6 +141,18 @@ impl BakeLines {
                 crate::session::bake::Outcome::name(*outcome).to_uppercase(),
                 printable(reason)
             ));
+            for (index, item) in bake.items.iter().enumerate() {
+                let figures = bake.figures(index);
+                let ms = |v: Option<u64>| v.map_or("-".to_string(), |v| format!("{v} ms"));
+                lines.push(format!(
+                    "  {item}: {} rounds, {} failed, p50 {}, p95 {} (baseline {})",
+                    figures.latencies.len(),
+                    figures.failures,
+                    ms(figures.p50),
+                    ms(figures.p95),
+                    ms(figures.baseline)
+                ));
+            }
             if *outcome == crate::session::bake::Outcome::NoGo {
                 lines.push(
                     "next: roll back to the previous release, then start a new session with `relcon run`"

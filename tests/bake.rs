@@ -170,7 +170,14 @@ async fn an_item_failing_two_rounds_in_a_row_ends_the_bake_no_go() {
         !lines.iter().any(|l| l.contains("round 5/30")),
         "{lines:#?}"
     );
-    assert!(lines[verdict + 1].starts_with("next: roll back"));
+    // A summary per item, then the next step.
+    assert!(
+        lines[verdict + 1].starts_with("  live: 4 rounds, 2 failed, p50 "),
+        "{}",
+        lines[verdict + 1]
+    );
+    assert!(lines[verdict + 2].starts_with("  version: 4 rounds, 0 failed"));
+    assert!(lines[verdict + 3].starts_with("next: roll back"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
