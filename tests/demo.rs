@@ -493,3 +493,37 @@ fn the_served_configuration_has_no_template_text_left() {
     assert!(text.contains("\nDEPLOY_PLATFORM=container\n"), "{text}");
     assert!(!path.exists(), "removed when the demo ends");
 }
+
+/// A bake repeats the signed-in smoke only when it did not write at go: with database
+/// sessions (a probe row) it is left out, and says why; the others are baked.
+#[test]
+fn a_bake_leaves_out_a_signed_in_smoke_that_wrote_at_go() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ran = run_in(
+        dir.path(),
+        &[
+            "demo",
+            "--headless",
+            "--sessions",
+            "database",
+            "--bake",
+            "2s",
+        ],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let lines: Vec<&str> = ran.stderr.lines().collect();
+    assert!(
+        lines.contains(&"  left out: smoke.session: it wrote at go (a database session): writes are never repeated"),
+        "{}",
+        ran.stderr
+    );
+    assert!(
+        lines.contains(&"bake GO: 2 rounds over 2.0 s without a regression"),
+        "{}",
+        ran.stderr
+    );
+    assert!(lines
+        .iter()
+        .any(|l| l.starts_with("  health.live: 2 rounds, 0 failed")));
+    assert!(!lines.iter().any(|l| l.starts_with("  smoke.session: ")));
+}
