@@ -27,7 +27,20 @@ trap cleanup EXIT
 mkdir "$work/www"
 for i in $(seq "$items"); do echo ok > "$work/www/h$i"; done
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-python3 -m http.server --bind 127.0.0.1 "$port" --directory "$work/www" >/dev/null 2>&1 &
+# HTTP/1.1 with keep-alive and a listen queue longer than the 10 requests of a round (the
+# stock `python3 -m http.server` queues 5, and a refused connection waits a second).
+python3 - "$port" "$work/www" >/dev/null 2>&1 <<'PY' &
+import functools, http.server, sys
+class Handler(http.server.SimpleHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *args):
+        pass
+class Server(http.server.ThreadingHTTPServer):
+    request_queue_size = 128
+    daemon_threads = True
+handler = functools.partial(Handler, directory=sys.argv[2])
+Server(("127.0.0.1", int(sys.argv[1])), handler).serve_forever()
+PY
 server=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/h1" >/dev/null && break; sleep 0.1; done
 
