@@ -8,7 +8,6 @@ mod common;
 use std::io::Read;
 use std::path::Path;
 use std::process::Stdio;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,17 +27,19 @@ enum Fault {
     None,
 }
 
-/// A deployment that is healthy for `after` liveness probes, then shows `fault`.
+/// A deployment that answers each path well `after` times, then shows `fault` on it (each
+/// path counts its own requests, so two items of one round never race for the switch).
 async fn deployment(fault: Fault, after: u32) -> Server {
-    let probes = Arc::new(AtomicU32::new(0));
+    let counts: Arc<std::sync::Mutex<std::collections::HashMap<String, u32>>> = Arc::default();
     let handler: Handler = Arc::new(move |request| {
-        let probes = probes.clone();
+        let counts = counts.clone();
         Box::pin(async move {
             let path = request.uri().path().to_string();
-            let seen = if path == "/health" {
-                probes.fetch_add(1, Ordering::SeqCst) + 1
-            } else {
-                probes.load(Ordering::SeqCst)
+            let seen = {
+                let mut counts = counts.lock().expect("counts");
+                let count = counts.entry(path.clone()).or_insert(0);
+                *count += 1;
+                *count
             };
             let bad = seen > after;
             if bad && matches!(fault, Fault::Slows) {
@@ -178,6 +179,35 @@ async fn an_item_failing_two_rounds_in_a_row_ends_the_bake_no_go() {
     );
     assert!(lines[verdict + 2].starts_with("  version: 4 rounds, 0 failed"));
     assert!(lines[verdict + 3].starts_with("next: roll back"));
+
+    // The exports show it: a table in Markdown, a chart in HTML.
+    let session = common::announced_session(&lines);
+    for (format, file) in [("md", "r.md"), ("html", "r.html")] {
+        let exported = run_in(
+            dir.path(),
+            &[
+                "export",
+                "--session",
+                &session,
+                "--format",
+                format,
+                "--out",
+                file,
+            ],
+        );
+        assert_eq!(exported.code, 0, "{}", exported.stderr);
+    }
+    let md = std::fs::read_to_string(dir.path().join("r.md")).expect("written");
+    assert!(md.contains("## Post-deploy bake: ✘ NO-GO"), "{md}");
+    assert!(md.contains("| `live` | 4 | 2 |"), "{md}");
+    let html = std::fs::read_to_string(dir.path().join("r.html")).expect("written");
+    assert!(html.contains("<section id=\"bake\">"));
+    assert!(html.contains("aria-label=\"latency of live over 4 rounds\""));
+    assert_eq!(
+        html.matches("<title>round ").count(),
+        2,
+        "two failed rounds marked"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -263,8 +293,9 @@ fn bake_events(dir: &Path, session: &str) -> Vec<(String, serde_json::Value)> {
         ],
     );
     assert_eq!(exported.code, 0, "{}", exported.stderr);
-    let doc: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("r.json")).expect("written")).expect("JSON");
+    // Validated against the report schema, bake and all.
+    let doc = report(&std::fs::read_to_string(dir.join("r.json")).expect("written"));
+    assert!(doc["bake"].is_object(), "the report carries the bake");
     doc["events"]["entries"]
         .as_array()
         .expect("the report holds the events")

@@ -22,7 +22,7 @@ fn checklist() -> String {
     format!(
         "{}default_environment = \"production\"\n\n[environments.production]\nproduction = true\nrequire_signed_signoffs = true\nallowed_signers = \"allowed_signers\"\n\n[environments.production.overrides.backup]\nsignoffs = 2\n{}\n[[item]]\nid = \"backup\"\nsection = \"Checks\"\ntitle = \"Backup\"\nkind = \"manual\"\nhelp = \"Take it.\"\nevidence = [{{ key = \"snapshot_id\", label = \"Snapshot\" }}]\n\n[[item]]\nid = \"notes\"\nsection = \"Checks\"\ntitle = \"Notes\"\nkind = \"manual\"\nhelp = \"Write them.\"\n",
         common::HEADER,
-        common::command_item("build", "echo built", "")
+        common::command_item("build", "echo built", "bake = true")
     )
 }
 
@@ -547,6 +547,82 @@ fn the_agent_signs_reports_and_sign_offs() {
             && ran
                 .stdout
                 .contains("✓ sign-off of notes by alice@example.com"),
+        "{}",
+        ran.stdout
+    );
+}
+
+/// A bake's verdict is carried into the report and checked against its rounds: a report
+/// whose bake outcome was edited (its chain recomputed, as a forger would) is named, and so
+/// is one whose account of the bake differs from its events.
+#[test]
+fn a_bakes_verdict_is_recomputed_from_its_rounds() {
+    let release = Release::new(Backend::Sqlite);
+    for (item, by, key) in [
+        ("backup", "alice@example.com", &release.alice),
+        ("backup", "bob@example.com", &release.bob),
+    ] {
+        let signed = release.sign(item, by, key, &["--evidence", "snapshot_id=br-7"]);
+        assert_eq!(signed.code, 0, "{}", signed.stderr);
+    }
+    let notes = release.sign("notes", "bob@example.com", &release.bob, &[]);
+    assert_eq!(notes.code, 0, "{}", notes.stderr);
+    let path = release.place.path().join("c.toml").display().to_string();
+    let baked = release.place.run(&[
+        "bake",
+        &path,
+        "--session",
+        &release.session,
+        "--for",
+        "2s",
+        "--every",
+        "1s",
+    ]);
+    assert_eq!(baked.code, 0, "{}", baked.stderr);
+    let report = release.export("report.json", &release.alice);
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).expect("the report")).expect("JSON");
+    assert_eq!(doc["bake"]["outcome"], "go");
+    assert_eq!(doc["bake"]["rounds"], 2);
+    assert_eq!(doc["bake"]["items"][0]["id"], "build");
+    let ran = release.verify(&report, &[]);
+    assert_eq!(ran.code, 0, "{}", ran.stdout);
+    assert!(
+        ran.stdout
+            .contains("✓ bake: go (2 rounds over 2.0 s without a regression), as its 2 rounds say"),
+        "{}",
+        ran.stdout
+    );
+
+    let forged = tampered(&release, &report, "forged.json", |doc| {
+        for entry in entries(doc).iter_mut() {
+            if entry["type"] == "bake_ended" {
+                entry["payload"]["outcome"] = "no-go".into();
+                entry["payload"]["reason"] = "build failed 2 rounds in a row".into();
+            }
+        }
+        rechain(doc);
+        doc["bake"]["outcome"] = "no-go".into();
+        doc["bake"]["reason"] = "build failed 2 rounds in a row".into();
+    });
+    let ran = release.verify(&forged, &[]);
+    assert_eq!(ran.code, 1, "{}", ran.stdout);
+    assert!(
+        failures(&ran).contains(
+            &"✗ bake: recorded no-go (build failed 2 rounds in a row), but none of its 2 rounds shows a regression".to_string()
+        ),
+        "{}",
+        ran.stdout
+    );
+
+    let restated = tampered(&release, &report, "restated.json", |doc| {
+        doc["bake"]["items"][0]["failures"] = 1.into();
+    });
+    let ran = release.verify(&restated, &[]);
+    assert_eq!(ran.code, 1, "{}", ran.stdout);
+    assert!(
+        failures(&ran)
+            .contains(&"✗ bake: the report's account of it is not what its events say".to_string()),
         "{}",
         ran.stdout
     );

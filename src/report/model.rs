@@ -44,6 +44,110 @@ pub struct Report {
     /// The session's event log: its count and head (and, in exports, its entries).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub events: Option<Events>,
+    /// The session's last post-deploy bake, when it has one: its own verdict beside the
+    /// session's.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub bake: Option<ReportBake>,
+}
+
+/// A post-deploy bake, as a report carries it: folded from the session's bake events by
+/// [`crate::session::bake`], as every view has it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportBake {
+    /// When it started.
+    pub started_at: String,
+    /// Who started it.
+    pub by: String,
+    /// The time between rounds.
+    pub every_ms: u64,
+    /// How long it was to last.
+    pub for_ms: u64,
+    /// `go`, `no-go`, `stopped`, or `baking` while it runs.
+    pub outcome: String,
+    /// Why it ended so (empty while it runs).
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub reason: String,
+    /// The rounds recorded.
+    pub rounds: u32,
+    /// Each baked item's figures.
+    pub items: Vec<ReportBakeItem>,
+    /// Items marked for the bake that it left out, with why.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty", default)]
+    pub left_out: std::collections::BTreeMap<String, String>,
+}
+
+/// A baked item's figures over the rounds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportBakeItem {
+    /// The item.
+    pub id: String,
+    /// Rounds it failed.
+    pub failures: u32,
+    /// Its median latency over passing rounds.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub p50_ms: Option<u64>,
+    /// Its 95th percentile over passing rounds.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub p95_ms: Option<u64>,
+    /// The median of its first rounds.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub baseline_ms: Option<u64>,
+    /// The latency above which its p95 is a regression.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub limit_ms: Option<u64>,
+    /// Its latency in every round, in order.
+    pub latencies_ms: Vec<u64>,
+    /// The rounds it failed (1, 2, 3…).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub failed_rounds: Vec<u32>,
+}
+
+impl ReportBake {
+    /// The report's account of `bake`.
+    pub fn of(bake: &crate::session::bake::Bake) -> Self {
+        let items = bake
+            .items
+            .iter()
+            .enumerate()
+            .map(|(index, id)| {
+                let figures = bake.figures(index);
+                ReportBakeItem {
+                    id: id.clone(),
+                    failures: u32::try_from(figures.failures).unwrap_or(u32::MAX),
+                    p50_ms: figures.p50,
+                    p95_ms: figures.p95,
+                    baseline_ms: figures.baseline,
+                    limit_ms: bake.latency_limit(index),
+                    latencies_ms: figures.latencies,
+                    failed_rounds: bake
+                        .rounds
+                        .iter()
+                        .filter(|r| {
+                            r.status
+                                .get(index)
+                                .is_some_and(|s| matches!(s, Status::Fail | Status::Error))
+                        })
+                        .map(|r| r.number)
+                        .collect(),
+                }
+            })
+            .collect();
+        let (outcome, reason) = match &bake.ended {
+            Some((outcome, reason, _)) => (outcome.name().to_string(), reason.clone()),
+            None => ("baking".to_string(), String::new()),
+        };
+        ReportBake {
+            started_at: bake.started_at.seconds(),
+            by: bake.by.clone(),
+            every_ms: u64::try_from(bake.every.as_millis()).unwrap_or(u64::MAX),
+            for_ms: u64::try_from(bake.duration.as_millis()).unwrap_or(u64::MAX),
+            outcome,
+            reason,
+            rounds: u32::try_from(bake.rounds.len()).unwrap_or(u32::MAX),
+            items,
+            left_out: bake.left_out.clone(),
+        }
+    }
 }
 
 /// Whether an export is the last word on its session.
@@ -207,6 +311,9 @@ impl Report {
                 entries: None,
                 redacted: Vec::new(),
             }),
+            bake: crate::session::bake::bakes(&session.audit)
+                .pop()
+                .map(|bake| ReportBake::of(&bake)),
         }
     }
 

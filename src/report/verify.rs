@@ -215,6 +215,7 @@ fn restated(document: &Report, session: &SessionState) -> Vec<Check> {
             differing.join(", ")
         )));
     }
+    checks.extend(bake(document, &again, session));
     let state = if session.closed.is_some() {
         State::Final
     } else {
@@ -226,6 +227,39 @@ fn restated(document: &Report, session: &SessionState) -> Vec<Check> {
             document.state.map_or("nothing", State::name),
             state.name()
         )));
+    }
+    checks
+}
+
+/// The bake the document states is the one its events hold, and its recorded end is what
+/// its rounds say by the rule (an edited verdict shows here even when the chain was
+/// recomputed after the edit).
+fn bake(document: &Report, again: &Report, session: &SessionState) -> Vec<Check> {
+    let Some(baked) = crate::session::bake::bakes(&session.audit).pop() else {
+        return if document.bake.is_some() {
+            vec![Check::fail(
+                "bake: the report states one, its events hold none",
+            )]
+        } else {
+            Vec::new()
+        };
+    };
+    let mut checks = Vec::new();
+    if document.bake != again.bake {
+        checks.push(Check::fail(
+            "bake: the report's account of it is not what its events say",
+        ));
+    }
+    match baked.disagreement() {
+        Some(why) => checks.push(Check::fail(format!("bake: {why}"))),
+        None => checks.push(Check::pass(match &baked.ended {
+            Some((outcome, reason, _)) => format!(
+                "bake: {} ({reason}), as its {} rounds say",
+                outcome.name(),
+                baked.rounds.len()
+            ),
+            None => format!("bake: still baking, {} rounds so far", baked.rounds.len()),
+        })),
     }
     checks
 }

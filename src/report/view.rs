@@ -288,3 +288,8 @@ mod tests {
         assert_eq!((bare.by, bare.signed), ("", false));
     }
 }
+
+/// A duration in milliseconds as people write it: `30s`, `15m`, `1m 30s`, `500ms`.
+pub fn duration_ms(ms: u64) -> String {
+    humantime::format_duration(std::time::Duration::from_millis(ms)).to_string()
+}

@@ -186,7 +186,8 @@ impl Baker<'_> {
                 .iter()
                 .filter_map(|e| Some((e.item.id.clone(), e.resolved.bake_fail_after?)))
                 .collect(),
-            latency_factor: settings.latency_factor,
+            latency_factor_percent: (settings.latency_factor * 100.0).round().clamp(100.0, 1e6)
+                as u32,
             latency_margin_ms: millis(settings.latency_margin),
             latency_samples: settings.latency_samples,
             baseline_rounds: settings.baseline_rounds,

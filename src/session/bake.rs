@@ -226,7 +226,8 @@ impl Bake {
     /// max(factor × baseline, baseline + margin).
     pub fn latency_limit(&self, index: usize) -> Option<u64> {
         let baseline = self.figures(index).baseline?;
-        let scaled = (baseline as f64 * self.rules.latency_factor).ceil() as u64;
+        let scaled =
+            (baseline as f64 * f64::from(self.rules.latency_factor_percent) / 100.0).ceil() as u64;
         Some(scaled.max(baseline.saturating_add(self.rules.latency_margin_ms)))
     }
 
@@ -289,6 +290,46 @@ impl Bake {
         })
     }
 
+    /// The first round after which the rounds show a regression, with the regression.
+    pub fn first_regression(&self) -> Option<(u32, String)> {
+        let mut prefix = Bake {
+            rounds: Vec::with_capacity(self.rounds.len()),
+            ..self.clone()
+        };
+        for round in &self.rounds {
+            prefix.rounds.push(round.clone());
+            if let Some(reason) = prefix.regression() {
+                return Some((round.number, reason));
+            }
+        }
+        None
+    }
+
+    /// How its recorded end disagrees with what its rounds say by the rule, if it does: a
+    /// bake ends no-go at the first round that shows a regression, with that reason, and
+    /// go or stopped only when none does. (One still baking is judged when it ends.)
+    pub fn disagreement(&self) -> Option<String> {
+        let (outcome, reason, _) = self.ended.as_ref()?;
+        let last = self.rounds.last().map_or(0, |r| r.number);
+        match (outcome, self.first_regression()) {
+            (Outcome::NoGo, None) => Some(format!(
+                "recorded no-go ({reason}), but none of its {} rounds shows a regression",
+                self.rounds.len()
+            )),
+            (Outcome::NoGo, Some((round, found))) if found != *reason => Some(format!(
+                "recorded no-go ({reason}), but its rounds say: {found} (round {round})"
+            )),
+            (Outcome::NoGo, Some((round, _))) if round != last => Some(format!(
+                "it went on to round {last} after the regression of round {round}"
+            )),
+            (Outcome::Go | Outcome::Stopped, Some((round, found))) => Some(format!(
+                "recorded {}, but round {round} shows a regression: {found}",
+                outcome.name()
+            )),
+            _ => None,
+        }
+    }
+
     /// Its verdict: how it ended, or none while it runs.
     pub fn outcome(&self) -> Option<Outcome> {
         self.ended.as_ref().map(|(o, _, _)| *o)
@@ -303,7 +344,7 @@ mod tests {
         BakeRules {
             fail_after: 2,
             fail_after_by_item: BTreeMap::from([("version".to_string(), 1)]),
-            latency_factor: 3.0,
+            latency_factor_percent: 300,
             latency_margin_ms: 250,
             latency_samples: 10,
             baseline_rounds: 3,
@@ -381,6 +422,30 @@ mod tests {
             reason.starts_with("live became slower: p95 5000 ms"),
             "{reason}"
         );
+    }
+
+    #[test]
+    fn a_recorded_end_is_checked_against_the_rounds() {
+        let mut twice = bake(&[
+            (OK, &[20, 20]),
+            (LIVE_FAILS, &[20, 20]),
+            (LIVE_FAILS, &[20, 20]),
+        ]);
+        let at = Timestamp::now();
+        twice.ended = Some((Outcome::NoGo, "live failed 2 rounds in a row".into(), at));
+        assert_eq!(twice.disagreement(), None);
+        twice.ended = Some((Outcome::Go, "3 rounds".into(), at));
+        assert_eq!(
+            twice.disagreement().as_deref(),
+            Some("recorded go, but round 3 shows a regression: live failed 2 rounds in a row")
+        );
+        let mut fine = bake(&[(OK, &[20, 20]), (OK, &[20, 20])]);
+        fine.ended = Some((Outcome::NoGo, "live failed 2 rounds in a row".into(), at));
+        assert!(fine
+            .disagreement()
+            .is_some_and(|d| d.contains("none of its 2 rounds")));
+        fine.ended = Some((Outcome::Stopped, "stopped by ann".into(), at));
+        assert_eq!(fine.disagreement(), None);
     }
 
     #[test]

@@ -256,8 +256,9 @@ pub struct BakeRules {
     /// Items with their own number of failed rounds.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fail_after_by_item: BTreeMap<String, u32>,
-    /// A p95 above this many times the baseline…
-    pub latency_factor: f64,
+    /// A p95 above this many hundredths of the baseline (300: three times)… (an integer:
+    /// stored documents hold no floats)
+    pub latency_factor_percent: u32,
     /// … and above the baseline plus this is a regression.
     pub latency_margin_ms: u64,
     /// The samples a p95 is judged over at the least.

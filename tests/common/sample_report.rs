@@ -177,6 +177,7 @@ fn report(title: &str, items: Vec<ReportItem>, events: Vec<EventEntry>) -> Repor
             entries: Some(events),
             redacted: Vec::new(),
         }),
+        bake: None,
     }
 }
 

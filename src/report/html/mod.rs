@@ -9,6 +9,7 @@
 //! symbols, never colour alone, and the print stylesheet shows everything: no filter, no
 //! closed pane.
 
+mod bake;
 mod table;
 mod timeline;
 
@@ -98,6 +99,11 @@ pub fn render(report: &Report, since: Option<&Diff>) -> String {
         escape(&report.checklist.title),
     );
     banner(report, &verdict, &mut out);
+    let bake_link = if report.bake.is_some() {
+        "<a href=\"#bake\">Post-deploy bake</a>"
+    } else {
+        ""
+    };
     let since_link = if since.is_some() {
         "<a href=\"#since\">Since the last release</a>"
     } else {
@@ -105,12 +111,15 @@ pub fn render(report: &Report, since: Option<&Diff>) -> String {
     };
     let _ = writeln!(
         out,
-        "<nav class=\"toc\"><a href=\"#attention\">Failures and warnings</a>{since_link}<a href=\"#timeline\">Timeline</a><a href=\"#items\">Items</a><a href=\"#signoffs\">Sign-offs</a><a href=\"#integrity\">Integrity and how to verify</a></nav>",
+        "<nav class=\"toc\"><a href=\"#attention\">Failures and warnings</a>{bake_link}{since_link}<a href=\"#timeline\">Timeline</a><a href=\"#items\">Items</a><a href=\"#signoffs\">Sign-offs</a><a href=\"#integrity\">Integrity and how to verify</a></nav>",
     );
     facts(report, &mut out);
     counts(report, &mut out);
     out.push_str("<main>\n");
     attention(report, &mut out);
+    if let Some(bake) = &report.bake {
+        bake::render(bake, &mut out);
+    }
     if let Some(diff) = since {
         since_last(diff, &mut out);
     }

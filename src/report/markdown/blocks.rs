@@ -53,6 +53,7 @@ fn names<'a>(names: impl ExactSizeIterator<Item = &'a str>, place: Place) -> Str
 pub(super) fn compose(report: &Report, detail: Detail, since: Option<&Diff>) -> Doc {
     let mut groups = vec![
         attention(report, detail),
+        report.bake.as_ref().map(super::bake::group),
         since.and_then(since_last),
         still_open(report),
     ];

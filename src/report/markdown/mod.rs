@@ -10,6 +10,7 @@
 //!
 //! Every text from the report goes through [`escape`], so nothing in it becomes markup.
 
+mod bake;
 mod blocks;
 mod escape;
 
