@@ -52,7 +52,7 @@ pub fn chart(item: &ReportBakeItem) -> String {
         if n <= 1 {
             WIDTH / 2.0
         } else {
-            2.0 + (WIDTH - 4.0) * i as f64 / (n - 1) as f64
+            4.0 + (WIDTH - 8.0) * i as f64 / (n - 1) as f64
         }
     };
     let y = |ms: u64| HEIGHT - 2.0 - (HEIGHT - 4.0) * ms as f64 / top;
