@@ -48,7 +48,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "report",
         &["checklist", "redact", "session", "sshsig", "status"],
     ),
-    ("headless", &["engine", "report", "session", "status", "text"]),
+    (
+        "headless",
+        &["engine", "report", "session", "status", "text"],
+    ),
     // One attended run, for the console, headless runs and the demo.
     (
         "service",

@@ -63,8 +63,7 @@ async fn deployment(fault: Fault, after: u32) -> Server {
 /// A checklist of two baked items, judged quickly: the baseline is the first round, and a
 /// p95 over 3 samples after it counts.
 fn checklist(dir: &Path, port: u16) {
-    let text = format!(
-        r#"sections = ["Checks"]
+    let text = r#"sections = ["Checks"]
 
 [checklist]
 id = "shop"
@@ -73,7 +72,7 @@ version = 1
 base_url = ["APP_URL"]
 
 [inputs]
-APP_URL = {{}}
+APP_URL = {}
 
 [bake]
 latency_samples = 3
@@ -85,7 +84,7 @@ section = "Checks"
 title = "Live"
 kind = "http"
 help = "h"
-url = "${{origin}}/health"
+url = "${origin}/health"
 bake = true
 timeout = "5s"
 [item.expect]
@@ -97,14 +96,13 @@ section = "Checks"
 title = "The release runs"
 kind = "http"
 help = "h"
-url = "${{origin}}/version"
+url = "${origin}/version"
 bake = true
 bake_fail_after = 1
 [item.expect]
 status = 200
 body_contains = "build-a"
-"#
-    );
+"#;
     std::fs::write(dir.join("c.toml"), text).expect("writes");
     std::fs::write(
         dir.join("app.env"),

@@ -251,6 +251,11 @@ pub fn clip(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// A duration in milliseconds as people write it: `30s`, `15m`, `1m 30s`, `500ms`.
+pub fn duration_ms(ms: u64) -> String {
+    humantime::format_duration(std::time::Duration::from_millis(ms)).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,9 +292,4 @@ mod tests {
         let bare = SignoffView::of(&value);
         assert_eq!((bare.by, bare.signed), ("", false));
     }
-}
-
-/// A duration in milliseconds as people write it: `30s`, `15m`, `1m 30s`, `500ms`.
-pub fn duration_ms(ms: u64) -> String {
-    humantime::format_duration(std::time::Duration::from_millis(ms)).to_string()
 }
