@@ -249,15 +249,8 @@ fn demo_help() -> String {
 struct Run {
     /// The checklist file (default: checklists/authjs-neon.toml under --root).
     checklist: Option<PathBuf>,
-    /// The environment (default: the checklist's default_environment).
-    #[arg(long = "env", value_name = "NAME")]
-    environment: Option<String>,
-    /// A dotenv file with the deployment's configuration; repeatable, later files win.
-    #[arg(long = "env-file", value_name = "PATH")]
-    env_files: Vec<PathBuf>,
-    /// The deployed project's repository root (default: the current directory).
-    #[arg(long, value_name = "DIR")]
-    root: Option<PathBuf>,
+    #[command(flatten)]
+    deployment: Deployment,
     /// Run without the console: progress lines on stderr (the default when there is no terminal).
     #[arg(long)]
     headless: bool,
@@ -279,18 +272,6 @@ struct Run {
     /// How many checks may run at once.
     #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     concurrency: u16,
-    /// The timeout of items that set none, in seconds (or a duration such as 90s, 2m).
-    #[arg(long, default_value = "60", value_name = "SECS", value_parser = parse_timeout)]
-    timeout: std::time::Duration,
-    /// Operator identity (default: RELCON_OPERATOR, else the global git user.email, else $USER).
-    #[arg(long = "as", value_name = "NAME")]
-    operator: Option<String>,
-    /// An extra trusted CA (PEM) for HTTPS checks, like curl's --cacert.
-    #[arg(long, value_name = "FILE")]
-    cacert: Option<PathBuf>,
-    /// The store: sqlite://PATH or postgres://USER@HOST/DATABASE (default: a SQLite file under the XDG data dir).
-    #[arg(long, env = "RELCON_STORE", hide_env_values = true, value_name = "URL")]
-    store: Option<String>,
     /// Work in this session.
     #[arg(long, value_name = "ID", conflicts_with = "resume")]
     session: Option<String>,
@@ -317,20 +298,10 @@ struct Run {
     bake_every: Option<std::time::Duration>,
 }
 
+/// Where the deployment is and how to reach it, for the commands that check it.
 #[derive(Args)]
-struct Bake {
-    /// The checklist file (default: checklists/authjs-neon.toml under --root).
-    checklist: Option<PathBuf>,
-    /// The session to bake (default: the store's latest of the checklist and environment).
-    #[arg(long, value_name = "ID")]
-    session: Option<String>,
-    /// How long the bake lasts (default: the checklist's [bake] for, else 15m).
-    #[arg(long = "for", value_name = "DURATION", value_parser = parse_timeout)]
-    duration: Option<std::time::Duration>,
-    /// The time between rounds (default: the checklist's [bake] every, else 30s; at least 1s).
-    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
-    every: Option<std::time::Duration>,
-    /// The environment (default: the session's).
+struct Deployment {
+    /// The environment (default: the checklist's default_environment; for bake, the session's).
     #[arg(long = "env", value_name = "NAME")]
     environment: Option<String>,
     /// A dotenv file with the deployment's configuration; repeatable, later files win.
@@ -351,6 +322,23 @@ struct Bake {
     /// The store: sqlite://PATH or postgres://USER@HOST/DATABASE (default: a SQLite file under the XDG data dir).
     #[arg(long, env = "RELCON_STORE", hide_env_values = true, value_name = "URL")]
     store: Option<String>,
+}
+
+#[derive(Args)]
+struct Bake {
+    /// The checklist file (default: checklists/authjs-neon.toml under --root).
+    checklist: Option<PathBuf>,
+    #[command(flatten)]
+    deployment: Deployment,
+    /// The session to bake (default: the store's latest of the checklist and environment).
+    #[arg(long, value_name = "ID")]
+    session: Option<String>,
+    /// How long the bake lasts (default: the checklist's [bake] for, else 15m).
+    #[arg(long = "for", value_name = "DURATION", value_parser = parse_timeout)]
+    duration: Option<std::time::Duration>,
+    /// The time between rounds (default: the checklist's [bake] every, else 30s; at least 1s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
+    every: Option<std::time::Duration>,
 }
 
 /// Runs an async command on a fresh runtime.
@@ -409,9 +397,9 @@ fn main() -> ExitCode {
         Command::Run(run) => {
             let args = RunArgs {
                 checklist: run.checklist,
-                environment: run.environment,
-                env_files: run.env_files,
-                root: run.root,
+                environment: run.deployment.environment,
+                env_files: run.deployment.env_files,
+                root: run.deployment.root,
                 json: run.json,
                 junit: run.junit,
                 scope: Scope {
@@ -420,10 +408,10 @@ fn main() -> ExitCode {
                     automated_only: run.automated_only,
                 },
                 concurrency: usize::from(run.concurrency),
-                timeout: run.timeout,
-                operator: run.operator,
-                cacert: run.cacert,
-                store: run.store,
+                timeout: run.deployment.timeout,
+                operator: run.deployment.operator,
+                cacert: run.deployment.cacert,
+                store: run.deployment.store,
                 session: match (run.session, run.resume) {
                     (Some(id), _) => SessionChoice::Id(id),
                     (None, true) => SessionChoice::Resume,
@@ -445,17 +433,17 @@ fn main() -> ExitCode {
             relcon::commands::bake::BakeArgs {
                 run: RunArgs {
                     checklist: bake.checklist,
-                    environment: bake.environment,
-                    env_files: bake.env_files,
-                    root: bake.root,
+                    environment: bake.deployment.environment,
+                    env_files: bake.deployment.env_files,
+                    root: bake.deployment.root,
                     json: false,
                     junit: None,
                     scope: Scope::default(),
                     concurrency: 64,
-                    timeout: bake.timeout,
-                    operator: bake.operator,
-                    cacert: bake.cacert,
-                    store: bake.store,
+                    timeout: bake.deployment.timeout,
+                    operator: bake.deployment.operator,
+                    cacert: bake.deployment.cacert,
+                    store: bake.deployment.store,
                     session: SessionChoice::New,
                     rerun: false,
                     yes_apply: false,

@@ -130,6 +130,25 @@ fn run_and_bake(dir: &Path, secs: u32) -> (i32, Vec<String>) {
     (ran.code, ran.stderr.lines().map(String::from).collect())
 }
 
+/// A deployment going bad with `fault` after `after` requests of a path, checked and baked
+/// for `secs`: its directory, the exit code and the stderr lines.
+async fn bake_against(
+    fault: Fault,
+    after: u32,
+    secs: u32,
+) -> (tempfile::TempDir, i32, Vec<String>) {
+    let server = deployment(fault, after).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    checklist(dir.path(), server.addr.port());
+    let (code, lines) = tokio::task::spawn_blocking({
+        let dir = dir.path().to_path_buf();
+        move || run_and_bake(&dir, secs)
+    })
+    .await
+    .expect("runs");
+    (dir, code, lines)
+}
+
 fn position(lines: &[String], wanted: &str) -> usize {
     lines
         .iter()
@@ -140,15 +159,7 @@ fn position(lines: &[String], wanted: &str) -> usize {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_item_failing_two_rounds_in_a_row_ends_the_bake_no_go() {
     // One probe at go, then rounds 1 and 2 pass; 3 and 4 fail.
-    let server = deployment(Fault::Fails, 3).await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    checklist(dir.path(), server.addr.port());
-    let (code, lines) = tokio::task::spawn_blocking({
-        let dir = dir.path().to_path_buf();
-        move || run_and_bake(&dir, 30)
-    })
-    .await
-    .expect("runs");
+    let (dir, code, lines) = bake_against(Fault::Fails, 3, 30).await;
     assert_eq!(code, 1, "a regression is no-go: {lines:#?}");
     assert!(
         lines.iter().any(|l| l.starts_with("✔ round 2/30")),
@@ -210,15 +221,7 @@ async fn an_item_failing_two_rounds_in_a_row_ends_the_bake_no_go() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_release_deployed_over_fails_the_bake_at_once() {
-    let server = deployment(Fault::DeployedOver, 2).await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    checklist(dir.path(), server.addr.port());
-    let (code, lines) = tokio::task::spawn_blocking({
-        let dir = dir.path().to_path_buf();
-        move || run_and_bake(&dir, 30)
-    })
-    .await
-    .expect("runs");
+    let (_dir, code, lines) = bake_against(Fault::DeployedOver, 2, 30).await;
     assert_eq!(code, 1, "{lines:#?}");
     let verdict = position(&lines, "bake NO-GO");
     assert!(
@@ -237,15 +240,7 @@ async fn a_release_deployed_over_fails_the_bake_at_once() {
 async fn a_slowdown_is_caught_against_the_first_round_and_a_healthy_bake_is_go() {
     // The first round is the baseline; from round 3 every answer is 400 ms slower: two slow
     // samples among three after the baseline are a regression, at round 4.
-    let server = deployment(Fault::Slows, 2).await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    checklist(dir.path(), server.addr.port());
-    let (code, lines) = tokio::task::spawn_blocking({
-        let dir = dir.path().to_path_buf();
-        move || run_and_bake(&dir, 30)
-    })
-    .await
-    .expect("runs");
+    let (_dir, code, lines) = bake_against(Fault::Slows, 2, 30).await;
     assert_eq!(code, 1, "{lines:#?}");
     let verdict = position(&lines, "bake NO-GO");
     assert!(
@@ -259,14 +254,7 @@ async fn a_slowdown_is_caught_against_the_first_round_and_a_healthy_bake_is_go()
         "{lines:#?}"
     );
 
-    let healthy = deployment(Fault::None, 0).await;
-    checklist(dir.path(), healthy.addr.port());
-    let (code, lines) = tokio::task::spawn_blocking({
-        let dir = dir.path().to_path_buf();
-        move || run_and_bake(&dir, 3)
-    })
-    .await
-    .expect("runs");
+    let (_, code, lines) = bake_against(Fault::None, 0, 3).await;
     assert_eq!(code, 0, "{lines:#?}");
     assert!(
         lines

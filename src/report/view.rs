@@ -251,6 +251,11 @@ pub fn clip(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// Milliseconds, or a dash for none: `12 ms`, `–`.
+pub fn ms_or_dash(ms: Option<u64>) -> String {
+    ms.map_or("–".into(), |v| format!("{v} ms"))
+}
+
 /// A duration in milliseconds as people write it: `30s`, `15m`, `1m 30s`, `500ms`.
 pub fn duration_ms(ms: u64) -> String {
     humantime::format_duration(std::time::Duration::from_millis(ms)).to_string()

@@ -12,9 +12,7 @@ use crate::status::Status;
 const WIDTH: f64 = 320.0;
 const HEIGHT: f64 = 48.0;
 
-fn ms(value: Option<u64>) -> String {
-    value.map_or("–".into(), |v| format!("{v} ms"))
-}
+use crate::report::view::ms_or_dash as ms;
 
 /// The status a bake's outcome is shown as.
 fn outcome_status(outcome: &str) -> Status {

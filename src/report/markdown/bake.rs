@@ -6,9 +6,7 @@ use super::Group;
 use crate::report::model::ReportBake;
 use crate::report::view;
 
-fn ms(value: Option<u64>) -> String {
-    value.map_or("–".into(), |v| format!("{v} ms"))
-}
+use crate::report::view::ms_or_dash as ms;
 
 /// The bake's verdict as a word with its symbol.
 pub fn verdict(bake: &ReportBake) -> String {
