@@ -214,6 +214,11 @@ pub(super) const ITEM_KEYS: &[Key] = &[
         Ty::Int(1, 100),
         "failed bake rounds in a row that are a regression of this item (default `[bake] fail_after`; 1 for an item whose change means someone deployed over the release)",
     ),
+    Key::optional(
+        "bake_latency_margin",
+        Ty::Duration,
+        "how far above its baseline this item's p95 may go before it is slower (default `[bake] latency_margin`; more for a serverless function's cold starts)",
+    ),
 ];
 
 /// The file's tables and their keys, for the format reference.
@@ -236,4 +241,5 @@ pub(super) const RUN_KEYS: &[&str] = &[
     "retry_interval",
     "bake",
     "bake_fail_after",
+    "bake_latency_margin",
 ];

@@ -225,6 +225,8 @@ pub struct Resolved {
     pub bake: bool,
     /// Failed bake rounds in a row that are its regression, when it sets its own.
     pub bake_fail_after: Option<u32>,
+    /// How far above its baseline its p95 may go in a bake, when it sets its own.
+    pub bake_latency_margin: Option<Duration>,
     /// The kind-specific keys.
     pub config: toml::Table,
 }
@@ -245,6 +247,7 @@ pub const COMMON_KEYS: &[&str] = &[
     "retry_interval",
     "bake",
     "bake_fail_after",
+    "bake_latency_margin",
 ];
 
 impl Item {
@@ -271,6 +274,8 @@ impl Item {
             retry_interval: duration("retry_interval").unwrap_or(Duration::from_secs(2)),
             writes,
             bake: keys.get("bake").and_then(toml::Value::as_bool) == Some(true),
+            bake_latency_margin: duration("bake_latency_margin")
+                .map(|d| d.min(spec::duration_cap("bake_latency_margin"))),
             bake_fail_after: keys
                 .get("bake_fail_after")
                 .and_then(toml::Value::as_integer)

@@ -189,6 +189,12 @@ impl Baker<'_> {
             latency_factor_percent: (settings.latency_factor * 100.0).round().clamp(100.0, 1e6)
                 as u32,
             latency_margin_ms: millis(settings.latency_margin),
+            latency_margin_ms_by_item: self
+                .plan
+                .entries
+                .iter()
+                .filter_map(|e| Some((e.item.id.clone(), millis(e.resolved.bake_latency_margin?))))
+                .collect(),
             latency_samples: settings.latency_samples,
             baseline_rounds: settings.baseline_rounds,
         }

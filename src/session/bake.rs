@@ -228,7 +228,13 @@ impl Bake {
         let baseline = self.figures(index).baseline?;
         let scaled =
             (baseline as f64 * f64::from(self.rules.latency_factor_percent) / 100.0).ceil() as u64;
-        Some(scaled.max(baseline.saturating_add(self.rules.latency_margin_ms)))
+        let margin = self
+            .items
+            .get(index)
+            .and_then(|item| self.rules.latency_margin_ms_by_item.get(item))
+            .copied()
+            .unwrap_or(self.rules.latency_margin_ms);
+        Some(scaled.max(baseline.saturating_add(margin)))
     }
 
     /// The first regression the rounds so far show, said in a line: an item failing its
@@ -346,6 +352,7 @@ mod tests {
             fail_after_by_item: BTreeMap::from([("version".to_string(), 1)]),
             latency_factor_percent: 300,
             latency_margin_ms: 250,
+            latency_margin_ms_by_item: BTreeMap::from([("version".to_string(), 1000)]),
             latency_samples: 10,
             baseline_rounds: 3,
         }
@@ -417,6 +424,8 @@ mod tests {
         rounds.push((OK, &[351, 20]));
         let slow = bake(&rounds);
         assert_eq!(slow.latency_limit(0), Some(350));
+        // An item with its own margin: max(3 × 20, 20 + 1000).
+        assert_eq!(slow.latency_limit(1), Some(1020));
         let reason = slow.regression().expect("a regression");
         assert!(
             reason.starts_with("live became slower: p95 5000 ms"),

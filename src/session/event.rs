@@ -261,6 +261,9 @@ pub struct BakeRules {
     pub latency_factor_percent: u32,
     /// … and above the baseline plus this is a regression.
     pub latency_margin_ms: u64,
+    /// Items with their own margin.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub latency_margin_ms_by_item: BTreeMap<String, u64>,
     /// The samples a p95 is judged over at the least.
     pub latency_samples: u32,
     /// The first rounds whose median latency is the baseline.
