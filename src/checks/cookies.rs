@@ -164,7 +164,11 @@ async fn inspect(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
         Err(err) => return CheckResult::definitive_error(format!("bad URL {url}: {err}")),
     };
     let https = parsed.scheme() == "https";
-    let client = match ctx.net.client(false, Duration::from_secs(5)) {
+    let client = match ctx.net.client_for(
+        &parsed,
+        crate::checks::net::Redirects::None,
+        Duration::from_secs(5),
+    ) {
         Ok(client) => client,
         Err(err) => {
             return CheckResult::definitive_error(format!("cannot build the HTTP client: {err}"))

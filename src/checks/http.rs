@@ -309,7 +309,7 @@ async fn request(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
         None if config.follow_redirects => Redirects::Any,
         None => Redirects::None,
     };
-    let client = match ctx.net.client_with(redirects, connect_timeout) {
+    let client = match ctx.net.client_for(&parsed, redirects, connect_timeout) {
         Ok(client) => client,
         Err(err) => {
             return CheckResult::definitive_error(format!("cannot build the HTTP client: {err}"))

@@ -1,19 +1,25 @@
 //! What the network checks share: the trusted roots (the system's, plus `--cacert`), HTTP
 //! clients built on them, and reading a response body with a cap.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use rustls::{ClientConfig, RootCertStore};
 
-/// Trust for a run: loaded once, shared by every check.
+/// Trust for a run, and its HTTP clients: shared by every check. The system's roots are
+/// read only when a check needs them (a run against plain-HTTP targets never does), and a
+/// client is built once per kind of client and reused, so items on one origin share its
+/// connections.
 #[derive(Debug, Clone)]
 pub struct Net {
-    roots: Arc<RootCertStore>,
+    roots: Arc<OnceLock<Arc<RootCertStore>>>,
     cacert: Option<PathBuf>,
+    extra: Arc<Vec<CertificateDer<'static>>>,
+    clients: Arc<Mutex<HashMap<ClientKey, reqwest::Client>>>,
 }
 
 /// The crypto provider every TLS connection uses.
@@ -21,13 +27,14 @@ pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
+/// What makes two clients different.
+type ClientKey = (Redirects, Duration, bool);
+
 impl Net {
-    /// The system's roots, plus the certificates of the PEM file `cacert`.
+    /// The system's roots (read when first needed), plus the certificates of the PEM file
+    /// `cacert` (read now, so that a bad file stops the run before it starts).
     pub fn new(cacert: Option<&Path>) -> Result<Self, String> {
-        let mut roots = RootCertStore::empty();
-        // Unreadable system certificates are skipped; what loads is trusted.
-        let native = rustls_native_certs::load_native_certs();
-        roots.add_parsable_certificates(native.certs);
+        let mut extra = Vec::new();
         if let Some(path) = cacert {
             let pem = crate::files::read_capped(path, crate::files::CAP)
                 .map_err(|e| format!("cannot read --cacert {}: {e}", path.display()))?;
@@ -37,15 +44,19 @@ impl Net {
             if certs.is_empty() {
                 return Err(format!("--cacert {} holds no certificate", path.display()));
             }
-            for cert in certs {
-                roots
-                    .add(cert)
+            let mut check = RootCertStore::empty();
+            for cert in &certs {
+                check
+                    .add(cert.clone())
                     .map_err(|e| format!("--cacert {}: {e}", path.display()))?;
             }
+            extra = certs;
         }
         Ok(Self {
-            roots: Arc::new(roots),
+            roots: Arc::default(),
             cacert: cacert.map(Path::to_path_buf),
+            extra: Arc::new(extra),
+            clients: Arc::default(),
         })
     }
 
@@ -54,17 +65,30 @@ impl Net {
         self.cacert.as_deref()
     }
 
-    /// The trusted roots.
+    /// The trusted roots: the system's (unreadable ones skipped; what loads is trusted)
+    /// and `--cacert`'s, read on first use.
     pub fn roots(&self) -> Arc<RootCertStore> {
-        self.roots.clone()
+        self.roots
+            .get_or_init(|| {
+                let mut roots = RootCertStore::empty();
+                let native = rustls_native_certs::load_native_certs();
+                roots.add_parsable_certificates(native.certs);
+                roots.add_parsable_certificates(self.extra.iter().cloned());
+                Arc::new(roots)
+            })
+            .clone()
     }
 
     /// A TLS client configuration that verifies against the roots.
     pub fn tls_config(&self) -> Result<ClientConfig, String> {
+        Self::tls_config_with(self.roots())
+    }
+
+    fn tls_config_with(roots: Arc<RootCertStore>) -> Result<ClientConfig, String> {
         Ok(ClientConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
             .map_err(|e| e.to_string())?
-            .with_root_certificates(self.roots.clone())
+            .with_root_certificates(roots)
             .with_no_client_auth())
     }
 
@@ -89,6 +113,36 @@ impl Net {
         redirects: Redirects,
         connect_timeout: Duration,
     ) -> Result<reqwest::Client, String> {
+        self.cached((redirects, connect_timeout, true))
+    }
+
+    /// The client [`Net::client_with`] gives, for requests to `url` only: one to a
+    /// plain-HTTP URL that cannot be redirected to another origin never speaks TLS, so it
+    /// is built without reading the system's roots.
+    pub fn client_for(
+        &self,
+        url: &reqwest::Url,
+        redirects: Redirects,
+        connect_timeout: Duration,
+    ) -> Result<reqwest::Client, String> {
+        let tls = url.scheme() != "http" || redirects == Redirects::Any;
+        self.cached((redirects, connect_timeout, tls))
+    }
+
+    fn cached(&self, key: ClientKey) -> Result<reqwest::Client, String> {
+        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(client) = clients.get(&key) {
+            return Ok(client.clone());
+        }
+        let client = self.build(key)?;
+        clients.insert(key, client.clone());
+        Ok(client)
+    }
+
+    fn build(
+        &self,
+        (redirects, connect_timeout, tls): ClientKey,
+    ) -> Result<reqwest::Client, String> {
         let redirects = match redirects {
             Redirects::Any => reqwest::redirect::Policy::limited(10),
             Redirects::None => reqwest::redirect::Policy::none(),
@@ -107,8 +161,14 @@ impl Net {
                 }
             }),
         };
+        // Without TLS the configuration trusts nothing: no certificate could pass it.
+        let roots = if tls {
+            self.roots()
+        } else {
+            Arc::new(RootCertStore::empty())
+        };
         reqwest::Client::builder()
-            .use_preconfigured_tls(self.tls_config()?)
+            .use_preconfigured_tls(Self::tls_config_with(roots)?)
             .redirect(redirects)
             .connect_timeout(connect_timeout)
             .user_agent(concat!("relcon/", env!("CARGO_PKG_VERSION")))
@@ -118,7 +178,7 @@ impl Net {
 }
 
 /// Which redirects a client follows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Redirects {
     /// None: a redirect is the response.
     None,

@@ -92,7 +92,11 @@ impl Gate<'_> {
         let path = parsed[url::Position::BeforePath..].to_string();
         let client = ctx
             .net
-            .client(false, Duration::from_secs(5))
+            .client_for(
+                &parsed,
+                crate::checks::net::Redirects::None,
+                Duration::from_secs(5),
+            )
             .map_err(|err| {
                 CheckResult::definitive_error(format!("cannot build the HTTP client: {err}"))
             })?;

@@ -66,7 +66,11 @@ pub(crate) fn run<'a>(ctx: &'a CheckContext<'a>) -> RunFuture<'a> {
             Ok(parsed) => parsed,
             Err(err) => return CheckResult::definitive_error(format!("bad URL {url}: {err}")),
         };
-        let client = match ctx.net.client(false, Duration::from_secs(5)) {
+        let client = match ctx.net.client_for(
+            &parsed,
+            crate::checks::net::Redirects::None,
+            Duration::from_secs(5),
+        ) {
             Ok(client) => client,
             Err(err) => {
                 return CheckResult::definitive_error(format!(
