@@ -344,7 +344,13 @@ struct Bake {
 /// Runs an async command on a fresh runtime.
 fn block_on(command: impl std::future::Future<Output = u8>) -> u8 {
     match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime.block_on(command),
+        Ok(runtime) => {
+            let code = runtime.block_on(command);
+            // The command awaited all it does; what is left (a heartbeat, a feed, an idle
+            // worker) need not be waited for on the way out.
+            runtime.shutdown_background();
+            code
+        }
         Err(err) => {
             eprintln!("error: cannot start the async runtime: {err}");
             relcon::exit::BAD_INPUT

@@ -33,10 +33,16 @@ pub async fn close_on_go(
         )
         .await;
     // Another process may close it first (both saw go): closed is closed.
-    let closed_here = match closed {
-        Ok(_) => true,
-        Err(StoreError::Closed(_)) => false,
-        Err(err) => return Err(err),
-    };
-    Ok((store.open_session(session, None).await?, closed_here))
+    match closed {
+        // The close follows what was read unless another process wrote in between.
+        Ok(event) => {
+            let mut after = now;
+            match after.follow(&event) {
+                Ok(()) => Ok((after, true)),
+                Err(_) => Ok((store.open_session(session, None).await?, true)),
+            }
+        }
+        Err(StoreError::Closed(_)) => Ok((store.open_session(session, None).await?, false)),
+        Err(err) => Err(err),
+    }
 }

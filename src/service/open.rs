@@ -57,16 +57,18 @@ pub async fn open(setup: &Setup, operator: &str) -> Result<SessionState, String>
                     .is_some_and(|e| e.production),
                 allowed_signers: allowed_signers(setup)?,
             };
-            setup
+            let started = setup
                 .store
                 .create_session(&id, operator, &body)
                 .await
                 .map_err(|e| e.to_string())?;
-            return setup
-                .store
-                .open_session(&id, None)
-                .await
-                .map_err(|e| e.to_string());
+            // Its whole log is the event just written: folded here, not read back.
+            return crate::store::verified_state(
+                &id,
+                std::slice::from_ref(&started),
+                setup.store.expected_head(),
+            )
+            .map_err(|e| e.to_string());
         }
         SessionChoice::Id(id) => id.clone(),
         SessionChoice::Resume => setup

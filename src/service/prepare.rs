@@ -240,6 +240,10 @@ pub async fn prepare(args: &RunArgs) -> Result<Setup, String> {
         }
     }
     crate::engine::claims::lease_setting()?;
+    // An existing store opens while the checklist is read (opening one writes nothing);
+    // a new one is made only once the checklist is known to be good.
+    let url = args.store.clone().unwrap_or_else(crate::store::default_url);
+    let early = crate::store::exists(&url).then(|| tokio::spawn(Store::open_owned(url.clone())));
     let path = checklist_path(args.checklist.as_deref(), &root)?;
     let bytes = crate::files::read_capped(&path, crate::files::CAP)
         .map_err(|err| format!("cannot read {}: {err}", path.display()))?;
@@ -257,10 +261,14 @@ pub async fn prepare(args: &RunArgs) -> Result<Setup, String> {
         crate::out::say(&format!("note: {note}"));
     }
     let net = crate::checks::net::Net::new(args.cacert.as_deref())?;
-    let store = Store::open(&args.store.clone().unwrap_or_else(crate::store::default_url))
-        .await
-        .map_err(|e| e.to_string())?
-        .expecting(args.expect_head.clone());
+    let store = match early {
+        Some(opening) => opening
+            .await
+            .map_err(|e| format!("the store did not open: {e}"))?,
+        None => Store::open(&url).await,
+    }
+    .map_err(|e| e.to_string())?
+    .expecting(args.expect_head.clone());
     let (concurrency, lowered) = super::limits::concurrency(args.concurrency);
     if let Some(note) = lowered {
         crate::out::say(&note);

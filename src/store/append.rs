@@ -10,8 +10,19 @@ use crate::session::chain::{canonical, hash, GENESIS};
 use crate::session::rules::{self, Refused};
 use crate::session::{Body, SessionState, StoredEvent, Timestamp};
 
+/// Whether an event only marks a moment that nobody is told of as a fact (a run started, an
+/// operator joined or left): its commit need not wait for the disk, since the next durable
+/// commit (a result's, a sign-off's, the close's) takes it there too.
+pub(crate) fn is_marker(body: &Body) -> bool {
+    matches!(
+        body,
+        Body::RunStarted { .. } | Body::SessionJoined {} | Body::SessionLeft {}
+    )
+}
+
 impl Store {
-    /// Starts a session: its row and its first event, in one transaction.
+    /// Starts a session: its row and its first event, in one transaction (a marker's: see
+    /// [`is_marker`]).
     pub async fn create_session(
         &self,
         id: &str,
@@ -27,7 +38,9 @@ impl Store {
             return Err(StoreError::NoSession(id.to_string()));
         };
         let _turn = self.turn().await;
-        let mut tx = self.write(id).await?;
+        // Nobody is told of a fact by a session's start: it reaches the disk with the first
+        // durable commit in it (a result, a sign-off), which syncs the log up to there.
+        let mut tx = self.write_lenient(id).await?;
         sqlx::query("INSERT INTO sessions (id, checklist_id, checklist_sha256, environment, started_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(id)
             .bind(&checklist.id)
@@ -42,8 +55,8 @@ impl Store {
         Ok(event)
     }
 
-    /// Appends an event and commits it; returns it once it is durable. A closed session
-    /// accepts nothing more.
+    /// Appends an event and commits it; returns it once it is durable (a marker: once it is
+    /// committed, see [`is_marker`]). A closed session accepts nothing more.
     pub async fn append(
         &self,
         session: &str,
@@ -51,14 +64,17 @@ impl Store {
         body: &Body,
     ) -> Result<StoredEvent, StoreError> {
         let _turn = self.turn().await;
-        let mut tx = self.write(session).await?;
+        let mut tx = match is_marker(body) {
+            true => self.write_lenient(session).await?,
+            false => self.write(session).await?,
+        };
         let event = self.append_in(&mut tx, session, actor, body).await?;
         tx.commit().await.map_err(|e| self.db(e))?;
         Ok(event)
     }
 
-    /// Appends several events in one transaction (one commit, one fsync): what arrives
-    /// together is acknowledged together. The claims in `releases` (item, token) end in the
+    /// Appends several events in one transaction (one commit, one fsync; none for markers
+    /// alone): what arrives together is acknowledged together. The claims in `releases` (item, token) end in the
     /// same commit as the results they were taken for, so nobody sees an item neither
     /// claimed nor finished.
     pub async fn append_many(
@@ -72,15 +88,17 @@ impl Store {
             return Ok(Vec::new());
         }
         let _turn = self.turn().await;
-        let mut tx = self.write(session).await?;
+        let mut tx = if releases.is_empty() && bodies.iter().all(is_marker) {
+            self.write_lenient(session).await?
+        } else {
+            self.write(session).await?
+        };
         let events = self
             .append_all(&mut tx, session, actor, bodies, None)
             .await?;
-        for (item, token) in releases {
-            leases::release_in(&mut tx, session, item, token)
-                .await
-                .map_err(|e| self.db(e))?;
-        }
+        leases::release_all(&mut tx, session, releases)
+            .await
+            .map_err(|e| self.db(e))?;
         tx.commit().await.map_err(|e| self.db(e))?;
         Ok(events)
     }

@@ -192,7 +192,20 @@ impl StoreClaims {
             token.to_string(),
             answer,
         ));
-        let _turn = self.claiming.lock().await;
+        // Items started together ask together: letting them all queue before taking the
+        // turn makes their claims one transaction, and their requests leave together.
+        tokio::task::yield_now().await;
+        // An answer wakes its asker at once: those answered by one transaction go together,
+        // not one after another through the turn.
+        let _turn = tokio::select! {
+            biased;
+            outcome = &mut answered => {
+                return outcome
+                    .unwrap_or_else(|_| Err("the claim was not answered".into()))
+                    .map_err(|e| ClaimError::Unavailable(e.into()));
+            }
+            turn = self.claiming.lock() => turn,
+        };
         if let Ok(outcome) = answered.try_recv() {
             return outcome.map_err(|e| ClaimError::Unavailable(e.into()));
         }

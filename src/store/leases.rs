@@ -145,63 +145,137 @@ impl Store {
     ) -> Result<Vec<ClaimOutcome>, StoreError> {
         // A claim is a lease, not a fact: its commit need not wait for the disk. (A machine
         // that crashes takes its claims' holders with it.)
-        match self.backend() {
-            Backend::Postgres => {
-                let mut tx = self.write(session).await?;
-                sqlx::query("SET LOCAL synchronous_commit TO OFF")
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| self.db(e))?;
-                let mut outcomes = Vec::with_capacity(claims.len());
-                for (item, token) in claims {
-                    outcomes.push(
-                        self.claim_in(&mut tx, session, item, holder, token, lease, since)
-                            .await?,
-                    );
-                }
-                tx.commit().await.map_err(|e| self.db(e))?;
-                Ok(outcomes)
+        let _turn = self.turn().await;
+        let mut tx = self.write_lenient(session).await?;
+        let mut outcomes = Vec::with_capacity(claims.len());
+        let distinct = claims
+            .iter()
+            .map(|(item, _)| *item)
+            .collect::<std::collections::HashSet<_>>();
+        if distinct.len() == claims.len() {
+            for chunk in claims.chunks(CLAIMS_PER_STATEMENT) {
+                outcomes.extend(
+                    self.claim_chunk(&mut tx, session, chunk, holder, lease, since)
+                        .await?,
+                );
             }
-            Backend::Sqlite => {
-                use sqlx::Connection;
-                let _turn = self.turn().await;
-                // The connection goes back to the pool as durable as it came, or not at all:
-                // however this ends (an error, or the claim abandoned midway), the guard
-                // closes it unless it was set back to FULL.
-                let mut guard = Lenient(self.pool.acquire().await.map_err(|e| self.db(e))?.into());
-                let Some(conn) = guard.0.as_mut() else {
-                    return Err(self.db(sqlx::Error::PoolClosed));
-                };
-                sqlx::query("PRAGMA synchronous = NORMAL")
-                    .execute(&mut **conn)
-                    .await
-                    .map_err(|e| self.db(e))?;
-                let outcomes = async {
-                    let mut tx = conn
-                        .begin_with("BEGIN IMMEDIATE")
-                        .await
-                        .map_err(|e| self.db(e))?;
-                    let mut outcomes = Vec::with_capacity(claims.len());
-                    for (item, token) in claims {
-                        outcomes.push(
-                            self.claim_in(&mut tx, session, item, holder, token, lease, since)
-                                .await?,
-                        );
-                    }
-                    tx.commit().await.map_err(|e| self.db(e))?;
-                    Ok::<_, StoreError>(outcomes)
-                }
-                .await;
-                if sqlx::query("PRAGMA synchronous = FULL")
-                    .execute(&mut **conn)
-                    .await
-                    .is_ok()
-                {
-                    guard.release();
-                }
-                outcomes
+        } else {
+            // One item asked for twice: the second ask must see the first's claim.
+            for (item, token) in claims {
+                outcomes.push(
+                    self.claim_in(&mut tx, session, item, holder, token, lease, since)
+                        .await?,
+                );
             }
         }
+        tx.commit().await.map_err(|e| self.db(e))?;
+        Ok(outcomes)
+    }
+
+    /// [`Store::claim_in`] for distinct items, a few statements for all of them (a
+    /// statement is a trip to the driver's thread, and a run starts many items at once):
+    /// their latest results since `since`, their claims, then one insert of those granted.
+    async fn claim_chunk(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        session: &str,
+        claims: &[(&str, &str)],
+        holder: &str,
+        lease: Duration,
+        since: i64,
+    ) -> Result<Vec<ClaimOutcome>, StoreError> {
+        let list = |first: usize| {
+            (first..first + claims.len())
+                .map(|n| format!("${n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let statement = format!("SELECT item, actor, payload FROM events WHERE session_id = $1 AND seq > $2 AND item IN ({}) ORDER BY seq", list(3));
+        let mut query = sqlx::query(&statement).bind(session).bind(since);
+        for (item, _) in claims {
+            query = query.bind(*item);
+        }
+        let mut latest = std::collections::HashMap::new();
+        for row in query.fetch_all(&mut *tx).await.map_err(|e| self.db(e))? {
+            latest.insert(
+                row.get::<String, _>(0),
+                (row.get::<String, _>(1), row.get(2)),
+            );
+        }
+        let now = self.now_sql();
+        let statement = format!("SELECT item, holder, token, CAST(CASE WHEN expires_ms > {now} THEN 1 ELSE 0 END AS BIGINT) FROM claims WHERE session_id = $1 AND item IN ({})", list(2));
+        let mut query = sqlx::query(&statement).bind(session);
+        for (item, _) in claims {
+            query = query.bind(*item);
+        }
+        let mut held = std::collections::HashMap::new();
+        for row in query.fetch_all(&mut *tx).await.map_err(|e| self.db(e))? {
+            let live = row.get::<i64, _>(3) != 0;
+            held.insert(
+                row.get::<String, _>(0),
+                (row.get::<String, _>(1), row.get::<String, _>(2), live),
+            );
+        }
+        let mut seen = None;
+        let mut outcomes = Vec::with_capacity(claims.len());
+        let mut granted = Vec::new();
+        for &(item, token) in claims {
+            let settled = latest
+                .get(item)
+                .and_then(|(actor, payload): &(String, String)| outcome_of(item, actor, payload))
+                .filter(|outcome| outcome.status.is_final());
+            if let Some(outcome) = settled {
+                outcomes.push(ClaimOutcome::Settled(outcome));
+                continue;
+            }
+            if let Some((other, _, _)) = held
+                .get(item)
+                .filter(|(_, other_token, live)| other_token != token && *live)
+            {
+                let seen = match seen {
+                    Some(seen) => seen,
+                    None => *seen.insert(self.last_seq_in(tx, session).await?),
+                };
+                outcomes.push(ClaimOutcome::Held(Held {
+                    holder: other.clone(),
+                    seen,
+                }));
+                continue;
+            }
+            granted.push((item, token));
+            outcomes.push(ClaimOutcome::Granted);
+        }
+        if granted.is_empty() {
+            return Ok(outcomes);
+        }
+        let rows: Vec<String> = (0..granted.len())
+            .map(|r| format!("($1, ${}, $2, ${}, {now} + $3)", 4 + 2 * r, 5 + 2 * r))
+            .collect();
+        let statement = format!("INSERT INTO claims (session_id, item, holder, token, expires_ms) VALUES {} ON CONFLICT (session_id, item) DO UPDATE SET holder = excluded.holder, token = excluded.token, expires_ms = excluded.expires_ms", rows.join(", "));
+        let mut query = sqlx::query(&statement)
+            .bind(session)
+            .bind(holder)
+            .bind(lease.as_millis() as i64);
+        for (item, token) in &granted {
+            query = query.bind(*item).bind(*token);
+        }
+        query.execute(&mut *tx).await.map_err(|e| self.db(e))?;
+        for (item, token) in granted {
+            note_taken(self, session, Some(item), token);
+        }
+        Ok(outcomes)
+    }
+
+    async fn last_seq_in(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        session: &str,
+    ) -> Result<i64, StoreError> {
+        sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events WHERE session_id = $1")
+            .bind(session)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| self.db(e))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -233,13 +307,7 @@ impl Store {
             let (other, other_token, live): (String, String, bool) =
                 (row.get(0), row.get(1), row.get::<i64, _>(2) != 0);
             if other_token != token && live {
-                let seen: i64 = sqlx::query_scalar(
-                    "SELECT COALESCE(MAX(seq), 0) FROM events WHERE session_id = $1",
-                )
-                .bind(session)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(|e| self.db(e))?;
+                let seen = self.last_seq_in(tx, session).await?;
                 return Ok(ClaimOutcome::Held(Held {
                     holder: other,
                     seen,
@@ -274,7 +342,7 @@ impl Store {
             .bind(session)
             .bind(item)
             .bind(token)
-            .execute(&self.pool)
+            .execute(&self.lenient)
             .await
             .map_err(|e| self.db(e))?;
         Ok(updated.rows_affected() > 0)
@@ -336,7 +404,7 @@ impl Store {
     /// Releases a claim made with `token` (a run that ended without a result to record).
     pub async fn release(&self, session: &str, item: &str, token: &str) -> Result<(), StoreError> {
         let _turn = self.turn().await;
-        let mut conn = self.pool.acquire().await.map_err(|e| self.db(e))?;
+        let mut conn = self.lenient.acquire().await.map_err(|e| self.db(e))?;
         release_in(&mut conn, session, item, token)
             .await
             .map_err(|e| self.db(e))
@@ -356,7 +424,7 @@ impl Store {
             .bind(token)
             .bind(holder)
             .bind(lease.as_millis() as i64)
-            .execute(&self.pool)
+            .execute(&self.lenient)
             .await
             .map_err(|e| self.db(e))?;
         note_taken(self, session, None, token);
@@ -369,7 +437,7 @@ impl Store {
         sqlx::query("DELETE FROM presence WHERE session_id = $1 AND token = $2")
             .bind(session)
             .bind(token)
-            .execute(&self.pool)
+            .execute(&self.lenient)
             .await
             .map_err(|e| self.db(e))?;
         Ok(())
@@ -382,25 +450,6 @@ impl Store {
             .fetch_all(&self.pool)
             .await
             .map_err(|e| self.db(e))
-    }
-}
-
-/// A pooled SQLite connection set to commit without waiting for the disk: dropped before
-/// [`Lenient::release`], it is closed instead of going back to the pool.
-struct Lenient(Option<sqlx::pool::PoolConnection<sqlx::Any>>);
-
-impl Lenient {
-    /// The connection is durable again: it may go back to the pool.
-    fn release(&mut self) {
-        drop(self.0.take());
-    }
-}
-
-impl Drop for Lenient {
-    fn drop(&mut self) {
-        if let Some(conn) = self.0.take() {
-            let _ = conn.detach();
-        }
     }
 }
 
@@ -421,15 +470,45 @@ pub(crate) async fn latest_result(
         .bind(since)
         .fetch_optional(conn)
         .await?;
-    // The `item` column is an index: the payload, which the chain covers, has the last word.
-    Ok(row.and_then(|row| {
-        let body = Body::join("result", &row.get::<String, _>(1))?;
-        let (done, outcome) = Outcome::of_result(body, &row.get::<String, _>(0))?;
-        (done == item).then_some(outcome)
-    }))
+    Ok(row.and_then(|row| outcome_of(item, &row.get::<String, _>(0), &row.get::<String, _>(1))))
 }
 
+/// The outcome a stored result of `item` says. The `item` column is an index: the payload,
+/// which the chain covers, has the last word.
+fn outcome_of(item: &str, actor: &str, payload: &str) -> Option<Outcome> {
+    let body = Body::join("result", payload)?;
+    let (done, outcome) = Outcome::of_result(body, actor)?;
+    (done == item).then_some(outcome)
+}
+
+/// Items claimed per statement (each takes two parameters in the insert).
+const CLAIMS_PER_STATEMENT: usize = 500;
+
 /// Deletes the claim made with `token`, within a transaction or on a connection.
+/// Gives up the claims (item, token) of `session` whose tokens still hold them, a few
+/// statements for all.
+pub(crate) async fn release_all(
+    conn: &mut sqlx::AnyConnection,
+    session: &str,
+    releases: &[(String, String)],
+) -> Result<(), sqlx::Error> {
+    for chunk in releases.chunks(CLAIMS_PER_STATEMENT) {
+        let pairs: Vec<String> = (0..chunk.len())
+            .map(|r| format!("(item = ${} AND token = ${})", 2 + 2 * r, 3 + 2 * r))
+            .collect();
+        let statement = format!(
+            "DELETE FROM claims WHERE session_id = $1 AND ({})",
+            pairs.join(" OR ")
+        );
+        let mut query = sqlx::query(&statement).bind(session);
+        for (item, token) in chunk {
+            query = query.bind(item.as_str()).bind(token.as_str());
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 pub(crate) async fn release_in(
     conn: &mut sqlx::AnyConnection,
     session: &str,

@@ -156,6 +156,9 @@ impl SessionSummary {
 pub struct Store {
     location: Location,
     pool: AnyPool,
+    /// Where leases and markers are written (see [`Store::write_lenient`]): for SQLite a
+    /// connection of its own whose commits do not wait for the disk, for PostgreSQL `pool`.
+    lenient: AnyPool,
     key: [u8; 32],
     /// A head every session opened must extend (`--expect-head`): known from outside the
     /// store, it catches a log rewritten up to it.
@@ -164,6 +167,14 @@ pub struct Store {
     /// file's write lock: there a loser sleeps in SQLite's busy handler (milliseconds each)
     /// instead of waiting its turn. Other processes still meet on the file's lock.
     turns: std::sync::Arc<tokio::sync::Mutex<()>>,
+}
+
+/// The store's migrations: one per schema version.
+fn migrator(backend: Backend) -> sqlx::migrate::Migrator {
+    match backend {
+        Backend::Sqlite => sqlx::migrate!("migrations/sqlite"),
+        Backend::Postgres => sqlx::migrate!("migrations/postgres"),
+    }
 }
 
 /// Where relcon keeps its files: `$XDG_DATA_HOME/relcon`, else `~/.local/share/relcon`.
@@ -181,7 +192,24 @@ pub fn default_url() -> String {
     format!("sqlite://{}", data_dir().join("store.sqlite").display())
 }
 
+/// Whether the store at `url` is a SQLite file that exists already (opening it writes
+/// nothing).
+pub fn exists(url: &str) -> bool {
+    dburl::parse(url).is_ok_and(|location| {
+        location.backend == Backend::Sqlite
+            && location
+                .path
+                .as_deref()
+                .is_some_and(|path| std::path::Path::new(path).is_file())
+    })
+}
+
 impl Store {
+    /// [`Store::open`] of an owned URL, for a task of its own.
+    pub async fn open_owned(url: String) -> Result<Self, StoreError> {
+        Self::open(&url).await
+    }
+
     /// Opens (creating when needed) the store at `url`, applying the schema.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
@@ -190,12 +218,23 @@ impl Store {
             url: location.shown.clone(),
             source,
         };
-        let pool = match location.backend {
+        let (pool, lenient) = match location.backend {
             Backend::Sqlite => {
-                open::check_sqlite_file(&location).await?;
-                open::open_sqlite(&location).await.map_err(db)?
+                let existing = open::check_sqlite_file(&location)?;
+                // The check and the pool's first connection are made side by side: a file
+                // that does not open fails the check at once, which drops the pool's wait.
+                let check = async {
+                    match existing {
+                        true => open::check_sqlite_opens(&location).await,
+                        false => Ok(()),
+                    }
+                };
+                let pool = async { open::open_sqlite(&location).await.map_err(db) };
+                let lenient = async { open::lenient_sqlite(&location).await.map_err(db) };
+                let (_, pool, lenient) = tokio::try_join!(check, pool, lenient)?;
+                (pool, Some(lenient))
             }
-            Backend::Postgres => open::open_postgres(&location).await?,
+            Backend::Postgres => (open::open_postgres(&location).await?, None),
         };
         // A store from a newer relcon is refused before anything is written to it.
         let version: Option<String> =
@@ -203,45 +242,59 @@ impl Store {
                 .fetch_optional(&pool)
                 .await
                 .unwrap_or(None);
-        if let Some(found) = version
-            .and_then(|v| v.parse::<i64>().ok())
-            .filter(|v| *v > SCHEMA_VERSION)
-        {
+        let version = version.and_then(|v| v.parse::<i64>().ok());
+        if let Some(found) = version.filter(|v| *v > SCHEMA_VERSION) {
             return Err(StoreError::Newer {
                 url: location.shown.clone(),
                 found,
             });
         }
-        match location.backend {
-            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await,
-            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await,
+        // A store at this version has had every migration (the version is written after
+        // them, and each migration raises it): asking again is a few statements per start.
+        if version != Some(SCHEMA_VERSION) {
+            migrator(location.backend)
+                .run(&pool)
+                .await
+                .map_err(|e| db(e.into()))?;
         }
-        .map_err(|e| db(e.into()))?;
-        sqlx::query("INSERT INTO meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-            .bind(SCHEMA_VERSION.to_string())
-            .execute(&pool)
-            .await
-            .map_err(db)?;
-        // The fingerprint key is made once per store and never leaves it.
-        sqlx::query(
-            "INSERT INTO meta (key, value) VALUES ('hmac_key', $1) ON CONFLICT (key) DO NOTHING",
-        )
-        .bind(hex::encode(rand::random::<[u8; 32]>()))
-        .execute(&pool)
-        .await
-        .map_err(db)?;
-        let key_hex: String = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'hmac_key'")
-            .fetch_one(&pool)
-            .await
-            .map_err(db)?;
+        // A store already at this version is not written to (a commit, and a wait for the
+        // disk, on every start).
+        if version != Some(SCHEMA_VERSION) {
+            sqlx::query("INSERT INTO meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+                .bind(SCHEMA_VERSION.to_string())
+                .execute(&pool)
+                .await
+                .map_err(db)?;
+        }
+        // The fingerprint key is made once per store and never leaves it (read first: an
+        // insert that finds it takes the write lock for nothing).
+        let read_key = || {
+            sqlx::query_scalar::<_, String>("SELECT value FROM meta WHERE key = 'hmac_key'")
+                .fetch_optional(&pool)
+        };
+        let key_hex = match read_key().await.map_err(db)? {
+            Some(key) => key,
+            None => {
+                sqlx::query(
+                    "INSERT INTO meta (key, value) VALUES ('hmac_key', $1) ON CONFLICT (key) DO NOTHING",
+                )
+                .bind(hex::encode(rand::random::<[u8; 32]>()))
+                .execute(&pool)
+                .await
+                .map_err(db)?;
+                read_key().await.map_err(db)?.unwrap_or_default()
+            }
+        };
         let mut key = [0u8; 32];
         for (i, byte) in key.iter_mut().enumerate() {
             *byte =
                 u8::from_str_radix(key_hex.get(2 * i..2 * i + 2).unwrap_or("00"), 16).unwrap_or(0);
         }
+        let lenient = lenient.unwrap_or_else(|| pool.clone());
         Ok(Store {
             location,
             pool,
+            lenient,
             key,
             expect: None,
             turns: Default::default(),
@@ -310,6 +363,30 @@ impl Store {
             }
         }
         .map_err(|e| self.db(e))
+    }
+
+    /// [`Store::write`] for what is a lease or a marker, not a fact anyone is told of (a
+    /// claim, a run's start): its commit does not wait for the disk. Logs keep commits in
+    /// order, so the next durable commit takes it to the disk too.
+    pub(crate) async fn write_lenient(
+        &self,
+        session: &str,
+    ) -> Result<sqlx::Transaction<'static, Any>, StoreError> {
+        match self.location.backend {
+            Backend::Sqlite => self
+                .lenient
+                .begin_with("BEGIN IMMEDIATE")
+                .await
+                .map_err(|e| self.db(e)),
+            Backend::Postgres => {
+                let mut tx = self.write(session).await?;
+                sqlx::query("SET LOCAL synchronous_commit TO OFF")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| self.db(e))?;
+                Ok(tx)
+            }
+        }
     }
 
     /// This process's turn to write to a SQLite store (none needed for PostgreSQL): held
@@ -390,6 +467,7 @@ impl Store {
 
     /// Closes the pool (pending writes are already committed).
     pub async fn close(self) {
+        self.lenient.close().await;
         self.pool.close().await;
     }
 
@@ -451,4 +529,21 @@ async fn read_events(
             },
         )
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store at [`SCHEMA_VERSION`] is not migrated again, so each migration must raise it.
+    #[test]
+    fn each_migration_raises_the_schema_version() {
+        for backend in [Backend::Sqlite, Backend::Postgres] {
+            assert_eq!(
+                migrator(backend).iter().count() as i64,
+                SCHEMA_VERSION,
+                "{backend:?}: add a migration, raise SCHEMA_VERSION"
+            );
+        }
+    }
 }

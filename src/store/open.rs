@@ -8,9 +8,9 @@ use super::{StoreError, CONNECT_TIMEOUT};
 use crate::dburl::{self, Location};
 
 /// A SQLite store file is made only readable by its owner from the start (it holds the
-/// fingerprint key and every result), and an existing one must be a SQLite database that
-/// opens: told at once, not after the pool's timeout.
-pub(super) async fn check_sqlite_file(location: &Location) -> Result<(), StoreError> {
+/// fingerprint key and every result), and an existing one must start as a SQLite database
+/// does. True when it has content that [`check_sqlite_opens`] should open.
+pub(super) fn check_sqlite_file(location: &Location) -> Result<bool, StoreError> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
     let path = std::path::Path::new(location.path.as_deref().unwrap_or_default());
@@ -27,10 +27,10 @@ pub(super) async fn check_sqlite_file(location: &Location) -> Result<(), StoreEr
         .mode(0o600)
         .open(path)
     {
-        Ok(_) => return Ok(()),
+        Ok(_) => return Ok(false),
         Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
-        // Opening it below says why better (a directory missing, permissions).
-        Err(_) => return Ok(()),
+        // Opening it says why better (a directory missing, permissions).
+        Err(_) => return Ok(false),
     }
     let mut header = Vec::new();
     if let Ok(file) = std::fs::File::open(path) {
@@ -42,9 +42,16 @@ pub(super) async fn check_sqlite_file(location: &Location) -> Result<(), StoreEr
             path.display()
         )));
     }
-    if header.is_empty() {
-        return Ok(());
-    }
+    Ok(!header.is_empty())
+}
+
+/// An existing SQLite store must open: told at once, not after the pool's timeout (a pool
+/// retries a file that will not open until then).
+pub(super) async fn check_sqlite_opens(location: &Location) -> Result<(), StoreError> {
+    let not_sqlite = |why: String| StoreError::NotSqlite {
+        url: location.shown.clone(),
+        why,
+    };
     let mut conn = sqlx::AnyConnection::connect(&location.connect)
         .await
         .map_err(|e| not_sqlite(e.to_string()))?;
@@ -71,7 +78,7 @@ pub(super) async fn open_sqlite(location: &Location) -> Result<AnyPool, sqlx::Er
                 // WAL lets readers work while a writer commits; FULL makes a commit survive
                 // the process being killed the moment after; writers wait their turn.
                 conn.execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON;",
+                    "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
                 )
                 .await
                 .map(|_| ())
@@ -91,6 +98,26 @@ pub(super) async fn open_sqlite(location: &Location) -> Result<AnyPool, sqlx::Er
         }
     }
     Ok(pool)
+}
+
+/// A SQLite store's connection for leases and markers (claims, presence, a run's start):
+/// its commits do not wait for the disk (synchronous = NORMAL). The write-ahead log keeps
+/// them in order, so the next durable commit takes them to the disk with it; a crash of
+/// the machine loses only leases, whose holders it takes too.
+pub(super) async fn lenient_sqlite(location: &Location) -> Result<AnyPool, sqlx::Error> {
+    AnyPoolOptions::new()
+        .max_connections(1)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute(
+                    "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                )
+                .await
+                .map(|_| ())
+            })
+        })
+        .connect(&location.connect)
+        .await
 }
 
 pub(super) async fn open_postgres(location: &Location) -> Result<AnyPool, StoreError> {
