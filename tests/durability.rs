@@ -90,10 +90,9 @@ fn no_result_is_printed_before_the_disk_has_it() {
     for line in text.lines().filter_map(parse) {
         let call = line.call;
         if let Some(rest) = call.strip_prefix("<... ") {
-            if rest.starts_with("fsync resumed>") || rest.starts_with("fdatasync resumed>") {
-                if pending_sync.remove(line.pid) == Some(true) && call.ends_with("= 0") {
-                    synced += 1;
-                }
+            let sync = rest.starts_with("fsync resumed>") || rest.starts_with("fdatasync resumed>");
+            if sync && pending_sync.remove(line.pid) == Some(true) && call.ends_with("= 0") {
+                synced += 1;
             }
             continue;
         }
