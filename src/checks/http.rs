@@ -353,25 +353,32 @@ async fn request(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
         "request": { "method": method, "url": ctx.redactor.scrub(&url), "headers": sent.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect::<serde_json::Map<_, _>>() },
     });
     let started = Instant::now();
-    let exchange = async {
+    let cap = config.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY);
+    // The exchange is a task of its own (ended if the check is dropped): the requests of
+    // items started together leave together and are answered on every core, not one after
+    // another as the runner polls its items.
+    let exchange = tokio_util::task::AbortOnDropHandle::new(tokio::spawn(async move {
         let mut response = builder.send().await?;
         let status = response.status();
         let headers = response.headers().clone();
         let final_url = response.url().clone();
-        let body = read_body(
-            &mut response,
-            config.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY),
-        )
-        .await?;
+        let body = read_body(&mut response, cap).await?;
         Ok::<_, reqwest::Error>((status, headers, final_url, body))
-    };
+    }));
     let (status, response_headers, final_url, body) =
         match tokio::time::timeout(budget, exchange).await {
-            Ok(Ok(parts)) => parts,
-            Ok(Err(err)) => {
+            Ok(Ok(Ok(parts))) => parts,
+            Ok(Ok(Err(err))) => {
                 return CheckResult::new(
                     Status::Fail,
                     format!("{request_line} → {}", describe_error(&err)),
+                )
+                .with_evidence(transcript);
+            }
+            Ok(Err(err)) => {
+                return CheckResult::new(
+                    Status::Error,
+                    format!("{request_line} → the request stopped: {err}"),
                 )
                 .with_evidence(transcript);
             }
