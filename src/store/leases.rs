@@ -36,6 +36,7 @@ pub enum ClaimState {
 }
 
 /// A lease this process took: where, and the token that gives it up.
+#[derive(PartialEq, Eq, Hash)]
 struct Taken {
     url: String,
     session: String,
@@ -46,22 +47,21 @@ struct Taken {
 
 /// The leases this process took, so that a panic gives them up like any other stop (see
 /// [`give_up_after_panic`]). Entries stay after a lease is given up: giving up again only
-/// deletes what still carries the token, so a stale entry is harmless.
-static TAKEN: std::sync::Mutex<Vec<Taken>> = std::sync::Mutex::new(Vec::new());
+/// deletes what still carries the token, so a stale entry is harmless. A set: a run of many
+/// items notes a claim each, and a renewed presence notes its lease again.
+static TAKEN: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<Taken>>> =
+    std::sync::LazyLock::new(Default::default);
 
 fn note_taken(store: &Store, session: &str, item: Option<&str>, token: &str) {
-    let mut taken = TAKEN.lock().unwrap_or_else(|e| e.into_inner());
-    if !taken
-        .iter()
-        .any(|t| t.token == token && t.session == session && t.item.as_deref() == item)
-    {
-        taken.push(Taken {
+    TAKEN
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(Taken {
             url: store.location().given.clone(),
             session: session.to_string(),
             item: item.map(String::from),
             token: token.to_string(),
         });
-    }
 }
 
 /// Gives up every claim and presence lease this process took, through connections of its
@@ -190,17 +190,21 @@ impl Store {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let statement = format!("SELECT item, actor, payload FROM events WHERE session_id = $1 AND seq > $2 AND item IN ({}) ORDER BY seq", list(3));
+        // No ORDER BY: sorting by seq would have the planner walk the whole log since
+        // `since` (a run's own events) instead of looking each item up in its index.
+        let statement = format!("SELECT item, actor, payload, seq FROM events WHERE session_id = $1 AND item IN ({}) AND seq > $2", list(3));
         let mut query = sqlx::query(&statement).bind(session).bind(since);
         for (item, _) in claims {
             query = query.bind(*item);
         }
-        let mut latest = std::collections::HashMap::new();
+        let mut latest: std::collections::HashMap<String, (i64, String, String)> =
+            std::collections::HashMap::new();
         for row in query.fetch_all(&mut *tx).await.map_err(|e| self.db(e))? {
-            latest.insert(
-                row.get::<String, _>(0),
-                (row.get::<String, _>(1), row.get(2)),
-            );
+            let seq: i64 = row.get(3);
+            let item: String = row.get(0);
+            if latest.get(&item).is_none_or(|(known, _, _)| *known < seq) {
+                latest.insert(item, (seq, row.get(1), row.get(2)));
+            }
         }
         let now = self.now_sql();
         let statement = format!("SELECT item, holder, token, CAST(CASE WHEN expires_ms > {now} THEN 1 ELSE 0 END AS BIGINT) FROM claims WHERE session_id = $1 AND item IN ({})", list(2));
@@ -222,7 +226,7 @@ impl Store {
         for &(item, token) in claims {
             let settled = latest
                 .get(item)
-                .and_then(|(actor, payload): &(String, String)| outcome_of(item, actor, payload))
+                .and_then(|(_, actor, payload)| outcome_of(item, actor, payload))
                 .filter(|outcome| outcome.status.is_final());
             if let Some(outcome) = settled {
                 outcomes.push(ClaimOutcome::Settled(outcome));
