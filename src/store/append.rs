@@ -37,10 +37,10 @@ impl Store {
         else {
             return Err(StoreError::NoSession(id.to_string()));
         };
-        let _turn = self.turn().await;
+        let mut turn = self.turn().await;
         // Nobody is told of a fact by a session's start: it reaches the disk with the first
         // durable commit in it (a result, a sign-off), which syncs the log up to there.
-        let mut tx = self.write_lenient(id).await?;
+        let mut tx = self.write_lenient(&mut turn, id).await?;
         sqlx::query("INSERT INTO sessions (id, checklist_id, checklist_sha256, environment, started_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(id)
             .bind(&checklist.id)
@@ -63,10 +63,10 @@ impl Store {
         actor: &str,
         body: &Body,
     ) -> Result<StoredEvent, StoreError> {
-        let _turn = self.turn().await;
+        let mut turn = self.turn().await;
         let mut tx = match is_marker(body) {
-            true => self.write_lenient(session).await?,
-            false => self.write(session).await?,
+            true => self.write_lenient(&mut turn, session).await?,
+            false => self.write(&mut turn, session).await?,
         };
         let event = self.append_in(&mut tx, session, actor, body).await?;
         tx.commit().await.map_err(|e| self.db(e))?;
@@ -87,11 +87,11 @@ impl Store {
         if bodies.is_empty() && releases.is_empty() {
             return Ok(Vec::new());
         }
-        let _turn = self.turn().await;
+        let mut turn = self.turn().await;
         let mut tx = if releases.is_empty() && bodies.iter().all(is_marker) {
-            self.write_lenient(session).await?
+            self.write_lenient(&mut turn, session).await?
         } else {
-            self.write(session).await?
+            self.write(&mut turn, session).await?
         };
         let events = self
             .append_all(&mut tx, session, actor, bodies, None)
@@ -105,7 +105,7 @@ impl Store {
 
     async fn append_in(
         &self,
-        tx: &mut sqlx::Transaction<'static, Any>,
+        tx: &mut sqlx::Transaction<'_, Any>,
         session: &str,
         actor: &str,
         body: &Body,
@@ -117,7 +117,7 @@ impl Store {
     /// a signature covers): the event is appended only if the log still ends there.
     async fn append_stamped(
         &self,
-        tx: &mut sqlx::Transaction<'static, Any>,
+        tx: &mut sqlx::Transaction<'_, Any>,
         session: &str,
         actor: &str,
         body: &Body,
@@ -137,7 +137,7 @@ impl Store {
     /// each. With `stamp`, the first event gets its time and must follow its hash.
     async fn append_all(
         &self,
-        tx: &mut sqlx::Transaction<'static, Any>,
+        tx: &mut sqlx::Transaction<'_, Any>,
         session: &str,
         actor: &str,
         bodies: &[Body],
@@ -227,6 +227,32 @@ impl Store {
         Ok(events)
     }
 
+    /// `known` brought up to date (see [`Store::caught_up`]) and the events `decide` makes of
+    /// it appended in one durable commit, with every other writer of the session kept out
+    /// in between: what is decided from the session is still true when it is written. The
+    /// session after them, and the events appended (none: nothing is written).
+    pub async fn append_following(
+        &self,
+        known: SessionState,
+        actor: &str,
+        decide: impl FnOnce(&SessionState) -> Vec<Body>,
+    ) -> Result<(SessionState, Vec<StoredEvent>), StoreError> {
+        let id = known.id.clone();
+        let mut turn = self.turn().await;
+        let mut tx = self.write(&mut turn, &id).await?;
+        let mut now = self.follow_log(&mut tx, known).await?;
+        let bodies = decide(&now);
+        if bodies.is_empty() {
+            return Ok((now, Vec::new()));
+        }
+        let events = self.append_all(&mut tx, &id, actor, &bodies, None).await?;
+        tx.commit().await.map_err(|e| self.db(e))?;
+        for event in &events {
+            now.follow(event)?;
+        }
+        Ok((now, events))
+    }
+
     /// Appends the event `decide` makes of the session as it is at that moment, with every
     /// other writer of the session kept out in between: a rule such as "one sign-off per
     /// person" holds however many processes sign at once. `decide` refusing is
@@ -261,8 +287,8 @@ impl Store {
         stamp: Option<&Stamp>,
         decide: impl FnOnce(&SessionState) -> Result<Body, Refused>,
     ) -> Result<StoredEvent, StoreError> {
-        let _turn = self.turn().await;
-        let mut tx = self.write(session).await?;
+        let mut turn = self.turn().await;
+        let mut tx = self.write(&mut turn, session).await?;
         let events = read_events(&mut tx, session, 0)
             .await
             .map_err(|e| self.db(e))?;

@@ -145,8 +145,8 @@ impl Store {
     ) -> Result<Vec<ClaimOutcome>, StoreError> {
         // A claim is a lease, not a fact: its commit need not wait for the disk. (A machine
         // that crashes takes its claims' holders with it.)
-        let _turn = self.turn().await;
-        let mut tx = self.write_lenient(session).await?;
+        let mut turn = self.turn().await;
+        let mut tx = self.write_lenient(&mut turn, session).await?;
         let mut outcomes = Vec::with_capacity(claims.len());
         let distinct = claims
             .iter()
@@ -340,13 +340,13 @@ impl Store {
         token: &str,
         lease: Duration,
     ) -> Result<bool, StoreError> {
-        let _turn = self.turn().await;
+        let mut turn = self.turn().await;
         let updated = sqlx::query(&format!("UPDATE claims SET expires_ms = {} + $1 WHERE session_id = $2 AND item = $3 AND token = $4", self.now_sql()))
             .bind(lease.as_millis() as i64)
             .bind(session)
             .bind(item)
             .bind(token)
-            .execute(&self.lenient)
+            .execute(self.lenient_writer(&mut turn).await?)
             .await
             .map_err(|e| self.db(e))?;
         Ok(updated.rows_affected() > 0)
@@ -407,9 +407,9 @@ impl Store {
 
     /// Releases a claim made with `token` (a run that ended without a result to record).
     pub async fn release(&self, session: &str, item: &str, token: &str) -> Result<(), StoreError> {
-        let _turn = self.turn().await;
-        let mut conn = self.lenient.acquire().await.map_err(|e| self.db(e))?;
-        release_in(&mut conn, session, item, token)
+        let mut turn = self.turn().await;
+        let conn = self.lenient_writer(&mut turn).await?;
+        release_in(conn, session, item, token)
             .await
             .map_err(|e| self.db(e))
     }
@@ -422,13 +422,13 @@ impl Store {
         token: &str,
         lease: Duration,
     ) -> Result<(), StoreError> {
-        let _turn = self.turn().await;
+        let mut turn = self.turn().await;
         sqlx::query(&format!("INSERT INTO presence (session_id, token, holder, expires_ms) VALUES ($1, $2, $3, {} + $4) ON CONFLICT (session_id, token) DO UPDATE SET expires_ms = excluded.expires_ms", self.now_sql()))
             .bind(session)
             .bind(token)
             .bind(holder)
             .bind(lease.as_millis() as i64)
-            .execute(&self.lenient)
+            .execute(self.lenient_writer(&mut turn).await?)
             .await
             .map_err(|e| self.db(e))?;
         note_taken(self, session, None, token);
@@ -437,11 +437,11 @@ impl Store {
 
     /// Gives a presence lease up.
     pub async fn leave(&self, session: &str, token: &str) -> Result<(), StoreError> {
-        let _turn = self.turn().await;
+        let mut turn = self.turn().await;
         sqlx::query("DELETE FROM presence WHERE session_id = $1 AND token = $2")
             .bind(session)
             .bind(token)
-            .execute(&self.lenient)
+            .execute(self.lenient_writer(&mut turn).await?)
             .await
             .map_err(|e| self.db(e))?;
         Ok(())

@@ -14,8 +14,9 @@ pub mod recorder;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use sqlx::AnyPool;
+use sqlx::pool::PoolConnection;
 use sqlx::{Any, Connection, Row};
+use sqlx::{AnyConnection, AnyPool};
 
 pub use crate::dburl::Backend;
 use crate::dburl::{self, Location};
@@ -166,7 +167,32 @@ pub struct Store {
     /// This process's writers of a SQLite store take turns here, so they never meet on the
     /// file's write lock: there a loser sleeps in SQLite's busy handler (milliseconds each)
     /// instead of waiting its turn. Other processes still meet on the file's lock.
-    turns: std::sync::Arc<tokio::sync::Mutex<()>>,
+    turns: std::sync::Arc<tokio::sync::Mutex<Writers>>,
+}
+
+/// The connections a store's writers write through, kept from one turn to the next for
+/// SQLite: a connection handed back to a pool is first pinged on its own thread, so the
+/// next writer would find none idle and open another.
+#[derive(Debug, Default)]
+pub(crate) struct Writers {
+    durable: Option<PoolConnection<Any>>,
+    lenient: Option<PoolConnection<Any>>,
+}
+
+/// A writer's turn: for SQLite this process's one turn, with the connections it keeps; for
+/// PostgreSQL (which needs no turns) connections of its own, handed back when it ends.
+pub(crate) struct Turn {
+    shared: Option<tokio::sync::OwnedMutexGuard<Writers>>,
+    own: Writers,
+}
+
+impl Turn {
+    fn writers(&mut self) -> &mut Writers {
+        match &mut self.shared {
+            Some(shared) => shared,
+            None => &mut self.own,
+        }
+    }
 }
 
 /// The store's migrations: one per schema version.
@@ -237,12 +263,20 @@ impl Store {
             Backend::Postgres => (open::open_postgres(&location).await?, None),
         };
         // A store from a newer relcon is refused before anything is written to it.
-        let version: Option<String> =
-            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'schema_version'")
-                .fetch_optional(&pool)
-                .await
-                .unwrap_or(None);
-        let version = version.and_then(|v| v.parse::<i64>().ok());
+        // The version and the fingerprint key are read together (a new store has neither,
+        // nor the table).
+        let meta: Vec<(String, String)> = sqlx::query_as(
+            "SELECT key, value FROM meta WHERE key IN ('schema_version', 'hmac_key')",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap_or_default();
+        let read = |name: &str| {
+            meta.iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.clone())
+        };
+        let version = read("schema_version").and_then(|v| v.parse::<i64>().ok());
         if let Some(found) = version.filter(|v| *v > SCHEMA_VERSION) {
             return Err(StoreError::Newer {
                 url: location.shown.clone(),
@@ -272,7 +306,11 @@ impl Store {
             sqlx::query_scalar::<_, String>("SELECT value FROM meta WHERE key = 'hmac_key'")
                 .fetch_optional(&pool)
         };
-        let key_hex = match read_key().await.map_err(db)? {
+        let known_key = match read("hmac_key") {
+            Some(key) => Some(key),
+            None => read_key().await.map_err(db)?,
+        };
+        let key_hex = match known_key {
             Some(key) => key,
             None => {
                 sqlx::query(
@@ -340,18 +378,52 @@ impl Store {
         &self.location
     }
 
-    /// A write transaction on `session`. Writers of one session take turns: SQLite takes its
-    /// write lock first (IMMEDIATE), so two processes cannot read the same last event and
-    /// both append after it; PostgreSQL takes a per-session advisory lock for the same.
-    /// A transaction dropped before its commit rolls back.
-    pub(crate) async fn write(
+    /// The connection `turn` writes durably through.
+    pub(crate) async fn writer<'t>(
         &self,
+        turn: &'t mut Turn,
+    ) -> Result<&'t mut AnyConnection, StoreError> {
+        let writers = turn.writers();
+        if writers.durable.is_none() {
+            writers.durable = Some(self.pool.acquire().await.map_err(|e| self.db(e))?);
+        }
+        writers
+            .durable
+            .as_deref_mut()
+            .ok_or_else(|| self.db(sqlx::Error::PoolClosed))
+    }
+
+    /// The connection `turn` writes leases and markers through (see
+    /// [`Store::write_lenient`]).
+    pub(crate) async fn lenient_writer<'t>(
+        &self,
+        turn: &'t mut Turn,
+    ) -> Result<&'t mut AnyConnection, StoreError> {
+        let writers = turn.writers();
+        if writers.lenient.is_none() {
+            writers.lenient = Some(self.lenient.acquire().await.map_err(|e| self.db(e))?);
+        }
+        writers
+            .lenient
+            .as_deref_mut()
+            .ok_or_else(|| self.db(sqlx::Error::PoolClosed))
+    }
+
+    /// A write transaction on `session` in `turn`. Writers of one session take turns:
+    /// SQLite takes its write lock first (IMMEDIATE), so two processes cannot read the same
+    /// last event and both append after it; PostgreSQL takes a per-session advisory lock
+    /// for the same. A transaction dropped before its commit rolls back.
+    pub(crate) async fn write<'t>(
+        &self,
+        turn: &'t mut Turn,
         session: &str,
-    ) -> Result<sqlx::Transaction<'static, Any>, StoreError> {
-        match self.location.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+    ) -> Result<sqlx::Transaction<'t, Any>, StoreError> {
+        let backend = self.location.backend;
+        let conn = self.writer(turn).await?;
+        match backend {
+            Backend::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => {
-                let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
+                let mut tx = conn.begin().await.map_err(|e| self.db(e))?;
                 sqlx::query(
                     "SELECT pg_advisory_xact_lock(hashtextextended('relcon session ' || $1, 0))",
                 )
@@ -368,18 +440,20 @@ impl Store {
     /// [`Store::write`] for what is a lease or a marker, not a fact anyone is told of (a
     /// claim, a run's start): its commit does not wait for the disk. Logs keep commits in
     /// order, so the next durable commit takes it to the disk too.
-    pub(crate) async fn write_lenient(
+    pub(crate) async fn write_lenient<'t>(
         &self,
+        turn: &'t mut Turn,
         session: &str,
-    ) -> Result<sqlx::Transaction<'static, Any>, StoreError> {
+    ) -> Result<sqlx::Transaction<'t, Any>, StoreError> {
         match self.location.backend {
             Backend::Sqlite => self
-                .lenient
+                .lenient_writer(turn)
+                .await?
                 .begin_with("BEGIN IMMEDIATE")
                 .await
                 .map_err(|e| self.db(e)),
             Backend::Postgres => {
-                let mut tx = self.write(session).await?;
+                let mut tx = self.write(turn, session).await?;
                 sqlx::query("SET LOCAL synchronous_commit TO OFF")
                     .execute(&mut *tx)
                     .await
@@ -391,10 +465,14 @@ impl Store {
 
     /// This process's turn to write to a SQLite store (none needed for PostgreSQL): held
     /// for the whole write transaction.
-    pub(crate) async fn turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
-        match self.location.backend {
+    pub(crate) async fn turn(&self) -> Turn {
+        let shared = match self.location.backend {
             Backend::Sqlite => Some(self.turns.clone().lock_owned().await),
             Backend::Postgres => None,
+        };
+        Turn {
+            shared,
+            own: Writers::default(),
         }
     }
 
@@ -433,6 +511,32 @@ impl Store {
         )
     }
 
+    /// `known` brought up to date: only the events after its head are read, each verified
+    /// to follow it (a run's end need not read back and fold the whole log it just wrote).
+    /// A log that no longer extends `known` is read whole, which says where it broke.
+    pub async fn caught_up(&self, known: SessionState) -> Result<SessionState, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(|e| self.db(e))?;
+        self.follow_log(&mut conn, known).await
+    }
+
+    /// [`Store::caught_up`], reading through `conn`.
+    pub(crate) async fn follow_log(
+        &self,
+        conn: &mut AnyConnection,
+        mut known: SessionState,
+    ) -> Result<SessionState, StoreError> {
+        let newer = read_events(conn, &known.id, known.head.count)
+            .await
+            .map_err(|e| self.db(e))?;
+        if newer.iter().all(|event| known.follow(event).is_ok()) {
+            return Ok(known);
+        }
+        let events = read_events(conn, &known.id, 0)
+            .await
+            .map_err(|e| self.db(e))?;
+        verified_state(&known.id, &events, self.expect.as_ref())
+    }
+
     /// Every session, newest first.
     pub async fn sessions(&self) -> Result<Vec<SessionSummary>, StoreError> {
         let rows = sqlx::query("SELECT id, checklist_id, checklist_sha256, environment, started_at FROM sessions ORDER BY started_at DESC, id DESC").fetch_all(&self.pool).await.map_err(|e| self.db(e))?;
@@ -467,8 +571,15 @@ impl Store {
 
     /// Closes the pool (pending writes are already committed).
     pub async fn close(self) {
-        self.lenient.close().await;
-        self.pool.close().await;
+        let kept = {
+            let mut writers = self.turns.lock().await;
+            [writers.durable.take(), writers.lenient.take()]
+        };
+        let kept = futures::future::join_all(kept.into_iter().flatten().map(|conn| async {
+            let _ = conn.close().await;
+        }));
+        // Side by side: whichever connection is last checkpoints the log into the file.
+        tokio::join!(kept, self.lenient.close(), self.pool.close());
     }
 
     /// A connection for tests that tamper with the log on purpose.

@@ -73,6 +73,9 @@ pub(super) async fn open_sqlite(location: &Location) -> Result<AnyPool, sqlx::Er
     }
     let pool = AnyPoolOptions::new()
         .max_connections(4)
+        // A connection to a local file does not go stale: pinging it before each use is a
+        // round trip to its thread for nothing.
+        .test_before_acquire(false)
         .after_connect(|conn, _| {
             Box::pin(async move {
                 // WAL lets readers work while a writer commits; FULL makes a commit survive
@@ -107,6 +110,7 @@ pub(super) async fn open_sqlite(location: &Location) -> Result<AnyPool, sqlx::Er
 pub(super) async fn lenient_sqlite(location: &Location) -> Result<AnyPool, sqlx::Error> {
     AnyPoolOptions::new()
         .max_connections(1)
+        .test_before_acquire(false)
         .after_connect(|conn, _| {
             Box::pin(async move {
                 conn.execute(

@@ -2,7 +2,7 @@
 //! [`OUTPUT_CAP`] lines, numbered so that every view shows exactly what is kept.
 
 use sha2::{Digest, Sha256};
-use sqlx::Row;
+use sqlx::{Connection, Row};
 
 use super::{Store, StoreError, OUTPUT_CAP, OUTPUT_ROWS_PER_INSERT};
 
@@ -43,8 +43,13 @@ impl Store {
         first: u64,
         lines: &[(String, String)],
     ) -> Result<(), StoreError> {
-        let _turn = self.turn().await;
-        let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
+        let mut turn = self.turn().await;
+        let mut tx = self
+            .writer(&mut turn)
+            .await?
+            .begin()
+            .await
+            .map_err(|e| self.db(e))?;
         // Many rows per statement: one round trip per chunk, not per line.
         for (c, chunk) in lines.chunks(OUTPUT_ROWS_PER_INSERT).enumerate() {
             let rows: Vec<String> = (0..chunk.len())
