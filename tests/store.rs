@@ -87,6 +87,50 @@ async fn an_intact_log_verifies_and_folds(backend: Backend) {
     assert_eq!(session.operators, vec!["alice"]);
 }
 
+async fn a_session_caught_up_from_an_earlier_state_is_the_session_read_whole(backend: Backend) {
+    let place = Place::new(backend);
+    let (store, id) = store_with_events(&place, 2).await;
+    let early = store.open_session(&id, None).await.expect("opens");
+    for n in 2..6 {
+        store
+            .append(
+                &id,
+                "bob",
+                &Body::Skipped {
+                    item: format!("i{n}"),
+                    reason: "later".into(),
+                },
+            )
+            .await
+            .expect("append");
+    }
+    let caught = store.caught_up(early.clone()).await.expect("caught up");
+    let whole = store.open_session(&id, None).await.expect("opens");
+    assert_eq!(caught.head, whole.head);
+    assert_eq!(caught.head.count, 6);
+    assert_eq!(caught.operators, whole.operators);
+    let results = |s: &relcon::session::SessionState| {
+        let mut done: Vec<(String, Option<String>)> = s
+            .items
+            .iter()
+            .map(|(id, item)| (id.clone(), item.result.as_ref().map(|r| r.summary.clone())))
+            .collect();
+        done.sort();
+        done
+    };
+    assert_eq!(results(&caught), results(&whole));
+    // What came after the state it knew is verified as it is followed.
+    sql(
+        &store,
+        &["UPDATE events SET payload = replace(payload, 'later', 'forged') WHERE seq = 4"],
+    )
+    .await;
+    match store.caught_up(early).await {
+        Err(relcon::store::StoreError::Broken(broken)) => assert_eq!(broken.seq, 4),
+        other => panic!("the edit was not found: {other:?}"),
+    }
+}
+
 async fn an_edited_event_is_found(backend: Backend) {
     let place = Place::new(backend);
     let (store, _) = store_with_events(&place, 5).await;
@@ -1080,6 +1124,7 @@ async fn a_closed_session_takes_records_about_it_and_nothing_else(backend: Backe
 crate::on_both_backends_async!(
     a_closed_session_takes_records_about_it_and_nothing_else,
     an_intact_log_verifies_and_folds,
+    a_session_caught_up_from_an_earlier_state_is_the_session_read_whole,
     an_edited_event_is_found,
     an_edited_actor_or_time_is_found,
     a_deleted_event_is_found,

@@ -302,8 +302,9 @@ pub async fn signoff(args: SignoffArgs) -> u8 {
             .unwrap_or_default(),
         status.name()
     );
-    match crate::service::closing::close_on_go(&store, &session.id, &checklist, &by).await {
-        Ok((_, true)) => eprintln!("session {} closed: {CLOSED_ON_GO}", session.id),
+    let id = session.id.clone();
+    match crate::service::closing::close_on_go(&store, session, &checklist, &by, false).await {
+        Ok((_, true)) => eprintln!("session {id} closed: {CLOSED_ON_GO}"),
         Ok(_) => {}
         Err(err) => return bad_input(err),
     }

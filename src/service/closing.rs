@@ -8,41 +8,32 @@ use crate::session::rules::{self, CLOSED_ON_GO};
 use crate::session::{Body, SessionState};
 use crate::store::{Store, StoreError};
 
-/// The session as it is now, closed first (by `by`) when the rule says so; true when this
-/// call closed it.
+/// The session as it is now (`known` caught up), closed first (by `by`) when the rule says
+/// so; true when this call closed it. `leaving`: `by` leaves the session too, in the same
+/// commit. The rule is judged with other writers kept out: two processes that both see go
+/// close it once.
 pub async fn close_on_go(
     store: &Store,
-    session: &str,
+    known: SessionState,
     checklist: &Checklist,
     by: &str,
+    leaving: bool,
 ) -> Result<(SessionState, bool), StoreError> {
-    let now = store.open_session(session, None).await?;
-    let closes = now.closed.is_none()
-        && Plan::new(checklist, now.environment.clone(), &Scope::default())
-            .is_ok_and(|full| rules::closes(&full, &now));
-    if !closes {
-        return Ok((now, false));
-    }
-    let closed = store
-        .append(
-            session,
-            by,
-            &Body::SessionClosed {
-                reason: CLOSED_ON_GO.into(),
-            },
-        )
-        .await;
-    // Another process may close it first (both saw go): closed is closed.
-    match closed {
-        // The close follows what was read unless another process wrote in between.
-        Ok(event) => {
-            let mut after = now;
-            match after.follow(&event) {
-                Ok(()) => Ok((after, true)),
-                Err(_) => Ok((store.open_session(session, None).await?, true)),
+    let mut closes = false;
+    let (now, _) = store
+        .append_following(known, by, |now| {
+            // A closed session takes neither.
+            if now.closed.is_some() {
+                return Vec::new();
             }
-        }
-        Err(StoreError::Closed(_)) => Ok((store.open_session(session, None).await?, false)),
-        Err(err) => Err(err),
-    }
+            closes = Plan::new(checklist, now.environment.clone(), &Scope::default())
+                .is_ok_and(|full| rules::closes(&full, now));
+            let closing = Body::SessionClosed {
+                reason: CLOSED_ON_GO.into(),
+            };
+            let left = leaving.then_some(Body::SessionLeft {});
+            left.into_iter().chain(closes.then_some(closing)).collect()
+        })
+        .await?;
+    Ok((now, closes))
 }

@@ -14,9 +14,9 @@ use crate::out::{bad_input, print_line, say};
 use crate::redact::Redactor;
 use crate::report::model::Report;
 use crate::session::rules::CLOSED_ON_GO;
-use crate::session::{Body, SessionState};
+use crate::session::SessionState;
 use crate::status::Status;
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 
 /// A progress printer for the plan's items in scope: a line goes out in one write (stderr is
 /// unbuffered, and a line is written in pieces).
@@ -64,8 +64,8 @@ pub struct Finish<'a> {
     pub plan: &'a Plan<'a>,
     /// The store.
     pub store: Store,
-    /// The session.
-    pub session: &'a str,
+    /// The session as the run's own commits left it (only what came after is read).
+    pub session: SessionState,
     /// Who ran it.
     pub operator: &'a str,
     /// Whether the run was shown in the console.
@@ -86,13 +86,22 @@ impl Finish<'_> {
     /// Leaves the session, closes it on go, says what stays to do, writes the documents;
     /// the exit code.
     pub async fn finish(self) -> u8 {
-        // Best effort: another process may have closed the session meanwhile.
-        let _ = self
-            .store
-            .append(self.session, self.operator, &Body::SessionLeft {})
-            .await;
-        let session = match self.close_on_go().await {
-            Ok(session) => session,
+        // Leaving and closing are one commit; a session another process closed meanwhile
+        // takes neither.
+        let closing = super::closing::close_on_go(
+            &self.store,
+            self.session,
+            self.checklist,
+            self.operator,
+            true,
+        )
+        .await;
+        let session = match closing {
+            Ok((session, true)) => {
+                say(&format!("session {} closed: {CLOSED_ON_GO}", session.id));
+                session
+            }
+            Ok((session, false)) => session,
             Err(err) => return bad_input(err),
         };
         let report = Report::of_session(self.plan, &session);
@@ -158,17 +167,5 @@ impl Finish<'_> {
             }
         }
         code
-    }
-
-    /// The session as it is now, closed first when every required item of the whole
-    /// checklist, whatever this run's scope, says go.
-    async fn close_on_go(&self) -> Result<SessionState, StoreError> {
-        let (session, closed_here) =
-            super::closing::close_on_go(&self.store, self.session, self.checklist, self.operator)
-                .await?;
-        if closed_here {
-            say(&format!("session {} closed: {CLOSED_ON_GO}", session.id));
-        }
-        Ok(session)
     }
 }

@@ -369,7 +369,7 @@ async fn run_session(
     ));
     let recording = tokio::spawn(crate::store::recorder::record(
         store.clone(),
-        session.id.clone(),
+        session.clone(),
         operator.clone(),
         engine_receiver,
         committed_sender,
@@ -430,18 +430,20 @@ async fn run_session(
             recorded
         }
     };
-    match recorded {
-        Ok(Ok(())) => {}
+    // The session as the run's own commits left it; the end reads only what came after.
+    let session = match recorded {
+        Ok(Ok(session)) => session,
         Ok(Err(err)) => return bad_input(format!("the store refused a result: {err}")),
         Err(err) => return bad_input(format!("the store recorder failed: {err}")),
-    }
+    };
     presence.leave().await;
     let baking = store.clone();
+    let id = session.id.clone();
     let code = finish::Finish {
         checklist: &checklist,
         plan: &plan,
         store,
-        session: &session.id,
+        session,
         operator: &operator,
         console: shown_console,
         cancelled: cancel.is_cancelled(),
@@ -455,7 +457,7 @@ async fn run_session(
     // Headless, a bake asked for starts at go (the console starts its own).
     let code = match bake {
         Some(asked) if code == crate::exit::GO && !shown_console && !cancel.is_cancelled() => {
-            let session = match baking.open_session(&session.id, None).await {
+            let session = match baking.open_session(&id, None).await {
                 Ok(session) => session,
                 Err(err) => return bad_input(err),
             };
@@ -521,9 +523,9 @@ impl Attended<'_> {
         runner: Runner<'_>,
         emitter: Emitter,
         committed: UnboundedReceiver<Event>,
-        recording: tokio::task::JoinHandle<Result<(), StoreError>>,
+        recording: tokio::task::JoinHandle<Result<SessionState, StoreError>>,
         stop: CancellationToken,
-    ) -> Result<Result<(), StoreError>, tokio::task::JoinError> {
+    ) -> Result<Result<SessionState, StoreError>, tokio::task::JoinError> {
         let (updates, updates_seen) = unbounded_channel();
         let following = follow::follow(
             self.store,

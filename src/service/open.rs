@@ -36,6 +36,8 @@ fn allowed_signers(setup: &Setup) -> Result<Option<String>, String> {
 /// environment and that the checklist file is the one it started with.
 pub async fn open(setup: &Setup, operator: &str) -> Result<SessionState, String> {
     let checklist = &setup.checklist;
+    // The session's copy of the checklist is this file: folding it need not read it again.
+    crate::session::fold::keep_copy(checklist);
     let sha256 = hex::encode(Sha256::digest(&setup.bytes));
     let id = match &setup.session {
         SessionChoice::New => {

@@ -271,9 +271,20 @@ impl<'a> Requests<'a> {
                     );
                     // The same rule as `relcon signoff`: the last sign-off closes a session
                     // that is go, now, not at quit.
-                    match super::closing::close_on_go(&store, &session, &checklist, &request.by)
-                        .await
-                    {
+                    let closing = match store.open_session(&session, None).await {
+                        Ok(known) => {
+                            super::closing::close_on_go(
+                                &store,
+                                known,
+                                &checklist,
+                                &request.by,
+                                false,
+                            )
+                            .await
+                        }
+                        Err(err) => Err(err),
+                    };
+                    match closing {
                         Ok((_, true)) => Ok(format!(
                             "{signed}; session closed: {}",
                             crate::session::rules::CLOSED_ON_GO

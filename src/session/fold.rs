@@ -277,13 +277,15 @@ impl ItemState {
     }
 }
 
+/// Checklist copies already read, by file name and text (the last [`KEPT`]).
+type Read = Vec<((String, String), Option<Arc<Checklist>>)>;
+static READ: std::sync::Mutex<Read> = std::sync::Mutex::new(Vec::new());
+const KEPT: usize = 8;
+
 /// The checklist a session's copy holds, when this relcon can read it. Copies already read
 /// are kept (the last few), so that opening a session again, or each of a store's sessions
 /// of one checklist, does not read the same checklist again.
 fn read_copy(copy: &ChecklistCopy) -> Option<Arc<Checklist>> {
-    type Read = Vec<((String, String), Option<Arc<Checklist>>)>;
-    static READ: std::sync::Mutex<Read> = std::sync::Mutex::new(Vec::new());
-    const KEPT: usize = 8;
     if let Ok(read) = READ.lock() {
         if let Some((_, checklist)) = read
             .iter()
@@ -295,13 +297,28 @@ fn read_copy(copy: &ChecklistCopy) -> Option<Arc<Checklist>> {
     let checklist = Checklist::from_bytes(&copy.name, copy.source.as_bytes())
         .ok()
         .map(Arc::new);
+    keep(&copy.name, &copy.source, checklist.clone());
+    checklist
+}
+
+fn keep(name: &str, source: &str, checklist: Option<Arc<Checklist>>) {
     if let Ok(mut read) = READ.lock() {
+        read.retain(|((n, s), _)| (n.as_str(), s.as_str()) != (name, source));
         if read.len() >= KEPT {
             read.remove(0);
         }
-        read.push(((copy.name.clone(), copy.source.clone()), checklist.clone()));
+        read.push(((name.to_string(), source.to_string()), checklist));
     }
-    checklist
+}
+
+/// Keeps `checklist`, read from its file, as what a session's copy of that file reads as:
+/// the session a run starts or resumes with it is folded without reading it again.
+pub fn keep_copy(checklist: &Checklist) {
+    keep(
+        &checklist.source.name,
+        &checklist.source.text,
+        Some(Arc::new(checklist.clone())),
+    );
 }
 
 impl SessionState {

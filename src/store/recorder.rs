@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{output, Store, StoreError, OUTPUT_CAP};
 use crate::engine::event::Event;
-use crate::session::{Body, OutputDigest, Timestamp};
+use crate::session::{Body, OutputDigest, SessionState, Timestamp};
 
 /// How many output lines are written at once (one transaction).
 const BATCH: usize = 2048;
@@ -44,36 +44,42 @@ async fn flush(store: &Store, session: &str, run: &mut Run) -> Result<(), StoreE
     Ok(())
 }
 
-/// Records `input` in `session` as `actor`, forwarding each event to `output` after its
-/// commit, and giving each output line's permit back to `budget` once it is taken in. At
-/// the first store error (a closed session, a full disk) it cancels the run: results that
-/// cannot be kept are not worth running for.
+/// Records `input` in `known`'s session as `actor`, forwarding each event to `output` after
+/// its commit, and giving each output line's permit back to `budget` once it is taken in.
+/// At the first store error (a closed session, a full disk) it cancels the run: results
+/// that cannot be kept are not worth running for. The session as this run's commits left
+/// it: `known` followed by each of them, up to the first another writer came before.
 pub async fn record(
     store: Store,
-    session: String,
+    mut known: SessionState,
     actor: String,
     input: UnboundedReceiver<Event>,
     output: UnboundedSender<Event>,
     budget: Arc<Semaphore>,
     cancel: CancellationToken,
-) -> Result<(), StoreError> {
-    let result = record_all(&store, &session, &actor, input, output, &budget).await;
+) -> Result<SessionState, StoreError> {
+    let result = record_all(&store, &mut known, &actor, input, output, &budget).await;
     // Nothing is taken in any more: no line may wait for room.
     budget.add_permits(Semaphore::MAX_PERMITS / 2);
     if result.is_err() {
         cancel.cancel();
     }
-    result
+    result.map(|()| known)
 }
 
 async fn record_all(
     store: &Store,
-    session: &str,
+    known: &mut SessionState,
     actor: &str,
     mut input: UnboundedReceiver<Event>,
     output: UnboundedSender<Event>,
     budget: &Semaphore,
 ) -> Result<(), StoreError> {
+    let session = known.id.clone();
+    let session = session.as_str();
+    // Whether `known` is still the whole log: another writer's event in between ends it
+    // (the log is read from there when the run ends).
+    let mut whole = true;
     let mut runs: BTreeMap<String, Run> = BTreeMap::new();
     while let Some(first) = input.recv().await {
         // Everything already waiting is committed together (group commit): one fsync for a
@@ -158,9 +164,15 @@ async fn record_all(
         for run in runs.values_mut() {
             flush(store, session, run).await?;
         }
-        store
+        let appended = store
             .append_many(session, actor, &bodies, &releases)
             .await?;
+        for event in &appended {
+            if !whole {
+                break;
+            }
+            whole = known.follow(event).is_ok();
+        }
         let lines = batch
             .iter()
             .filter(|e| matches!(e, Event::Output { .. }))
