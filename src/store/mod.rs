@@ -383,14 +383,7 @@ impl Store {
         &self,
         turn: &'t mut Turn,
     ) -> Result<&'t mut AnyConnection, StoreError> {
-        let writers = turn.writers();
-        if writers.durable.is_none() {
-            writers.durable = Some(self.pool.acquire().await.map_err(|e| self.db(e))?);
-        }
-        writers
-            .durable
-            .as_deref_mut()
-            .ok_or_else(|| self.db(sqlx::Error::PoolClosed))
+        self.kept(&mut turn.writers().durable, &self.pool).await
     }
 
     /// The connection `turn` writes leases and markers through (see
@@ -399,13 +392,19 @@ impl Store {
         &self,
         turn: &'t mut Turn,
     ) -> Result<&'t mut AnyConnection, StoreError> {
-        let writers = turn.writers();
-        if writers.lenient.is_none() {
-            writers.lenient = Some(self.lenient.acquire().await.map_err(|e| self.db(e))?);
+        self.kept(&mut turn.writers().lenient, &self.lenient).await
+    }
+
+    /// The connection kept in `slot`, taken from `pool` the first time.
+    async fn kept<'t>(
+        &self,
+        slot: &'t mut Option<PoolConnection<Any>>,
+        pool: &AnyPool,
+    ) -> Result<&'t mut AnyConnection, StoreError> {
+        if slot.is_none() {
+            *slot = Some(pool.acquire().await.map_err(|e| self.db(e))?);
         }
-        writers
-            .lenient
-            .as_deref_mut()
+        slot.as_deref_mut()
             .ok_or_else(|| self.db(sqlx::Error::PoolClosed))
     }
 
