@@ -581,6 +581,7 @@ fn resuming_with_a_changed_checklist_is_refused_with_both_digests(backend: Backe
     let manual = "\n[[item]]\nid = \"sign\"\nsection = \"Checks\"\ntitle = \"Sign\"\nkind = \"manual\"\nhelp = \"Sign it.\"\n";
     let path = place.write("c.toml", &format!("{HEADER}{manual}"));
     let ran = place.run(&["run", &path, "--json"]);
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
     let doc = report(&ran.stdout);
     let before = doc["checklist"]["sha256"]
         .as_str()

@@ -247,17 +247,12 @@ impl Store {
         let (pool, lenient) = match location.backend {
             Backend::Sqlite => {
                 let existing = open::check_sqlite_file(&location)?;
-                // The check and the pool's first connection are made side by side: a file
-                // that does not open fails the check at once, which drops the pool's wait.
-                let check = async {
-                    match existing {
-                        true => open::check_sqlite_opens(&location).await,
-                        false => Ok(()),
-                    }
-                };
+                // The lenient connection is made first-hand, with the check that the file
+                // opens, beside the pool's first connection: a file that does not open fails
+                // the check at once, which drops the pool's wait.
                 let pool = async { open::open_sqlite(&location).await.map_err(db) };
-                let lenient = async { open::lenient_sqlite(&location).await.map_err(db) };
-                let (_, pool, lenient) = tokio::try_join!(check, pool, lenient)?;
+                let lenient = open::lenient_sqlite(&location, existing);
+                let (pool, lenient) = tokio::try_join!(pool, lenient)?;
                 (pool, Some(lenient))
             }
             Backend::Postgres => (open::open_postgres(&location).await?, None),
@@ -328,14 +323,20 @@ impl Store {
             *byte =
                 u8::from_str_radix(key_hex.get(2 * i..2 * i + 2).unwrap_or("00"), 16).unwrap_or(0);
         }
-        let lenient = lenient.unwrap_or_else(|| pool.clone());
+        let (lenient, kept) = match lenient {
+            Some((lenient, kept)) => (lenient, Some(kept)),
+            None => (pool.clone(), None),
+        };
         Ok(Store {
             location,
             pool,
             lenient,
             key,
             expect: None,
-            turns: Default::default(),
+            turns: std::sync::Arc::new(tokio::sync::Mutex::new(Writers {
+                durable: None,
+                lenient: kept,
+            })),
         })
     }
 

@@ -2,14 +2,15 @@
 //! server asked once plainly before a pool retries.
 
 use sqlx::any::AnyPoolOptions;
-use sqlx::{AnyConnection, AnyPool, Connection, Executor};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor};
 
 use super::{StoreError, CONNECT_TIMEOUT};
 use crate::dburl::{self, Location};
 
 /// A SQLite store file is made only readable by its owner from the start (it holds the
 /// fingerprint key and every result), and an existing one must start as a SQLite database
-/// does. True when it has content that [`check_sqlite_opens`] should open.
+/// does. True when it has content, which [`lenient_sqlite`] then checks opens.
 pub(super) fn check_sqlite_file(location: &Location) -> Result<bool, StoreError> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
@@ -43,24 +44,6 @@ pub(super) fn check_sqlite_file(location: &Location) -> Result<bool, StoreError>
         )));
     }
     Ok(!header.is_empty())
-}
-
-/// An existing SQLite store must open: told at once, not after the pool's timeout (a pool
-/// retries a file that will not open until then).
-pub(super) async fn check_sqlite_opens(location: &Location) -> Result<(), StoreError> {
-    let not_sqlite = |why: String| StoreError::NotSqlite {
-        url: location.shown.clone(),
-        why,
-    };
-    let mut conn = sqlx::AnyConnection::connect(&location.connect)
-        .await
-        .map_err(|e| not_sqlite(e.to_string()))?;
-    sqlx::query("SELECT count(*) FROM sqlite_master")
-        .execute(&mut conn)
-        .await
-        .map_err(|e| not_sqlite(e.to_string()))?;
-    let _ = conn.close().await;
-    Ok(())
 }
 
 pub(super) async fn open_sqlite(location: &Location) -> Result<AnyPool, sqlx::Error> {
@@ -106,22 +89,42 @@ pub(super) async fn open_sqlite(location: &Location) -> Result<AnyPool, sqlx::Er
 /// A SQLite store's connection for leases and markers (claims, presence, a run's start):
 /// its commits do not wait for the disk (synchronous = NORMAL). The write-ahead log keeps
 /// them in order, so the next durable commit takes them to the disk with it; a crash of
-/// the machine loses only leases, whose holders it takes too.
-pub(super) async fn lenient_sqlite(location: &Location) -> Result<AnyPool, sqlx::Error> {
-    AnyPoolOptions::new()
+/// the machine loses only leases, whose holders it takes too. Its pool holds only it, and
+/// the store keeps it; it is made first-hand, not through the pool's set-up (a pool tries
+/// again a file that will not open until its timeout), so that an `existing` file that is
+/// not a SQLite database (or is damaged) is said at once.
+pub(super) async fn lenient_sqlite(
+    location: &Location,
+    existing: bool,
+) -> Result<(AnyPool, PoolConnection<Any>), StoreError> {
+    let failed = |source: sqlx::Error| match existing {
+        true => StoreError::NotSqlite {
+            url: location.shown.clone(),
+            why: source.to_string(),
+        },
+        false => StoreError::Database {
+            url: location.shown.clone(),
+            source,
+        },
+    };
+    let pool = AnyPoolOptions::new()
         .max_connections(1)
         .test_before_acquire(false)
-        .after_connect(|conn, _| {
-            Box::pin(async move {
-                conn.execute(
-                    "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-                )
-                .await
-                .map(|_| ())
-            })
-        })
-        .connect(&location.connect)
+        .connect_lazy(&location.connect)
+        .map_err(failed)?;
+    let mut conn = pool.acquire().await.map_err(failed)?;
+    // The write-ahead log is the pool's to switch on (it persists in the file): two new
+    // connections switching at once would deadlock, and one is refused without waiting.
+    conn.execute(
+        "PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+    )
+    .await
+    .map_err(failed)?;
+    sqlx::query("SELECT count(*) FROM sqlite_master")
+        .execute(&mut *conn)
         .await
+        .map_err(failed)?;
+    Ok((pool, conn))
 }
 
 pub(super) async fn open_postgres(location: &Location) -> Result<AnyPool, StoreError> {
