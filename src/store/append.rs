@@ -227,7 +227,7 @@ impl Store {
         Ok(events)
     }
 
-    /// `known` brought up to date (see [`Store::caught_up`]) and the events `decide` makes of
+    /// `known` brought up to date (see [`Store::follow_log`]) and the events `decide` makes of
     /// it appended in one durable commit, with every other writer of the session kept out
     /// in between: what is decided from the session is still true when it is written. The
     /// session after them, and the events appended (none: nothing is written).

@@ -295,17 +295,10 @@ impl Store {
                 .await
                 .map_err(db)?;
         }
-        // The fingerprint key is made once per store and never leaves it (read first: an
-        // insert that finds it takes the write lock for nothing).
-        let read_key = || {
-            sqlx::query_scalar::<_, String>("SELECT value FROM meta WHERE key = 'hmac_key'")
-                .fetch_optional(&pool)
-        };
-        let known_key = match read("hmac_key") {
-            Some(key) => Some(key),
-            None => read_key().await.map_err(db)?,
-        };
-        let key_hex = match known_key {
+        // The fingerprint key is made once per store and never leaves it (read above: an
+        // insert that finds it takes the write lock for nothing). Another process may make
+        // it first: the one kept is read back.
+        let key_hex = match read("hmac_key") {
             Some(key) => key,
             None => {
                 sqlx::query(
@@ -315,7 +308,11 @@ impl Store {
                 .execute(&pool)
                 .await
                 .map_err(db)?;
-                read_key().await.map_err(db)?.unwrap_or_default()
+                sqlx::query_scalar::<_, String>("SELECT value FROM meta WHERE key = 'hmac_key'")
+                    .fetch_optional(&pool)
+                    .await
+                    .map_err(db)?
+                    .unwrap_or_default()
             }
         };
         let mut key = [0u8; 32];
@@ -511,15 +508,10 @@ impl Store {
         )
     }
 
-    /// `known` brought up to date: only the events after its head are read, each verified
-    /// to follow it (a run's end need not read back and fold the whole log it just wrote).
-    /// A log that no longer extends `known` is read whole, which says where it broke.
-    pub async fn caught_up(&self, known: SessionState) -> Result<SessionState, StoreError> {
-        let mut conn = self.pool.acquire().await.map_err(|e| self.db(e))?;
-        self.follow_log(&mut conn, known).await
-    }
-
-    /// [`Store::caught_up`], reading through `conn`.
+    /// `known` brought up to date through `conn`: only the events after its head are read,
+    /// each verified to follow it (a run's end need not read back and fold the whole log it
+    /// just wrote). A log that no longer extends `known` is read whole, which says where it
+    /// broke.
     pub(crate) async fn follow_log(
         &self,
         conn: &mut AnyConnection,
