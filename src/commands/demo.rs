@@ -191,6 +191,15 @@ async fn with_database(
             .join(", ")
     };
     if args.serve {
+        // Ctrl-C or SIGTERM: the sandbox stops and its files (the configuration holds a
+        // secret) are removed with the working directory. The handlers are in place before
+        // anything is printed, so a signal sent on reading the output is never the default
+        // one that would leave the files behind.
+        use tokio::signal::unix::{signal, SignalKind};
+        let (interrupt, terminate) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        );
         println!("sandbox: {}", sandbox.base_url);
         println!("plain http: http://localhost:{}", sandbox.http_port);
         println!("CA certificate: {}", sandbox.ca_path.display());
@@ -207,10 +216,8 @@ async fn with_database(
             sandbox.ca_path.display()
         );
         println!("Ctrl-C stops it.");
-        // Ctrl-C or SIGTERM: the sandbox stops and its files (the configuration holds a
-        // secret) are removed with the working directory.
-        let terminate = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        let received = |signal: std::io::Result<tokio::signal::unix::Signal>| async move {
+            match signal {
                 Ok(mut signal) => {
                     signal.recv().await;
                 }
@@ -218,8 +225,8 @@ async fn with_database(
             }
         };
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            () = terminate => {}
+            () = received(interrupt) => {}
+            () = received(terminate) => {}
         }
         return exit::GO;
     }
