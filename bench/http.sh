@@ -8,7 +8,9 @@
 # Prints: the disk's fsync latency; the 40-item row with relcon's store on disk and on
 # tmpfs, with when relcon's requests left and how spread out they were; the 1,000-item
 # row at --concurrency 64; one item end to end (process start to exit) on an existing
-# store and on a new one; the fsyncs per run and per printed result.
+# store and on a new one; the fsyncs per run and per printed result. Each 40-item figure
+# follows one round of every tool that is not counted (a warm page cache for each, and
+# relcon's stores made). Wall times are read from bash's clock, not a `date` process.
 #
 #   RUNS=5 bench/http.sh      (runs per figure; the median is shown, with the range)
 #
@@ -74,15 +76,19 @@ hurl_files "$work/hurl1000" 1000
 curl_args=()
 for i in $(seq 40); do curl_args+=(-o /dev/null "http://127.0.0.1:$port/item/$i"); done
 
-now() { date +%s%N; }
+# The clock in microseconds, read without starting a process (a `date` would add its own
+# start-up to every figure).
+now_us() { now=${EPOCHREALTIME//[!0-9]/}; }
 # timed VAR CMD...: runs CMD, appends its wall time in ms to the array VAR.
 timed() {
   local -n into=$1
   shift
   local start
-  start=$(now)
+  now_us
+  start=$now
   "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; exit 1; }
-  into+=($(( ($(now) - start) / 1000000 )))
+  now_us
+  into+=($(( (now - start) / 1000 )))
 }
 # summary NAME CRITICAL_MS TIMES...: median, range and ratio to the critical path.
 summary() {
@@ -102,11 +108,18 @@ rm -f "$work/fsync.probe"
 echo "disk fsync latency (4 KiB write + fdatasync, dd oflag=dsync): ${sync_ms} ms"
 echo
 
-# The 40-item row: each tool once per round, rounds interleaved.
-disk=() tmpfs=() hurl40=() curlp=() starts=() spreads=()
+# The 40-item row: each tool once per round, rounds interleaved, after one round that is
+# not counted (it warms the page cache for every tool, and makes relcon's stores: the
+# first run on a new store is the one-item table's last row).
+disk=() tmpfs=() hurl40=() curlp=() starts=() spreads=() warm=()
+timed warm "$relcon" run "$work/40.toml" --concurrency 64 --store "sqlite://$work/store.sqlite"
+timed warm "$relcon" run "$work/40.toml" --concurrency 64 --store "sqlite://$shm/store.sqlite"
+if [ "$have_hurl" = 1 ]; then timed warm hurl --test --jobs 64 "$work"/hurl40/*.hurl; fi
+timed warm curl -sf --parallel --parallel-immediate --parallel-max 64 "${curl_args[@]}"
 for r in $(seq "$runs"); do
   : > "$work/slow.arrivals"
-  start=$(now)
+  now_us
+  start=$(( now * 1000 ))
   timed disk "$relcon" run "$work/40.toml" --concurrency 64 --store "sqlite://$work/store.sqlite"
   starts+=($(( ($(sort -n "$work/slow.arrivals" | head -1) - start) / 1000000 )))
   spreads+=($(( ($(sort -n "$work/slow.arrivals" | tail -1) - $(sort -n "$work/slow.arrivals" | head -1)) / 1000000 )))
