@@ -4,7 +4,8 @@
 //! for every printed result, the write-ahead-log frame that holds that result must have
 //! been written, and an fsync of the log must have returned, before the line was printed.
 //! Leases and markers (claims, a run's start) commit without waiting for the disk; the
-//! test holds that this never reaches a result.
+//! test holds that this never reaches a result, and that a run's end is committed with its
+//! last results, not after them.
 
 mod common;
 
@@ -87,6 +88,9 @@ fn no_result_is_printed_before_the_disk_has_it() {
     let mut written_at: HashMap<String, usize> = HashMap::new();
     let mut pending_sync: HashMap<&str, bool> = HashMap::new();
     let mut printed = Vec::new();
+    // When each result, and the session's close, first reached the log.
+    let mut first_written: HashMap<String, usize> = HashMap::new();
+    let mut closed_at = None;
     for line in text.lines().filter_map(parse) {
         let call = line.call;
         if let Some(rest) = call.strip_prefix("<... ") {
@@ -105,7 +109,11 @@ fn no_result_is_printed_before_the_disk_has_it() {
             }
         } else if call.starts_with("pwrite64(") && call.contains("-wal>") {
             for item in result_in_frame(call) {
+                first_written.entry(item.clone()).or_insert(synced);
                 written_at.insert(item, synced);
+            }
+            if call.contains("session_closed") {
+                closed_at.get_or_insert(synced);
             }
         } else if call.starts_with("write(2<") {
             let shown = call.replace("\\342\\234\\224", "✔");
@@ -136,6 +144,13 @@ fn no_result_is_printed_before_the_disk_has_it() {
              (syncs then {synced_then}, frame written after sync {written})"
         );
     }
+    // The run's end (leaving, and closing on go) is committed with its last results: no
+    // sync of the log comes between them.
+    let last_result = first_written.values().max().copied();
+    assert!(
+        closed_at.is_some() && closed_at == last_result,
+        "the close reached the log after sync {closed_at:?}, the last result after sync {last_result:?}"
+    );
     // Markers and leases did not each cost a sync: fewer syncs than events.
     assert!(
         synced < 2 * ITEMS,

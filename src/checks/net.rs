@@ -129,6 +129,14 @@ impl Net {
         self.cached((redirects, connect_timeout, tls))
     }
 
+    /// Drops the clients built so far, and with them their idle connections: a run whose
+    /// checks are over closes its sockets while the store commits its last results, not
+    /// on the way out. A later request builds its client again.
+    pub fn close_idle(&self) {
+        let clients = std::mem::take(&mut *self.clients.lock().unwrap_or_else(|e| e.into_inner()));
+        drop(clients);
+    }
+
     fn cached(&self, key: ClientKey) -> Result<reqwest::Client, String> {
         let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(client) = clients.get(&key) {

@@ -5,7 +5,7 @@
 use crate::checklist::plan::{Plan, Scope};
 use crate::checklist::Checklist;
 use crate::session::rules::{self, CLOSED_ON_GO};
-use crate::session::{Body, SessionState};
+use crate::session::{Body, EventKind, SessionState, StoredEvent};
 use crate::store::{Store, StoreError};
 
 /// The session as it is now (`known` caught up), closed first (by `by`) when the rule says
@@ -19,21 +19,30 @@ pub async fn close_on_go(
     by: &str,
     leaving: bool,
 ) -> Result<(SessionState, bool), StoreError> {
-    let mut closes = false;
-    let (now, _) = store
-        .append_following(known, by, |now| {
-            // A closed session takes neither.
-            if now.closed.is_some() {
-                return Vec::new();
-            }
-            closes = Plan::new(checklist, now.environment.clone(), &Scope::default())
-                .is_ok_and(|full| rules::closes(&full, now));
-            let closing = Body::SessionClosed {
-                reason: CLOSED_ON_GO.into(),
-            };
-            let left = leaving.then_some(Body::SessionLeft {});
-            left.into_iter().chain(closes.then_some(closing)).collect()
-        })
+    let (now, appended) = store
+        .append_following(known, by, &[], &[], |now| ending(checklist, now, leaving))
         .await?;
-    Ok((now, closes))
+    Ok((now, closes(&appended)))
+}
+
+/// What `now` takes at its end: `leaving` (the one who ends leaves), and a close when the
+/// rule says go; a closed session takes neither.
+pub fn ending(checklist: &Checklist, now: &SessionState, leaving: bool) -> Vec<Body> {
+    if now.closed.is_some() {
+        return Vec::new();
+    }
+    let closes = Plan::new(checklist, now.environment.clone(), &Scope::default())
+        .is_ok_and(|full| rules::closes(&full, now));
+    let closing = Body::SessionClosed {
+        reason: CLOSED_ON_GO.into(),
+    };
+    let left = leaving.then_some(Body::SessionLeft {});
+    left.into_iter().chain(closes.then_some(closing)).collect()
+}
+
+/// Whether `appended` closes its session.
+pub fn closes(appended: &[StoredEvent]) -> bool {
+    appended
+        .iter()
+        .any(|event| event.event_kind() == Some(EventKind::SessionClosed))
 }

@@ -66,6 +66,9 @@ pub struct Finish<'a> {
     pub store: Store,
     /// The session as the run's own commits left it (only what came after is read).
     pub session: SessionState,
+    /// Whether the run's end is committed already (the recorder's last commit), and
+    /// whether it closed the session; none: it is committed here.
+    pub ended: Option<bool>,
     /// Who ran it.
     pub operator: &'a str,
     /// Whether the run was shown in the console.
@@ -88,14 +91,19 @@ impl Finish<'_> {
     pub async fn finish(self) -> u8 {
         // Leaving and closing are one commit; a session another process closed meanwhile
         // takes neither.
-        let closing = super::closing::close_on_go(
-            &self.store,
-            self.session,
-            self.checklist,
-            self.operator,
-            true,
-        )
-        .await;
+        let closing = match self.ended {
+            Some(closed) => Ok((self.session, closed)),
+            None => {
+                super::closing::close_on_go(
+                    &self.store,
+                    self.session,
+                    self.checklist,
+                    self.operator,
+                    true,
+                )
+                .await
+            }
+        };
         let session = match closing {
             Ok((session, true)) => {
                 say(&format!("session {} closed: {CLOSED_ON_GO}", session.id));

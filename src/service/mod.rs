@@ -367,17 +367,16 @@ async fn run_session(
     let budget = Arc::new(tokio::sync::Semaphore::new(
         crate::store::recorder::OUTPUT_BUDGET,
     ));
-    let recording = tokio::spawn(crate::store::recorder::record(
-        store.clone(),
-        session.clone(),
-        operator.clone(),
-        engine_receiver,
+    let recording = crate::store::recorder::Recording::new(
+        &store,
+        &session,
+        &operator,
         committed_sender,
         budget.clone(),
-        cancel.clone(),
-    ));
+        &cancel,
+    );
     let cancels: Cancels = Arc::default();
-    let emitter = Emitter::new(engine_sender, redactor.clone()).with_output_budget(budget);
+    let emitter = Emitter::new(engine_sender, redactor.clone()).with_output_budget(budget.clone());
     let runner = Runner {
         plan: &plan,
         values: &values,
@@ -414,36 +413,63 @@ async fn run_session(
                 resume: resume.as_deref(),
                 bake,
             };
+            let recording = tokio::spawn(async move {
+                recording
+                    .record(engine_receiver, None)
+                    .await
+                    .map(|(session, _)| session)
+            });
             attended
                 .in_console(console, runner, emitter, committed, recording, stop)
                 .await
+                .map(|recorded| recorded.map(|session| (session, None)))
         }
         None => {
+            // The run's end (leaving, and closing on go) is committed by the recorder,
+            // with the last results.
+            let checklist = checklist.clone();
+            let ending: crate::store::recorder::Ending =
+                Box::new(move |now| closing::ending(&checklist, now, true));
+            let recording = tokio::spawn(recording.record(engine_receiver, Some(ending)));
             let printing = finish::print_progress(&plan, &prior, fresh, committed);
             runner.run().await;
+            options.net.close_idle();
             drop(runner);
             drop(emitter);
             let recorded = recording.await;
             if let Err(err) = printing.await {
                 return bad_input(format!("the progress printer failed: {err}"));
             }
-            recorded
+            recorded.map(|recorded| recorded.map(|(session, closed)| (session, Some(closed))))
         }
     };
     // The session as the run's own commits left it; the end reads only what came after.
-    let session = match recorded {
-        Ok(Ok(session)) => session,
+    let (session, ended) = match recorded {
+        Ok(Ok(recorded)) => recorded,
         Ok(Err(err)) => return bad_input(format!("the store refused a result: {err}")),
         Err(err) => return bad_input(format!("the store recorder failed: {err}")),
     };
-    presence.leave().await;
     let baking = store.clone();
     let id = session.id.clone();
-    let code = finish::Finish {
+    // A run whose end is committed and that no bake follows is done with the store: it
+    // closes (its log checkpointed into the file) while the verdict and the documents are
+    // written.
+    let done_with_store = ended.is_some() && bake.is_none();
+    let leaving = {
+        let store = store.clone();
+        async move {
+            presence.leave().await;
+            if done_with_store {
+                store.close().await;
+            }
+        }
+    };
+    let finishing = finish::Finish {
         checklist: &checklist,
         plan: &plan,
         store,
         session,
+        ended,
         operator: &operator,
         console: shown_console,
         cancelled: cancel.is_cancelled(),
@@ -452,8 +478,8 @@ async fn run_session(
         json,
         junit: junit.as_deref(),
     }
-    .finish()
-    .await;
+    .finish();
+    let ((), code) = tokio::join!(leaving, finishing);
     // Headless, a bake asked for starts at go (the console starts its own).
     let code = match bake {
         Some(asked) if code == crate::exit::GO && !shown_console && !cancel.is_cancelled() => {
@@ -492,7 +518,9 @@ async fn run_session(
         }
         _ => code,
     };
-    baking.close().await;
+    if !done_with_store {
+        baking.close().await;
+    }
     code
 }
 

@@ -227,29 +227,46 @@ impl Store {
         Ok(events)
     }
 
-    /// `known` brought up to date (see [`Store::follow_log`]) and the events `decide` makes of
-    /// it appended in one durable commit, with every other writer of the session kept out
-    /// in between: what is decided from the session is still true when it is written. The
-    /// session after them, and the events appended (none: nothing is written).
+    /// `known` brought up to date (see [`Store::follow_log`]), `leading` appended (with the
+    /// claims in `releases` ended, as [`Store::append_many`] does), then the events `decide`
+    /// makes of the session after them, all in one durable commit, with every other writer
+    /// of the session kept out in between: what is decided from the session is still true
+    /// when it is written. The session after them, and the events appended (none: nothing
+    /// is written).
     pub async fn append_following(
         &self,
         known: SessionState,
         actor: &str,
+        leading: &[Body],
+        releases: &[(String, String)],
         decide: impl FnOnce(&SessionState) -> Vec<Body>,
     ) -> Result<(SessionState, Vec<StoredEvent>), StoreError> {
         let id = known.id.clone();
         let mut turn = self.turn().await;
         let mut tx = self.write(&mut turn, &id).await?;
         let mut now = self.follow_log(&mut tx, known).await?;
-        let bodies = decide(&now);
-        if bodies.is_empty() {
-            return Ok((now, Vec::new()));
+        let mut events = Vec::new();
+        if !leading.is_empty() {
+            events = self.append_all(&mut tx, &id, actor, leading, None).await?;
+            for event in &events {
+                now.follow(event)?;
+            }
         }
-        let events = self.append_all(&mut tx, &id, actor, &bodies, None).await?;
+        let decided = decide(&now);
+        if !decided.is_empty() {
+            let more = self.append_all(&mut tx, &id, actor, &decided, None).await?;
+            for event in &more {
+                now.follow(event)?;
+            }
+            events.extend(more);
+        }
+        if events.is_empty() && releases.is_empty() {
+            return Ok((now, events));
+        }
+        leases::release_all(&mut tx, &id, releases)
+            .await
+            .map_err(|e| self.db(e))?;
         tx.commit().await.map_err(|e| self.db(e))?;
-        for event in &events {
-            now.follow(event)?;
-        }
         Ok((now, events))
     }
 

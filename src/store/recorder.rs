@@ -1,7 +1,7 @@
 //! Records a run's events in the store as they happen, and passes each on only once it is
 //! committed: what the operator sees has been acknowledged by the store.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use tokio::sync::Semaphore;
@@ -44,144 +44,231 @@ async fn flush(store: &Store, session: &str, run: &mut Run) -> Result<(), StoreE
     Ok(())
 }
 
-/// Records `input` in `known`'s session as `actor`, forwarding each event to `output` after
-/// its commit, and giving each output line's permit back to `budget` once it is taken in.
-/// At the first store error (a closed session, a full disk) it cancels the run: results
-/// that cannot be kept are not worth running for. The session as this run's commits left
-/// it: `known` followed by each of them, up to the first another writer came before.
-pub async fn record(
+/// What a run's end adds to its session, decided from the session as it is then, with
+/// every other writer kept out (leaving it; closing it on go).
+pub type Ending = Box<dyn FnOnce(&SessionState) -> Vec<Body> + Send>;
+
+/// One run's recording: its events committed to `known`'s session as `actor`, each passed
+/// on to `output` after its commit, each output line's permit given back to `budget` once
+/// it is taken in. At the first store error (a closed session, a full disk) it cancels the
+/// run: results that cannot be kept are not worth running for.
+pub struct Recording {
     store: Store,
-    mut known: SessionState,
+    known: SessionState,
     actor: String,
-    input: UnboundedReceiver<Event>,
     output: UnboundedSender<Event>,
     budget: Arc<Semaphore>,
     cancel: CancellationToken,
-) -> Result<SessionState, StoreError> {
-    let result = record_all(&store, &mut known, &actor, input, output, &budget).await;
-    // Nothing is taken in any more: no line may wait for room.
-    budget.add_permits(Semaphore::MAX_PERMITS / 2);
-    if result.is_err() {
-        cancel.cancel();
-    }
-    result.map(|()| known)
 }
 
-async fn record_all(
-    store: &Store,
-    known: &mut SessionState,
-    actor: &str,
-    mut input: UnboundedReceiver<Event>,
-    output: UnboundedSender<Event>,
-    budget: &Semaphore,
-) -> Result<(), StoreError> {
-    let session = known.id.clone();
-    let session = session.as_str();
-    // Whether `known` is still the whole log: another writer's event in between ends it
-    // (the log is read from there when the run ends).
-    let mut whole = true;
-    let mut runs: BTreeMap<String, Run> = BTreeMap::new();
-    while let Some(first) = input.recv().await {
-        // Everything already waiting is committed together (group commit): one fsync for a
-        // burst of results instead of one each.
-        let mut batch = vec![first];
-        while batch.len() < MAX_GROUP {
-            match input.try_recv() {
-                Ok(event) => batch.push(event),
-                Err(_) => break,
-            }
+/// Results taken in and not yet committed: their events, the claims they end, and what
+/// is forwarded once they are.
+#[derive(Default)]
+struct Taken {
+    bodies: Vec<Body>,
+    releases: Vec<(String, String)>,
+    events: Vec<Event>,
+}
+
+impl Recording {
+    /// The recording of a run in `known`'s session by `actor`.
+    pub fn new(
+        store: &Store,
+        known: &SessionState,
+        actor: &str,
+        output: UnboundedSender<Event>,
+        budget: Arc<Semaphore>,
+        cancel: &CancellationToken,
+    ) -> Self {
+        Recording {
+            store: store.clone(),
+            known: known.clone(),
+            actor: actor.to_string(),
+            output,
+            budget,
+            cancel: cancel.clone(),
         }
-        let mut bodies = Vec::new();
-        let mut releases = Vec::new();
-        for event in &batch {
-            match event {
-                Event::Started { id, attempt, .. } => {
-                    if *attempt == 1 || !runs.contains_key(id) {
-                        let run_id = uuid::Uuid::now_v7().to_string();
-                        bodies.push(Body::RunStarted {
-                            item: id.clone(),
-                            run_id: run_id.clone(),
-                        });
-                        runs.insert(
-                            id.clone(),
-                            Run {
-                                id: run_id,
-                                lines: 0,
-                                pending: Vec::new(),
-                                hashes: VecDeque::new(),
-                            },
-                        );
-                    }
-                }
-                Event::Output { id, stream, line } => {
-                    if let Some(run) = runs.get_mut(id) {
-                        run.lines += 1;
-                        let stream = serde_json::to_value(stream)
-                            .ok()
-                            .and_then(|v| v.as_str().map(String::from))
-                            .unwrap_or_default();
-                        if run.hashes.len() as u64 == OUTPUT_CAP {
-                            run.hashes.pop_front();
-                        }
-                        run.hashes.push_back(output::line_hash(&stream, line));
-                        run.pending.push((stream, line.clone()));
-                        if run.pending.len() >= BATCH {
-                            flush(store, session, run).await?;
-                        }
-                    }
-                }
-                Event::Waiting { .. } => {}
-                // Another process recorded it already, or this run has nothing to say of it.
-                Event::Finished { result, .. } if result.observed => {}
-                Event::Finished { id, result } => {
-                    if let Some(token) = &result.claim {
-                        releases.push((id.clone(), token.clone()));
-                    }
-                    let mut run = runs.remove(id);
-                    if let Some(run) = run.as_mut() {
-                        flush(store, session, run).await?;
-                    }
-                    bodies.push(Body::Result {
-                        item: id.clone(),
-                        run_id: run.as_ref().map(|r| r.id.clone()),
-                        status: result.status,
-                        summary: result.summary.clone(),
-                        evidence: result.evidence.clone(),
-                        started_at: result.started_at.map(|at| Timestamp::from(at).seconds()),
-                        duration_ms: result.duration.as_millis() as u64,
-                        attempts: result.attempts,
-                        output: run.filter(|r| r.lines > 0).map(|r| OutputDigest {
-                            lines: r.lines.min(OUTPUT_CAP),
-                            dropped: r.lines.saturating_sub(OUTPUT_CAP),
-                            sha256: Some(output::digest(&r.hashes)),
-                        }),
-                    });
-                }
-            }
+    }
+
+    /// Records `input` until it ends. With an `ending` (a run whose events end when it
+    /// does: headless), the ending is decided then and committed with the results that came
+    /// once nothing was running any more (when nothing runs, the next event starts
+    /// something, or the events end at once). The session as this run's commits left it
+    /// (`known` followed by each of them, up to the first another writer came before), and
+    /// whether the ending closed it.
+    pub async fn record(
+        mut self,
+        input: UnboundedReceiver<Event>,
+        ending: Option<Ending>,
+    ) -> Result<(SessionState, bool), StoreError> {
+        let result = self.record_all(input, ending).await;
+        // Nothing is taken in any more: no line may wait for room.
+        self.budget.add_permits(Semaphore::MAX_PERMITS / 2);
+        if result.is_err() {
+            self.cancel.cancel();
         }
-        // Output lines are committed before they are shown, like everything else: another
-        // console sees them as they come, and a killed run keeps what it printed.
-        for run in runs.values_mut() {
-            flush(store, session, run).await?;
-        }
-        let appended = store
-            .append_many(session, actor, &bodies, &releases)
+        result.map(|closed| (self.known, closed))
+    }
+
+    /// Commits `taken` and forwards its events.
+    async fn commit(&mut self, taken: Taken, whole: &mut bool) -> Result<(), StoreError> {
+        let appended = self
+            .store
+            .append_many(&self.known.id, &self.actor, &taken.bodies, &taken.releases)
             .await?;
         for event in &appended {
-            if !whole {
+            if !*whole {
                 break;
             }
-            whole = known.follow(event).is_ok();
+            *whole = self.known.follow(event).is_ok();
         }
-        let lines = batch
+        self.forward(taken.events);
+        Ok(())
+    }
+
+    /// Passes committed events on, giving their output lines' permits back.
+    fn forward(&self, events: Vec<Event>) {
+        let lines = events
             .iter()
             .filter(|e| matches!(e, Event::Output { .. }))
             .count();
-        budget.add_permits(lines);
-        for event in batch {
+        self.budget.add_permits(lines);
+        for event in events {
             // The consumer may have gone (a closed terminal): recording goes on regardless.
-            let _ = output.send(event);
+            let _ = self.output.send(event);
         }
     }
-    Ok(())
+
+    async fn record_all(
+        &mut self,
+        mut input: UnboundedReceiver<Event>,
+        ending: Option<Ending>,
+    ) -> Result<bool, StoreError> {
+        let store = self.store.clone();
+        let session = self.known.id.clone();
+        let session = session.as_str();
+        // Whether `known` is still the whole log: another writer's event in between ends it
+        // (the log is read from there when the run ends).
+        let mut whole = true;
+        let mut runs: BTreeMap<String, Run> = BTreeMap::new();
+        // Items waiting for another process's run of them.
+        let mut waiting: HashSet<String> = HashSet::new();
+        // With an ending: what came once nothing was running, held for the next event.
+        let mut held: Option<Taken> = None;
+        while let Some(first) = input.recv().await {
+            // Everything already waiting is committed together (group commit): one fsync for
+            // a burst of results instead of one each.
+            let mut batch = vec![first];
+            while batch.len() < MAX_GROUP {
+                match input.try_recv() {
+                    Ok(event) => batch.push(event),
+                    Err(_) => break,
+                }
+            }
+            let mut taken = held.take().unwrap_or_default();
+            for event in &batch {
+                match event {
+                    Event::Started { id, attempt, .. } => {
+                        if *attempt == 1 || !runs.contains_key(id) {
+                            let run_id = uuid::Uuid::now_v7().to_string();
+                            taken.bodies.push(Body::RunStarted {
+                                item: id.clone(),
+                                run_id: run_id.clone(),
+                            });
+                            runs.insert(
+                                id.clone(),
+                                Run {
+                                    id: run_id,
+                                    lines: 0,
+                                    pending: Vec::new(),
+                                    hashes: VecDeque::new(),
+                                },
+                            );
+                        }
+                    }
+                    Event::Output { id, stream, line } => {
+                        if let Some(run) = runs.get_mut(id) {
+                            run.lines += 1;
+                            let stream = serde_json::to_value(stream)
+                                .ok()
+                                .and_then(|v| v.as_str().map(String::from))
+                                .unwrap_or_default();
+                            if run.hashes.len() as u64 == OUTPUT_CAP {
+                                run.hashes.pop_front();
+                            }
+                            run.hashes.push_back(output::line_hash(&stream, line));
+                            run.pending.push((stream, line.clone()));
+                            if run.pending.len() >= BATCH {
+                                flush(&store, session, run).await?;
+                            }
+                        }
+                    }
+                    Event::Waiting { id, .. } => {
+                        waiting.insert(id.clone());
+                    }
+                    // Another process recorded it already, or this run has nothing to say of it.
+                    Event::Finished { id, result } if result.observed => {
+                        waiting.remove(id);
+                    }
+                    Event::Finished { id, result } => {
+                        waiting.remove(id);
+                        if let Some(token) = &result.claim {
+                            taken.releases.push((id.clone(), token.clone()));
+                        }
+                        let mut run = runs.remove(id);
+                        if let Some(run) = run.as_mut() {
+                            flush(&store, session, run).await?;
+                        }
+                        taken.bodies.push(Body::Result {
+                            item: id.clone(),
+                            run_id: run.as_ref().map(|r| r.id.clone()),
+                            status: result.status,
+                            summary: result.summary.clone(),
+                            evidence: result.evidence.clone(),
+                            started_at: result.started_at.map(|at| Timestamp::from(at).seconds()),
+                            duration_ms: result.duration.as_millis() as u64,
+                            attempts: result.attempts,
+                            output: run.filter(|r| r.lines > 0).map(|r| OutputDigest {
+                                lines: r.lines.min(OUTPUT_CAP),
+                                dropped: r.lines.saturating_sub(OUTPUT_CAP),
+                                sha256: Some(output::digest(&r.hashes)),
+                            }),
+                        });
+                    }
+                }
+            }
+            // Output lines are committed before they are shown, like everything else: another
+            // console sees them as they come, and a killed run keeps what it printed.
+            for run in runs.values_mut() {
+                flush(&store, session, run).await?;
+            }
+            taken.events.extend(batch);
+            // Nothing runs: the next event starts something, or the events end and these
+            // go with the ending.
+            if ending.is_some() && runs.is_empty() && waiting.is_empty() {
+                held = Some(taken);
+                continue;
+            }
+            self.commit(taken, &mut whole).await?;
+        }
+        let Some(ending) = ending else {
+            return Ok(false);
+        };
+        // The run is over: what it held and its ending, in one commit.
+        let taken = held.unwrap_or_default();
+        let (now, appended) = store
+            .append_following(
+                self.known.clone(),
+                &self.actor,
+                &taken.bodies,
+                &taken.releases,
+                ending,
+            )
+            .await?;
+        self.known = now;
+        self.forward(taken.events);
+        Ok(appended
+            .iter()
+            .any(|event| event.event_kind() == Some(crate::session::EventKind::SessionClosed)))
+    }
 }
