@@ -87,6 +87,51 @@ async fn an_intact_log_verifies_and_folds(backend: Backend) {
     assert_eq!(session.operators, vec!["alice"]);
 }
 
+/// A burst of events goes in as one JSON array: every character of their text comes back
+/// as it was written (the chain's hashes, recomputed on reading, say so too).
+async fn a_burst_keeps_every_character_of_its_events(backend: Backend) {
+    let place = Place::new(backend);
+    let (store, id) = store_with_events(&place, 1).await;
+    let awkward = [
+        "quote \" backslash \\ slash /",
+        "control \u{1} tab \t newline \n return \r",
+        "accents é ü, wide 漢字, astral 🚀, separators \u{2028}\u{2029}",
+        "json-looking [1, {\"a\": null}] and ->> 0",
+        "",
+    ];
+    let bodies: Vec<Body> = awkward
+        .iter()
+        .enumerate()
+        .map(|(n, reason)| Body::Skipped {
+            item: format!("item {n} \"{reason}\""),
+            reason: reason.to_string(),
+        })
+        .collect();
+    let appended = store
+        .append_many(&id, "ålice \"the\" operator", &bodies, &[])
+        .await
+        .expect("the burst is appended");
+    let read = store.events(&id).await.expect("the log reads");
+    assert_eq!(
+        &read[1..],
+        &appended[..],
+        "what was read is what was written"
+    );
+    let session = store
+        .open_session(&id, None)
+        .await
+        .expect("the chain verifies");
+    for (n, reason) in awkward.iter().enumerate() {
+        let item = format!("item {n} \"{reason}\"");
+        let result = session.items[&item].result.as_ref().expect("a result");
+        assert_eq!(
+            result.summary,
+            format!("skipped by ålice \"the\" operator: {reason}"),
+            "{item}"
+        );
+    }
+}
+
 async fn a_session_caught_up_from_an_earlier_state_is_the_session_read_whole(backend: Backend) {
     let place = Place::new(backend);
     let (store, id) = store_with_events(&place, 2).await;
@@ -1132,6 +1177,7 @@ async fn a_closed_session_takes_records_about_it_and_nothing_else(backend: Backe
 crate::on_both_backends_async!(
     a_closed_session_takes_records_about_it_and_nothing_else,
     an_intact_log_verifies_and_folds,
+    a_burst_keeps_every_character_of_its_events,
     a_session_caught_up_from_an_earlier_state_is_the_session_read_whole,
     an_edited_event_is_found,
     an_edited_actor_or_time_is_found,

@@ -4,7 +4,7 @@
 
 use sqlx::{Any, Row};
 
-use super::{leases, Stamp, Store, StoreError, CLOSED_SQL, EVENT_ROWS_PER_INSERT, LAST_EVENT_SQL};
+use super::{leases, Stamp, Store, StoreError, CLOSED_SQL, LAST_EVENT_SQL};
 use super::{read_events, verified_state};
 use crate::session::chain::{canonical, hash, GENESIS};
 use crate::session::rules::{self, Refused};
@@ -96,7 +96,7 @@ impl Store {
         let events = self
             .append_all(&mut tx, session, actor, bodies, None)
             .await?;
-        leases::release_all(&mut tx, session, releases)
+        leases::release_all(&mut tx, &self.json_rows("$2"), session, releases)
             .await
             .map_err(|e| self.db(e))?;
         tx.commit().await.map_err(|e| self.db(e))?;
@@ -132,9 +132,9 @@ impl Store {
     }
 
     /// Appends `bodies` in order within `tx`: the log's end and whether the session is
-    /// closed are read once, and the events go in with one statement per
-    /// [`EVENT_ROWS_PER_INSERT`], so a burst of results costs a few statements, not three
-    /// each. With `stamp`, the first event gets its time and must follow its hash.
+    /// closed are read once, and the events go in with one statement, so a burst of results
+    /// costs three statements, not three each. With `stamp`, the first event gets its time
+    /// and must follow its hash.
     async fn append_all(
         &self,
         tx: &mut sqlx::Transaction<'_, Any>,
@@ -193,37 +193,36 @@ impl Store {
                 hash: event_hash,
             });
         }
-        for (chunk, rows) in events
-            .chunks(EVENT_ROWS_PER_INSERT)
-            .zip(bodies.chunks(EVENT_ROWS_PER_INSERT))
-        {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|r| {
-                    let p = 9 * r;
-                    let params: Vec<String> = (1..=9).map(|k| format!("${}", p + k)).collect();
-                    format!("({})", params.join(", "))
-                })
-                .collect();
-            let statement = format!("INSERT INTO events (session_id, seq, at, actor, type, payload, prev_hash, hash, item) VALUES {}", values.join(", "));
-            let mut query = sqlx::query(&statement);
-            for (event, body) in chunk.iter().zip(rows) {
+        // One statement for any burst: its rows go in as one JSON array, so the statement's
+        // text never changes (it is prepared once per connection) and it carries three
+        // parameters, not nine per row.
+        let rows: Vec<serde_json::Value> = events
+            .iter()
+            .zip(bodies)
+            .map(|(event, body)| {
                 let item = match body {
-                    Body::Result { item, .. } => Some(item.clone()),
+                    Body::Result { item, .. } => Some(item.as_str()),
                     _ => None,
                 };
-                query = query
-                    .bind(session)
-                    .bind(event.seq)
-                    .bind(event.at.clone())
-                    .bind(actor)
-                    .bind(event.kind.clone())
-                    .bind(event.payload_json.clone())
-                    .bind(event.prev_hash.clone())
-                    .bind(event.hash.clone())
-                    .bind(item);
-            }
-            query.execute(&mut **tx).await.map_err(|e| self.db(e))?;
-        }
+                serde_json::json!([
+                    event.seq,
+                    event.at,
+                    event.kind,
+                    event.payload_json,
+                    event.prev_hash,
+                    event.hash,
+                    item
+                ])
+            })
+            .collect();
+        let statement = format!("INSERT INTO events (session_id, seq, at, actor, type, payload, prev_hash, hash, item) SELECT $1, CAST(value ->> 0 AS BIGINT), value ->> 1, $2, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6 FROM {}", self.json_rows("$3"));
+        sqlx::query(&statement)
+            .bind(session)
+            .bind(actor)
+            .bind(serde_json::Value::Array(rows).to_string())
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| self.db(e))?;
         Ok(events)
     }
 
@@ -263,7 +262,7 @@ impl Store {
         if events.is_empty() && releases.is_empty() {
             return Ok((now, events));
         }
-        leases::release_all(&mut tx, &id, releases)
+        leases::release_all(&mut tx, &self.json_rows("$2"), &id, releases)
             .await
             .map_err(|e| self.db(e))?;
         tx.commit().await.map_err(|e| self.db(e))?;

@@ -105,6 +105,15 @@ pub fn give_up_after_panic() {
 }
 
 impl Store {
+    /// The rows of the JSON array in parameter `param`, as a table whose one column,
+    /// `value`, is each element (`value ->> 0` its first field, as text or a number).
+    pub(crate) fn json_rows(&self, param: &str) -> String {
+        match self.backend() {
+            Backend::Sqlite => format!("json_each({param})"),
+            Backend::Postgres => format!("jsonb_array_elements(CAST({param} AS jsonb))"),
+        }
+    }
+
     /// The database's clock, in milliseconds since the Unix epoch, as SQL.
     fn now_sql(&self) -> &'static str {
         match self.backend() {
@@ -153,12 +162,9 @@ impl Store {
             .map(|(item, _)| *item)
             .collect::<std::collections::HashSet<_>>();
         if distinct.len() == claims.len() {
-            for chunk in claims.chunks(CLAIMS_PER_STATEMENT) {
-                outcomes.extend(
-                    self.claim_chunk(&mut tx, session, chunk, holder, lease, since)
-                        .await?,
-                );
-            }
+            outcomes = self
+                .claim_distinct(&mut tx, session, claims, holder, lease, since)
+                .await?;
         } else {
             // One item asked for twice: the second ask must see the first's claim.
             for (item, token) in claims {
@@ -172,10 +178,12 @@ impl Store {
         Ok(outcomes)
     }
 
-    /// [`Store::claim_in`] for distinct items, a few statements for all of them (a
+    /// [`Store::claim_in`] for distinct items, three statements for all of them (a
     /// statement is a trip to the driver's thread, and a run starts many items at once):
     /// their latest results since `since`, their claims, then one insert of those granted.
-    async fn claim_chunk(
+    /// The items go in as one JSON array, so each statement's text is the same for any
+    /// number of them.
+    async fn claim_distinct(
         &self,
         tx: &mut sqlx::AnyConnection,
         session: &str,
@@ -184,19 +192,20 @@ impl Store {
         lease: Duration,
         since: i64,
     ) -> Result<Vec<ClaimOutcome>, StoreError> {
-        let list = |first: usize| {
-            (first..first + claims.len())
-                .map(|n| format!("${n}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let items = serde_json::Value::from(
+            claims
+                .iter()
+                .map(|(item, _)| serde_json::json!([item]))
+                .collect::<Vec<_>>(),
+        )
+        .to_string();
         // No ORDER BY: sorting by seq would have the planner walk the whole log since
         // `since` (a run's own events) instead of looking each item up in its index.
-        let statement = format!("SELECT item, actor, payload, seq FROM events WHERE session_id = $1 AND item IN ({}) AND seq > $2", list(3));
-        let mut query = sqlx::query(&statement).bind(session).bind(since);
-        for (item, _) in claims {
-            query = query.bind(*item);
-        }
+        let statement = format!("SELECT item, actor, payload, seq FROM events WHERE session_id = $1 AND item IN (SELECT value ->> 0 FROM {}) AND seq > $2", self.json_rows("$3"));
+        let query = sqlx::query(&statement)
+            .bind(session)
+            .bind(since)
+            .bind(&items);
         let mut latest: std::collections::HashMap<String, (i64, String, String)> =
             std::collections::HashMap::new();
         for row in query.fetch_all(&mut *tx).await.map_err(|e| self.db(e))? {
@@ -207,11 +216,8 @@ impl Store {
             }
         }
         let now = self.now_sql();
-        let statement = format!("SELECT item, holder, token, CAST(CASE WHEN expires_ms > {now} THEN 1 ELSE 0 END AS BIGINT) FROM claims WHERE session_id = $1 AND item IN ({})", list(2));
-        let mut query = sqlx::query(&statement).bind(session);
-        for (item, _) in claims {
-            query = query.bind(*item);
-        }
+        let statement = format!("SELECT item, holder, token, CAST(CASE WHEN expires_ms > {now} THEN 1 ELSE 0 END AS BIGINT) FROM claims WHERE session_id = $1 AND item IN (SELECT value ->> 0 FROM {})", self.json_rows("$2"));
+        let query = sqlx::query(&statement).bind(session).bind(&items);
         let mut held = std::collections::HashMap::new();
         for row in query.fetch_all(&mut *tx).await.map_err(|e| self.db(e))? {
             let live = row.get::<i64, _>(3) != 0;
@@ -252,18 +258,23 @@ impl Store {
         if granted.is_empty() {
             return Ok(outcomes);
         }
-        let rows: Vec<String> = (0..granted.len())
-            .map(|r| format!("($1, ${}, $2, ${}, {now} + $3)", 4 + 2 * r, 5 + 2 * r))
-            .collect();
-        let statement = format!("INSERT INTO claims (session_id, item, holder, token, expires_ms) VALUES {} ON CONFLICT (session_id, item) DO UPDATE SET holder = excluded.holder, token = excluded.token, expires_ms = excluded.expires_ms", rows.join(", "));
-        let mut query = sqlx::query(&statement)
+        let rows = serde_json::Value::from(
+            granted
+                .iter()
+                .map(|(item, token)| serde_json::json!([item, token]))
+                .collect::<Vec<_>>(),
+        )
+        .to_string();
+        // `WHERE true`: SQLite would read the upsert's ON as a join's.
+        let statement = format!("INSERT INTO claims (session_id, item, holder, token, expires_ms) SELECT $1, value ->> 0, $2, value ->> 1, {now} + $3 FROM {} WHERE true ON CONFLICT (session_id, item) DO UPDATE SET holder = excluded.holder, token = excluded.token, expires_ms = excluded.expires_ms", self.json_rows("$4"));
+        sqlx::query(&statement)
             .bind(session)
             .bind(holder)
-            .bind(lease.as_millis() as i64);
-        for (item, token) in &granted {
-            query = query.bind(*item).bind(*token);
-        }
-        query.execute(&mut *tx).await.map_err(|e| self.db(e))?;
+            .bind(lease.as_millis() as i64)
+            .bind(rows)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.db(e))?;
         for (item, token) in granted {
             note_taken(self, session, Some(item), token);
         }
@@ -485,34 +496,34 @@ fn outcome_of(item: &str, actor: &str, payload: &str) -> Option<Outcome> {
     (done == item).then_some(outcome)
 }
 
-/// Items claimed per statement (each takes two parameters in the insert).
-const CLAIMS_PER_STATEMENT: usize = 500;
-
-/// Deletes the claim made with `token`, within a transaction or on a connection.
-/// Gives up the claims (item, token) of `session` whose tokens still hold them, a few
-/// statements for all.
+/// Gives up the claims (item, token) of `session` whose tokens still hold them, in one
+/// statement (`rows` is [`Store::json_rows`] of its second parameter).
 pub(crate) async fn release_all(
     conn: &mut sqlx::AnyConnection,
+    rows: &str,
     session: &str,
     releases: &[(String, String)],
 ) -> Result<(), sqlx::Error> {
-    for chunk in releases.chunks(CLAIMS_PER_STATEMENT) {
-        let pairs: Vec<String> = (0..chunk.len())
-            .map(|r| format!("(item = ${} AND token = ${})", 2 + 2 * r, 3 + 2 * r))
-            .collect();
-        let statement = format!(
-            "DELETE FROM claims WHERE session_id = $1 AND ({})",
-            pairs.join(" OR ")
-        );
-        let mut query = sqlx::query(&statement).bind(session);
-        for (item, token) in chunk {
-            query = query.bind(item.as_str()).bind(token.as_str());
-        }
-        query.execute(&mut *conn).await?;
+    if releases.is_empty() {
+        return Ok(());
     }
+    let pairs = serde_json::Value::from(
+        releases
+            .iter()
+            .map(|(item, token)| serde_json::json!([item, token]))
+            .collect::<Vec<_>>(),
+    )
+    .to_string();
+    let statement = format!("DELETE FROM claims WHERE session_id = $1 AND (item, token) IN (SELECT value ->> 0, value ->> 1 FROM {rows})");
+    sqlx::query(&statement)
+        .bind(session)
+        .bind(pairs)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
+/// Deletes the claim made with `token`, within a transaction or on a connection.
 pub(crate) async fn release_in(
     conn: &mut sqlx::AnyConnection,
     session: &str,

@@ -30,10 +30,6 @@ pub const SCHEMA_VERSION: i64 = 4;
 
 pub use crate::session::OUTPUT_CAP;
 
-/// How many events one INSERT carries (9 parameters each, well under both backends'
-/// limits).
-const EVENT_ROWS_PER_INSERT: usize = 100;
-
 /// How many output lines one INSERT carries (5 parameters each, well under both backends'
 /// limits).
 const OUTPUT_ROWS_PER_INSERT: usize = 200;
