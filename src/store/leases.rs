@@ -258,13 +258,7 @@ impl Store {
         if granted.is_empty() {
             return Ok(outcomes);
         }
-        let rows = serde_json::Value::from(
-            granted
-                .iter()
-                .map(|(item, token)| serde_json::json!([item, token]))
-                .collect::<Vec<_>>(),
-        )
-        .to_string();
+        let rows = json_pairs(granted.iter().copied());
         // `WHERE true`: SQLite would read the upsert's ON as a join's.
         let statement = format!("INSERT INTO claims (session_id, item, holder, token, expires_ms) SELECT $1, value ->> 0, $2, value ->> 1, {now} + $3 FROM {} WHERE true ON CONFLICT (session_id, item) DO UPDATE SET holder = excluded.holder, token = excluded.token, expires_ms = excluded.expires_ms", self.json_rows("$4"));
         sqlx::query(&statement)
@@ -496,6 +490,16 @@ fn outcome_of(item: &str, actor: &str, payload: &str) -> Option<Outcome> {
     (done == item).then_some(outcome)
 }
 
+/// (item, token) pairs as a JSON array of two-element arrays (see [`Store::json_rows`]).
+fn json_pairs<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    serde_json::Value::from(
+        pairs
+            .map(|(item, token)| serde_json::json!([item, token]))
+            .collect::<Vec<_>>(),
+    )
+    .to_string()
+}
+
 /// Gives up the claims (item, token) of `session` whose tokens still hold them, in one
 /// statement (`rows` is [`Store::json_rows`] of its second parameter).
 pub(crate) async fn release_all(
@@ -507,13 +511,7 @@ pub(crate) async fn release_all(
     if releases.is_empty() {
         return Ok(());
     }
-    let pairs = serde_json::Value::from(
-        releases
-            .iter()
-            .map(|(item, token)| serde_json::json!([item, token]))
-            .collect::<Vec<_>>(),
-    )
-    .to_string();
+    let pairs = json_pairs(releases.iter().map(|(i, t)| (i.as_str(), t.as_str())));
     let statement = format!("DELETE FROM claims WHERE session_id = $1 AND (item, token) IN (SELECT value ->> 0, value ->> 1 FROM {rows})");
     sqlx::query(&statement)
         .bind(session)
