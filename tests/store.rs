@@ -152,7 +152,7 @@ async fn a_session_caught_up_from_an_earlier_state_is_the_session_read_whole(bac
     // Nothing decided: the session is only brought up to date, and nothing is written.
     let caught_up = |known| async {
         store
-            .append_following(known, "carol", &[], &[], |_| Vec::new())
+            .append_following(known, "carol", &[], &[], None, |_| Vec::new())
             .await
             .map(|(now, _)| now)
     };

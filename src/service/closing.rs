@@ -20,7 +20,9 @@ pub async fn close_on_go(
     leaving: bool,
 ) -> Result<(SessionState, bool), StoreError> {
     let (now, appended) = store
-        .append_following(known, by, &[], &[], |now| ending(checklist, now, leaving))
+        .append_following(known, by, &[], &[], None, |now| {
+            ending(checklist, now, leaving)
+        })
         .await?;
     Ok((now, closes(&appended)))
 }

@@ -425,14 +425,17 @@ async fn run_session(
                 .map(|recorded| recorded.map(|session| (session, None)))
         }
         None => {
-            // The run's end (leaving, and closing on go) is committed by the recorder,
-            // with the last results.
+            // The run's end (leaving, with the presence lease, and closing on go) is
+            // committed by the recorder, with the last results.
             let checklist = checklist.clone();
-            let ending: crate::store::recorder::Ending =
-                Box::new(move |now| closing::ending(&checklist, now, true));
+            let ending = crate::store::recorder::Ending {
+                decide: Box::new(move |now| closing::ending(&checklist, now, true)),
+                presence: Some(presence.token().to_string()),
+            };
             let recording = tokio::spawn(recording.record(engine_receiver, Some(ending)));
             let printing = finish::print_progress(&plan, &prior, fresh, committed);
             runner.run().await;
+            presence.stop_renewing();
             options.net.close_idle();
             drop(runner);
             drop(emitter);
@@ -458,7 +461,10 @@ async fn run_session(
     let leaving = {
         let store = store.clone();
         async move {
-            presence.leave().await;
+            // A run whose end is committed gave its presence up in that commit.
+            if ended.is_none() {
+                presence.leave().await;
+            }
             if done_with_store {
                 store.close().await;
             }

@@ -31,10 +31,12 @@ impl Presence {
             tokio::spawn(async move {
                 loop {
                     tokio::select! {
+                        // Once stopped, never renewed again (the lease may be given up).
+                        biased;
+                        () = renewing.cancelled() => break,
                         () = tokio::time::sleep(lease / 3) => {
                             let _ = store.attend(&session, &operator, &token, lease).await;
                         }
-                        () = renewing.cancelled() => break,
                     }
                 }
             });
@@ -45,6 +47,16 @@ impl Presence {
             token,
             renewing,
         })
+    }
+
+    /// The lease's token, for a commit that gives it up (the run's end).
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// Stops renewing the lease: the next commit gives it up (see [`Presence::token`]).
+    pub fn stop_renewing(&self) {
+        self.renewing.cancel();
     }
 
     /// Gives the lease up (best effort: a lease that cannot be given up lapses).

@@ -20,6 +20,16 @@ pub(crate) fn is_marker(body: &Body) -> bool {
     )
 }
 
+/// Where a session's log ends: what the next event follows.
+struct Tail {
+    /// The last event's sequence number (0: none).
+    seq: i64,
+    /// The last event's hash.
+    prev: String,
+    /// Whether the session is closed.
+    closed: bool,
+}
+
 impl Store {
     /// Starts a session: its row and its first event, in one transaction (a marker's: see
     /// [`is_marker`]).
@@ -143,22 +153,36 @@ impl Store {
         bodies: &[Body],
         stamp: Option<&Stamp>,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let decode = |e: serde_json::Error| self.db(sqlx::Error::Decode(e.into()));
-        let last = sqlx::query(LAST_EVENT_SQL)
-            .bind(session)
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(|e| self.db(e))?;
-        let (mut seq, mut prev) = match last {
-            Some(row) => (row.get::<i64, _>(0), row.get::<String, _>(1)),
-            None => (0, GENESIS.to_string()),
-        };
-        if let Some(stamp) = stamp.filter(|s| s.after != prev) {
+        let mut tail = self.tail(tx, session, bodies).await?;
+        if let Some(stamp) = stamp.filter(|s| s.after != tail.prev) {
             return Err(StoreError::Moved {
                 session: session.to_string(),
                 expected: stamp.after.clone(),
             });
         }
+        let events = self.chain(session, actor, bodies, &mut tail, stamp)?;
+        self.insert(tx, session, actor, &events, bodies.iter())
+            .await?;
+        Ok(events)
+    }
+
+    /// Where `session`'s log ends, read within `tx`; whether it is closed is asked only
+    /// when `bodies` hold something a closed session refuses.
+    async fn tail(
+        &self,
+        tx: &mut sqlx::Transaction<'_, Any>,
+        session: &str,
+        bodies: &[Body],
+    ) -> Result<Tail, StoreError> {
+        let last = sqlx::query(LAST_EVENT_SQL)
+            .bind(session)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(|e| self.db(e))?;
+        let (seq, prev) = match last {
+            Some(row) => (row.get::<i64, _>(0), row.get::<String, _>(1)),
+            None => (0, GENESIS.to_string()),
+        };
         let mut closed = false;
         if seq > 0 && bodies.iter().any(|b| !rules::accepts_when_closed(b.kind())) {
             let found: Option<i64> = sqlx::query_scalar(CLOSED_SQL)
@@ -168,34 +192,63 @@ impl Store {
                 .map_err(|e| self.db(e))?;
             closed = found.is_some();
         }
+        Ok(Tail { seq, prev, closed })
+    }
+
+    /// `bodies` as the events that follow `tail` (which moves past them), hashed into the
+    /// chain; with `stamp`, the first one gets its time. A closed session takes only what
+    /// [`rules::accepts_when_closed`].
+    fn chain(
+        &self,
+        session: &str,
+        actor: &str,
+        bodies: &[Body],
+        tail: &mut Tail,
+        stamp: Option<&Stamp>,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let decode = |e: serde_json::Error| self.db(sqlx::Error::Decode(e.into()));
         let mut events = Vec::with_capacity(bodies.len());
         for (n, body) in bodies.iter().enumerate() {
-            if closed && !rules::accepts_when_closed(body.kind()) {
+            if tail.closed && !rules::accepts_when_closed(body.kind()) {
                 return Err(StoreError::Closed(session.to_string()));
             }
             let (kind, payload) = body.split().map_err(decode)?;
             let payload = canonical(&payload).map_err(decode)?;
-            seq += 1;
+            tail.seq += 1;
             let at = match stamp.filter(|_| n == 0) {
                 Some(stamp) => stamp.at.clone(),
                 None => Timestamp::now().millis(),
             };
-            let event_hash = hash(session, seq, &at, actor, &kind, &payload, &prev);
-            closed |= matches!(body, Body::SessionClosed { .. });
+            let event_hash = hash(session, tail.seq, &at, actor, &kind, &payload, &tail.prev);
+            tail.closed |= matches!(body, Body::SessionClosed { .. });
             events.push(StoredEvent {
                 session: session.to_string(),
-                seq,
+                seq: tail.seq,
                 at,
                 actor: actor.to_string(),
                 kind,
                 payload_json: payload,
-                prev_hash: std::mem::replace(&mut prev, event_hash.clone()),
+                prev_hash: std::mem::replace(&mut tail.prev, event_hash.clone()),
                 hash: event_hash,
             });
         }
-        // One statement for any burst: its rows go in as one JSON array, so the statement's
-        // text never changes (it is prepared once per connection) and it carries three
-        // parameters, not nine per row.
+        Ok(events)
+    }
+
+    /// Inserts `events` (made of `bodies`, in order) with one statement for any burst: its
+    /// rows go in as one JSON array, so the statement's text never changes (it is prepared
+    /// once per connection) and it carries three parameters, not nine per row.
+    async fn insert<'b>(
+        &self,
+        tx: &mut sqlx::Transaction<'_, Any>,
+        session: &str,
+        actor: &str,
+        events: &[StoredEvent],
+        bodies: impl Iterator<Item = &'b Body>,
+    ) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
         let rows: Vec<serde_json::Value> = events
             .iter()
             .zip(bodies)
@@ -223,12 +276,13 @@ impl Store {
             .execute(&mut **tx)
             .await
             .map_err(|e| self.db(e))?;
-        Ok(events)
+        Ok(())
     }
 
     /// `known` brought up to date (see [`Store::follow_log`]), `leading` appended (with the
-    /// claims in `releases` ended, as [`Store::append_many`] does), then the events `decide`
-    /// makes of the session after them, all in one durable commit, with every other writer
+    /// claims in `releases` ended, as [`Store::append_many`] does, and the presence lease
+    /// `presence` given up), then the events `decide` makes of the session after them, all
+    /// in one durable commit, with every other writer
     /// of the session kept out in between: what is decided from the session is still true
     /// when it is written. The session after them, and the events appended (none: nothing
     /// is written).
@@ -238,33 +292,43 @@ impl Store {
         actor: &str,
         leading: &[Body],
         releases: &[(String, String)],
+        presence: Option<&str>,
         decide: impl FnOnce(&SessionState) -> Vec<Body>,
     ) -> Result<(SessionState, Vec<StoredEvent>), StoreError> {
         let id = known.id.clone();
         let mut turn = self.turn().await;
         let mut tx = self.write(&mut turn, &id).await?;
         let mut now = self.follow_log(&mut tx, known).await?;
-        let mut events = Vec::new();
-        if !leading.is_empty() {
-            events = self.append_all(&mut tx, &id, actor, leading, None).await?;
-            for event in &events {
-                now.follow(event)?;
-            }
+        // The log as just read, within this transaction, is where the events go: they are
+        // chained here and inserted together, without reading its end again.
+        let mut tail = Tail {
+            seq: now.head.count,
+            prev: now.head.hash.clone(),
+            closed: now.closed.is_some(),
+        };
+        let mut events = self.chain(&id, actor, leading, &mut tail, None)?;
+        for event in &events {
+            now.follow(event)?;
         }
         let decided = decide(&now);
-        if !decided.is_empty() {
-            let more = self.append_all(&mut tx, &id, actor, &decided, None).await?;
-            for event in &more {
-                now.follow(event)?;
-            }
-            events.extend(more);
+        let more = self.chain(&id, actor, &decided, &mut tail, None)?;
+        for event in &more {
+            now.follow(event)?;
         }
-        if events.is_empty() && releases.is_empty() {
+        events.extend(more);
+        if events.is_empty() && releases.is_empty() && presence.is_none() {
             return Ok((now, events));
         }
+        self.insert(&mut tx, &id, actor, &events, leading.iter().chain(&decided))
+            .await?;
         leases::release_all(&mut tx, &self.json_rows("$2"), &id, releases)
             .await
             .map_err(|e| self.db(e))?;
+        if let Some(token) = presence {
+            leases::leave_in(&mut tx, &id, token)
+                .await
+                .map_err(|e| self.db(e))?;
+        }
         tx.commit().await.map_err(|e| self.db(e))?;
         Ok((now, events))
     }

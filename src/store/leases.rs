@@ -443,13 +443,9 @@ impl Store {
     /// Gives a presence lease up.
     pub async fn leave(&self, session: &str, token: &str) -> Result<(), StoreError> {
         let mut turn = self.turn().await;
-        sqlx::query("DELETE FROM presence WHERE session_id = $1 AND token = $2")
-            .bind(session)
-            .bind(token)
-            .execute(self.lenient_writer(&mut turn).await?)
+        leave_in(self.lenient_writer(&mut turn).await?, session, token)
             .await
-            .map_err(|e| self.db(e))?;
-        Ok(())
+            .map_err(|e| self.db(e))
     }
 
     /// The operators attached to `session` now: the holders of live presence leases.
@@ -460,6 +456,21 @@ impl Store {
             .await
             .map_err(|e| self.db(e))
     }
+}
+
+/// Gives up the presence lease `token` of `session` on `conn` (in its transaction, when
+/// it is one).
+pub(crate) async fn leave_in(
+    conn: &mut sqlx::AnyConnection,
+    session: &str,
+    token: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM presence WHERE session_id = $1 AND token = $2")
+        .bind(session)
+        .bind(token)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// The latest result of an item after an event: one row read through an index however

@@ -23,6 +23,13 @@ pub const OUTPUT_BUDGET: usize = 8192;
 /// How many events at most are committed together.
 const MAX_GROUP: usize = 1024;
 
+/// How long a result that lands while more of the run's items are in flight waits for
+/// them before it is committed (group commit, as databases delay a commit for its
+/// siblings): results of a fan-out land within a few milliseconds of each other, and
+/// waiting that long makes them one commit, one disk sync, instead of a commit that the
+/// rest then queue behind. Short enough that nobody sees a result late.
+const COMMIT_DELAY: std::time::Duration = std::time::Duration::from_millis(5);
+
 struct Run {
     id: String,
     lines: u64,
@@ -46,7 +53,15 @@ async fn flush(store: &Store, session: &str, run: &mut Run) -> Result<(), StoreE
 
 /// What a run's end adds to its session, decided from the session as it is then, with
 /// every other writer kept out (leaving it; closing it on go).
-pub type Ending = Box<dyn FnOnce(&SessionState) -> Vec<Body> + Send>;
+pub type Decide = Box<dyn FnOnce(&SessionState) -> Vec<Body> + Send>;
+
+/// A run's end, committed with its last results.
+pub struct Ending {
+    /// What the end adds to the session.
+    pub decide: Decide,
+    /// The presence lease (its token) the run held, given up in the same commit.
+    pub presence: Option<String>,
+}
 
 /// One run's recording: its events committed to `known`'s session as `actor`, each passed
 /// on to `output` after its commit, each output line's permit given back to `budget` once
@@ -153,9 +168,26 @@ impl Recording {
         let mut runs: BTreeMap<String, Run> = BTreeMap::new();
         // Items waiting for another process's run of them.
         let mut waiting: HashSet<String> = HashSet::new();
-        // With an ending: what came once nothing was running, held for the next event.
+        // What is taken in and not committed yet: with an ending, what came once nothing
+        // was running (held for the next event, or for the ending); results waiting for
+        // their siblings until `due`.
         let mut held: Option<Taken> = None;
-        while let Some(first) = input.recv().await {
+        let mut due: Option<tokio::time::Instant> = None;
+        loop {
+            let next = match due {
+                Some(at) => match tokio::time::timeout_at(at, input.recv()).await {
+                    Ok(next) => next,
+                    Err(_) => {
+                        due = None;
+                        if let Some(taken) = held.take() {
+                            self.commit(taken, &mut whole).await?;
+                        }
+                        continue;
+                    }
+                },
+                None => input.recv().await,
+            };
+            let Some(first) = next else { break };
             // Everything already waiting is committed together (group commit): one fsync for
             // a burst of results instead of one each.
             let mut batch = vec![first];
@@ -247,11 +279,28 @@ impl Recording {
             // go with the ending.
             if ending.is_some() && runs.is_empty() && waiting.is_empty() {
                 held = Some(taken);
+                due = None;
                 continue;
             }
+            // Results wait a moment for the runs still in flight.
+            let results = taken
+                .bodies
+                .iter()
+                .any(|body| matches!(body, Body::Result { .. }));
+            if results && !runs.is_empty() && taken.bodies.len() < MAX_GROUP {
+                let at = *due.get_or_insert_with(|| tokio::time::Instant::now() + COMMIT_DELAY);
+                if tokio::time::Instant::now() < at {
+                    held = Some(taken);
+                    continue;
+                }
+            }
+            due = None;
             self.commit(taken, &mut whole).await?;
         }
         let Some(ending) = ending else {
+            if let Some(taken) = held {
+                self.commit(taken, &mut whole).await?;
+            }
             return Ok(false);
         };
         // The run is over: what it held and its ending, in one commit.
@@ -262,7 +311,8 @@ impl Recording {
                 &self.actor,
                 &taken.bodies,
                 &taken.releases,
-                ending,
+                ending.presence.as_deref(),
+                ending.decide,
             )
             .await?;
         self.known = now;
