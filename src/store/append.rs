@@ -60,9 +60,20 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(|e| self.db(e))?;
-        let event = self.append_in(&mut tx, id, actor, body).await?;
+        // A session just made has no log yet (its row would not have gone in otherwise):
+        // its first event follows the genesis, with nothing to read.
+        let mut tail = Tail {
+            seq: 0,
+            prev: GENESIS.to_string(),
+            closed: false,
+        };
+        let mut events = self.chain(id, actor, std::slice::from_ref(body), &mut tail, None)?;
+        self.insert(&mut tx, id, actor, &events, std::iter::once(body))
+            .await?;
         tx.commit().await.map_err(|e| self.db(e))?;
-        Ok(event)
+        events
+            .pop()
+            .ok_or_else(|| StoreError::NoSession(id.to_string()))
     }
 
     /// Appends an event and commits it; returns it once it is durable (a marker: once it is
