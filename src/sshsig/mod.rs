@@ -10,6 +10,7 @@ mod allowed;
 mod line;
 mod pattern;
 mod signer;
+mod widen;
 
 pub use allowed::{AllowedSigners, AllowedSignersError, Refusal};
 pub use signer::{AgentKey, SignError, Signer};

@@ -149,10 +149,12 @@ impl Signer {
         if text.contains("-----BEGIN RSA PRIVATE KEY-----") {
             return Err(SignError::RsaFile { path: shown });
         }
-        let key = PrivateKey::from_openssh(&text).map_err(|e| SignError::NotAKey {
-            path: shown.clone(),
-            why: e.to_string(),
-        })?;
+        let key = PrivateKey::from_openssh(&text)
+            .or_else(|err| super::widen::widened(&text, None).ok_or(err))
+            .map_err(|e| SignError::NotAKey {
+                path: shown.clone(),
+                why: e.to_string(),
+            })?;
         // The public half is readable without the passphrase: refuse before asking for it.
         match key.algorithm() {
             Algorithm::Ed25519 | Algorithm::Ecdsa { .. } => {}
@@ -170,8 +172,11 @@ impl Signer {
             })?;
             // An unauthenticated cipher (OpenSSH's default aes256-ctr) shows a wrong
             // passphrase as a failed check of the decrypted bytes: every failure here is one.
-            key.decrypt(passphrase.expose_secret().as_bytes())
-                .map_err(|_| SignError::WrongPassphrase { path: shown })?
+            let passphrase = passphrase.expose_secret().as_bytes();
+            key.decrypt(passphrase)
+                .ok()
+                .or_else(|| super::widen::widened(&text, Some(passphrase)))
+                .ok_or(SignError::WrongPassphrase { path: shown })?
         } else {
             key
         };
