@@ -68,19 +68,8 @@ fn the_agent_signs_with_the_key_chosen_even_rsa() {
         assert_eq!(signer.fingerprint(), keygen_fingerprint(key), "{which:?}");
         let armored = signer.sign(NS, SIGNOFF).expect("signs");
         let signature = lab.write("signoff.txt.sig", &armored);
-        let allowed = lab.write(
-            "allowed_signers",
-            format!("alice@example.com {}\n", key_text(key)),
-        );
         assert!(
-            keygen_verifies(
-                &allowed,
-                "alice@example.com",
-                NS,
-                &signature,
-                &message,
-                None
-            ),
+            keygen_accepts_alice(&lab, key, &signature, &message),
             "{which:?}"
         );
         assert_eq!(

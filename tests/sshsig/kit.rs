@@ -145,6 +145,16 @@ pub fn keygen_verifies(
     output(&mut command).status.success()
 }
 
+/// Whether `ssh-keygen -Y verify` accepts `signature` over `message` in [`NS`] now, made
+/// by alice@example.com, whose key `key` is in `lab`'s allowed_signers file.
+pub fn keygen_accepts_alice(lab: &Lab, key: &Path, signature: &Path, message: &Path) -> bool {
+    let allowed = lab.write(
+        "allowed_signers",
+        format!("alice@example.com {}\n", key_text(key)),
+    );
+    keygen_verifies(&allowed, "alice@example.com", NS, signature, message, None)
+}
+
 /// What `ssh-keygen -Y find-principals` prints for a signature's key, one principal a
 /// line; empty when it finds none (it then exits non-zero, which is checked).
 pub fn keygen_find_principals(allowed: &Path, signature: &Path, verify_time: &str) -> Vec<String> {

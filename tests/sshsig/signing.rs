@@ -69,20 +69,9 @@ fn ecdsa_keys_whose_scalar_ssh_keygen_wrote_short_sign() {
         let signer = Signer::from_file(&key, None).expect("loads");
         assert_eq!(signer.fingerprint(), keygen_fingerprint(&key), "{name}");
         let lab = Lab::new();
-        let allowed = lab.write(
-            "allowed_signers",
-            format!("alice@example.com namespaces=\"{NS}\" {}\n", key_text(&key)),
-        );
         let (message, signature) = relcon_signs(&lab, &signer);
         assert!(
-            keygen_verifies(
-                &allowed,
-                "alice@example.com",
-                NS,
-                &signature,
-                &message,
-                None
-            ),
+            keygen_accepts_alice(&lab, &key, &signature, &message),
             "{name}: ssh-keygen accepts relcon's signature"
         );
     }
@@ -140,18 +129,7 @@ fn encrypted_key_signs_only_with_its_passphrase() {
     let right = SecretString::from(canary);
     let signer = Signer::from_file(&key, Some(&right)).expect("decrypts");
     let (message, signature) = relcon_signs(&lab, &signer);
-    let allowed = lab.write(
-        "allowed_signers",
-        format!("alice@example.com {}\n", key_text(&key)),
-    );
-    assert!(keygen_verifies(
-        &allowed,
-        "alice@example.com",
-        NS,
-        &signature,
-        &message,
-        None
-    ));
+    assert!(keygen_accepts_alice(&lab, &key, &signature, &message));
 
     // The passphrase shows up in nothing relcon prints or logs.
     let shown = [
