@@ -358,7 +358,7 @@ async fn run_session(
         session.id,
         if fresh { "new" } else { "resumed" }
     ));
-    let presence = match presence::Presence::attend(&store, &session.id, &operator).await {
+    let mut presence = match presence::Presence::attend(&store, &session.id, &operator).await {
         Ok(presence) => presence,
         Err(err) => return bad_input(err),
     };
@@ -435,7 +435,7 @@ async fn run_session(
             let recording = tokio::spawn(recording.record(engine_receiver, Some(ending)));
             let printing = finish::print_progress(&plan, &prior, fresh, committed);
             runner.run().await;
-            presence.stop_renewing();
+            presence.stop_renewing().await;
             options.net.close_idle();
             drop(runner);
             drop(emitter);

@@ -11,6 +11,8 @@ pub struct Presence {
     session: String,
     token: String,
     renewing: CancellationToken,
+    /// The renewer, until it is stopped.
+    renewer: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Presence {
@@ -20,7 +22,7 @@ impl Presence {
         let lease = crate::engine::claims::lease();
         store.attend(session, operator, &token, lease).await?;
         let renewing = CancellationToken::new();
-        {
+        let renewer = {
             let (store, session, operator, token, renewing) = (
                 store.clone(),
                 session.to_string(),
@@ -39,13 +41,14 @@ impl Presence {
                         }
                     }
                 }
-            });
-        }
+            })
+        };
         Ok(Presence {
             store: store.clone(),
             session: session.to_string(),
             token,
             renewing,
+            renewer: Some(renewer),
         })
     }
 
@@ -54,14 +57,19 @@ impl Presence {
         &self.token
     }
 
-    /// Stops renewing the lease: the next commit gives it up (see [`Presence::token`]).
-    pub fn stop_renewing(&self) {
+    /// Stops renewing the lease, once a renewal under way has been written (a renewal
+    /// writes the lease again: one written after the lease is given up would bring it
+    /// back): the next commit gives it up (see [`Presence::token`]).
+    pub async fn stop_renewing(&mut self) {
         self.renewing.cancel();
+        if let Some(renewer) = self.renewer.take() {
+            let _ = renewer.await;
+        }
     }
 
     /// Gives the lease up (best effort: a lease that cannot be given up lapses).
-    pub async fn leave(self) {
-        self.renewing.cancel();
+    pub async fn leave(mut self) {
+        self.stop_renewing().await;
         let _ = self.store.leave(&self.session, &self.token).await;
     }
 }
