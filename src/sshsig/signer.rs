@@ -173,10 +173,14 @@ impl Signer {
             // An unauthenticated cipher (OpenSSH's default aes256-ctr) shows a wrong
             // passphrase as a failed check of the decrypted bytes: every failure here is one.
             let passphrase = passphrase.expose_secret().as_bytes();
-            key.decrypt(passphrase)
-                .ok()
-                .or_else(|| super::widen::widened(&text, Some(passphrase)))
-                .ok_or(SignError::WrongPassphrase { path: shown })?
+            match key.decrypt(passphrase) {
+                Ok(key) => key,
+                // Decrypted, and then not read: perhaps a short scalar (a wrong passphrase
+                // fails the check numbers, a crypto error, and is not tried again).
+                Err(ssh_key::Error::Encoding(_)) => super::widen::widened(&text, Some(passphrase))
+                    .ok_or(SignError::WrongPassphrase { path: shown })?,
+                Err(_) => return Err(SignError::WrongPassphrase { path: shown }),
+            }
         } else {
             key
         };

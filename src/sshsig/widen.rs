@@ -63,9 +63,12 @@ pub(super) fn widened(text: &str, passphrase: Option<&[u8]>) -> Option<PrivateKe
     if check1 != check2 || scalar.is_empty() || scalar.len() >= width {
         return None;
     }
-    let mut padded = Zeroizing::new(vec![0u8; width - scalar.len()]);
+    // Every buffer that holds the key is made at its full size first: one that grew would
+    // leave copies of it behind, unwiped.
+    let mut padded = Zeroizing::new(Vec::with_capacity(width));
+    padded.resize(width - scalar.len(), 0);
     padded.extend_from_slice(scalar);
-    let mut rewritten = Zeroizing::new(Vec::new());
+    let mut rewritten = Zeroizing::new(Vec::with_capacity(private.len() + width + 8));
     put_u32(&mut rewritten, check1);
     put_u32(&mut rewritten, check2);
     for field in [kind, curve, point, &padded, comment] {
@@ -74,7 +77,8 @@ pub(super) fn widened(text: &str, passphrase: Option<&[u8]>) -> Option<PrivateKe
     // Padded to the block of no cipher (8) with 1, 2, 3…, as OpenSSH pads it.
     let padding = (8 - rewritten.len() % 8) % 8;
     rewritten.extend(1..=padding as u8);
-    let mut out = Zeroizing::new(MAGIC.to_vec());
+    let mut out = Zeroizing::new(Vec::with_capacity(bytes.len() + width + 8));
+    out.extend_from_slice(MAGIC);
     for field in [&b"none"[..], b"none", b""] {
         put_string(&mut out, field);
     }
@@ -82,7 +86,8 @@ pub(super) fn widened(text: &str, passphrase: Option<&[u8]>) -> Option<PrivateKe
     put_string(&mut out, public);
     put_string(&mut out, &rewritten);
     let encoded = Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(&*out));
-    let mut pem = Zeroizing::new(String::from("-----BEGIN OPENSSH PRIVATE KEY-----\n"));
+    let mut pem = Zeroizing::new(String::with_capacity(encoded.len() * 72 / 70 + 80));
+    pem.push_str("-----BEGIN OPENSSH PRIVATE KEY-----\n");
     for line in encoded.as_bytes().chunks(70) {
         pem.push_str(std::str::from_utf8(line).ok()?);
         pem.push('\n');
