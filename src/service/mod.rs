@@ -430,7 +430,7 @@ async fn run_session(
             let checklist = checklist.clone();
             let ending = crate::store::recorder::Ending {
                 decide: Box::new(move |now| closing::ending(&checklist, now, true)),
-                presence: Some(presence.token().to_string()),
+                presence: presence.token().to_string(),
             };
             let recording = tokio::spawn(recording.record(engine_receiver, Some(ending)));
             let printing = finish::print_progress(&plan, &prior, fresh, committed);

@@ -30,6 +30,26 @@ struct Tail {
     closed: bool,
 }
 
+impl Tail {
+    /// A log with no events yet.
+    fn genesis() -> Tail {
+        Tail {
+            seq: 0,
+            prev: GENESIS.to_string(),
+            closed: false,
+        }
+    }
+
+    /// Where the log `session` was folded from ends.
+    fn of(session: &SessionState) -> Tail {
+        Tail {
+            seq: session.head.count,
+            prev: session.head.hash.clone(),
+            closed: session.closed.is_some(),
+        }
+    }
+}
+
 impl Store {
     /// Starts a session: its row and its first event, in one transaction (a marker's: see
     /// [`is_marker`]).
@@ -62,11 +82,7 @@ impl Store {
             .map_err(|e| self.db(e))?;
         // A session just made has no log yet (its row would not have gone in otherwise):
         // its first event follows the genesis, with nothing to read.
-        let mut tail = Tail {
-            seq: 0,
-            prev: GENESIS.to_string(),
-            closed: false,
-        };
+        let mut tail = Tail::genesis();
         let mut events = self.chain(id, actor, std::slice::from_ref(body), &mut tail, None)?;
         self.insert(&mut tx, id, actor, &events, std::iter::once(body))
             .await?;
@@ -293,9 +309,8 @@ impl Store {
     /// `known` brought up to date (see [`Store::follow_log`]), `leading` appended (with the
     /// claims in `releases` ended, as [`Store::append_many`] does, and the presence lease
     /// `presence` given up), then the events `decide` makes of the session after them, all
-    /// in one durable commit, with every other writer
-    /// of the session kept out in between: what is decided from the session is still true
-    /// when it is written. The session after them, and the events appended (none: nothing
+    /// in one durable commit, with every other writer of the session kept out in between:
+    /// what is decided from the session is still true when it is written. The session after them, and the events appended (none: nothing
     /// is written).
     pub async fn append_following(
         &self,
@@ -312,11 +327,7 @@ impl Store {
         let mut now = self.follow_log(&mut tx, known).await?;
         // The log as just read, within this transaction, is where the events go: they are
         // chained here and inserted together, without reading its end again.
-        let mut tail = Tail {
-            seq: now.head.count,
-            prev: now.head.hash.clone(),
-            closed: now.closed.is_some(),
-        };
+        let mut tail = Tail::of(&now);
         let mut events = self.chain(&id, actor, leading, &mut tail, None)?;
         for event in &events {
             now.follow(event)?;

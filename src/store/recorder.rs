@@ -60,7 +60,7 @@ pub struct Ending {
     /// What the end adds to the session.
     pub decide: Decide,
     /// The presence lease (its token) the run held, given up in the same commit.
-    pub presence: Option<String>,
+    pub presence: String,
 }
 
 /// One run's recording: its events committed to `known`'s session as `actor`, each passed
@@ -311,7 +311,7 @@ impl Recording {
                 &self.actor,
                 &taken.bodies,
                 &taken.releases,
-                ending.presence.as_deref(),
+                Some(&ending.presence),
                 ending.decide,
             )
             .await?;
