@@ -6,9 +6,11 @@
 //! A secret is searched for in every form a server or a program may echo it in: as is, in
 //! any ASCII case, JSON-escaped, percent-encoded, in base64 and base64url (at each of the
 //! three alignments it can have inside a longer encoded value, such as a Basic credential),
-//! in hex, and line by line when it spans lines (a PEM key). Text cut before it reached
-//! the redactor may end in the first part of a secret, or start with its last part: such a
-//! part of 8 characters or more at the text's edges, or beside a `…`, is masked too.
+//! in hex, and line by line when it spans lines (a PEM key). A part of a secret is masked
+//! too, wherever it stands: an echo may cut a secret short (a server that shows its first
+//! half), and a cut made before the text reached the redactor leaves the first part of one
+//! at the text's end or its last part at the start. A part is 8 characters or more in a
+//! row of any of its forms.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -57,9 +59,12 @@ struct Known {
     automaton: Option<AhoCorasick>,
     /// Each form in ASCII lower case, by the index of `forms`.
     lower_forms: Vec<String>,
-    /// Every 8-byte window of the forms a cut may leave a part of (in lower case), with
-    /// the form and the window's offset in it.
+    /// Every 8-byte window of the forms a part may be shown of (in lower case), with the
+    /// form and the window's offset in it.
     grams: HashMap<Vec<u8>, Vec<(usize, usize)>>,
+    /// One automaton over the windows, ASCII case-insensitive, and the window each of its
+    /// patterns is: where a part of a secret may stand in a text.
+    parts: Option<(AhoCorasick, Vec<Vec<u8>>)>,
 }
 
 /// Replaces known secret values by fingerprints.
@@ -141,6 +146,14 @@ fn ascii_json(json: &str) -> String {
         }
     }
     out
+}
+
+/// The smallest char boundary of `text` at or above `at`.
+fn ceil_boundary(text: &str, mut at: usize) -> usize {
+    while at < text.len() && !text.is_char_boundary(at) {
+        at += 1;
+    }
+    at
 }
 
 /// The largest char boundary of `text` at or below `at`.
@@ -236,6 +249,12 @@ impl Redactor {
             .ascii_case_insensitive(true)
             .build(known.forms.iter().map(|(f, _)| f.as_str()))
             .ok();
+        let windows: Vec<Vec<u8>> = known.grams.keys().cloned().collect();
+        known.parts = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .build(&windows)
+            .ok()
+            .map(|automaton| (automaton, windows));
     }
 
     /// Whether the text holds a known secret, in any of its forms.
@@ -247,8 +266,8 @@ impl Redactor {
             .is_some_and(|automaton| automaton.is_match(text))
     }
 
-    /// The text with every known secret, in any of its forms, replaced by its mask; and a
-    /// part of one cut at the text's edges or beside a `…`.
+    /// The text with every known secret, in any of its forms, replaced by its mask, and
+    /// every part of one too.
     pub fn scrub<'t>(&self, text: &'t str) -> Cow<'t, str> {
         let known = self.known.read().unwrap_or_else(|p| p.into_inner());
         let Some(automaton) = &known.automaton else {
@@ -268,67 +287,60 @@ impl Redactor {
             out.push_str(&text[last..]);
             Cow::Owned(out)
         };
-        match self.cut_parts(&known, &scrubbed) {
+        match self.parts(&known, &scrubbed) {
             Some(clean) => Cow::Owned(clean),
             None => scrubbed,
         }
     }
 
-    /// Masks a part of a form of 8 bytes or more that ends the text or a `…`, or that
-    /// starts the text or follows a `…`: what a cut made before the scrub leaves. Each edge
-    /// costs one lookup of its 8 bytes among the forms' 8-byte windows.
-    fn cut_parts(&self, known: &Known, text: &str) -> Option<String> {
-        if known.grams.is_empty() || text.len() < MIN_PART_LEN {
-            return None;
-        }
+    /// Masks each part of a form of 8 bytes or more, wherever it stands: every 8-byte
+    /// window of a form found in the text is grown both ways for as long as the text goes
+    /// on as that form does, and overlapping parts are masked as one.
+    fn parts(&self, known: &Known, text: &str) -> Option<String> {
+        let (automaton, windows) = known.parts.as_ref()?;
         let lower = text.as_bytes().to_ascii_lowercase();
-        let ellipses: Vec<usize> = text.match_indices('…').map(|(i, _)| i).collect();
         let mut spans: Vec<(usize, usize, usize)> = Vec::new();
-        let ends = ellipses.iter().copied().chain([text.len()]);
-        for end in ends.filter(|&e| e >= MIN_PART_LEN) {
-            let gram = &lower[end - MIN_PART_LEN..end];
-            let longest = known
-                .grams
-                .get(gram)
-                .into_iter()
-                .flatten()
-                .filter_map(|&(form, at)| {
-                    let k = at + MIN_PART_LEN;
-                    let prefix = &known.lower_forms[form].as_bytes()[..k];
-                    (end >= k && &lower[end - k..end] == prefix).then_some((k, form))
-                });
-            if let Some((k, form)) = longest.max() {
-                spans.push((end - k, end, known.forms[form].1));
+        // Windows may overlap (two secrets' parts side by side); one inside a part already
+        // grown adds nothing: a part that goes on past it has a window that ends later.
+        let mut grown_to = 0;
+        for found in automaton.find_overlapping_iter(text) {
+            if found.end() <= grown_to {
+                continue;
+            }
+            let places = known.grams.get(&windows[found.pattern().as_usize()]);
+            let grown = places.into_iter().flatten().map(|&(form, at)| {
+                let form_bytes = known.lower_forms[form].as_bytes();
+                let (mut start, mut offset) = (found.start(), at);
+                while start > 0 && offset > 0 && lower[start - 1] == form_bytes[offset - 1] {
+                    start -= 1;
+                    offset -= 1;
+                }
+                let (mut end, mut offset) = (found.end(), at + MIN_PART_LEN);
+                while end < lower.len()
+                    && offset < form_bytes.len()
+                    && lower[end] == form_bytes[offset]
+                {
+                    end += 1;
+                    offset += 1;
+                }
+                (end - start, start, end, known.forms[form].1)
+            });
+            if let Some((_, start, end, secret)) = grown.max() {
+                grown_to = grown_to.max(end);
+                // A part that starts or ends inside a character takes the whole character.
+                spans.push((floor_boundary(text, start), ceil_boundary(text, end), secret));
             }
         }
-        let starts = ellipses.iter().map(|i| i + '…'.len_utf8()).chain([0]);
-        for start in starts.filter(|&s| s + MIN_PART_LEN <= text.len()) {
-            let gram = &lower[start..start + MIN_PART_LEN];
-            let longest = known
-                .grams
-                .get(gram)
-                .into_iter()
-                .flatten()
-                .filter_map(|&(form, at)| {
-                    let suffix = &known.lower_forms[form].as_bytes()[at..];
-                    let k = suffix.len();
-                    (start + k <= lower.len() && &lower[start..start + k] == suffix)
-                        .then_some((k, form))
-                });
-            if let Some((k, form)) = longest.max() {
-                spans.push((start, start + k, known.forms[form].1));
-            }
-        }
-        spans
-            .retain(|(start, end, _)| text.is_char_boundary(*start) && text.is_char_boundary(*end));
         if spans.is_empty() {
             return None;
         }
-        spans.sort();
+        spans.sort_unstable();
         let mut out = String::new();
         let mut last = 0;
         for (start, end, secret) in spans {
             if start < last {
+                // Overlapping parts are masked as one.
+                last = last.max(end);
                 continue;
             }
             out.push_str(&text[last..start]);
@@ -441,6 +453,29 @@ mod tests {
         let long = format!("{}{secret}{}", "x".repeat(50), "y".repeat(50));
         let cut = redactor.excerpt(&long, 60);
         assert_eq!(cut, format!("{}…", "x".repeat(50)));
+    }
+
+    #[test]
+    fn a_part_of_a_secret_inside_a_text_is_masked() {
+        let redactor = Redactor::with_key([3; 32]);
+        let secret = "canary-XYZ-ebcd0160b7d54e3a9c1f2e8d4b6a7c90";
+        redactor.add_secret(secret);
+        let body = format!(r#"{{"version":"1.4.2","half":"{}","ok":true}}"#, &secret[..20]);
+        let shown = redactor.scrub(&body);
+        assert_eq!(
+            shown,
+            format!(
+                r#"{{"version":"1.4.2","half":"{}","ok":true}}"#,
+                redactor.mask(secret)
+            )
+        );
+        // Its middle, in upper case, and its hex beside another text.
+        let middle = secret[10..30].to_uppercase();
+        assert!(!redactor.scrub(&format!("id={middle};")).contains(&middle[..8]));
+        let hex = hex::encode(&secret[5..25]);
+        assert!(!redactor.scrub(&format!("x{hex}y")).contains(&hex[2..10]));
+        // Seven characters of it are ordinary text.
+        assert_eq!(redactor.scrub("a canary- bird"), "a canary- bird");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The redactor, by property: a random secret (quotes, backslashes and multi-byte
 //! characters included), echoed in any registered encoding, cut at any point before or
-//! after the scrub, or split across lines, never shows 8 characters of itself.
+//! after the scrub, or split across lines, never shows 8 characters of itself; and a part
+//! of it, 8 characters or more of any form, is masked wherever in a text it stands.
 //! `PROPTEST_CASES=100000 cargo test --test redaction_property` runs it longer.
 
 use base64::Engine;
@@ -83,6 +84,52 @@ proptest! {
             leaks(&secret, &shown).is_none(),
             "{:?} in encoding {how}, mode {mode}, at {at}: {shown:?}",
             leaks(&secret, &shown)
+        );
+    }
+}
+
+/// The encodings whose whole text is a form the redactor searches for, as that form.
+fn form(secret: &str, how: usize) -> String {
+    encode(secret, how)
+        .trim_matches('"')
+        .trim_end_matches('=')
+        .to_string()
+}
+
+/// Whether `shown` holds 8 characters in a row of `form`, in any ASCII case.
+fn shows_part_of(form: &str, shown: &str) -> Option<String> {
+    let chars: Vec<char> = form.to_lowercase().chars().collect();
+    let shown = shown.to_lowercase();
+    chars
+        .windows(8)
+        .map(|w| w.iter().collect::<String>())
+        .find(|w| shown.contains(w.as_str()))
+}
+
+proptest! {
+    /// A server may echo part of a secret (its first half, say) inside a longer text.
+    #[test]
+    fn a_part_of_a_secret_is_masked_wherever_it_stands(
+        secret in "[!-~üé€]{8,40}",
+        how in prop::sample::select(vec![0usize, 1, 3, 4, 5, 6, 7, 8, 9, 11, 12]),
+        around in ("[a-z§¶ {}:\"]{0,12}", "[a-z§¶ {}:\"]{0,12}"),
+        from in any::<Index>(),
+        length in any::<Index>(),
+    ) {
+        let redactor = Redactor::new();
+        redactor.add_secret(&secret);
+        let form = form(&secret, how);
+        let chars: Vec<char> = form.chars().collect();
+        prop_assume!(chars.len() >= 8);
+        let from = from.index(chars.len() - 7);
+        let length = 8 + length.index(chars.len() - from - 7);
+        let part: String = chars[from..from + length].iter().collect();
+        let text = format!("{}{part}{}", around.0, around.1);
+        let shown = redactor.scrub(&text).into_owned();
+        prop_assert!(
+            shows_part_of(&form, &shown).is_none(),
+            "{:?} of encoding {how} ({part:?}) in {shown:?}",
+            shows_part_of(&form, &shown)
         );
     }
 }

@@ -438,6 +438,40 @@ fn a_tampered_session_is_refused_with_the_first_bad_event(backend: Backend) {
     );
 }
 
+/// A manual item whose needs have not passed is blocked: signing it done or not applicable
+/// is refused (it would open the gate its needs keep); that it failed can be said.
+fn a_blocked_manual_item_is_not_signed_past_its_needs(backend: Backend) {
+    let place = Place::new(backend);
+    let manual = "\n[[item]]\nid = \"approve\"\nsection = \"Checks\"\ntitle = \"Approve\"\nkind = \"manual\"\nhelp = \"Approve it.\"\nneeds = [\"gate\"]\n";
+    let path = place.write(
+        "c.toml",
+        &format!("{HEADER}{}{manual}", command_item("gate", "exit 1", "")),
+    );
+    let ran = place.run(&["run", &path, "--json"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let doc = report(&ran.stdout);
+    assert_eq!(item(&doc, "approve")["status"], "blocked");
+    let session = common::session_id(&doc);
+    let sign = |status: &str, note: &str| {
+        place.run(&[
+            "signoff", "approve", "--session", &session, "--as", "alice", "--status", status,
+            "--note", note,
+        ])
+    };
+    for status in ["done", "na"] {
+        let refused = sign(status, "looks fine");
+        assert!(
+            refused.code == 2
+                && refused
+                    .stderr
+                    .contains("`approve` needs gate, which is fail: it can be signed once gate passes"),
+            "{status}: {}",
+            refused.stderr
+        );
+    }
+    assert_eq!(sign("failed", "the gate failed").code, 0);
+}
+
 fn signoffs_are_checked_before_they_are_recorded(backend: Backend) {
     let place = Place::new(backend);
     let manual = "\n[[item]]\nid = \"backup\"\nsection = \"Checks\"\ntitle = \"Backup\"\nkind = \"manual\"\nhelp = \"Take one.\"\nsignoffs = 2\nevidence = [{ key = \"snapshot_id\", label = \"Snapshot id\", pattern = '^br-' }]\n";
@@ -1193,6 +1227,7 @@ crate::on_both_backends!(
     a_run_killed_with_sigkill_resumes_with_every_acknowledged_result,
     a_tampered_session_is_refused_with_the_first_bad_event,
     signoffs_are_checked_before_they_are_recorded,
+    a_blocked_manual_item_is_not_signed_past_its_needs,
     output_is_kept_up_to_the_cap_with_a_count_of_the_rest,
     resuming_with_a_changed_checklist_is_refused_with_both_digests,
     signers_are_people_and_items_must_apply,

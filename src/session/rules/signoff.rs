@@ -229,6 +229,21 @@ fn check_text(
             item.only_in.join(", ")
         ));
     }
+    // A sign-off stands where a run would: an item whose needs have not passed is blocked,
+    // and signing it done (or not applicable) would open the gate its needs keep. That
+    // something failed can be said at any time.
+    if request.status != SignoffStatus::Failed {
+        for need in item.needs(session.environment.as_deref()) {
+            let status = session.item(need).map(|i| i.status);
+            if !status.is_some_and(crate::status::Status::satisfies_needs) {
+                return Err(format!(
+                    "`{}` needs {need}, which is {}: it can be signed once {need} passes",
+                    item.id,
+                    status.map_or("not run", |s| s.name())
+                ));
+            }
+        }
+    }
     let by = request.by.trim();
     if by.is_empty() {
         return Err(format!("the signer's name is empty: {}", flags.name));
