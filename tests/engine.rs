@@ -153,6 +153,41 @@ async fn cancelling_keeps_finished_results_and_stops_running_checks() {
     assert_process_ends(&pid_file, "the cancelled check's process was stopped").await;
 }
 
+/// A failure waiting for its next try is not final: cancelled then, the item is pending
+/// ("cancelled"), not failed, so that the session's verdict is incomplete and a resume
+/// tries it again.
+#[tokio::test]
+async fn cancelling_while_a_failure_waits_to_be_retried_leaves_it_pending() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tried = dir.path().join("tried");
+    let text = format!(
+        "{HEADER}{}",
+        command_item(
+            "flaky",
+            &format!("touch {}; exit 1", tried.display()),
+            "retries = 3\nretry_interval = \"30s\""
+        ),
+    );
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    // Cancel once the first try has run (polled with a deadline); the next is 30 s away.
+    tokio::spawn(async move {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !tried.exists() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        trigger.cancel();
+    });
+    let clock = Instant::now();
+    let run = run_checklist(&text, &[], 8, cancel).await;
+    let result = &run.results["flaky"];
+    assert_eq!(
+        (result.status, result.summary.as_str(), result.attempts),
+        (Status::Pending, "cancelled", 1)
+    );
+    assert!(clock.elapsed() < Duration::from_secs(25));
+}
+
 #[tokio::test]
 async fn skipped_and_blocked_items_say_why() {
     let text = format!(

@@ -314,6 +314,8 @@ impl Runner<'_> {
         let clock = tokio::time::Instant::now();
         let mut attempt = 0;
         let mut result;
+        // Cancelled while waiting to try again: the failure it waited on is not final.
+        let mut cancelled_waiting = false;
         loop {
             attempt += 1;
             self.emitter.send(Event::Started {
@@ -343,7 +345,10 @@ impl Runner<'_> {
                 .await;
             tokio::select! {
                 () = tokio::time::sleep(pause) => {}
-                () = item_cancel.cancelled() => break,
+                () = item_cancel.cancelled() => {
+                    cancelled_waiting = true;
+                    break;
+                }
             }
         }
         let lost = claim.as_ref().is_some_and(super::claims::Claim::lost);
@@ -352,9 +357,9 @@ impl Runner<'_> {
                 Status::Pending,
                 "stopped: its claim lapsed (was this process paused?) and another process took the item over",
             );
-        } else if self.cancel.is_cancelled() && !result.status.is_final() {
+        } else if self.cancel.is_cancelled() && (cancelled_waiting || !result.status.is_final()) {
             result = CheckResult::new(Status::Pending, "cancelled");
-        } else if item_cancel.is_cancelled() && !result.status.is_final() {
+        } else if item_cancel.is_cancelled() && (cancelled_waiting || !result.status.is_final()) {
             // Cancelled alone, from the console of this run's operator.
             result = CheckResult::new(
                 Status::Pending,
