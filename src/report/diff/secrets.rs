@@ -32,11 +32,13 @@ fn fingerprints(report: &Report) -> BTreeMap<String, BTreeSet<String>> {
     out
 }
 
-/// How the deployment keeps sessions and which Auth.js it runs, as the signed-in smoke saw.
-fn session_strategy(report: &Report) -> (Option<String>, Option<String>) {
+/// How the deployment keeps sessions and which Auth.js it runs, as a signed-in smoke that
+/// passed saw (one that failed may have stopped at a guess).
+fn session_strategy(report: &Report) -> Option<(Option<String>, Option<String>)> {
     report
         .items
         .iter()
+        .filter(|item| item.status.satisfies_needs() && item.status != Status::Skip)
         .find_map(|item| {
             let strategy = item.evidence.get("strategy")?.as_str()?.to_string();
             let version = item
@@ -46,7 +48,6 @@ fn session_strategy(report: &Report) -> (Option<String>, Option<String>) {
                 .map(String::from);
             Some((Some(strategy), version))
         })
-        .unwrap_or((None, None))
 }
 
 /// `session_secrets`: the inputs the deployment signs sessions with, rotation inputs
@@ -112,7 +113,11 @@ pub(super) fn secrets(
             // A rotation slot taking the new value of another is part of the same rotation.
             continue;
         }
-        let (strategy, version) = session_strategy(now);
+        // This release's smoke, else the last release's: a deployment that failed its smoke
+        // is judged by what was last proven of it.
+        let (strategy, version) = session_strategy(now)
+            .or_else(|| session_strategy(before))
+            .unwrap_or((None, None));
         let (status, message) = match (kept, strategy.as_deref()) {
             (Some(slot), _) => (
                 Status::Pass,
@@ -158,5 +163,53 @@ pub(super) fn secrets(
         comparable: true,
         why_not: None,
         findings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A release's report: its signed-in smoke with `status` and the strategy it
+    /// reported, and AUTH_SECRET's fingerprint.
+    fn release(status: &str, strategy: &str, print: &str) -> Report {
+        serde_json::from_value(json!({
+            "schema": "relcon.report/v1",
+            "tool": {"name": "relcon", "version": "0"},
+            "checklist": {"id": "c", "title": "C", "version": 1, "sha256": "0"},
+            "session": {"id": "s", "environment": "production", "production": true,
+                        "started_at": "2026-12-04T00:00:00Z", "operators": []},
+            "verdict": "go",
+            "counts": {"pass": 0, "warn": 0, "fail": 0, "error": 0, "skip": 0, "blocked": 0, "pending": 0},
+            "items": [{"id": "smoke.session", "section": "S", "title": "T", "kind": "authjs.session",
+                       "required": true, "in_scope": true, "status": status, "summary": "",
+                       "started_at": null, "duration_ms": 0, "attempts": 1, "run_by": null,
+                       "evidence": {"strategy": strategy, "version": "4"}, "signoffs": []}],
+            "secrets": [{"name": "AUTH_SECRET", "item": "secrets", "fingerprint": print}]
+        }))
+        .expect("a report")
+    }
+
+    #[test]
+    fn a_failed_smoke_does_not_say_how_sessions_are_kept() {
+        let names = ["AUTH_SECRET".to_string()];
+        // The last release proved JWT sessions; this one's smoke failed at a guess.
+        let before = release("pass", "jwt", "aaaaaaaa");
+        let now = release("fail", "database", "bbbbbbbb");
+        let found = secrets(&now, &before, true, &names).findings;
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].status, Status::Warn);
+        assert!(
+            found[0]
+                .message
+                .contains("the deployment keeps JWT sessions, so every signed-in user's session ends at deploy"),
+            "{}",
+            found[0].message
+        );
+        // A passing smoke that saw database sessions is believed.
+        let now = release("pass", "database", "bbbbbbbb");
+        let found = secrets(&now, &before, true, &names).findings;
+        assert_eq!(found[0].status, Status::Pass, "{found:?}");
     }
 }
