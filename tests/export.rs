@@ -224,6 +224,12 @@ fn exports_scrub_the_secrets_this_process_knows_in_every_format_and_keep_the_str
 #[test]
 fn exporting_a_session_that_is_not_there_is_bad_input() {
     let place = Place::new(Backend::Sqlite);
+    // A store with another session in it.
+    let path = place.write(
+        "c.toml",
+        &format!("{HEADER}{}", common::command_item("a", "true", "")),
+    );
+    assert_eq!(place.run(&["run", &path, "--headless"]).code, 0);
     let ran = export(&place, "nope", "json", "x.json", &[]);
     assert_eq!(ran.code, 2);
     assert!(ran.stderr.contains("no session nope"), "{}", ran.stderr);

@@ -454,17 +454,25 @@ fn a_blocked_manual_item_is_not_signed_past_its_needs(backend: Backend) {
     let session = common::session_id(&doc);
     let sign = |status: &str, note: &str| {
         place.run(&[
-            "signoff", "approve", "--session", &session, "--as", "alice", "--status", status,
-            "--note", note,
+            "signoff",
+            "approve",
+            "--session",
+            &session,
+            "--as",
+            "alice",
+            "--status",
+            status,
+            "--note",
+            note,
         ])
     };
     for status in ["done", "na"] {
         let refused = sign(status, "looks fine");
         assert!(
             refused.code == 2
-                && refused
-                    .stderr
-                    .contains("`approve` needs gate, which is fail: it can be signed once gate passes"),
+                && refused.stderr.contains(
+                    "`approve` needs gate, which is fail: it can be signed once gate passes"
+                ),
             "{status}: {}",
             refused.stderr
         );
@@ -1241,16 +1249,69 @@ crate::on_both_backends!(
     a_process_that_leaves_while_waiting_does_not_overwrite_the_runners_results,
 );
 
+/// Commands that work on what is recorded refuse a store that does not exist, and make
+/// nothing: a mistyped path must not leave an empty store (or its directories) behind.
+#[test]
+fn a_store_that_does_not_exist_is_said_and_not_made() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing = dir.path().join("typo/store.sqlite");
+    let url = format!("sqlite://{}", missing.display());
+    let checklist = dir.path().join("c.toml");
+    std::fs::write(
+        &checklist,
+        format!("{HEADER}{}", command_item("a", "true", "")),
+    )
+    .expect("writes");
+    let checklist = checklist.display().to_string();
+    let out = dir.path().join("r.json").display().to_string();
+    let id = "01900000-0000-7000-8000-000000000000";
+    let commands: [Vec<&str>; 7] = [
+        vec!["sessions"],
+        vec!["export", "--session", id, "--format", "json", "--out", &out],
+        vec!["watch", "--session", id],
+        vec!["signoff", "a", "--session", id, "--status", "done"],
+        vec!["close", "--session", id],
+        vec!["diff", "--session", id],
+        vec!["run", &checklist, "--headless", "--session", id],
+    ];
+    for args in commands {
+        let ran: common::Ran = common::relcon()
+            .args(&args)
+            .args(["--store", &url])
+            .output()
+            .expect("relcon runs")
+            .into();
+        assert!(
+            ran.code == 2 && ran.stderr.contains(&format!("no store at {url}")),
+            "{args:?}: {} {}",
+            ran.code,
+            ran.stderr
+        );
+        assert!(
+            !missing.parent().expect("a parent").exists(),
+            "{args:?} made it"
+        );
+    }
+}
+
 #[test]
 fn a_file_that_is_not_a_sqlite_store_is_said_so_at_once() {
     let dir = tempfile::tempdir().expect("temp dir");
     let good = dir.path().join("good.sqlite");
+    let checklist = dir.path().join("c.toml");
+    std::fs::write(
+        &checklist,
+        format!("{HEADER}{}", command_item("a", "true", "")),
+    )
+    .expect("writes");
     let ran = common::relcon()
         .args([
-            "sessions",
+            "run",
+            &checklist.display().to_string(),
+            "--headless",
             "--store",
-            &format!("sqlite://{}", good.display()),
         ])
+        .arg(format!("sqlite://{}", good.display()))
         .output()
         .expect("relcon runs");
     assert_eq!(ran.status.code(), Some(0));

@@ -34,7 +34,7 @@ fn report_file(path: &Path) -> Result<Report, String> {
 /// Runs `relcon diff`.
 pub async fn run(args: DiffArgs) -> u8 {
     let url = args.store.clone().unwrap_or_else(crate::store::default_url);
-    let store = match Store::open(&url).await {
+    let store = match Store::open_existing(&url).await {
         Ok(store) => store,
         Err(err) => return bad_input(err),
     };

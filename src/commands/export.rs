@@ -38,7 +38,9 @@ pub struct ExportArgs {
 /// Runs the command; returns the exit code.
 pub async fn run(args: ExportArgs) -> u8 {
     let store =
-        match Store::open(&args.store.clone().unwrap_or_else(crate::store::default_url)).await {
+        match Store::open_existing(&args.store.clone().unwrap_or_else(crate::store::default_url))
+            .await
+        {
             Ok(store) => store.expecting(args.expect_head.clone()),
             Err(err) => return bad_input(err),
         };

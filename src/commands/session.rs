@@ -15,7 +15,7 @@ use crate::session::{Body, Head, SessionState, SignoffStatus};
 use crate::store::Store;
 
 async fn open(url: Option<&str>) -> Result<Store, String> {
-    Store::open(
+    Store::open_existing(
         &url.map(String::from)
             .unwrap_or_else(crate::store::default_url),
     )

@@ -18,7 +18,7 @@ pub async fn run(
     store: Option<&str>,
     expect_head: Option<crate::session::Head>,
 ) -> u8 {
-    let store = match Store::open(
+    let store = match Store::open_existing(
         &store
             .map(String::from)
             .unwrap_or_else(crate::store::default_url),

@@ -168,9 +168,14 @@ pub fn parse_checklist(name: &str, bytes: &[u8]) -> Result<Checklist, String> {
     })
 }
 
+/// The timeout of items that set none when `--timeout` is not given (its default there).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// `relcon run` with what this run was given that finds its session and its configuration
-/// again: checklist, root, environment, env files, scope, and the store when one was named
-/// (its password shown as `***`, to be put back).
+/// again: checklist, root, environment, env files, the CA file and the timeout the checks
+/// ran with, scope, who runs it and with which key, and the store when one was named (its
+/// password shown as `***`, to be put back). Consent to production writes is not carried:
+/// it is given anew.
 fn resume_command(args: &RunArgs, checklist: &Path) -> String {
     let quoted = crate::text::shell_word;
     let mut line = vec![
@@ -191,6 +196,15 @@ fn resume_command(args: &RunArgs, checklist: &Path) -> String {
     for file in &args.env_files {
         flag("--env-file", &file.display().to_string());
     }
+    if let Some(cacert) = &args.cacert {
+        flag("--cacert", &cacert.display().to_string());
+    }
+    if args.timeout != DEFAULT_TIMEOUT {
+        flag(
+            "--timeout",
+            &humantime::format_duration(args.timeout).to_string(),
+        );
+    }
     if let Some(store) = &args.store {
         flag("--store", &crate::dburl::shown(store));
     }
@@ -202,6 +216,9 @@ fn resume_command(args: &RunArgs, checklist: &Path) -> String {
     }
     if let Some(who) = &args.operator {
         flag("--as", who);
+    }
+    if let Some(key) = &args.sign_key {
+        flag("--sign-key", &key.display().to_string());
     }
     if args.scope.automated_only {
         line.push("--automated-only".into());
@@ -265,6 +282,8 @@ pub async fn prepare(args: &RunArgs) -> Result<Setup, String> {
         Some(opening) => opening
             .await
             .map_err(|e| format!("the store did not open: {e}"))?,
+        // A session to resume is in a store that exists.
+        None if args.session != super::SessionChoice::New => Store::open_existing(&url).await,
         None => Store::open(&url).await,
     }
     .map_err(|e| e.to_string())?
@@ -313,5 +332,48 @@ mod tests {
             Some("a@example.com".into())
         );
         assert_eq!(user_email("[core]\nemail = x@example.com\n"), None);
+    }
+
+    #[test]
+    fn the_resume_line_keeps_what_the_checks_ran_with() {
+        let args = RunArgs {
+            checklist: None,
+            environment: Some("production".into()),
+            env_files: vec!["prod.env".into()],
+            root: None,
+            json: false,
+            junit: None,
+            scope: Scope::default(),
+            concurrency: 8,
+            timeout: Duration::from_millis(1500),
+            operator: Some("alice".into()),
+            cacert: Some("ca dir/ca.pem".into()),
+            store: Some("postgres://relcon:hunter22@db.example/relcon".into()),
+            session: SessionChoice::New,
+            rerun: false,
+            yes_apply: true,
+            headless: true,
+            sign_key: Some("id_ed25519".into()),
+            expect_head: None,
+            bake: None,
+        };
+        assert_eq!(
+            resume_command(&args, Path::new("c.toml")),
+            "relcon run c.toml --env production --env-file prod.env --cacert 'ca dir/ca.pem' --timeout '1s 500ms' --store 'postgres://relcon:***@db.example/relcon' --as alice --sign-key id_ed25519"
+        );
+        let defaults = RunArgs {
+            timeout: DEFAULT_TIMEOUT,
+            cacert: None,
+            sign_key: None,
+            store: None,
+            operator: None,
+            env_files: Vec::new(),
+            environment: None,
+            ..args
+        };
+        assert_eq!(
+            resume_command(&defaults, Path::new("c.toml")),
+            "relcon run c.toml"
+        );
     }
 }

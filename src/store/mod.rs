@@ -69,6 +69,12 @@ pub enum StoreError {
         /// The version found.
         found: i64,
     },
+    /// A SQLite store that does not exist, named to a command that works on what is in one.
+    #[error("no store at {url}: nothing has been recorded there (is --store right? `relcon run` makes a store)")]
+    Missing {
+        /// Which store.
+        url: String,
+    },
     /// No such session.
     #[error("no session {0} in the store (relcon sessions lists them)")]
     NoSession(String),
@@ -230,6 +236,19 @@ impl Store {
     /// [`Store::open`] of an owned URL, for a task of its own.
     pub async fn open_owned(url: String) -> Result<Self, StoreError> {
         Self::open(&url).await
+    }
+
+    /// Opens the store at `url` for a command that works on what is recorded in it (lists,
+    /// exports, watches, signs, closes): a SQLite file that does not exist is said, not made,
+    /// so that a mistyped path leaves no empty store behind.
+    pub async fn open_existing(url: &str) -> Result<Self, StoreError> {
+        let location = dburl::parse(url)?;
+        if location.backend == Backend::Sqlite && !exists(url) {
+            return Err(StoreError::Missing {
+                url: location.shown.clone(),
+            });
+        }
+        Self::open(url).await
     }
 
     /// Opens (creating when needed) the store at `url`, applying the schema.

@@ -172,7 +172,7 @@ mod tests {
     use serde_json::json;
 
     /// A release's report: its signed-in smoke with `status` and the strategy it
-    /// reported, and AUTH_SECRET's fingerprint.
+    /// reported, and SIGNING_KEY's fingerprint.
     fn release(status: &str, strategy: &str, print: &str) -> Report {
         serde_json::from_value(json!({
             "schema": "relcon.report/v1",
@@ -186,14 +186,14 @@ mod tests {
                        "required": true, "in_scope": true, "status": status, "summary": "",
                        "started_at": null, "duration_ms": 0, "attempts": 1, "run_by": null,
                        "evidence": {"strategy": strategy, "version": "4"}, "signoffs": []}],
-            "secrets": [{"name": "AUTH_SECRET", "item": "secrets", "fingerprint": print}]
+            "secrets": [{"name": "SIGNING_KEY", "item": "secrets", "fingerprint": print}]
         }))
         .expect("a report")
     }
 
     #[test]
     fn a_failed_smoke_does_not_say_how_sessions_are_kept() {
-        let names = ["AUTH_SECRET".to_string()];
+        let names = ["SIGNING_KEY".to_string()];
         // The last release proved JWT sessions; this one's smoke failed at a guess.
         let before = release("pass", "jwt", "aaaaaaaa");
         let now = release("fail", "database", "bbbbbbbb");
