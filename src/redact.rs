@@ -328,7 +328,11 @@ impl Redactor {
             if let Some((_, start, end, secret)) = grown.max() {
                 grown_to = grown_to.max(end);
                 // A part that starts or ends inside a character takes the whole character.
-                spans.push((floor_boundary(text, start), ceil_boundary(text, end), secret));
+                spans.push((
+                    floor_boundary(text, start),
+                    ceil_boundary(text, end),
+                    secret,
+                ));
             }
         }
         if spans.is_empty() {
@@ -460,7 +464,10 @@ mod tests {
         let redactor = Redactor::with_key([3; 32]);
         let secret = "canary-XYZ-ebcd0160b7d54e3a9c1f2e8d4b6a7c90";
         redactor.add_secret(secret);
-        let body = format!(r#"{{"version":"1.4.2","half":"{}","ok":true}}"#, &secret[..20]);
+        let body = format!(
+            r#"{{"version":"1.4.2","half":"{}","ok":true}}"#,
+            &secret[..20]
+        );
         let shown = redactor.scrub(&body);
         assert_eq!(
             shown,
@@ -471,7 +478,9 @@ mod tests {
         );
         // Its middle, in upper case, and its hex beside another text.
         let middle = secret[10..30].to_uppercase();
-        assert!(!redactor.scrub(&format!("id={middle};")).contains(&middle[..8]));
+        assert!(!redactor
+            .scrub(&format!("id={middle};"))
+            .contains(&middle[..8]));
         let hex = hex::encode(&secret[5..25]);
         assert!(!redactor.scrub(&format!("x{hex}y")).contains(&hex[2..10]));
         // Seven characters of it are ordinary text.
