@@ -265,7 +265,15 @@ fn every_tampering_is_named() {
         (
             "status.json",
             Box::new(|doc| doc["items"][0]["status"] = "fail".into()),
-            "items: build not as their events say",
+            "items: build (status: the report says \"fail\", its events \"pass\") not as their events say",
+        ),
+        (
+            "verdict.json",
+            Box::new(|doc| {
+                doc["verdict"] = "no-go".into();
+                doc["counts"]["fail"] = 1.into();
+            }),
+            "verdict and counts: the report says no-go (",
         ),
         (
             "note.json",

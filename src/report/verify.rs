@@ -7,7 +7,8 @@
 
 use sha2::{Digest, Sha256};
 
-use super::model::{Report, State};
+use super::model::{Report, ReportItem, State};
+use serde_json::Value;
 use crate::checklist::plan::{Plan, Scope};
 use crate::session::chain::{verify_chain, Head};
 use crate::session::rules::{checklist_of, Signed};
@@ -172,31 +173,25 @@ fn restated(document: &Report, session: &SessionState) -> Vec<Check> {
     }
     if again.verdict == document.verdict && again.counts == document.counts {
         checks.push(Check::pass(format!(
-            "verdict and counts recomputed from the events: {} ({} pass, {} warn, {} fail, {} error, {} skip, {} blocked, {} pending)",
+            "verdict and counts recomputed from the events: {} ({})",
             again.verdict.name(),
-            again.counts.pass,
-            again.counts.warn,
-            again.counts.fail,
-            again.counts.error,
-            again.counts.skip,
-            again.counts.blocked,
-            again.counts.pending
+            counts_text(&again.counts)
         )));
     } else {
         checks.push(Check::fail(format!(
-            "verdict and counts: the report says {} {:?}, its events say {} {:?}",
+            "verdict and counts: the report says {} ({}), its events say {} ({})",
             document.verdict.name(),
-            document.counts,
+            counts_text(&document.counts),
             again.verdict.name(),
-            again.counts
+            counts_text(&again.counts)
         )));
     }
-    let differing: Vec<&str> = again
+    let differing: Vec<String> = again
         .items
         .iter()
         .zip(&document.items)
         .filter(|(a, b)| a != b)
-        .map(|(a, _)| a.id.as_str())
+        .map(|(a, b)| format!("{} ({})", a.id, item_differences(b, a)))
         .collect();
     if again.items.len() != document.items.len() {
         checks.push(Check::fail(format!(
@@ -229,6 +224,43 @@ fn restated(document: &Report, session: &SessionState) -> Vec<Check> {
         )));
     }
     checks
+}
+
+/// Counts as a person reads them: `29 pass, 0 warn, …`.
+fn counts_text(counts: &crate::session::rules::Counts) -> String {
+    format!(
+        "{} pass, {} warn, {} fail, {} error, {} skip, {} blocked, {} pending",
+        counts.pass,
+        counts.warn,
+        counts.fail,
+        counts.error,
+        counts.skip,
+        counts.blocked,
+        counts.pending
+    )
+}
+
+/// Which fields of an item the report states otherwise than its events: short values
+/// (status, attempts…) with both sides, the rest by name.
+fn item_differences(stated: &ReportItem, events: &ReportItem) -> String {
+    let (Ok(Value::Object(stated)), Ok(Value::Object(events))) =
+        (serde_json::to_value(stated), serde_json::to_value(events))
+    else {
+        return "unreadable".into();
+    };
+    events
+        .iter()
+        .filter(|(key, value)| stated.get(*key) != Some(*value))
+        .map(|(key, value)| match (stated.get(key), value) {
+            (Some(said), Value::String(_) | Value::Bool(_) | Value::Number(_))
+                if matches!(key.as_str(), "status" | "required" | "in_scope" | "attempts" | "duration_ms" | "kind") =>
+            {
+                format!("{key}: the report says {said}, its events {value}")
+            }
+            _ => key.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The bake the document states is the one its events hold, and its recorded end is what
