@@ -5,6 +5,7 @@
 
 mod bake;
 mod filter;
+mod gates;
 mod input;
 mod shown;
 
@@ -56,6 +57,8 @@ pub struct ItemInfo {
     pub evidence: Vec<Field>,
     /// Whether running it writes to the target (consent first in production).
     pub writes: bool,
+    /// The items it needs, in this environment.
+    pub needs: Vec<String>,
 }
 
 /// The output lines of an item's latest run: the last [`OUTPUT_CAP`], as the store keeps them.
@@ -210,6 +213,8 @@ pub struct App {
     pub requests: Vec<Request>,
     /// Whether this console can run items.
     pub can_run: bool,
+    /// Blocked items asked to run because their needs passed (see `gates`).
+    pub gates_opened: BTreeSet<String>,
     /// Whether writes to a production environment are allowed (`--yes-apply`, or the
     /// environment's name typed in this console).
     pub consented: bool,
@@ -273,6 +278,7 @@ impl App {
                     inputs: Vec::new(),
                     config: redactor.scrub(config.trim()).into_owned(),
                     writes: entry.resolved.writes,
+                    needs: entry.resolved.needs.clone(),
                 }
             })
             .collect();
@@ -313,6 +319,7 @@ impl App {
             signer: None,
             requests: Vec::new(),
             can_run: false,
+            gates_opened: BTreeSet::new(),
             consented: false,
             areas: Areas::default(),
             store: String::new(),
@@ -351,6 +358,7 @@ impl App {
             None => Ok(()),
         };
         self.settled(plan);
+        self.run_opened_gates();
         followed
     }
 
