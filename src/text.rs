@@ -17,19 +17,21 @@ pub fn shell_word(word: &str) -> String {
     }
 }
 
-/// Text as a terminal may safely show it, on one line: control characters (escape
-/// sequences, carriage returns, bells) become `�`, so a check's output or a server's reply
-/// cannot drive the operator's terminal.
+/// Text as a terminal may safely show it, on one line: line breaks read `\n` and `\r`
+/// (a server's reply often ends in one), other control characters (escape sequences,
+/// bells) become `�`, so a check's output or a server's reply cannot drive the operator's
+/// terminal.
 pub fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() && c != '\t' {
-                '\u{fffd}'
-            } else {
-                c
-            }
-        })
-        .collect()
+    let mut shown = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' => shown.push_str("\\n"),
+            '\r' => shown.push_str("\\r"),
+            c if c.is_control() && c != '\t' => shown.push('\u{fffd}'),
+            c => shown.push(c),
+        }
+    }
+    shown
 }
 
 /// A line of a program's output as a terminal would leave it: colour and other escape
@@ -70,5 +72,11 @@ mod tests {
         assert_eq!(plain_line("progress 10%\rprogress 100%\r"), "progress 100%");
         assert_eq!(plain_line("a\tb"), "a\tb");
         assert_eq!(plain_line("\u{1b}]0;title\u{7}text"), "text");
+    }
+
+    #[test]
+    fn printable_text_stays_on_one_line_and_drives_no_terminal() {
+        assert_eq!(printable("{\"ok\":true}\r\n"), "{\"ok\":true}\\r\\n");
+        assert_eq!(printable("a\u{1b}[2Jb\u{7}\tc"), "a\u{fffd}[2Jb\u{fffd}\tc");
     }
 }

@@ -8,12 +8,12 @@
 use sha2::{Digest, Sha256};
 
 use super::model::{Report, ReportItem, State};
-use serde_json::Value;
 use crate::checklist::plan::{Plan, Scope};
 use crate::session::chain::{verify_chain, Head};
 use crate::session::rules::{checklist_of, Signed};
 use crate::session::{Body, SessionState, SignoffStatus, StoredEvent, Timestamp};
 use crate::sshsig::{self, AllowedSigners};
+use serde_json::Value;
 
 /// One thing checked, as `relcon verify` prints it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -253,7 +253,10 @@ fn item_differences(stated: &ReportItem, events: &ReportItem) -> String {
         .filter(|(key, value)| stated.get(*key) != Some(*value))
         .map(|(key, value)| match (stated.get(key), value) {
             (Some(said), Value::String(_) | Value::Bool(_) | Value::Number(_))
-                if matches!(key.as_str(), "status" | "required" | "in_scope" | "attempts" | "duration_ms" | "kind") =>
+                if matches!(
+                    key.as_str(),
+                    "status" | "required" | "in_scope" | "attempts" | "duration_ms" | "kind"
+                ) =>
             {
                 format!("{key}: the report says {said}, its events {value}")
             }

@@ -359,7 +359,10 @@ impl App {
                 } else if wanted.is_empty() {
                     self.message = Some("nothing to run".into());
                 } else {
-                    self.message = Some(format!("running {} items", wanted.len()));
+                    self.message = Some(match wanted.as_slice() {
+                        [one] => format!("running {one}"),
+                        many => format!("running {} items", many.len()),
+                    });
                     self.ask_run(wanted);
                 }
             }
