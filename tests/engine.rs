@@ -222,6 +222,36 @@ async fn skipped_and_blocked_items_say_why() {
     );
 }
 
+/// In production, a write whose needs have not passed is blocked on them (what holds it up
+/// first); one whose needs passed, or that has none, waits for consent.
+#[tokio::test]
+async fn a_production_write_is_judged_on_its_needs_before_consent() {
+    let manual = "\n[[item]]\nid = \"backup\"\nsection = \"Checks\"\ntitle = \"Backup\"\nkind = \"manual\"\nhelp = \"Take one.\"\n";
+    let text = format!(
+        "{HEADER}\n[environments.production]\nproduction = true\n{manual}{}{}{}",
+        command_item("migrate", "true", "writes = true\nneeds = [\"backup\"]"),
+        command_item("seed", "true", "writes = true\nneeds = [\"check\"]"),
+        command_item("check", "true", ""),
+    )
+    .replacen(
+        "version = 1\n",
+        "version = 1\ndefault_environment = \"production\"\n",
+        1,
+    );
+    let run = run_checklist(&text, &[], 8, CancellationToken::new()).await;
+    let got = |id: &str| (run.results[id].status, run.results[id].summary.clone());
+    assert_eq!(
+        got("migrate"),
+        (Status::Blocked, "needs backup (pending)".into())
+    );
+    assert_eq!(got("seed").0, Status::Pending);
+    assert!(
+        got("seed").1.starts_with("needs --yes-apply"),
+        "{:?}",
+        got("seed")
+    );
+}
+
 #[tokio::test]
 async fn output_streams_as_events_before_the_result() {
     let text = format!(

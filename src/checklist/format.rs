@@ -141,7 +141,7 @@ pub(super) const ENVIRONMENT_KEYS: &[Key] = &[
     Key::optional(
         "production",
         Ty::Bool,
-        "writes need consent and critical items two people (default false)",
+        "writes need consent (default false); two people sign an item where it sets `signoffs = 2`, with keys where `require_signed_signoffs` is set",
     ),
     Key::optional("description", Ty::Text, "what the environment is"),
     Key::optional(
@@ -193,7 +193,11 @@ pub(super) const ITEM_KEYS: &[Key] = &[
         Ty::Bool,
         "whether the item counts toward the verdict (default true)",
     ),
-    Key::optional("timeout", Ty::Duration, "the item's timeout"),
+    Key::optional(
+        "timeout",
+        Ty::Duration,
+        "the item's timeout (default: `relcon run --timeout`, 60 s)",
+    ),
     Key::optional(
         "retries",
         Ty::Int(0, 10),

@@ -167,7 +167,7 @@ pub struct Connection {
 pub struct Environment {
     /// Its name, as given to `--env`.
     pub name: String,
-    /// Whether writes need consent and critical items need two people.
+    /// Whether writes need consent (two people sign where an item sets `signoffs = 2`).
     pub production: bool,
     /// What it is.
     pub description: String,

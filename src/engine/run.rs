@@ -69,6 +69,14 @@ pub struct Runner<'r> {
 /// The cancel tokens of running items, by item id.
 pub type Cancels = Arc<std::sync::Mutex<HashMap<String, CancellationToken>>>;
 
+/// What an item that writes to a production environment without consent settles as.
+fn needs_consent() -> ItemResult {
+    ItemResult::not_run(
+        Status::Pending,
+        "needs --yes-apply: it writes to a production environment (in the console: r, then type the environment's name)",
+    )
+}
+
 impl Runner<'_> {
     /// Runs the plan; returns each entry's result (`None` for items left out of the run).
     pub async fn run(&self) -> Vec<Option<ItemResult>> {
@@ -118,6 +126,10 @@ impl Runner<'_> {
                                 i,
                                 ItemResult::not_run(Status::Blocked, reason),
                             );
+                            changed = true;
+                        }
+                        Readiness::Ready if self.needs_consent(&entries[i]) => {
+                            self.settle(&mut results, i, needs_consent());
                             changed = true;
                         }
                         // A manual item whose needs are met waits for its sign-offs.
@@ -225,13 +237,17 @@ impl Runner<'_> {
         if !entry.in_scope {
             return None;
         }
-        if entry.resolved.writes && self.plan.production() && !self.options.yes_apply {
-            return Some(ItemResult::not_run(
-                Status::Pending,
-                "needs --yes-apply: it writes to a production environment (in the console: r, then type the environment's name)",
-            ));
+        // An item with needs is judged on them first: blocked says more than "needs consent"
+        // while they have not passed (see `run`).
+        if entry.resolved.needs.is_empty() && self.needs_consent(entry) {
+            return Some(needs_consent());
         }
         None
+    }
+
+    /// Whether running the entry writes to a production environment without consent.
+    fn needs_consent(&self, entry: &Entry<'_>) -> bool {
+        entry.resolved.writes && self.plan.production() && !self.options.yes_apply
     }
 
     fn readiness(
