@@ -45,8 +45,16 @@ const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'(')
     .remove(b')');
 
-/// What a form-urlencoder and the `url` crate's query encoding leave besides.
+/// What the `url` crate's query encoding leaves besides.
 const QUERY: &AsciiSet = &URI_COMPONENT.remove(b'/').remove(b':').remove(b'@');
+
+/// What a form-urlencoder (`application/x-www-form-urlencoded`) leaves: letters, digits and
+/// `*-._`, a space being `+`.
+const FORM: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'*')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_');
 
 /// The secrets and the forms they are searched in.
 #[derive(Default, Clone)]
@@ -59,12 +67,18 @@ struct Known {
     automaton: Option<AhoCorasick>,
     /// Each form in ASCII lower case, by the index of `forms`.
     lower_forms: Vec<String>,
+    /// By the index of `forms`: whether a part of the form counts only at the text's edges
+    /// or beside a `…`, where a cut leaves it (a URL's: its host is no secret elsewhere).
+    at_edges: Vec<bool>,
     /// Every 8-byte window of the forms a part may be shown of (in lower case), with the
     /// form and the window's offset in it.
     grams: HashMap<Vec<u8>, Vec<(usize, usize)>>,
     /// One automaton over the windows, ASCII case-insensitive, and the window each of its
-    /// patterns is: where a part of a secret may stand in a text.
+    /// patterns is: where a part of a secret may stand in a text. Built by the first scrub
+    /// after secrets were added (a check may add a long token and its pieces one by one).
     parts: Option<(AhoCorasick, Vec<Vec<u8>>)>,
+    /// Whether `parts` lags behind `grams`.
+    parts_stale: bool,
 }
 
 /// Replaces known secret values by fingerprints.
@@ -94,7 +108,7 @@ fn forms_of(secret: &str) -> Vec<String> {
     add(json.replace('/', "\\/"), MIN_SCRUBBED_LEN);
     add(ascii_json(&json), MIN_SCRUBBED_LEN);
     add(json, MIN_SCRUBBED_LEN);
-    for set in [NON_ALPHANUMERIC, URI_COMPONENT, QUERY] {
+    for set in [NON_ALPHANUMERIC, URI_COMPONENT, QUERY, FORM] {
         let encoded = utf8_percent_encode(secret, set).to_string();
         add(encoded.replace("%20", "+"), MIN_SCRUBBED_LEN);
         add(encoded, MIN_SCRUBBED_LEN);
@@ -201,8 +215,21 @@ impl Redactor {
         format!("[secret {}]", self.fingerprint(value))
     }
 
-    /// Adds a value to scrub from every later text, in each of its forms.
+    /// Adds a value to scrub from every later text, in each of its forms, and any part of
+    /// 8 characters or more of it wherever it stands (a URL's only where a cut leaves one:
+    /// its scheme and host are no secret elsewhere; a password in it is added on its own).
     pub fn add_secret(&self, value: &str) {
+        self.add(value, true);
+    }
+
+    /// Adds a value to scrub only whole, in each of its forms: one made of secrets added
+    /// on their own and of words that are none (a `Cookie` header's names, a Basic
+    /// credential's user name).
+    pub fn add_secret_whole(&self, value: &str) {
+        self.add(value, false);
+    }
+
+    fn add(&self, value: &str, in_parts: bool) {
         if value.len() < MIN_SCRUBBED_LEN {
             return;
         }
@@ -218,6 +245,10 @@ impl Redactor {
         let password = url::Url::parse(value)
             .ok()
             .and_then(|u| u.password().map(str::to_string));
+        let has_host = |text: &str| url::Url::parse(text).is_ok_and(|u| u.has_host());
+        let url_like = has_host(value)
+            || has_host(&percent_encoding::percent_decode_str(value).decode_utf8_lossy());
+        let in_parts = in_parts && password.is_none();
         let multi_line = value.contains('\n');
         for form in forms_of(value) {
             if known.forms.iter().any(|(f, _)| *f == form) {
@@ -225,8 +256,7 @@ impl Redactor {
             }
             let lower = form.to_ascii_lowercase();
             // A multi-line secret's parts are its lines (its armour lines are no secret).
-            let part =
-                password.is_none() && (!multi_line || value.lines().any(|l| l.trim() == form));
+            let part = in_parts && (!multi_line || value.lines().any(|l| l.trim() == form));
             if part && lower.len() > MIN_PART_LEN {
                 let at = known.forms.len();
                 for offset in 0..=lower.len() - MIN_PART_LEN {
@@ -236,6 +266,7 @@ impl Redactor {
             }
             known.forms.push((form, index));
             known.lower_forms.push(lower);
+            known.at_edges.push(url_like);
         }
         drop(known);
         if let Some(password) = password {
@@ -249,12 +280,28 @@ impl Redactor {
             .ascii_case_insensitive(true)
             .build(known.forms.iter().map(|(f, _)| f.as_str()))
             .ok();
-        let windows: Vec<Vec<u8>> = known.grams.keys().cloned().collect();
-        known.parts = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .build(&windows)
-            .ok()
-            .map(|automaton| (automaton, windows));
+        known.parts_stale = true;
+    }
+
+    /// The secrets known, with the automaton of their parts built when it lags.
+    fn known(&self) -> std::sync::RwLockReadGuard<'_, Known> {
+        let known = self.known.read().unwrap_or_else(|p| p.into_inner());
+        if !known.parts_stale {
+            return known;
+        }
+        drop(known);
+        let mut known = self.known.write().unwrap_or_else(|p| p.into_inner());
+        if known.parts_stale {
+            let windows: Vec<Vec<u8>> = known.grams.keys().cloned().collect();
+            known.parts = AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .build(&windows)
+                .ok()
+                .map(|automaton| (automaton, windows));
+            known.parts_stale = false;
+        }
+        drop(known);
+        self.known.read().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Whether the text holds a known secret, in any of its forms.
@@ -269,7 +316,7 @@ impl Redactor {
     /// The text with every known secret, in any of its forms, replaced by its mask, and
     /// every part of one too.
     pub fn scrub<'t>(&self, text: &'t str) -> Cow<'t, str> {
-        let known = self.known.read().unwrap_or_else(|p| p.into_inner());
+        let known = self.known();
         let Some(automaton) = &known.automaton else {
             return Cow::Borrowed(text);
         };
@@ -293,11 +340,14 @@ impl Redactor {
         }
     }
 
-    /// Masks each part of a form of 8 bytes or more, wherever it stands: every 8-byte
-    /// window of a form found in the text is grown both ways for as long as the text goes
-    /// on as that form does, and overlapping parts are masked as one.
+    /// Masks each part of a form of 8 bytes or more, wherever it stands (a URL's only at
+    /// the text's edges or beside a `…`): every 8-byte window of a form found in the text
+    /// is grown both ways for as long as the text goes on as that form does, and
+    /// overlapping parts are masked as one.
     fn parts(&self, known: &Known, text: &str) -> Option<String> {
         let (automaton, windows) = known.parts.as_ref()?;
+        // Most texts hold no part: they are not copied.
+        automaton.find(text)?;
         let lower = text.as_bytes().to_ascii_lowercase();
         let mut spans: Vec<(usize, usize, usize)> = Vec::new();
         // Windows may overlap (two secrets' parts side by side); one inside a part already
@@ -308,7 +358,14 @@ impl Redactor {
                 continue;
             }
             let places = known.grams.get(&windows[found.pattern().as_usize()]);
-            let grown = places.into_iter().flatten().map(|&(form, at)| {
+            let ellipsis = '…'.to_string();
+            let at_edge = |start: usize, end: usize| {
+                start == 0
+                    || end == lower.len()
+                    || lower[..start].ends_with(ellipsis.as_bytes())
+                    || lower[end..].starts_with(ellipsis.as_bytes())
+            };
+            let grown = places.into_iter().flatten().filter_map(|&(form, at)| {
                 let form_bytes = known.lower_forms[form].as_bytes();
                 let (mut start, mut offset) = (found.start(), at);
                 while start > 0 && offset > 0 && lower[start - 1] == form_bytes[offset - 1] {
@@ -323,7 +380,12 @@ impl Redactor {
                     end += 1;
                     offset += 1;
                 }
-                (end - start, start, end, known.forms[form].1)
+                (!known.at_edges[form] || at_edge(start, end)).then_some((
+                    end - start,
+                    start,
+                    end,
+                    known.forms[form].1,
+                ))
             });
             if let Some((_, start, end, secret)) = grown.max() {
                 grown_to = grown_to.max(end);
@@ -485,6 +547,36 @@ mod tests {
         assert!(!redactor.scrub(&format!("x{hex}y")).contains(&hex[2..10]));
         // Seven characters of it are ordinary text.
         assert_eq!(redactor.scrub("a canary- bird"), "a canary- bird");
+    }
+
+    #[test]
+    fn what_is_no_secret_in_a_credential_stays_readable() {
+        let redactor = Redactor::with_key([4; 32]);
+        // A cookie whose value is a URL (Auth.js's callback-url): the URL only whole.
+        redactor.add_secret("https%3A%2F%2Fapp.example.com%2Fdashboard");
+        let text = "GET https://app.example.com/api/health → 200";
+        assert_eq!(redactor.scrub(text), text);
+        assert!(redactor
+            .scrub("callback-url=https%3A%2F%2Fapp.example.com%2Fdashboard; Path=/")
+            .contains("[secret "));
+        // A Cookie header whole, its values in parts: the cookie's name stays readable.
+        redactor.add_secret_whole("__Secure-authjs.session-token=eyJhbGciOiJkaXIifQ.tok; x=1");
+        redactor.add_secret("eyJhbGciOiJkaXIifQ.tok");
+        let text = "__Secure-authjs.session-token: Secure, HttpOnly, SameSite=Lax";
+        assert_eq!(redactor.scrub(text), text);
+        assert!(!redactor
+            .scrub("set to eyJhbGciOiJkaXIifQ (cut)")
+            .contains("eyJhbGci"));
+    }
+
+    #[test]
+    fn a_form_encoded_echo_is_masked() {
+        let redactor = Redactor::with_key([5; 32]);
+        let secret = "ab-~cd!ef(gh)ij*kl mn";
+        redactor.add_secret(secret);
+        let echo: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        let shown = redactor.scrub(&format!("token={echo}&next=1")).into_owned();
+        assert_eq!(shown, format!("token={}&next=1", redactor.mask(secret)));
     }
 
     #[test]

@@ -116,6 +116,8 @@ proptest! {
         from in any::<Index>(),
         length in any::<Index>(),
     ) {
+        // A URL's parts count only where a cut leaves them (its host is no secret elsewhere).
+        prop_assume!(url::Url::parse(&secret).is_err());
         let redactor = Redactor::new();
         redactor.add_secret(&secret);
         let form = form(&secret, how);

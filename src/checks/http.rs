@@ -89,7 +89,9 @@ pub(crate) fn run<'a>(ctx: &'a CheckContext<'a>) -> RunFuture<'a> {
 fn shown_header(ctx: &CheckContext<'_>, name: &str, value: &str) -> String {
     let lower = name.to_ascii_lowercase();
     if lower == "authorization" || lower == "cookie" || lower == "proxy-authorization" {
-        ctx.redactor.add_secret(value);
+        // Whole: its scheme and cookie names are no secret; its credential and each
+        // cookie's value are added below, in parts too.
+        ctx.redactor.add_secret_whole(value);
         if let Some((_, credential)) = value.split_once(' ') {
             ctx.redactor.add_secret(credential);
         }
@@ -269,7 +271,7 @@ async fn request(ctx: &CheckContext<'_>, config: &Config) -> CheckResult {
         ctx.redactor.add_secret(password);
         ctx.redactor
             .add_secret(&crate::dburl::percent_decode(password));
-        ctx.redactor.add_secret(&format!(
+        ctx.redactor.add_secret_whole(&format!(
             "{}:{}",
             parsed.username(),
             crate::dburl::percent_decode(password)
