@@ -22,6 +22,20 @@ fn finished(id: &str) -> impl Fn(&Event) -> bool + '_ {
     move |e| matches!(e, Event::Finished { id: i, .. } if i == id)
 }
 
+/// A token cancelled once `file` exists (polled, with a deadline of 20 s).
+fn cancel_once_made(file: std::path::PathBuf) -> CancellationToken {
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    tokio::spawn(async move {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !file.exists() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        trigger.cancel();
+    });
+    cancel
+}
+
 #[tokio::test]
 async fn needs_order_the_run() {
     let text = format!(
@@ -129,17 +143,8 @@ async fn cancelling_keeps_finished_results_and_stops_running_checks() {
         ),
         command_item("later", "true", "needs = [\"long\"]"),
     );
-    let cancel = CancellationToken::new();
-    let trigger = cancel.clone();
-    let watched = pid_file.clone();
-    // Cancel once the long check's process exists (polled with a deadline).
-    tokio::spawn(async move {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !watched.exists() && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        trigger.cancel();
-    });
+    // Cancelled once the long check's process exists.
+    let cancel = cancel_once_made(pid_file.clone());
     let run = run_checklist(&text, &[], 8, cancel).await;
     assert_eq!(run.results["quick"].status, Status::Pass);
     assert_eq!(
@@ -168,16 +173,8 @@ async fn cancelling_while_a_failure_waits_to_be_retried_leaves_it_pending() {
             "retries = 3\nretry_interval = \"30s\""
         ),
     );
-    let cancel = CancellationToken::new();
-    let trigger = cancel.clone();
-    // Cancel once the first try has run (polled with a deadline); the next is 30 s away.
-    tokio::spawn(async move {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !tried.exists() && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        trigger.cancel();
-    });
+    // Cancelled once the first try has run; the next is 30 s away.
+    let cancel = cancel_once_made(tried);
     let clock = Instant::now();
     let run = run_checklist(&text, &[], 8, cancel).await;
     let result = &run.results["flaky"];
