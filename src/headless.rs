@@ -82,18 +82,11 @@ impl<W: Write> Printer<W> {
 
     /// A verdict line named `what`.
     pub fn verdict_of(&mut self, what: &str, report: &Report) {
-        let c = &report.counts;
         let _ = writeln!(
             self.out,
-            "{what}: {} ({} pass, {} warn, {} fail, {} error, {} skip, {} blocked, {} pending)",
+            "{what}: {} ({})",
             report.verdict.name(),
-            c.pass,
-            c.warn,
-            c.fail,
-            c.error,
-            c.skip,
-            c.blocked,
-            c.pending
+            report.counts.text()
         );
     }
 }

@@ -353,18 +353,18 @@ impl Redactor {
         // Windows may overlap (two secrets' parts side by side); one inside a part already
         // grown adds nothing: a part that goes on past it has a window that ends later.
         let mut grown_to = 0;
+        let ellipsis = "…".as_bytes();
+        let at_edge = |start: usize, end: usize| {
+            start == 0
+                || end == lower.len()
+                || lower[..start].ends_with(ellipsis)
+                || lower[end..].starts_with(ellipsis)
+        };
         for found in automaton.find_overlapping_iter(text) {
             if found.end() <= grown_to {
                 continue;
             }
             let places = known.grams.get(&windows[found.pattern().as_usize()]);
-            let ellipsis = '…'.to_string();
-            let at_edge = |start: usize, end: usize| {
-                start == 0
-                    || end == lower.len()
-                    || lower[..start].ends_with(ellipsis.as_bytes())
-                    || lower[end..].starts_with(ellipsis.as_bytes())
-            };
             let grown = places.into_iter().flatten().filter_map(|&(form, at)| {
                 let form_bytes = known.lower_forms[form].as_bytes();
                 let (mut start, mut offset) = (found.start(), at);

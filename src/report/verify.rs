@@ -175,15 +175,15 @@ fn restated(document: &Report, session: &SessionState) -> Vec<Check> {
         checks.push(Check::pass(format!(
             "verdict and counts recomputed from the events: {} ({})",
             again.verdict.name(),
-            counts_text(&again.counts)
+            again.counts.text()
         )));
     } else {
         checks.push(Check::fail(format!(
             "verdict and counts: the report says {} ({}), its events say {} ({})",
             document.verdict.name(),
-            counts_text(&document.counts),
+            document.counts.text(),
             again.verdict.name(),
-            counts_text(&again.counts)
+            again.counts.text()
         )));
     }
     let differing: Vec<String> = again
@@ -224,20 +224,6 @@ fn restated(document: &Report, session: &SessionState) -> Vec<Check> {
         )));
     }
     checks
-}
-
-/// Counts as a person reads them: `29 pass, 0 warn, …`.
-fn counts_text(counts: &crate::session::rules::Counts) -> String {
-    format!(
-        "{} pass, {} warn, {} fail, {} error, {} skip, {} blocked, {} pending",
-        counts.pass,
-        counts.warn,
-        counts.fail,
-        counts.error,
-        counts.skip,
-        counts.blocked,
-        counts.pending
-    )
 }
 
 /// Which fields of an item the report states otherwise than its events: short values

@@ -123,6 +123,14 @@ impl Counts {
         }
     }
 
+    /// The counts as a person reads them: `29 pass, 0 warn, …, 3 pending`.
+    pub fn text(&self) -> String {
+        format!(
+            "{} pass, {} warn, {} fail, {} error, {} skip, {} blocked, {} pending",
+            self.pass, self.warn, self.fail, self.error, self.skip, self.blocked, self.pending
+        )
+    }
+
     /// How many items in all.
     pub fn total(&self) -> u32 {
         self.pass + self.warn + self.fail + self.error + self.skip + self.blocked + self.pending
